@@ -1,0 +1,59 @@
+"""Mastery Pathways: an LTI 1.3 tool for competency-based mastery inside Canvas."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lti_app import db, services
+from lti_app.settings import Settings, load_settings
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("lti_app").setLevel(settings.log_level)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def create_app(overrides: dict[str, object] | None = None) -> Flask:
+    """Build the app; settings come from the environment, `overrides` (tests) win."""
+    settings = load_settings(overrides)
+    _configure_logging(settings)
+    app = Flask(
+        __name__,
+        instance_path=str(settings.instance_path),
+        template_folder="web/templates",
+        static_folder="web/static",
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        MAX_FORM_MEMORY_SIZE=settings.max_content_length,
+        SESSION_COOKIE_SECURE=True,
+        SESSION_COOKIE_SAMESITE="None",
+        SESSION_COOKIE_PARTITIONED=True,
+        TESTING=settings.app_env == "testing",
+    )
+    if settings.proxy_fix_hops:
+        hops = settings.proxy_fix_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
+    if settings.database_url.startswith("sqlite:///"):
+        settings.instance_path.mkdir(parents=True, exist_ok=True)
+    db.init_app(app, settings.database_url)
+    services.install(app, services.build(settings))
+
+    from lti_app import cli
+    from lti_app.web import lti_views, security, session_views
+
+    security.init_app(app)
+    app.register_blueprint(lti_views.bp)
+    app.register_blueprint(session_views.bp)
+    cli.register(app)
+    return app

@@ -1,0 +1,138 @@
+"""Admin commands: `flask --app lti_app platform add|list`, `keys rotate`, `db upgrade|...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from lti_app.db import session_scope
+from lti_app.launch.tool_keys import rotate
+from lti_app.models.tenancy import Deployment, Platform
+from lti_app.services import services
+from lti_app.settings import PROJECT_ROOT
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def _https_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    parts = urlsplit(value)
+    insecure_ok = not services().settings.is_production
+    schemes = ("https", "http") if insecure_ok else ("https",)
+    if parts.scheme not in schemes or not parts.netloc:
+        raise click.BadParameter(f"must be an absolute {'/'.join(schemes)} URL")
+    return value.rstrip("/") if param.name == "canvas_url" else value
+
+
+def register(app: Flask) -> None:
+    @app.cli.group("platform")
+    def platform_group() -> None:
+        """Canvas instances (LTI developer keys) and their deployments."""
+
+    @platform_group.command("add")
+    @click.option("--issuer", required=True, help="LTI issuer, e.g. https://canvas.instructure.com")
+    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @click.option("--deployment-id", required=True, help="Deployment id from Canvas")
+    @click.option("--auth-url", required=True, callback=_https_url, help="OIDC auth URL")
+    @click.option("--token-url", required=True, callback=_https_url, help="OAuth2 token URL")
+    @click.option("--jwks-url", required=True, callback=_https_url, help="Platform JWKS URL")
+    @click.option("--canvas-url", required=True, callback=_https_url, help="Institution Canvas URL")
+    def platform_add(
+        issuer: str,
+        client_id: str,
+        deployment_id: str,
+        auth_url: str,
+        token_url: str,
+        jwks_url: str,
+        canvas_url: str,
+    ) -> None:
+        """Register a platform, or add a deployment to one already registered."""
+        if len(deployment_id) > 255:
+            raise click.BadParameter("must be at most 255 characters", param_hint="--deployment-id")
+        with session_scope(current_app) as db:
+            platform = db.scalar(
+                select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+            )
+            created = platform is None
+            if platform is None:
+                platform = Platform(issuer=issuer, client_id=client_id, registered_via="cli")
+                db.add(platform)
+            platform.auth_login_url = auth_url
+            platform.auth_token_url = token_url
+            platform.jwks_url = jwks_url
+            platform.canvas_url = canvas_url
+            known = {d.deployment_id for d in platform.deployments}
+            if deployment_id not in known:
+                platform.deployments.append(Deployment(deployment_id=deployment_id))
+        verb = "Registered" if created else "Updated"
+        added = "added" if deployment_id not in known else "already present"
+        click.echo(f"{verb} platform {issuer} client {client_id}; deployment {deployment_id} {added}.")
+
+    @platform_group.command("list")
+    def platform_list() -> None:
+        """Show every registered platform with its deployments."""
+        with session_scope(current_app) as db:
+            platforms = db.scalars(select(Platform).order_by(Platform.id)).all()
+            if not platforms:
+                click.echo("No platforms registered. Add one with `flask --app lti_app platform add`.")
+                return
+            for p in platforms:
+                click.echo(f"{p.issuer}  client_id={p.client_id}  canvas={p.canvas_url}  via={p.registered_via}")
+                click.echo(f"  auth={p.auth_login_url}\n  token={p.auth_token_url}\n  jwks={p.jwks_url}")
+                for d in p.deployments:
+                    click.echo(f"  deployment {d.deployment_id}")
+
+    @app.cli.group("keys")
+    def keys_group() -> None:
+        """The tool's signing keys."""
+
+    @keys_group.command("rotate")
+    def keys_rotate() -> None:
+        """Make a new current key; the old one stays published as previous until next time."""
+        with session_scope(current_app) as db:
+            new, old = rotate(db, services().keyring)
+            click.echo(f"New current key {new.kid}.")
+            if old is not None:
+                click.echo(f"Previous key {old.kid} stays published until the next rotation.")
+
+    @app.cli.group("db")
+    def db_group() -> None:
+        """Database migrations (Alembic)."""
+
+    def _config() -> Config:
+        return alembic_config(services().settings.database_url)
+
+    @db_group.command("upgrade")
+    @click.argument("revision", default="head")
+    def db_upgrade(revision: str) -> None:
+        """Upgrade the schema (default: to the newest revision)."""
+        command.upgrade(_config(), revision)
+
+    @db_group.command("downgrade")
+    @click.argument("revision", default="-1")
+    def db_downgrade(revision: str) -> None:
+        """Downgrade the schema (default: one revision)."""
+        command.downgrade(_config(), revision)
+
+    @db_group.command("current")
+    def db_current() -> None:
+        """Show the schema revision."""
+        command.current(_config())
+
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True)
+    def db_revision(message: str) -> None:
+        """Autogenerate a revision from the models."""
+        command.revision(_config(), message=message, autogenerate=True)
+
+    assert Path(PROJECT_ROOT / "migrations").exists()

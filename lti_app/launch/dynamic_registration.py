@@ -1,0 +1,138 @@
+"""LTI Dynamic Registration as Canvas does it (canvas-api.md §6.5).
+
+Canvas opens our registration URL with `openid_configuration` and `registration_token`; we
+read the platform configuration with the token, post our client metadata to the
+registration endpoint, and store the platform with the client_id Canvas assigned. Deployment
+ids are learned at first launch, so such platforms auto-register deployments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_app.launch.tool_configuration import registration_request
+from lti_app.models.tenancy import Platform
+
+PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
+TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+
+
+class RegistrationError(Exception):
+    """Registration cannot go on; the message is safe to show the admin."""
+
+
+@dataclass(frozen=True)
+class PlatformConfiguration:
+    issuer: str
+    authorization_endpoint: str
+    registration_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    scopes_supported: list[str] | None
+    canvas_url: str
+    product: str
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _check_url(url: str, allow_http: bool) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in (("https", "http") if allow_http else ("https",)) or not parts.netloc:
+        raise RegistrationError(f"Canvas gave an address that is not https: {url[:200]}")
+    return url
+
+
+def fetch_configuration(
+    http: requests.Session,
+    openid_configuration: str,
+    registration_token: str,
+    timeout: tuple[float, float],
+    allow_http: bool,
+) -> PlatformConfiguration:
+    _check_url(openid_configuration, allow_http)
+    try:
+        response = http.get(
+            openid_configuration,
+            headers={"Authorization": f"Bearer {registration_token}"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        response.raise_for_status()
+        doc: Any = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise RegistrationError(
+            "Could not read Canvas's OpenID configuration; start the installation again."
+        ) from exc
+    if not isinstance(doc, dict):
+        raise RegistrationError("Canvas's OpenID configuration is not a JSON object.")
+    try:
+        config = PlatformConfiguration(
+            issuer=str(doc["issuer"]),
+            authorization_endpoint=_check_url(str(doc["authorization_endpoint"]), allow_http),
+            registration_endpoint=_check_url(str(doc["registration_endpoint"]), allow_http),
+            token_endpoint=_check_url(str(doc["token_endpoint"]), allow_http),
+            jwks_uri=_check_url(str(doc["jwks_uri"]), allow_http),
+            scopes_supported=doc.get("scopes_supported"),
+            canvas_url=_origin(openid_configuration),
+            product=str((doc.get(PLATFORM_CONFIG) or {}).get("product_family_code", "")),
+        )
+    except KeyError as exc:
+        raise RegistrationError(f"Canvas's OpenID configuration lacks {exc.args[0]}.") from exc
+    # The registration token is a credential: only send it back to the host that gave it.
+    if urlsplit(config.registration_endpoint).netloc != urlsplit(openid_configuration).netloc:
+        raise RegistrationError("The registration endpoint is on another host than Canvas.")
+    return config
+
+
+def register(
+    http: requests.Session,
+    db: Session,
+    config: PlatformConfiguration,
+    registration_token: str,
+    tool_base_url: str,
+    timeout: tuple[float, float],
+) -> Platform:
+    body = registration_request(tool_base_url, config.scopes_supported)
+    try:
+        response = http.post(
+            config.registration_endpoint,
+            json=body,
+            headers={"Authorization": f"Bearer {registration_token}"},
+            timeout=timeout,
+            allow_redirects=False,
+        )
+        response.raise_for_status()
+        answer: Any = response.json()
+        client_id = str(answer["client_id"])
+    except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        raise RegistrationError(
+            "Canvas did not accept the registration; start the installation again."
+        ) from exc
+    platform = db.scalar(
+        select(Platform).where(Platform.issuer == config.issuer, Platform.client_id == client_id)
+    )
+    if platform is None:
+        platform = Platform(issuer=config.issuer, client_id=client_id)
+        db.add(platform)
+    platform.auth_login_url = config.authorization_endpoint
+    platform.auth_token_url = config.token_endpoint
+    platform.jwks_url = config.jwks_uri
+    platform.canvas_url = config.canvas_url
+    platform.auto_register_deployments = True
+    platform.registered_via = "dynamic_registration"
+    deployment_id = (answer.get(TOOL_CONFIG) or {}).get("deployment_id")
+    if deployment_id and not any(d.deployment_id == deployment_id for d in platform.deployments):
+        from lti_app.models.tenancy import Deployment
+
+        platform.deployments.append(Deployment(deployment_id=str(deployment_id)))
+    db.flush()
+    return platform

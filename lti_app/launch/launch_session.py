@@ -1,0 +1,133 @@
+"""Sessions bound to one launch.
+
+Each validated launch gets a new session: a public handle that appears in the tool's page
+URLs and a secret that never does. The secret lives in a per-handle cookie (Secure;
+HttpOnly; SameSite=None; Partitioned) and is also accepted from the X-Launch-Token header or
+a launch_token form field, for browsers that refuse third-party cookies. Two tabs with two
+courses therefore hold two independent sessions, and a later launch never adopts an earlier
+session. State-changing requests also need the session's CSRF token and our own Origin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Request, Response
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from lti_app.launch.roles import classify
+from lti_app.models.launch import LaunchSession
+from lti_app.models.tenancy import Deployment
+
+COOKIE_PREFIX = "__Host-mp-"
+HEADER = "X-Launch-Token"
+FORM_FIELD = "launch_token"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
+CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
+ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+PLACEMENT = "https://www.instructure.com/placement"
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _substituted(value: Any) -> str | None:
+    """Canvas sends unknown variables back literally ("$Canvas.course.id"): treat as absent."""
+    if value is None:
+        return None
+    text = str(value)
+    return None if not text or text.startswith("$") else text[:255]
+
+
+@dataclass(frozen=True)
+class NewSession:
+    session: LaunchSession
+    secret: str
+
+
+def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int) -> NewSession:
+    roles = [r for r in claims.get(ROLES, []) if isinstance(r, str)]
+    launch_roles = classify(roles)
+    context = claims.get(CONTEXT) if isinstance(claims.get(CONTEXT), dict) else None
+    custom = claims.get(CUSTOM) if isinstance(claims.get(CUSTOM), dict) else {}
+    name = claims.get("name") or " ".join(
+        p for p in (claims.get("given_name"), claims.get("family_name")) if p
+    )
+    secret = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    row = LaunchSession(
+        id=secrets.token_urlsafe(16),
+        secret_hash=_hash(secret),
+        csrf_token=secrets.token_urlsafe(32),
+        deployment=deployment,
+        user_sub=str(claims["sub"])[:255],
+        user_name=str(name)[:255] or None,
+        canvas_user_id=_substituted((custom or {}).get("canvas_user_id")),
+        context_id=str(context["id"])[:255] if context and context.get("id") else None,
+        context_title=str(context.get("title") or context.get("label") or "")[:255] or None
+        if context
+        else None,
+        canvas_course_id=_substituted((custom or {}).get("canvas_course_id")),
+        course_role=launch_roles.course_role.value,
+        is_admin=launch_roles.is_admin,
+        roles=roles,
+        placement=_substituted(claims.get(PLACEMENT)),
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl),
+    )
+    db.add(row)
+    if secrets.randbelow(200) == 0:
+        db.execute(delete(LaunchSession).where(LaunchSession.expires_at < now))
+    return NewSession(session=row, secret=secret)
+
+
+def set_cookie(response: Response, new: NewSession, ttl: int) -> None:
+    response.set_cookie(
+        COOKIE_PREFIX + new.session.id,
+        new.secret,
+        max_age=ttl,
+        secure=True,
+        httponly=True,
+        path="/",
+        samesite="None",
+        partitioned=True,
+    )
+
+
+def presented_secret(request: Request, handle: str) -> str | None:
+    return (
+        request.cookies.get(COOKIE_PREFIX + handle)
+        or request.headers.get(HEADER)
+        or (request.form.get(FORM_FIELD) if request.method == "POST" else None)
+    )
+
+
+def authenticate(db: Session, request: Request, handle: str) -> LaunchSession | None:
+    """The live session for `handle` if this request proves it holds the secret."""
+    secret = presented_secret(request, handle)
+    if not secret:
+        return None
+    row = db.get(LaunchSession, handle)
+    if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
+        return None
+    if row.expires_at <= datetime.now(UTC):
+        return None
+    return row
+
+
+def csrf_ok(request: Request, row: LaunchSession, own_origin: str) -> bool:
+    """Synchronizer token plus an Origin allow-list: SameSite=None re-opens classic CSRF."""
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != own_origin:
+        return False
+    token = request.form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER) or ""
+    return hmac.compare_digest(token, row.csrf_token)

@@ -1,0 +1,96 @@
+"""pylti1p3 tool configuration backed by the platform and deployment tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pylti1p3.deployment import Deployment as LtiDeployment
+from pylti1p3.registration import Registration
+from pylti1p3.tool_config import ToolConfAbstract
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lti_app.models.tenancy import Deployment, Platform
+
+
+class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
+    """Many clients per issuer, always: hosted Canvas instances share one issuer."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self._session = session
+        self._platforms: dict[tuple[str, str], Platform | None] = {}
+
+    # pylti1p3 keeps a class-level mode table; answer for ourselves instead.
+    def check_iss_has_one_client(self, iss: str) -> bool:
+        return False
+
+    def check_iss_has_many_clients(self, iss: str) -> bool:
+        return True
+
+    def platform(self, iss: str, client_id: str) -> Platform | None:
+        key = (iss, client_id)
+        if key not in self._platforms:
+            self._platforms[key] = self._session.scalar(
+                select(Platform).where(Platform.issuer == iss, Platform.client_id == client_id)
+            )
+        return self._platforms[key]
+
+    def issuer_client_count(self, iss: str) -> int:
+        return self._session.scalar(
+            select(func.count()).select_from(Platform).where(Platform.issuer == iss)
+        ) or 0
+
+    def only_client_id(self, iss: str) -> str | None:
+        rows = self._session.scalars(
+            select(Platform.client_id).where(Platform.issuer == iss).limit(2)
+        ).all()
+        return rows[0] if len(rows) == 1 else None
+
+    def find_registration_by_issuer(self, iss: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def find_registration_by_params(
+        self, iss: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> Registration | None:
+        if not client_id:
+            return None
+        platform = self.platform(iss, client_id)
+        if platform is None:
+            return None
+        return (
+            Registration()
+            .set_issuer(platform.issuer)
+            .set_client_id(platform.client_id)
+            .set_auth_login_url(platform.auth_login_url)
+            .set_auth_token_url(platform.auth_token_url)
+            .set_key_set_url(platform.jwks_url)
+        )
+
+    def find_deployment(self, iss: str, deployment_id: str) -> None:
+        return None
+
+    def find_deployment_by_params(
+        self, iss: str, deployment_id: str, client_id: str | None, *args: Any, **kwargs: Any
+    ) -> LtiDeployment | None:
+        row = self.deployment(iss, client_id or "", deployment_id)
+        return LtiDeployment().set_deployment_id(row.deployment_id) if row else None
+
+    def deployment(self, iss: str, client_id: str, deployment_id: str) -> Deployment | None:
+        """The deployment row; created for platforms that auto-register (Dynamic Registration)."""
+        platform = self.platform(iss, client_id)
+        if platform is None or not deployment_id or len(deployment_id) > 255:
+            return None
+        row = self._session.scalar(
+            select(Deployment).where(
+                Deployment.platform_id == platform.id,
+                Deployment.deployment_id == deployment_id,
+            )
+        )
+        if row is None and platform.auto_register_deployments:
+            row = Deployment(platform=platform, deployment_id=deployment_id)
+            self._session.add(row)
+        if row is not None:
+            row.last_launch_at = datetime.now(UTC)
+        return row

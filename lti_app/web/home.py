@@ -1,0 +1,41 @@
+"""The page a launch lands on, per role; the real teacher and student pages come later."""
+
+from __future__ import annotations
+
+from flask import Response, render_template
+
+from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.launch.roles import CourseRole
+from lti_app.models.launch import LaunchSession
+
+ROLE_LABELS = {
+    CourseRole.INSTRUCTOR: "Teacher",
+    CourseRole.TEACHING_ASSISTANT: "Teaching assistant",
+    CourseRole.LEARNER: "Student",
+    CourseRole.NONE: "Guest",
+}
+
+
+def render_home(session: LaunchSession, secret: str | None = None) -> Response:
+    role = CourseRole(session.course_role)
+    if session.context_id is None:
+        view = "admin" if session.is_admin else "no_context"
+    elif role.is_teacher:
+        view = "teacher"
+    elif role is CourseRole.LEARNER:
+        view = "student"
+    elif session.is_admin:
+        view = "admin"
+    else:
+        view = "no_access"
+    html = render_template(
+        "home.html",
+        s=session,
+        view=view,
+        role_label=ROLE_LABELS[role],
+        # Handed to the page once so it can authenticate without third-party cookies.
+        launch_token=secret,
+        token_field=FORM_FIELD,
+        csrf_field=CSRF_FIELD,
+    )
+    return Response(html, mimetype="text/html")

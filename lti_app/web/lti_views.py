@@ -1,0 +1,215 @@
+"""The LTI endpoints Canvas calls: login, launch, JWKS, developer key JSON, registration."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from pylti1p3.contrib.flask import FlaskRequest
+
+from lti_app.db import get_session
+from lti_app.launch import dynamic_registration, launch_session
+from lti_app.launch.errors import LaunchError
+from lti_app.launch.login import LAUNCH_PATH, HardenedOIDCLogin, check_target_link_uri
+from lti_app.launch.state_store import (
+    STATE_COOKIE_PREFIX,
+    DbSessionService,
+    PartitionedCookieService,
+)
+from lti_app.launch.tool_conf import DbToolConf
+from lti_app.launch.tool_configuration import developer_key_json
+from lti_app.launch.tool_keys import published_jwks
+from lti_app.launch.validation import (
+    DEPLOYMENT_ID,
+    HardenedMessageLaunch,
+    LaunchRules,
+    audience_client_id,
+    unverified_parts,
+)
+from lti_app.services import services
+from lti_app.web.home import render_home
+from lti_app.web.security import allow_framing_by, render_launch_error
+
+bp = Blueprint("lti", __name__)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _lti_request() -> tuple[FlaskRequest, DbToolConf, DbSessionService, PartitionedCookieService]:
+    settings = services().settings
+    # Canvas launches are always TLS at the browser; behind a proxy ProxyFix says so too.
+    freq = FlaskRequest(request_is_secure=True)
+    db = get_session()
+    return (
+        freq,
+        DbToolConf(db),
+        DbSessionService(freq, db, settings.oidc_state_ttl),
+        PartitionedCookieService(freq),
+    )
+
+
+@bp.route("/lti/login", methods=["GET", "POST"])
+def login() -> Response:
+    settings = services().settings
+    params = request.args if request.method == "GET" else request.form
+    target = check_target_link_uri(params.get("target_link_uri"), settings.public_origin)
+    freq, tool_conf, sessions, cookies = _lti_request()
+    oidc = HardenedOIDCLogin(
+        freq,
+        tool_conf,
+        sessions,
+        cookies,
+        state_params={
+            "target_link_uri": target,
+            "lti_deployment_id": params.get("lti_deployment_id")
+            or params.get("deployment_id"),
+        },
+    )
+    auth_url = oidc.auth_redirect_url(settings.url(LAUNCH_PATH))
+    storage_target = params.get("lti_storage_target")
+    if storage_target:
+        platform = tool_conf.platform(oidc.get_iss(), oidc.get_client_id())
+        assert platform is not None
+        state = parse_qs(urlsplit(auth_url).query)["state"][0]
+        allow_framing_by(_origin(platform.canvas_url))
+        response = Response(
+            render_template(
+                "storage_login.html",
+                auth_url=auth_url,
+                state=state,
+                storage_target=storage_target,
+                target_origin=_origin(platform.auth_login_url),
+            )
+        )
+    else:
+        response = redirect(auth_url, code=302)
+    cookies.update_response(response)
+    return response
+
+
+def _storage_relay(id_token: str, state: str, storage_target: str, tool_conf: DbToolConf) -> Response:
+    """No state cookie came back: check the state in Canvas's Platform Storage first."""
+    _header, body = unverified_parts(id_token)
+    platform = tool_conf.platform(str(body.get("iss", "")), audience_client_id(body))
+    if platform is None:
+        raise LaunchError("iss_unknown" if not body.get("iss") else "client_unknown")
+    allow_framing_by(_origin(platform.canvas_url))
+    return Response(
+        render_template(
+            "storage_launch.html",
+            id_token=id_token,
+            state=state,
+            storage_target=storage_target,
+            target_origin=_origin(platform.auth_login_url),
+        )
+    )
+
+
+def _storage_verified() -> bool:
+    """The relay page's POST: only our own page (same origin) may claim storage was checked."""
+    settings = services().settings
+    return (
+        request.form.get("lti_storage_verified") == "1"
+        and request.headers.get("Origin") == settings.public_origin
+        and request.headers.get("Sec-Fetch-Site", "same-origin") == "same-origin"
+    )
+
+
+@bp.post("/lti/launch")
+def launch() -> Response:
+    settings = services().settings
+    freq, tool_conf, sessions, cookies = _lti_request()
+    id_token = request.form.get("id_token", "")
+    state = request.form.get("state", "")
+    storage_target = request.form.get("lti_storage_target")
+    has_cookie = bool(state) and request.cookies.get(f"{STATE_COOKIE_PREFIX}-{state}") == state
+    tenant_origins: tuple[str, ...] = ()
+    try:
+        if id_token and state and storage_target and not has_cookie and not _storage_verified():
+            return _storage_relay(id_token, state, storage_target, tool_conf)
+        message = HardenedMessageLaunch(
+            freq,
+            tool_conf,
+            sessions,
+            cookies,
+            services().platform_keys,
+            LaunchRules(settings.jwt_leeway_seconds, settings.jwt_max_age_seconds),
+            storage_verified=_storage_verified(),
+        )
+        try:
+            message.validate()
+        finally:
+            if message.platform is not None:
+                tenant_origins = (_origin(message.platform.canvas_url),)
+        claims = message.claims
+        deployment = tool_conf.deployment(claims["iss"], message.get_client_id(), claims[DEPLOYMENT_ID])
+        if deployment is None:
+            raise LaunchError("deployment_unknown")
+    except LaunchError as err:
+        return render_launch_error(err, tenant_origins)
+
+    db = get_session()
+    new = launch_session.create(db, deployment, claims, settings.launch_session_ttl)
+    allow_framing_by(*tenant_origins)
+    response = render_home(new.session, new.secret)
+    launch_session.set_cookie(response, new, settings.launch_session_ttl)
+    return response
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    svc = services()
+    response = jsonify(published_jwks(get_session(), svc.keyring))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/lti/config.json")
+def config_json() -> Response:
+    return jsonify(developer_key_json(services().settings.public_base_url))
+
+
+def _registration_inputs(source: Any) -> tuple[str, str]:
+    openid_configuration = source.get("openid_configuration", "")
+    token = source.get("registration_token", "")
+    if not openid_configuration or not token:
+        raise dynamic_registration.RegistrationError(
+            "Open this address from Canvas: Admin > Developer Keys > + LTI Registration."
+        )
+    return openid_configuration, token
+
+
+@bp.route("/lti/register", methods=["GET", "POST"])
+def register() -> Response:
+    svc = services()
+    allow_http = not svc.settings.is_production
+    try:
+        openid_configuration, token = _registration_inputs(
+            request.args if request.method == "GET" else request.form
+        )
+        config = dynamic_registration.fetch_configuration(
+            svc.http, openid_configuration, token, svc.settings.http_timeout, allow_http
+        )
+        allow_framing_by(config.canvas_url)
+        if request.method == "GET":
+            return Response(
+                render_template(
+                    "register_confirm.html",
+                    config=config,
+                    openid_configuration=openid_configuration,
+                    registration_token=token,
+                )
+            )
+        platform = dynamic_registration.register(
+            svc.http, get_session(), config, token, svc.settings.public_base_url,
+            svc.settings.http_timeout,
+        )
+    except dynamic_registration.RegistrationError as exc:
+        allow_framing_by("*")
+        return Response(render_template("register_error.html", message=str(exc)), status=400)
+    return Response(render_template("register_done.html", platform=platform))
+

@@ -1,0 +1,2 @@
+// Dynamic Registration is done: tell Canvas to close its registration dialog.
+(window.opener || window.parent).postMessage({ subject: "org.imsglobal.lti.close" }, "*");
