@@ -27,10 +27,8 @@ def alembic_config(database_url: str) -> Config:
 
 def _https_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     parts = urlsplit(value)
-    insecure_ok = not services().settings.is_production
-    schemes = ("https", "http") if insecure_ok else ("https",)
-    if parts.scheme not in schemes or not parts.netloc:
-        raise click.BadParameter(f"must be an absolute {'/'.join(schemes)} URL")
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise click.BadParameter("must be an absolute https:// URL")
     return value.rstrip("/") if param.name == "canvas_url" else value
 
 
@@ -59,6 +57,11 @@ def register(app: Flask) -> None:
         """Register a platform, or add a deployment to one already registered."""
         if len(deployment_id) > 255:
             raise click.BadParameter("must be at most 255 characters", param_hint="--deployment-id")
+        if services().settings.is_production:
+            for hint, url in (("--auth-url", auth_url), ("--token-url", token_url),
+                              ("--jwks-url", jwks_url), ("--canvas-url", canvas_url)):
+                if not url.startswith("https://"):
+                    raise click.BadParameter("must be https:// in production", param_hint=hint)
         with session_scope(current_app) as db:
             platform = db.scalar(
                 select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)

@@ -1,0 +1,151 @@
+"""Fixtures: an app per test on a fresh database, a fake Canvas, and a login+launch driver.
+
+The default backend is SQLite; tests that take the `backend_url` fixture also run against
+the PostgreSQL on 127.0.0.1:5432 (database `test`) and are skipped, with the reason, when it
+is not reachable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
+
+from lti_app import create_app
+from lti_app.db import Base
+from tests.lti_platform import TOOL_BASE, FakePlatform, auth_query, login_params
+
+POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_ADMIN_URL, connect_args={"connect_timeout": 2})
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return f"PostgreSQL on 127.0.0.1:5432 not reachable: {type(exc).__name__}"
+    return None
+
+
+_PG_SKIP = _postgres_available()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A private schema in the `test` database, dropped afterwards."""
+    if _PG_SKIP:
+        pytest.skip(_PG_SKIP)
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(POSTGRES_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'create schema "{schema}"'))
+    try:
+        yield f"{POSTGRES_ADMIN_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'drop schema "{schema}" cascade'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend_url(request: pytest.FixtureRequest) -> str:
+    name = "sqlite_url" if request.param == "sqlite" else "postgres_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+def make_app(database_url: str, tmp_path: Path, **overrides: Any) -> Flask:
+    app = create_app(
+        {
+            "app_env": "testing",
+            "database_url": database_url,
+            "public_base_url": TOOL_BASE,
+            "secret_key": "test-secret-key-" + "x" * 32,
+            "instance_path": str(tmp_path / "instance"),
+            **overrides,
+        }
+    )
+    Base.metadata.create_all(app.extensions["db_engine"])
+    return app
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """Override in a module (or use backend_url) to run on another database."""
+    return sqlite_url
+
+
+@pytest.fixture
+def platform() -> FakePlatform:
+    return FakePlatform()
+
+
+@pytest.fixture
+def app(db_url: str, tmp_path: Path, platform: FakePlatform) -> Iterator[Flask]:
+    app = make_app(db_url, tmp_path)
+    result = app.test_cli_runner().invoke(args=platform.cli_args())
+    assert result.exit_code == 0, result.output
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def jwks(platform: FakePlatform) -> Iterator[responses.RequestsMock]:
+    """The platform's JWKS endpoint (the only outbound HTTP a launch makes)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.get(platform.jwks_url, json=platform.jwks())
+        yield mock
+
+
+class LtiBrowser:
+    """A browser (cookie jar) that runs Canvas's login -> authorize -> launch dance."""
+
+    def __init__(self, client: FlaskClient, platform: FakePlatform) -> None:
+        self.client = client
+        self.platform = platform
+
+    def login(self, **params: str) -> TestResponse:
+        return self.client.post(
+            "/lti/login", data=login_params(self.platform, **params), base_url=TOOL_BASE
+        )
+
+    def start(self, **params: str) -> dict[str, str]:
+        """Login; returns the authorization request's query (state, nonce, ...)."""
+        response = self.login(**params)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return auth_query(response.headers["Location"])
+
+    def post_launch(self, id_token: str, state: str, **extra: str) -> TestResponse:
+        return self.client.post(
+            "/lti/launch", data={"id_token": id_token, "state": state, **extra},
+            base_url=TOOL_BASE,
+        )
+
+    def launch(self, roles: list[str] | None = None, mutate: Any = None,
+               headers: dict[str, Any] | None = None) -> TestResponse:
+        """Full round trip; `mutate(claims)` may edit or return replacement claims."""
+        auth = self.start()
+        claims = self.platform.claims(auth["nonce"], roles=roles)
+        if mutate is not None:
+            claims = mutate(claims) or claims
+        return self.post_launch(self.platform.sign(claims, headers=headers), auth["state"])
+
+
+@pytest.fixture
+def browser(app: Flask, platform: FakePlatform, jwks: responses.RequestsMock) -> LtiBrowser:
+    return LtiBrowser(app.test_client(), platform)
