@@ -103,6 +103,35 @@ def set_cookie(response: Response, new: NewSession, ttl: int) -> None:
     )
 
 
+def clear_cookie(response: Response, handle: str) -> None:
+    response.delete_cookie(
+        COOKIE_PREFIX + handle, path="/", secure=True, httponly=True, samesite="None",
+        partitioned=True,
+    )
+
+
+def end_other_users(db: Session, request: Request, user_sub: str, platform_id: int) -> list[str]:
+    """Sessions this browser holds for someone else (a shared lab PC) end at a new launch.
+
+    The same user's sessions stay: two tabs with two courses are normal. Returns the handles
+    whose cookies the response should clear (ended or already dead).
+    """
+    ended = []
+    handles = [n[len(COOKIE_PREFIX) :] for n in request.cookies if n.startswith(COOKIE_PREFIX)]
+    for handle in handles[:50]:
+        row = authenticate(db, request, handle)
+        if row is None:
+            ended.append(handle)
+        elif row.user_sub != user_sub or row.deployment.platform_id != platform_id:
+            db.delete(row)
+            ended.append(handle)
+    return ended
+
+
+def end(db: Session, row: LaunchSession) -> None:
+    db.delete(row)
+
+
 def presented_secret(request: Request, handle: str) -> str | None:
     return (
         request.cookies.get(COOKIE_PREFIX + handle)

@@ -153,9 +153,12 @@ def launch() -> Response:
         return render_launch_error(err, tenant_origins)
 
     db = get_session()
+    ended = launch_session.end_other_users(db, request, str(claims["sub"]), deployment.platform_id)
     new = launch_session.create(db, deployment, claims, settings.launch_session_ttl)
     allow_framing_by(*tenant_origins)
     response = render_home(new.session, new.secret)
+    for handle in ended:
+        launch_session.clear_cookie(response, handle)
     launch_session.set_cookie(response, new, settings.launch_session_ttl)
     return response
 

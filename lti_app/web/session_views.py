@@ -28,8 +28,8 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _refuse(status: int, title: str, advice: str) -> Response:
-    html = render_template("refused.html", title=title, advice=advice)
+def _refuse(status: int, title: str, advice: str, tone: str = "error") -> Response:
+    html = render_template("refused.html", title=title, advice=advice, tone=tone)
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -67,6 +67,17 @@ def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response
 @session_required()
 def home(row: LaunchSession) -> Response:
     return render_home(row)
+
+
+@bp.post("/sign-out")
+@session_required()
+def sign_out(row: LaunchSession) -> Response:
+    handle = row.id
+    launch_session.end(get_session(), row)
+    response = _refuse(200, "You are signed out of Mastery Pathways.",
+                       "Open it again from Canvas whenever you need it.", tone="info")
+    launch_session.clear_cookie(response, handle)
+    return response
 
 
 @bp.get("/admin")
