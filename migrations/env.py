@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+
 import lti_app.models  # noqa: F401  (registers every table on Base.metadata)
 from lti_app.db import Base, make_engine
 

@@ -32,7 +32,7 @@ def _postgres_available() -> str | None:
         with engine.connect() as conn:
             conn.execute(text("select 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:
         return f"PostgreSQL on 127.0.0.1:5432 not reachable: {type(exc).__name__}"
     return None
 
@@ -132,12 +132,17 @@ class LtiBrowser:
 
     def post_launch(self, id_token: str, state: str, **extra: str) -> TestResponse:
         return self.client.post(
-            "/lti/launch", data={"id_token": id_token, "state": state, **extra},
+            "/lti/launch",
+            data={"id_token": id_token, "state": state, **extra},
             base_url=TOOL_BASE,
         )
 
-    def launch(self, roles: list[str] | None = None, mutate: Any = None,
-               headers: dict[str, Any] | None = None) -> TestResponse:
+    def launch(
+        self,
+        roles: list[str] | None = None,
+        mutate: Any = None,
+        headers: dict[str, Any] | None = None,
+    ) -> TestResponse:
         """Full round trip; `mutate(claims)` may edit or return replacement claims."""
         auth = self.start()
         claims = self.platform.claims(auth["nonce"], roles=roles)

@@ -63,14 +63,22 @@ class FakePlatform:
 
     def cli_args(self) -> list[str]:
         return [
-            "platform", "add",
-            "--issuer", self.issuer,
-            "--client-id", self.client_id,
-            "--deployment-id", self.deployment_id,
-            "--auth-url", self.auth_url,
-            "--token-url", self.token_url,
-            "--jwks-url", self.jwks_url,
-            "--canvas-url", self.canvas_url,
+            "platform",
+            "add",
+            "--issuer",
+            self.issuer,
+            "--client-id",
+            self.client_id,
+            "--deployment-id",
+            self.deployment_id,
+            "--auth-url",
+            self.auth_url,
+            "--token-url",
+            self.token_url,
+            "--jwks-url",
+            self.jwks_url,
+            "--canvas-url",
+            self.canvas_url,
         ]
 
     def claims(
@@ -98,8 +106,9 @@ class FakePlatform:
             CLAIM + "version": "1.3.0",
             CLAIM + "target_link_uri": target_link_uri,
             CLAIM + "resource_link": {"id": "a1b2c3d4e5", "title": "Mastery Pathways"},
-            CLAIM + "roles": roles if roles is not None else [INSTRUCTOR, INSTITUTION_INSTRUCTOR,
-                                                                SYSTEM_USER],
+            CLAIM + "roles": roles
+            if roles is not None
+            else [INSTRUCTOR, INSTITUTION_INSTRUCTOR, SYSTEM_USER],
             CLAIM + "context": {
                 "id": "4dde05e8ca1973bcca9bffc13e1548820eee93a3",
                 "label": "ALG-1",
@@ -114,7 +123,8 @@ class FakePlatform:
             },
             CLAIM + "launch_presentation": {
                 "document_target": "iframe",
-                "return_url": self.canvas_url + "/courses/101/external_content/success/external_tool_redirect",
+                "return_url": self.canvas_url
+                + "/courses/101/external_content/success/external_tool_redirect",
                 "locale": "en",
             },
             CLAIM + "custom": {
@@ -142,8 +152,9 @@ class FakePlatform:
         key_name: str | None = None,
     ) -> str:
         hdr = {"kid": self.kid} if headers is None else headers
-        return jwt.encode(claims, rsa_key(key_name or self.key_name), algorithm="RS256",
-                          headers=hdr)
+        return jwt.encode(
+            claims, rsa_key(key_name or self.key_name), algorithm="RS256", headers=hdr
+        )
 
 
 def login_params(platform: FakePlatform, **extra: str) -> dict[str, str]:
@@ -168,7 +179,25 @@ def auth_query(location: str) -> dict[str, str]:
 def without(claims: dict[str, Any], *names: str) -> dict[str, Any]:
     out = copy.deepcopy(claims)
     for name in names:
-        out.pop(name if name.startswith(("http", "iss", "aud", "sub", "exp", "iat", "nonce",
-                                          "azp", "name", "email", "given_name", "family_name"))
-                else CLAIM + name, None)
+        out.pop(
+            name
+            if name.startswith(
+                (
+                    "http",
+                    "iss",
+                    "aud",
+                    "sub",
+                    "exp",
+                    "iat",
+                    "nonce",
+                    "azp",
+                    "name",
+                    "email",
+                    "given_name",
+                    "family_name",
+                )
+            )
+            else CLAIM + name,
+            None,
+        )
     return out

@@ -53,11 +53,14 @@ def b64(data: bytes) -> str:
 
 # -- 3: algorithms ---------------------------------------------------------------------------
 
+
 def test_alg_none_is_rejected(browser: LtiBrowser, platform: FakePlatform) -> None:
     auth = browser.start()
     claims = platform.claims(auth["nonce"])
-    token = f"{b64(json.dumps({'alg': 'none', 'kid': platform.kid}).encode())}." \
-            f"{b64(json.dumps(claims).encode())}."
+    token = (
+        f"{b64(json.dumps({'alg': 'none', 'kid': platform.kid}).encode())}."
+        f"{b64(json.dumps(claims).encode())}."
+    )
     response = browser.post_launch(token, auth["state"])
     assert (response.status_code, reason(response)) == (401, "alg_not_allowed")
 
@@ -78,13 +81,18 @@ def test_hs256_signed_with_platform_public_key_is_rejected(
 
 def test_rs384_is_rejected(browser: LtiBrowser, platform: FakePlatform) -> None:
     auth = browser.start()
-    token = jwt.encode(platform.claims(auth["nonce"]), platform.private_key, algorithm="RS384",
-                       headers={"kid": platform.kid})
+    token = jwt.encode(
+        platform.claims(auth["nonce"]),
+        platform.private_key,
+        algorithm="RS384",
+        headers={"kid": platform.kid},
+    )
     response = browser.post_launch(token, auth["state"])
     assert (response.status_code, reason(response)) == (401, "alg_not_allowed")
 
 
 # -- 4, 5: keys ------------------------------------------------------------------------------
+
 
 def test_unknown_kid_refetches_jwks_exactly_once_then_fails(
     browser: LtiBrowser, jwks: responses.RequestsMock, platform: FakePlatform
@@ -114,8 +122,11 @@ def test_rotated_platform_key_is_found_by_one_refetch(
         return claims
 
     auth = browser.start()
-    token = platform.sign(platform.claims(auth["nonce"]), headers={"kid": "2026-12-01T00:00:00Z"},
-                          key_name="platform-next")
+    token = platform.sign(
+        platform.claims(auth["nonce"]),
+        headers={"kid": "2026-12-01T00:00:00Z"},
+        key_name="platform-next",
+    )
     response = browser.post_launch(token, auth["state"])
     assert response.status_code == 200, reason(response)
     assert len(jwks.calls) == 2
@@ -134,8 +145,12 @@ def test_key_location_headers_are_ignored(
     evil = "https://attacker.example/jwks.json"
     auth = browser.start()
     # Signed by an attacker key that only the attacker's URL would publish.
-    token = jwt.encode(platform.claims(auth["nonce"]), rsa_key("attacker"), algorithm="RS256",
-                       headers={"kid": platform.kid, header_name: evil})
+    token = jwt.encode(
+        platform.claims(auth["nonce"]),
+        rsa_key("attacker"),
+        algorithm="RS256",
+        headers={"kid": platform.kid, header_name: evil},
+    )
     response = browser.post_launch(token, auth["state"])
     assert (response.status_code, reason(response)) == (401, "signature_invalid")
     assert all(call.request.url == platform.jwks_url for call in jwks.calls)
@@ -145,8 +160,12 @@ def test_embedded_jwk_header_is_ignored(browser: LtiBrowser, platform: FakePlatf
     attacker = rsa_key("attacker")
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key()))
     auth = browser.start()
-    token = jwt.encode(platform.claims(auth["nonce"]), attacker, algorithm="RS256",
-                       headers={"kid": platform.kid, "jwk": jwk})
+    token = jwt.encode(
+        platform.claims(auth["nonce"]),
+        attacker,
+        algorithm="RS256",
+        headers={"kid": platform.kid, "jwk": jwk},
+    )
     response = browser.post_launch(token, auth["state"])
     assert (response.status_code, reason(response)) == (401, "signature_invalid")
 
@@ -182,9 +201,11 @@ def test_jwks_fetch_uses_a_timeout(app: Flask, platform: FakePlatform) -> None:
     browser = LtiBrowser(app.test_client(), platform)
     seen: dict[str, Any] = {}
     with responses.RequestsMock() as mock:
+
         def callback(request: Any) -> tuple[int, dict[str, str], str]:
             seen["timeout"] = request.req_kwargs.get("timeout")
             return 200, {}, json.dumps(platform.jwks())
+
         mock.add_callback(responses.GET, platform.jwks_url, callback=callback)
         assert browser.launch().status_code == 200
     assert seen["timeout"] is not None and all(t > 0 for t in seen["timeout"])
@@ -194,20 +215,30 @@ def test_jwks_fetch_uses_a_timeout(app: Flask, platform: FakePlatform) -> None:
 
 AUD_CASES = [
     ("wrong aud string", {"aud": "99999", "azp": "99999"}, 400, "client_unknown"),
-    ("aud array without client id", {"aud": ["99999", "88888"], "azp": "99999"}, 400,
-     "client_unknown"),
+    (
+        "aud array without client id",
+        {"aud": ["99999", "88888"], "azp": "99999"},
+        400,
+        "client_unknown",
+    ),
     ("multi aud wrong azp", {"aud": ["CLIENT", "88888"], "azp": "88888"}, 400, "client_unknown"),
-    ("multi aud azp not in aud", {"aud": ["CLIENT", "88888"], "azp": "77777"}, 401,
-     "azp_invalid"),
+    ("multi aud azp not in aud", {"aud": ["CLIENT", "88888"], "azp": "77777"}, 401, "azp_invalid"),
     ("multi aud without azp", {"aud": ["CLIENT", "88888"]}, 401, "azp_missing"),
     ("single aud, wrong azp", {"aud": "CLIENT", "azp": "88888"}, 401, "azp_invalid"),
 ]
 
 
-@pytest.mark.parametrize(("case", "change", "status", "code"), AUD_CASES,
-                         ids=[c[0] for c in AUD_CASES])
-def test_audience_rules(browser: LtiBrowser, platform: FakePlatform, case: str,
-                        change: dict[str, Any], status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("case", "change", "status", "code"), AUD_CASES, ids=[c[0] for c in AUD_CASES]
+)
+def test_audience_rules(
+    browser: LtiBrowser,
+    platform: FakePlatform,
+    case: str,
+    change: dict[str, Any],
+    status: int,
+    code: str,
+) -> None:
     def mutate(claims: dict[str, Any]) -> None:
         claims.pop("azp", None)
         for key, value in change.items():
@@ -217,10 +248,12 @@ def test_audience_rules(browser: LtiBrowser, platform: FakePlatform, case: str,
     assert (response.status_code, reason(response)) == (status, code)
 
 
-def test_multi_aud_with_matching_azp_is_accepted(browser: LtiBrowser,
-                                                 platform: FakePlatform) -> None:
-    response = browser.launch(mutate=lambda c: {**c, "aud": [platform.client_id, "other"],
-                                                 "azp": platform.client_id})
+def test_multi_aud_with_matching_azp_is_accepted(
+    browser: LtiBrowser, platform: FakePlatform
+) -> None:
+    response = browser.launch(
+        mutate=lambda c: {**c, "aud": [platform.client_id, "other"], "azp": platform.client_id}
+    )
     assert response.status_code == 200, reason(response)
 
 
@@ -253,6 +286,7 @@ def test_thirty_seconds_of_clock_skew_is_accepted(browser: LtiBrowser) -> None:
 
 # -- 8, 9: replay and nonces -----------------------------------------------------------------
 
+
 def test_replayed_id_token_is_rejected(browser: LtiBrowser, platform: FakePlatform) -> None:
     auth = browser.start()
     token = platform.sign(platform.claims(auth["nonce"]))
@@ -261,8 +295,9 @@ def test_replayed_id_token_is_rejected(browser: LtiBrowser, platform: FakePlatfo
     assert (again.status_code, reason(again)) == (401, "nonce_replayed")
 
 
-def test_nonce_not_issued_for_this_state_is_rejected(browser: LtiBrowser,
-                                                     platform: FakePlatform) -> None:
+def test_nonce_not_issued_for_this_state_is_rejected(
+    browser: LtiBrowser, platform: FakePlatform
+) -> None:
     auth = browser.start()
     response = browser.post_launch(platform.sign(platform.claims("made-up-nonce")), auth["state"])
     assert (response.status_code, reason(response)) == (401, "nonce_invalid")
@@ -270,13 +305,13 @@ def test_nonce_not_issued_for_this_state_is_rejected(browser: LtiBrowser,
 
 def test_nonce_of_another_login_is_rejected(browser: LtiBrowser, platform: FakePlatform) -> None:
     first, second = browser.start(), browser.start()
-    response = browser.post_launch(platform.sign(platform.claims(first["nonce"])),
-                                   second["state"])
+    response = browser.post_launch(platform.sign(platform.claims(first["nonce"])), second["state"])
     assert (response.status_code, reason(response)) == (401, "nonce_invalid")
 
 
-def test_forged_token_does_not_burn_the_real_login(browser: LtiBrowser,
-                                                   platform: FakePlatform) -> None:
+def test_forged_token_does_not_burn_the_real_login(
+    browser: LtiBrowser, platform: FakePlatform
+) -> None:
     auth = browser.start()
     forged = platform.sign(platform.claims(auth["nonce"]), key_name="attacker")
     assert reason(browser.post_launch(forged, auth["state"])) == "signature_invalid"
@@ -297,8 +332,11 @@ def _concurrent_launch(app: Flask, platform: FakePlatform, n: int) -> list[int]:
         for key, value in cookies.items():
             client.set_cookie(key, value, domain="tool.test")
         barrier.wait(timeout=10)
-        statuses.append(client.post(LAUNCH_PATH, data={"id_token": token, "state": auth["state"]},
-                                    base_url=TOOL_BASE).status_code)
+        statuses.append(
+            client.post(
+                LAUNCH_PATH, data={"id_token": token, "state": auth["state"]}, base_url=TOOL_BASE
+            ).status_code
+        )
 
     threads = [threading.Thread(target=post) for _ in range(n)]
     for t in threads:
@@ -310,7 +348,10 @@ def _concurrent_launch(app: Flask, platform: FakePlatform, n: int) -> list[int]:
 
 @pytest.mark.parametrize("attempt", range(3))
 def test_concurrent_posts_of_one_token_exactly_one_wins(
-    backend_url: str, tmp_path: Path, platform: FakePlatform, jwks: responses.RequestsMock,
+    backend_url: str,
+    tmp_path: Path,
+    platform: FakePlatform,
+    jwks: responses.RequestsMock,
     attempt: int,
 ) -> None:
     app = make_app(backend_url, tmp_path)
@@ -322,6 +363,7 @@ def test_concurrent_posts_of_one_token_exactly_one_wins(
 
 
 # -- 10: state ---------------------------------------------------------------------------------
+
 
 def test_missing_state_is_rejected(browser: LtiBrowser, platform: FakePlatform) -> None:
     auth = browser.start()
@@ -335,8 +377,9 @@ def test_unknown_state_is_rejected(browser: LtiBrowser, platform: FakePlatform) 
     assert (response.status_code, reason(response)) == (401, "state_unknown")
 
 
-def test_state_from_another_browser_is_rejected(app: Flask, browser: LtiBrowser,
-                                                platform: FakePlatform) -> None:
+def test_state_from_another_browser_is_rejected(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
     """Login CSRF: the attacker's (state, id_token) pushed into a victim's browser."""
     auth = browser.start()
     victim = LtiBrowser(app.test_client(), platform)
@@ -345,8 +388,7 @@ def test_state_from_another_browser_is_rejected(app: Flask, browser: LtiBrowser,
     assert session_count(app) == 0
 
 
-def test_expired_state_is_rejected(app: Flask, browser: LtiBrowser,
-                                   platform: FakePlatform) -> None:
+def test_expired_state_is_rejected(app: Flask, browser: LtiBrowser, platform: FakePlatform) -> None:
     auth = browser.start()
     with app.extensions["db_sessionmaker"]() as db, db.begin():
         login = db.get(OidcLogin, auth["state"])
@@ -363,15 +405,17 @@ def test_storage_verified_flag_from_a_foreign_origin_is_not_trusted(
     victim = LtiBrowser(app.test_client(), platform)
     token = platform.sign(platform.claims(auth["nonce"]))
     response = victim.client.post(
-        LAUNCH_PATH, base_url=TOOL_BASE,
+        LAUNCH_PATH,
+        base_url=TOOL_BASE,
         data={"id_token": token, "state": auth["state"], "lti_storage_verified": "1"},
         headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert (response.status_code, reason(response)) == (401, "state_mismatch")
 
 
-def test_platform_storage_relay_then_verified_post(app: Flask, browser: LtiBrowser,
-                                                   platform: FakePlatform) -> None:
+def test_platform_storage_relay_then_verified_post(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
     """Cookies blocked: the launch renders the storage check, whose same-origin POST wins."""
     page = browser.login(lti_storage_target="post_message_forwarding").get_data(as_text=True)
     next_url = re.search(r'data-next="([^"]+)"', page)
@@ -379,15 +423,17 @@ def test_platform_storage_relay_then_verified_post(app: Flask, browser: LtiBrows
     auth = auth_query(next_url.group(1).replace("&amp;", "&"))
     cookieless = LtiBrowser(app.test_client(), platform)
     token = platform.sign(platform.claims(auth["nonce"]))
-    relay = cookieless.post_launch(token, auth["state"],
-                                   lti_storage_target="post_message_forwarding")
+    relay = cookieless.post_launch(
+        token, auth["state"], lti_storage_target="post_message_forwarding"
+    )
     body = relay.get_data(as_text=True)
     assert relay.status_code == 200
     assert 'data-mode="get"' in body and 'data-target="post_message_forwarding"' in body
     assert 'data-origin="https://sso.canvas.test.example"' in body
     assert session_count(app) == 0
     final = cookieless.client.post(
-        LAUNCH_PATH, base_url=TOOL_BASE,
+        LAUNCH_PATH,
+        base_url=TOOL_BASE,
         data={"id_token": token, "state": auth["state"], "lti_storage_verified": "1"},
         headers={"Origin": TOOL_BASE, "Sec-Fetch-Site": "same-origin"},
     )
@@ -395,19 +441,23 @@ def test_platform_storage_relay_then_verified_post(app: Flask, browser: LtiBrows
     assert session_count(app) == 1
 
 
-def test_login_with_storage_target_renders_put_data_page(browser: LtiBrowser,
-                                                         platform: FakePlatform) -> None:
+def test_login_with_storage_target_renders_put_data_page(
+    browser: LtiBrowser, platform: FakePlatform
+) -> None:
     response = browser.login(lti_storage_target="post_message_forwarding")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'data-mode="put"' in body
     assert f'data-origin="{platform.auth_url.split("/api")[0]}"' in body
-    assert "frame-ancestors https://school.canvas.test.example" in \
-        response.headers["Content-Security-Policy"]
+    assert (
+        "frame-ancestors https://school.canvas.test.example"
+        in response.headers["Content-Security-Policy"]
+    )
     assert any(c.startswith("__Host-lti1p3-state-") for c in response.headers.getlist("Set-Cookie"))
 
 
 # -- 11, 12: deployment and target_link_uri --------------------------------------------------
+
 
 def test_unknown_deployment_is_rejected(browser: LtiBrowser) -> None:
     auth = browser.start(lti_deployment_id="")
@@ -417,8 +467,9 @@ def test_unknown_deployment_is_rejected(browser: LtiBrowser) -> None:
     assert (response.status_code, reason(response)) == (403, "deployment_unknown")
 
 
-def test_deployment_differing_from_login_hint_is_rejected(app: Flask, browser: LtiBrowser,
-                                                          platform: FakePlatform) -> None:
+def test_deployment_differing_from_login_hint_is_rejected(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
     args = platform.cli_args()
     args[args.index("--deployment-id") + 1] = "8:second"
     assert app.test_cli_runner().invoke(args=args).exit_code == 0
@@ -429,8 +480,9 @@ def test_deployment_differing_from_login_hint_is_rejected(app: Flask, browser: L
     assert (response.status_code, reason(response)) == (401, "deployment_mismatch")
 
 
-def test_second_deployment_launches(app: Flask, browser: LtiBrowser,
-                                    platform: FakePlatform) -> None:
+def test_second_deployment_launches(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
     args = platform.cli_args()
     args[args.index("--deployment-id") + 1] = "8:second"
     assert app.test_cli_runner().invoke(args=args).exit_code == 0
@@ -441,18 +493,25 @@ def test_second_deployment_launches(app: Flask, browser: LtiBrowser,
 
 
 def test_target_link_uri_claim_must_equal_login_value(browser: LtiBrowser) -> None:
-    response = browser.launch(mutate=lambda c: {
-        **c, CLAIM + "target_link_uri": TOOL_BASE + "/lti/launch?placement=account"})
+    response = browser.launch(
+        mutate=lambda c: {
+            **c,
+            CLAIM + "target_link_uri": TOOL_BASE + "/lti/launch?placement=account",
+        }
+    )
     assert (response.status_code, reason(response)) == (401, "target_link_uri_invalid")
 
 
-@pytest.mark.parametrize("target", [
-    "https://attacker.example/lti/launch",
-    "https://tool.test/somewhere/else",
-    "https://tool.test.attacker.example/lti/launch",
-    "javascript:alert(1)",
-    "",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://attacker.example/lti/launch",
+        "https://tool.test/somewhere/else",
+        "https://tool.test.attacker.example/lti/launch",
+        "javascript:alert(1)",
+        "",
+    ],
+)
 def test_login_target_must_be_our_launch_url(browser: LtiBrowser, target: str) -> None:
     response = browser.login(target_link_uri=target)
     assert response.status_code == 401
@@ -462,8 +521,10 @@ def test_login_target_must_be_our_launch_url(browser: LtiBrowser, target: str) -
 
 # -- 13: login initiation ----------------------------------------------------------------------
 
-def test_login_redirects_with_every_oidc_parameter(browser: LtiBrowser,
-                                                   platform: FakePlatform) -> None:
+
+def test_login_redirects_with_every_oidc_parameter(
+    browser: LtiBrowser, platform: FakePlatform
+) -> None:
     response = browser.login()
     assert response.status_code == 302
     assert response.headers["Location"].startswith(platform.auth_url + "?")
@@ -480,8 +541,9 @@ def test_login_redirects_with_every_oidc_parameter(browser: LtiBrowser,
 
 
 def test_login_by_get_works_too(browser: LtiBrowser, platform: FakePlatform) -> None:
-    response = browser.client.get("/lti/login", query_string=login_params(platform),
-                                  base_url=TOOL_BASE)
+    response = browser.client.get(
+        "/lti/login", query_string=login_params(platform), base_url=TOOL_BASE
+    )
     assert response.status_code == 302
 
 
@@ -501,16 +563,18 @@ def test_unknown_client_at_login(browser: LtiBrowser) -> None:
     assert (response.status_code, reason(response)) == (400, "client_unknown")
 
 
-def test_single_client_issuer_needs_no_client_id(browser: LtiBrowser,
-                                                 platform: FakePlatform) -> None:
+def test_single_client_issuer_needs_no_client_id(
+    browser: LtiBrowser, platform: FakePlatform
+) -> None:
     params = login_params(platform)
     params.pop("client_id")
     response = browser.client.post("/lti/login", data=params, base_url=TOOL_BASE)
     assert response.status_code == 302
 
 
-def test_ambiguous_issuer_without_client_id_at_login(app: Flask, browser: LtiBrowser,
-                                                     platform: FakePlatform) -> None:
+def test_ambiguous_issuer_without_client_id_at_login(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
     args = platform.cli_args()
     args[args.index("--client-id") + 1] = "20000000000099"
     assert app.test_cli_runner().invoke(args=args).exit_code == 0
@@ -535,10 +599,13 @@ def test_known_issuer_unknown_client_at_launch(browser: LtiBrowser) -> None:
     assert (response.status_code, reason(response)) == (400, "client_unknown")
 
 
-@pytest.mark.parametrize(("value", "code"), [
-    ("LtiDeepLinkingRequest", "message_type_unsupported"),
-    ("SomethingElse", "message_type_unsupported"),
-])
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        ("LtiDeepLinkingRequest", "message_type_unsupported"),
+        ("SomethingElse", "message_type_unsupported"),
+    ],
+)
 def test_unsupported_message_types(browser: LtiBrowser, value: str, code: str) -> None:
     response = browser.launch(mutate=lambda c: {**c, CLAIM + "message_type": value})
     assert (response.status_code, reason(response)) == (400, code)
@@ -551,32 +618,41 @@ def test_roles_not_an_array(browser: LtiBrowser) -> None:
 
 # -- 14: request shape -------------------------------------------------------------------------
 
+
 def test_get_on_launch_is_405(browser: LtiBrowser) -> None:
     response = browser.client.get(LAUNCH_PATH, base_url=TOOL_BASE)
     assert (response.status_code, reason(response)) == (405, "method_not_allowed")
 
 
 def test_oversized_body_is_413(browser: LtiBrowser) -> None:
-    response = browser.client.post(LAUNCH_PATH, data={"id_token": "x" * 400_000, "state": "s"},
-                                   base_url=TOOL_BASE)
+    response = browser.client.post(
+        LAUNCH_PATH, data={"id_token": "x" * 400_000, "state": "s"}, base_url=TOOL_BASE
+    )
     assert (response.status_code, reason(response)) == (413, "body_too_large")
 
 
-@pytest.mark.parametrize(("content_type", "payload"), [
-    ("application/x-www-form-urlencoded", b"id_token=%E0%A4%A&state=%ZZ"),
-    ("multipart/form-data; boundary=xyz", b"--xyz\r\nContent-Disposition: form-data\r\n\r\nbroken"),
-    ("application/json", b'{"id_token": "not a form"}'),
-    ("application/x-www-form-urlencoded", b"\xff\xfe\x00\x00"),
-])
-def test_malformed_bodies_never_500(browser: LtiBrowser, content_type: str,
-                                    payload: bytes) -> None:
-    response = browser.client.post(LAUNCH_PATH, data=payload, content_type=content_type,
-                                   base_url=TOOL_BASE)
+@pytest.mark.parametrize(
+    ("content_type", "payload"),
+    [
+        ("application/x-www-form-urlencoded", b"id_token=%E0%A4%A&state=%ZZ"),
+        (
+            "multipart/form-data; boundary=xyz",
+            b"--xyz\r\nContent-Disposition: form-data\r\n\r\nbroken",
+        ),
+        ("application/json", b'{"id_token": "not a form"}'),
+        ("application/x-www-form-urlencoded", b"\xff\xfe\x00\x00"),
+    ],
+)
+def test_malformed_bodies_never_500(browser: LtiBrowser, content_type: str, payload: bytes) -> None:
+    response = browser.client.post(
+        LAUNCH_PATH, data=payload, content_type=content_type, base_url=TOOL_BASE
+    )
     assert 400 <= response.status_code < 500
     assert response.mimetype == "text/html"
 
 
 # -- 15, 17: cookies and framing ---------------------------------------------------------------
+
 
 def _cookie_flags(set_cookie: str) -> set[str]:
     return {p.strip().split("=")[0].lower() for p in set_cookie.split(";")[1:]}
@@ -585,7 +661,9 @@ def _cookie_flags(set_cookie: str) -> set[str]:
 def test_every_cookie_is_secure_httponly_samesite_none_partitioned(browser: LtiBrowser) -> None:
     login = browser.login()
     response = browser.post_launch(
-        browser.platform.sign(browser.platform.claims(auth_query(login.headers["Location"])["nonce"])),
+        browser.platform.sign(
+            browser.platform.claims(auth_query(login.headers["Location"])["nonce"])
+        ),
         auth_query(login.headers["Location"])["state"],
     )
     cookies = login.headers.getlist("Set-Cookie") + response.headers.getlist("Set-Cookie")
@@ -597,23 +675,28 @@ def test_every_cookie_is_secure_httponly_samesite_none_partitioned(browser: LtiB
         assert "Domain=" not in cookie
 
 
-def test_behind_a_tls_proxy(tmp_path: Path, sqlite_url: str, platform: FakePlatform,
-                            jwks: responses.RequestsMock) -> None:
+def test_behind_a_tls_proxy(
+    tmp_path: Path, sqlite_url: str, platform: FakePlatform, jwks: responses.RequestsMock
+) -> None:
     app = make_app(sqlite_url, tmp_path, proxy_fix_hops=1)
     assert app.test_cli_runner().invoke(args=platform.cli_args()).exit_code == 0
     client = app.test_client()
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "tool.test"}
-    login = client.post("/lti/login", data=login_params(platform), headers=headers,
-                        base_url="http://10.0.0.5:8000")
+    login = client.post(
+        "/lti/login", data=login_params(platform), headers=headers, base_url="http://10.0.0.5:8000"
+    )
     assert login.status_code == 302
     for cookie in login.headers.getlist("Set-Cookie"):
         assert "Secure" in cookie and "SameSite=None" in cookie and "Partitioned" in cookie
     query = auth_query(login.headers["Location"])
     state_cookie = login.headers.getlist("Set-Cookie")[0].split(";")[0].split("=", 1)
     client.set_cookie(state_cookie[0], state_cookie[1], domain="10.0.0.5")
-    launch = client.post(LAUNCH_PATH, headers=headers, base_url="http://10.0.0.5:8000",
-                         data={"id_token": platform.sign(platform.claims(query["nonce"])),
-                               "state": query["state"]})
+    launch = client.post(
+        LAUNCH_PATH,
+        headers=headers,
+        base_url="http://10.0.0.5:8000",
+        data={"id_token": platform.sign(platform.claims(query["nonce"])), "state": query["state"]},
+    )
     assert launch.status_code == 200, reason(launch)
 
 
@@ -627,13 +710,17 @@ def test_launch_pages_may_only_be_framed_by_the_tenants_canvas(
     assert "X-Frame-Options" not in response.headers
 
 
-def test_tenant_a_pages_never_list_tenant_b(app: Flask, browser: LtiBrowser,
-                                            platform: FakePlatform,
-                                            jwks: responses.RequestsMock) -> None:
-    other = FakePlatform(issuer="https://other.example", client_id="555",
-                         canvas_url="https://other-district.example",
-                         jwks_url="https://sso.other.example/jwks",
-                         auth_url="https://sso.other.example/authorize", key_name="platform-b")
+def test_tenant_a_pages_never_list_tenant_b(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform, jwks: responses.RequestsMock
+) -> None:
+    other = FakePlatform(
+        issuer="https://other.example",
+        client_id="555",
+        canvas_url="https://other-district.example",
+        jwks_url="https://sso.other.example/jwks",
+        auth_url="https://sso.other.example/authorize",
+        key_name="platform-b",
+    )
     assert app.test_cli_runner().invoke(args=other.cli_args()).exit_code == 0
     jwks.get(other.jwks_url, json=other.jwks())
     a = browser.launch()
@@ -656,6 +743,7 @@ def test_non_iframe_endpoints_forbid_framing(browser: LtiBrowser) -> None:
 
 # -- 18-21: sessions ---------------------------------------------------------------------------
 
+
 def _handle(response: Any) -> str:
     match = re.search(r'action="/s/([^/]+)/sign-out"', response.get_data(as_text=True))
     assert match, "landing page has no session handle"
@@ -668,24 +756,32 @@ def _csrf(response: Any) -> str:
     return match.group(1)
 
 
-def test_session_pages_need_the_launch_secret(app: Flask, browser: LtiBrowser,
-                                              platform: FakePlatform) -> None:
+def test_session_pages_need_the_launch_secret(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
     landing = browser.launch()
     handle = _handle(landing)
     assert browser.client.get(f"/s/{handle}/", base_url=TOOL_BASE).status_code == 200
     stranger = app.test_client()
     assert stranger.get(f"/s/{handle}/", base_url=TOOL_BASE).status_code == 401
-    assert stranger.get(f"/s/{handle}/", base_url=TOOL_BASE,
-                        headers={"X-Launch-Token": "guess"}).status_code == 401
+    assert (
+        stranger.get(
+            f"/s/{handle}/", base_url=TOOL_BASE, headers={"X-Launch-Token": "guess"}
+        ).status_code
+        == 401
+    )
 
 
-def test_cookieless_browser_can_use_the_token_from_the_page(app: Flask, browser: LtiBrowser) -> None:
+def test_cookieless_browser_can_use_the_token_from_the_page(
+    app: Flask, browser: LtiBrowser
+) -> None:
     landing = browser.launch()
     token = re.search(r'name="mp-launch" content="([^"]+)"', landing.get_data(as_text=True))
     assert token
     cookieless = app.test_client()
-    response = cookieless.get(f"/s/{_handle(landing)}/", base_url=TOOL_BASE,
-                              headers={"X-Launch-Token": token.group(1)})
+    response = cookieless.get(
+        f"/s/{_handle(landing)}/", base_url=TOOL_BASE, headers={"X-Launch-Token": token.group(1)}
+    )
     assert response.status_code == 200
 
 
@@ -694,12 +790,22 @@ def test_state_changes_need_csrf_token_and_our_origin(browser: LtiBrowser) -> No
     handle, csrf = _handle(landing), _csrf(landing)
     url = f"/s/{handle}/sign-out"
     assert browser.client.post(url, base_url=TOOL_BASE).status_code == 403
-    assert browser.client.post(url, data={"csrf_token": "wrong"},
-                               base_url=TOOL_BASE).status_code == 403
-    assert browser.client.post(url, data={"csrf_token": csrf}, base_url=TOOL_BASE,
-                               headers={"Origin": "https://attacker.example"}).status_code == 403
-    ok = browser.client.post(url, data={"csrf_token": csrf}, base_url=TOOL_BASE,
-                             headers={"Origin": TOOL_BASE})
+    assert (
+        browser.client.post(url, data={"csrf_token": "wrong"}, base_url=TOOL_BASE).status_code
+        == 403
+    )
+    assert (
+        browser.client.post(
+            url,
+            data={"csrf_token": csrf},
+            base_url=TOOL_BASE,
+            headers={"Origin": "https://attacker.example"},
+        ).status_code
+        == 403
+    )
+    ok = browser.client.post(
+        url, data={"csrf_token": csrf}, base_url=TOOL_BASE, headers={"Origin": TOOL_BASE}
+    )
     assert ok.status_code == 200
     assert "signed out" in ok.get_data(as_text=True)
     assert browser.client.get(f"/s/{handle}/", base_url=TOOL_BASE).status_code == 401
@@ -715,10 +821,14 @@ def test_each_launch_gets_a_fresh_session(browser: LtiBrowser) -> None:
 def test_two_courses_in_two_tabs_do_not_mix(browser: LtiBrowser) -> None:
     def course(course_id: str, title: str) -> Any:
         def mutate(c: dict[str, Any]) -> None:
-            c[CLAIM + "context"] = {**c[CLAIM + "context"], "id": "ctx-" + course_id,
-                                    "title": title}
+            c[CLAIM + "context"] = {
+                **c[CLAIM + "context"],
+                "id": "ctx-" + course_id,
+                "title": title,
+            }
             c[CLAIM + "custom"] = {**c[CLAIM + "custom"], "canvas_course_id": course_id}
             c["sub"] = "same-teacher"
+
         return mutate
 
     x = browser.launch(mutate=course("101", "Course X"))
@@ -730,8 +840,12 @@ def test_two_courses_in_two_tabs_do_not_mix(browser: LtiBrowser) -> None:
     x_secret = browser.client.get_cookie(f"__Host-mp-{hx}", domain="tool.test")
     assert x_secret is not None
     other = browser.client.application.test_client()
-    assert other.get(f"/s/{hy}/", base_url=TOOL_BASE,
-                     headers={"X-Launch-Token": x_secret.value}).status_code == 401
+    assert (
+        other.get(
+            f"/s/{hy}/", base_url=TOOL_BASE, headers={"X-Launch-Token": x_secret.value}
+        ).status_code
+        == 401
+    )
 
 
 def test_launch_as_another_user_ends_the_previous_users_session(browser: LtiBrowser) -> None:
@@ -743,8 +857,9 @@ def test_launch_as_another_user_ends_the_previous_users_session(browser: LtiBrow
     assert browser.client.get(f"/s/{handle_a}/", base_url=TOOL_BASE).status_code == 401
 
 
-def test_secrets_never_in_urls_or_logs(browser: LtiBrowser, platform: FakePlatform,
-                                       caplog: pytest.LogCaptureFixture) -> None:
+def test_secrets_never_in_urls_or_logs(
+    browser: LtiBrowser, platform: FakePlatform, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     login = browser.login()
     query = auth_query(login.headers["Location"])
@@ -756,5 +871,11 @@ def test_secrets_never_in_urls_or_logs(browser: LtiBrowser, platform: FakePlatfo
     for href in re.findall(r'(?:href|action)="([^"]+)"', html):
         assert secret not in href
     browser.post_launch(token, query["state"])  # a rejected replay is logged too
-    for sensitive in (token, secret, query["state"], query["nonce"], login_params(platform)["login_hint"]):
+    for sensitive in (
+        token,
+        secret,
+        query["state"],
+        query["nonce"],
+        login_params(platform)["login_hint"],
+    ):
         assert sensitive not in caplog.text

@@ -105,7 +105,11 @@ def set_cookie(response: Response, new: NewSession, ttl: int) -> None:
 
 def clear_cookie(response: Response, handle: str) -> None:
     response.delete_cookie(
-        COOKIE_PREFIX + handle, path="/", secure=True, httponly=True, samesite="None",
+        COOKIE_PREFIX + handle,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="None",
         partitioned=True,
     )
 

@@ -11,11 +11,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Response
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskRequest
 from pylti1p3.session import SessionService
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
 from lti_app.models.launch import OidcLogin
 

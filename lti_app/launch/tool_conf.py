@@ -38,9 +38,12 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
         return self._platforms[key]
 
     def issuer_client_count(self, iss: str) -> int:
-        return self._session.scalar(
-            select(func.count()).select_from(Platform).where(Platform.issuer == iss)
-        ) or 0
+        return (
+            self._session.scalar(
+                select(func.count()).select_from(Platform).where(Platform.issuer == iss)
+            )
+            or 0
+        )
 
     def only_client_id(self, iss: str) -> str | None:
         rows = self._session.scalars(

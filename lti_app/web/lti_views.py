@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
 from pylti1p3.contrib.flask import FlaskRequest
+from werkzeug.wrappers import Response as BaseResponse
 
 from lti_app.db import get_session
 from lti_app.launch import dynamic_registration, launch_session
@@ -53,7 +54,7 @@ def _lti_request() -> tuple[FlaskRequest, DbToolConf, DbSessionService, Partitio
 
 
 @bp.route("/lti/login", methods=["GET", "POST"])
-def login() -> Response:
+def login() -> BaseResponse:
     settings = services().settings
     params = request.args if request.method == "GET" else request.form
     target = check_target_link_uri(params.get("target_link_uri"), settings.public_origin)
@@ -65,12 +66,12 @@ def login() -> Response:
         cookies,
         state_params={
             "target_link_uri": target,
-            "lti_deployment_id": params.get("lti_deployment_id")
-            or params.get("deployment_id"),
+            "lti_deployment_id": params.get("lti_deployment_id") or params.get("deployment_id"),
         },
     )
     auth_url = oidc.auth_redirect_url(settings.url(LAUNCH_PATH))
     storage_target = params.get("lti_storage_target")
+    response: BaseResponse
     if storage_target:
         platform = tool_conf.platform(oidc.get_iss(), oidc.get_client_id())
         assert platform is not None
@@ -91,7 +92,9 @@ def login() -> Response:
     return response
 
 
-def _storage_relay(id_token: str, state: str, storage_target: str, tool_conf: DbToolConf) -> Response:
+def _storage_relay(
+    id_token: str, state: str, storage_target: str, tool_conf: DbToolConf
+) -> Response:
     """No state cookie came back: check the state in Canvas's Platform Storage first."""
     _header, body = unverified_parts(id_token)
     platform = tool_conf.platform(str(body.get("iss", "")), audience_client_id(body))
@@ -146,7 +149,9 @@ def launch() -> Response:
             if message.platform is not None:
                 tenant_origins = (_origin(message.platform.canvas_url),)
         claims = message.claims
-        deployment = tool_conf.deployment(claims["iss"], message.get_client_id(), claims[DEPLOYMENT_ID])
+        deployment = tool_conf.deployment(
+            claims["iss"], message.get_client_id(), claims[DEPLOYMENT_ID]
+        )
         if deployment is None:
             raise LaunchError("deployment_unknown")
     except LaunchError as err:
@@ -208,11 +213,14 @@ def register() -> Response:
                 )
             )
         platform = dynamic_registration.register(
-            svc.http, get_session(), config, token, svc.settings.public_base_url,
+            svc.http,
+            get_session(),
+            config,
+            token,
+            svc.settings.public_base_url,
             svc.settings.http_timeout,
         )
     except dynamic_registration.RegistrationError as exc:
         allow_framing_by("*")
         return Response(render_template("register_error.html", message=str(exc)), status=400)
     return Response(render_template("register_done.html", platform=platform))
-

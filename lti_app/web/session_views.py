@@ -74,8 +74,12 @@ def home(row: LaunchSession) -> Response:
 def sign_out(row: LaunchSession) -> Response:
     handle = row.id
     launch_session.end(get_session(), row)
-    response = _refuse(200, "You are signed out of Mastery Pathways.",
-                       "Open it again from Canvas whenever you need it.", tone="info")
+    response = _refuse(
+        200,
+        "You are signed out of Mastery Pathways.",
+        "Open it again from Canvas whenever you need it.",
+        tone="info",
+    )
     launch_session.clear_cookie(response, handle)
     return response
 
