@@ -30,14 +30,9 @@ from lti_app.launch.validation import (
 )
 from lti_app.services import services
 from lti_app.web.home import render_home
-from lti_app.web.security import allow_framing_by, render_launch_error
+from lti_app.web.security import allow_framing_by, origin_of, render_launch_error
 
 bp = Blueprint("lti", __name__)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _lti_request() -> tuple[FlaskRequest, DbToolConf, DbSessionService, PartitionedCookieService]:
@@ -76,14 +71,14 @@ def login() -> BaseResponse:
         platform = tool_conf.platform(oidc.get_iss(), oidc.get_client_id())
         assert platform is not None
         state = parse_qs(urlsplit(auth_url).query)["state"][0]
-        allow_framing_by(_origin(platform.canvas_url))
+        allow_framing_by(origin_of(platform.canvas_url))
         response = Response(
             render_template(
                 "storage_login.html",
                 auth_url=auth_url,
                 state=state,
                 storage_target=storage_target,
-                target_origin=_origin(platform.auth_login_url),
+                target_origin=origin_of(platform.auth_login_url),
             )
         )
     else:
@@ -100,14 +95,14 @@ def _storage_relay(
     platform = tool_conf.platform(str(body.get("iss", "")), audience_client_id(body))
     if platform is None:
         raise LaunchError("iss_unknown" if not body.get("iss") else "client_unknown")
-    allow_framing_by(_origin(platform.canvas_url))
+    allow_framing_by(origin_of(platform.canvas_url))
     return Response(
         render_template(
             "storage_launch.html",
             id_token=id_token,
             state=state,
             storage_target=storage_target,
-            target_origin=_origin(platform.auth_login_url),
+            target_origin=origin_of(platform.auth_login_url),
         )
     )
 
@@ -147,7 +142,7 @@ def launch() -> Response:
             message.validate()
         finally:
             if message.platform is not None:
-                tenant_origins = (_origin(message.platform.canvas_url),)
+                tenant_origins = (origin_of(message.platform.canvas_url),)
         claims = message.claims
         deployment = tool_conf.deployment(
             claims["iss"], message.get_client_id(), claims[DEPLOYMENT_ID]

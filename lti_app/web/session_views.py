@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, g, render_template, request
 from sqlalchemy import select
@@ -18,14 +17,9 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.web.home import render_home
-from lti_app.web.security import allow_framing_by
+from lti_app.web.security import allow_framing_by, origin_of
 
 bp = Blueprint("session", __name__, url_prefix="/s/<handle>")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _refuse(status: int, title: str, advice: str, tone: str = "error") -> Response:
@@ -44,7 +38,7 @@ def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response
                     "Your session has ended.",
                     "Open Mastery Pathways again from the course navigation in Canvas.",
                 )
-            allow_framing_by(_origin(row.deployment.platform.canvas_url))
+            allow_framing_by(origin_of(row.deployment.platform.canvas_url))
             if request.method not in ("GET", "HEAD", "OPTIONS") and not launch_session.csrf_ok(
                 request, row, services().settings.public_origin
             ):
