@@ -29,6 +29,8 @@ def _https_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise click.BadParameter("must be an absolute https:// URL")
+    if len(value) > 1024:
+        raise click.BadParameter("must be at most 1024 characters")
     return value.rstrip("/") if param.name == "canvas_url" else value
 
 
@@ -55,11 +57,22 @@ def register(app: Flask) -> None:
         canvas_url: str,
     ) -> None:
         """Register a platform, or add a deployment to one already registered."""
-        if len(deployment_id) > 255:
-            raise click.BadParameter("must be at most 255 characters", param_hint="--deployment-id")
+        for hint, value in (
+            ("--issuer", issuer),
+            ("--client-id", client_id),
+            ("--deployment-id", deployment_id),
+        ):
+            if not value.strip():
+                raise click.BadParameter("must not be empty", param_hint=hint)
+            if len(value) > 255:
+                raise click.BadParameter("must be at most 255 characters", param_hint=hint)
         if services().settings.is_production:
-            for hint, url in (("--auth-url", auth_url), ("--token-url", token_url),
-                              ("--jwks-url", jwks_url), ("--canvas-url", canvas_url)):
+            for hint, url in (
+                ("--auth-url", auth_url),
+                ("--token-url", token_url),
+                ("--jwks-url", jwks_url),
+                ("--canvas-url", canvas_url),
+            ):
                 if not url.startswith("https://"):
                     raise click.BadParameter("must be https:// in production", param_hint=hint)
         with session_scope(current_app) as db:
@@ -79,7 +92,9 @@ def register(app: Flask) -> None:
                 platform.deployments.append(Deployment(deployment_id=deployment_id))
         verb = "Registered" if created else "Updated"
         added = "added" if deployment_id not in known else "already present"
-        click.echo(f"{verb} platform {issuer} client {client_id}; deployment {deployment_id} {added}.")
+        click.echo(
+            f"{verb} platform {issuer} client {client_id}; deployment {deployment_id} {added}."
+        )
 
     @platform_group.command("list")
     def platform_list() -> None:
@@ -87,11 +102,18 @@ def register(app: Flask) -> None:
         with session_scope(current_app) as db:
             platforms = db.scalars(select(Platform).order_by(Platform.id)).all()
             if not platforms:
-                click.echo("No platforms registered. Add one with `flask --app lti_app platform add`.")
+                click.echo(
+                    "No platforms registered. Add one with `flask --app lti_app platform add`."
+                )
                 return
             for p in platforms:
-                click.echo(f"{p.issuer}  client_id={p.client_id}  canvas={p.canvas_url}  via={p.registered_via}")
-                click.echo(f"  auth={p.auth_login_url}\n  token={p.auth_token_url}\n  jwks={p.jwks_url}")
+                click.echo(
+                    f"{p.issuer}  client_id={p.client_id}  canvas={p.canvas_url}"
+                    f"  via={p.registered_via}"
+                )
+                click.echo(f"  auth={p.auth_login_url}")
+                click.echo(f"  token={p.auth_token_url}")
+                click.echo(f"  jwks={p.jwks_url}")
                 for d in p.deployments:
                     click.echo(f"  deployment {d.deployment_id}")
 

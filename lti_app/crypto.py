@@ -41,11 +41,19 @@ class KeyRing:
             raise DecryptionError("not an encrypted value") from None
         if version != FORMAT_VERSION or kid not in self._keys:
             raise DecryptionError(f"no key {kid!r} for this value")
-        raw = base64.urlsafe_b64decode(blob)
+        try:
+            raw = base64.urlsafe_b64decode(blob)
+        except ValueError:
+            raise DecryptionError("not an encrypted value") from None
+        # 12-byte nonce, then the ciphertext with its 16-byte tag.
+        if len(raw) < 12 + 16:
+            raise DecryptionError("not an encrypted value")
         try:
             return self._keys[kid].decrypt(raw[:12], raw[12:], associated_data.encode()).decode()
         except InvalidTag:
             raise DecryptionError("value does not belong to this row or key") from None
 
     def needs_rotation(self, token: str) -> bool:
-        return token.split(":", 2)[1] != self._current_kid
+        """True unless `token` is already sealed with the current key (malformed: True)."""
+        parts = token.split(":", 2)
+        return len(parts) != 3 or parts[0] != FORMAT_VERSION or parts[1] != self._current_kid

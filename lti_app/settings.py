@@ -6,6 +6,7 @@ A bad value stops the app with a message that names the variable and what is exp
 from __future__ import annotations
 
 import base64
+import math
 import os
 import secrets
 import tomllib
@@ -13,14 +14,25 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import click
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS_FILE = PROJECT_ROOT / "config" / "defaults.toml"
 APP_ENVS = ("production", "development", "testing")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+POSTGRES_SCHEMES = ("postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2")
+SQLITE_SCHEMES = ("sqlite", "sqlite+pysqlite")
 
 
-class SettingsError(ValueError):
-    """A setting is missing or invalid; the message says which and why."""
+class SettingsError(ValueError, click.ClickException):
+    """A setting is missing or invalid; the message says which and why.
+
+    Also a ClickException, so `flask --app lti_app ...` prints "Error: <message>" and exits 1
+    instead of a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        click.ClickException.__init__(self, message)
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,9 @@ def _float(name: str, raw: object) -> float:
         value = float(str(raw))
     except ValueError:
         raise SettingsError(f"{name.upper()} must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        # "inf" would mean "no timeout" and "nan" compares false with everything.
+        raise SettingsError(f"{name.upper()} must be a finite number, got {raw!r}")
     if value <= 0:
         raise SettingsError(f"{name.upper()} must be greater than 0, got {value}")
     return value
@@ -83,23 +98,31 @@ def _float(name: str, raw: object) -> float:
 
 def _url(name: str, raw: str) -> str:
     parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(f"{name} must be an absolute http(s) URL, got {raw!r}")
+    # The launch checks target_link_uri against origin + "/lti/launch", so a path prefix,
+    # a query or a fragment would make every launch fail later; say so at start-up.
+    if parts.path not in ("", "/") or parts.query or parts.fragment or "@" in parts.netloc:
+        raise SettingsError(
+            f"{name} must be the tool's origin only, like https://tool.example.org "
+            f"(no path, query, fragment or user), got {raw!r}"
+        )
     return raw.rstrip("/")
 
 
 def _database_url(raw: str, instance_path: Path) -> str:
     if not raw:
         return f"sqlite:///{instance_path / 'mastery_pathways.sqlite3'}"
-    scheme = raw.split(":", 1)[0]
-    if scheme.startswith("postgres"):
+    scheme, sep, rest = raw.partition("://")
+    if sep and scheme in POSTGRES_SCHEMES and rest:
         # SQLAlchemy needs the driver named; accept the common postgres:// spellings too.
-        rest = raw.split("://", 1)[1] if "://" in raw else ""
         return f"postgresql+psycopg://{rest}"
-    if scheme.startswith("sqlite"):
+    if sep and scheme in SQLITE_SCHEMES:
         return raw
+    # Only the scheme in the message: the URL may hold a password.
     raise SettingsError(
-        f"DATABASE_URL must be a postgresql:// or sqlite:// URL, got scheme {scheme!r}"
+        "DATABASE_URL must be a postgresql://user:password@host/db or sqlite:///path URL, "
+        f"got scheme {raw.split(':', 1)[0]!r}"
     )
 
 
@@ -109,8 +132,8 @@ def _encryption_keys(raw: str, secret_key: str, app_env: str) -> tuple[tuple[str
             raise SettingsError(
                 "ENCRYPTION_KEYS is required in production: one or more 'kid:key' entries, "
                 "comma-separated, newest first; make a key with "
-                "`python -c \"import secrets,base64;"
-                "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())\"`"
+                '`python -c "import secrets,base64;'
+                'print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())"`'
             )
         # Development and tests derive a stable key from SECRET_KEY so nothing needs set-up.
         from cryptography.hazmat.primitives import hashes
@@ -141,10 +164,15 @@ def _dev_secret_key(instance_path: Path) -> str:
     """A random key kept under instance/ so a development restart keeps sessions valid."""
     path = instance_path / "dev_secret_key"
     if path.exists():
-        return path.read_text().strip()
+        existing = path.read_text().strip()
+        if existing:
+            return existing
     instance_path.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
+    # Created owner-only from the start (no window where the umask makes it readable).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
     path.chmod(0o600)
     return key
 

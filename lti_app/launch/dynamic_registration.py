@@ -8,6 +8,7 @@ ids are learned at first launch, so such platforms auto-register deployments.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,9 @@ from lti_app.models.tenancy import Platform
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+
+# Hosts, statuses and exception class names only: never a URL's query, a body or the token.
+log = logging.getLogger(__name__)
 
 
 class RegistrationError(Exception):
@@ -44,8 +48,25 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _string_list(value: Any) -> list[str] | None:
+    """scopes_supported as a list of strings; anything else means "not said"."""
+    if not isinstance(value, list):
+        return None
+    return [v for v in value if isinstance(v, str)]
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc[:255]
+
+
 def _check_url(url: str, allow_http: bool) -> str:
     parts = urlsplit(url)
+    if len(url) > 1024:  # the platform table's URL columns
+        raise RegistrationError("Canvas gave an address longer than 1024 characters.")
     if parts.scheme not in (("https", "http") if allow_http else ("https",)) or not parts.netloc:
         raise RegistrationError(f"Canvas gave an address that is not https: {url[:200]}")
     return url
@@ -69,11 +90,21 @@ def fetch_configuration(
         response.raise_for_status()
         doc: Any = response.json()
     except (requests.RequestException, ValueError) as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        log.warning(
+            "registration_config_unreadable host=%s status=%s error=%s",
+            _host(openid_configuration),
+            status,
+            type(exc).__name__,
+        )
         raise RegistrationError(
             "Could not read Canvas's OpenID configuration; start the installation again."
         ) from exc
     if not isinstance(doc, dict):
         raise RegistrationError("Canvas's OpenID configuration is not a JSON object.")
+    issuer = doc.get("issuer")
+    if "issuer" in doc and (not isinstance(issuer, str) or not issuer.strip() or len(issuer) > 255):
+        raise RegistrationError("Canvas's OpenID configuration has no usable issuer.")
     try:
         config = PlatformConfiguration(
             issuer=str(doc["issuer"]),
@@ -81,14 +112,24 @@ def fetch_configuration(
             registration_endpoint=_check_url(str(doc["registration_endpoint"]), allow_http),
             token_endpoint=_check_url(str(doc["token_endpoint"]), allow_http),
             jwks_uri=_check_url(str(doc["jwks_uri"]), allow_http),
-            scopes_supported=doc.get("scopes_supported"),
+            scopes_supported=_string_list(doc.get("scopes_supported")),
             canvas_url=_origin(openid_configuration),
-            product=str((doc.get(PLATFORM_CONFIG) or {}).get("product_family_code", "")),
+            product=str(_object(doc.get(PLATFORM_CONFIG)).get("product_family_code", "")),
         )
     except KeyError as exc:
+        log.warning(
+            "registration_config_incomplete host=%s missing=%s",
+            _host(openid_configuration),
+            exc.args[0],
+        )
         raise RegistrationError(f"Canvas's OpenID configuration lacks {exc.args[0]}.") from exc
     # The registration token is a credential: only send it back to the host that gave it.
     if urlsplit(config.registration_endpoint).netloc != urlsplit(openid_configuration).netloc:
+        log.warning(
+            "registration_endpoint_foreign host=%s endpoint_host=%s",
+            _host(openid_configuration),
+            _host(config.registration_endpoint),
+        )
         raise RegistrationError("The registration endpoint is on another host than Canvas.")
     return config
 
@@ -112,8 +153,19 @@ def register(
         )
         response.raise_for_status()
         answer: Any = response.json()
-        client_id = str(answer["client_id"])
+        client_id = answer["client_id"]
+        if isinstance(client_id, int) and not isinstance(client_id, bool):
+            client_id = str(client_id)
+        if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > 255:
+            raise ValueError("client_id is not a usable string")
     except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        log.warning(
+            "registration_rejected host=%s status=%s error=%s",
+            _host(config.registration_endpoint),
+            status,
+            type(exc).__name__,
+        )
         raise RegistrationError(
             "Canvas did not accept the registration; start the installation again."
         ) from exc
@@ -129,10 +181,20 @@ def register(
     platform.canvas_url = config.canvas_url
     platform.auto_register_deployments = True
     platform.registered_via = "dynamic_registration"
-    deployment_id = (answer.get(TOOL_CONFIG) or {}).get("deployment_id")
+    deployment_id = _object(answer.get(TOOL_CONFIG)).get("deployment_id")
+    if isinstance(deployment_id, int) and not isinstance(deployment_id, bool):
+        deployment_id = str(deployment_id)
+    if not isinstance(deployment_id, str) or len(deployment_id) > 255:
+        deployment_id = None  # learned at the first launch instead
     if deployment_id and not any(d.deployment_id == deployment_id for d in platform.deployments):
         from lti_app.models.tenancy import Deployment
 
         platform.deployments.append(Deployment(deployment_id=str(deployment_id)))
     db.flush()
+    log.info(
+        "registration_done issuer=%s client_id=%s canvas=%s",
+        config.issuer[:255],
+        client_id[:255],
+        config.canvas_url[:255],
+    )
     return platform

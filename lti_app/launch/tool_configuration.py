@@ -19,6 +19,7 @@ CUSTOM_FIELDS = {
     "canvas_api_base": "$Canvas.api.baseUrl",
     "canvas_roles": "$Canvas.membership.roles",
 }
+DEFAULT_ENABLED = "https://canvas.instructure.com/lti/course_navigation/default_enabled"
 # (placement, link text, launch query)
 PLACEMENTS = (
     ("course_navigation", "Mastery Pathways", "course"),
@@ -109,11 +110,7 @@ def registration_request(base: str, scopes_supported: list[str] | None) -> dict[
                     "label": text,
                     "icon_uri": urls["icon"],
                     "placements": [placement],
-                    **(
-                        {"https://canvas.instructure.com/lti/course_navigation/default_enabled": True}
-                        if placement == "course_navigation"
-                        else {}
-                    ),
+                    **({DEFAULT_ENABLED: True} if placement == "course_navigation" else {}),
                 }
                 for placement, text, query in PLACEMENTS
             ],

@@ -80,9 +80,9 @@ def rotate(session: Session, keyring: KeyRing) -> tuple[ToolKey, ToolKey | None]
 def published_jwks(session: Session, keyring: KeyRing) -> dict[str, list[dict[str, Any]]]:
     ensure_current_key(session, keyring)
     keys = session.scalars(
-        select(ToolKey).where(ToolKey.slot.in_([SLOT_CURRENT, SLOT_PREVIOUS])).order_by(
-            ToolKey.id.desc()
-        )
+        select(ToolKey)
+        .where(ToolKey.slot.in_([SLOT_CURRENT, SLOT_PREVIOUS]))
+        .order_by(ToolKey.id.desc())
     )
     return {"keys": [dict(k.public_jwk) for k in keys]}
 

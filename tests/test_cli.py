@@ -1,0 +1,378 @@
+"""Admin commands: `platform add|list`, `keys rotate`, `db upgrade`, in-process and for real."""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from lti_app.db import session_scope
+from lti_app.models.keys import SLOT_CURRENT, SLOT_PREVIOUS, ToolKey
+from lti_app.models.tenancy import Deployment, Platform
+from lti_app.settings import PROJECT_ROOT
+from tests.conftest import make_app
+from tests.lti_platform import FakePlatform
+
+FLASK = str(Path(sys.executable).parent / "flask")
+
+
+def platforms(app: Flask) -> list[tuple[str, str, str, bool, list[str]]]:
+    with session_scope(app) as db:
+        rows = db.scalars(select(Platform).order_by(Platform.id)).all()
+        return [
+            (
+                p.issuer,
+                p.client_id,
+                p.registered_via,
+                p.auto_register_deployments,
+                [d.deployment_id for d in p.deployments],
+            )
+            for p in rows
+        ]
+
+
+def keys(app: Flask) -> list[tuple[str, str | None, bool]]:
+    with session_scope(app) as db:
+        rows = db.scalars(select(ToolKey).order_by(ToolKey.id)).all()
+        return [(k.kid, k.slot, k.retired_at is not None) for k in rows]
+
+
+# --- platform add -------------------------------------------------------------------------
+
+
+def test_platform_add_registers_platform_and_deployment(app: Flask, platform: FakePlatform) -> None:
+    # The `app` fixture already ran `platform add` with the fake platform's values.
+    assert platforms(app) == [
+        (platform.issuer, platform.client_id, "cli", False, [platform.deployment_id])
+    ]
+    with session_scope(app) as db:
+        row = db.scalars(select(Platform)).one()
+        assert row.auth_login_url == platform.auth_url
+        assert row.auth_token_url == platform.token_url
+        assert row.jwks_url == platform.jwks_url
+        assert row.canvas_url == platform.canvas_url
+        assert row.api_client_id is None
+
+
+def test_platform_add_reports_what_it_did(tmp_path: Path, sqlite_url: str) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    result = app.test_cli_runner().invoke(args=FakePlatform().cli_args())
+    assert result.exit_code == 0, result.output
+    assert "Registered platform https://canvas.test.example client 10000000000042" in result.output
+    assert "added" in result.output
+
+
+def test_second_deployment_on_same_platform(app: Flask, platform: FakePlatform) -> None:
+    second = FakePlatform(deployment_id="12:second-deployment")
+    result = app.test_cli_runner().invoke(args=second.cli_args())
+    assert result.exit_code == 0, result.output
+    assert "Updated platform" in result.output
+    assert "deployment 12:second-deployment added" in result.output
+    # One platform row, two deployments: no duplicate platform.
+    assert platforms(app) == [
+        (
+            platform.issuer,
+            platform.client_id,
+            "cli",
+            False,
+            [platform.deployment_id, "12:second-deployment"],
+        )
+    ]
+
+
+def test_readding_same_deployment_is_idempotent(app: Flask, platform: FakePlatform) -> None:
+    runner = app.test_cli_runner()
+    before = platforms(app)
+    for _ in range(2):
+        result = runner.invoke(args=platform.cli_args())
+        assert result.exit_code == 0, result.output
+        assert "already present" in result.output
+    assert platforms(app) == before
+    with session_scope(app) as db:
+        assert len(db.scalars(select(Deployment)).all()) == 1
+
+
+def test_platform_add_updates_urls(app: Flask, platform: FakePlatform) -> None:
+    moved = FakePlatform(
+        jwks_url="https://sso.canvas.test.example/api/lti/security/jwks2",
+        canvas_url="https://newdomain.example/",
+    )
+    result = app.test_cli_runner().invoke(args=moved.cli_args())
+    assert result.exit_code == 0, result.output
+    with session_scope(app) as db:
+        row = db.scalars(select(Platform)).one()
+        assert row.jwks_url.endswith("/jwks2")
+        assert row.canvas_url == "https://newdomain.example"  # trailing slash dropped
+
+
+def test_same_issuer_other_client_is_another_platform(app: Flask, platform: FakePlatform) -> None:
+    """Hosted Canvas instances share one issuer: a client id makes a separate tenant."""
+    other = FakePlatform(
+        client_id="10000000000099",
+        deployment_id="1:other",
+        canvas_url="https://other.school.example",
+    )
+    result = app.test_cli_runner().invoke(args=other.cli_args())
+    assert result.exit_code == 0, result.output
+    assert "Registered platform" in result.output
+    rows = platforms(app)
+    assert [(r[1], r[4]) for r in rows] == [
+        (platform.client_id, [platform.deployment_id]),
+        ("10000000000099", ["1:other"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--auth-url", "not-a-url"),
+        ("--token-url", "ftp://sso.example/token"),
+        ("--jwks-url", "https://"),
+        ("--canvas-url", "school.instructure.com"),
+    ],
+)
+def test_bad_url_rejected(tmp_path: Path, sqlite_url: str, option: str, value: str) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    args = FakePlatform().cli_args()
+    args[args.index(option) + 1] = value
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}'" in result.output
+    assert "must be an absolute https:// URL" in result.output
+    assert platforms(app) == []
+
+
+def test_missing_option_rejected(tmp_path: Path, sqlite_url: str) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    args = FakePlatform().cli_args()
+    i = args.index("--deployment-id")
+    del args[i : i + 2]
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2
+    assert "Missing option '--deployment-id'" in result.output
+    assert platforms(app) == []
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--issuer", "", "must not be empty"),
+        ("--client-id", " ", "must not be empty"),
+        ("--deployment-id", "", "must not be empty"),
+        ("--issuer", "https://" + "i" * 250, "at most 255 characters"),
+        ("--client-id", "9" * 256, "at most 255 characters"),
+        ("--jwks-url", "https://sso.example/" + "j" * 1010, "at most 1024 characters"),
+    ],
+)
+def test_bad_identifiers_rejected(
+    tmp_path: Path, sqlite_url: str, option: str, value: str, message: str
+) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    args = FakePlatform().cli_args()
+    args[args.index(option) + 1] = value
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 2, result.output
+    assert option in result.output
+    assert message in result.output
+    assert platforms(app) == []
+
+
+def test_overlong_deployment_id_rejected(tmp_path: Path, sqlite_url: str) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    result = app.test_cli_runner().invoke(args=FakePlatform(deployment_id="d" * 256).cli_args())
+    assert result.exit_code == 2
+    assert "--deployment-id" in result.output
+    assert "at most 255 characters" in result.output
+    assert platforms(app) == []
+
+
+def test_production_requires_https_urls(tmp_path: Path, sqlite_url: str) -> None:
+    key = base64.urlsafe_b64encode(bytes(32)).decode()
+    app = make_app(sqlite_url, tmp_path, app_env="production", encryption_keys=f"k:{key}")
+    plain = FakePlatform(token_url="http://sso.canvas.test.example/login/oauth2/token")
+    result = app.test_cli_runner().invoke(args=plain.cli_args())
+    assert result.exit_code == 2, result.output
+    assert "--token-url" in result.output
+    assert "must be https:// in production" in result.output
+    assert platforms(app) == []
+    ok = app.test_cli_runner().invoke(args=FakePlatform().cli_args())
+    assert ok.exit_code == 0, ok.output
+
+
+# --- platform list ------------------------------------------------------------------------
+
+
+def test_platform_list_empty(tmp_path: Path, sqlite_url: str) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    result = app.test_cli_runner().invoke(args=["platform", "list"])
+    assert result.exit_code == 0
+    assert "No platforms registered" in result.output
+    assert "platform add" in result.output
+
+
+def test_platform_list_output(app: Flask, platform: FakePlatform) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=FakePlatform(deployment_id="12:second").cli_args())
+    other = FakePlatform(
+        issuer="https://canvas.other.example",
+        client_id="77",
+        deployment_id="3:x",
+        canvas_url="https://other.example",
+    )
+    runner.invoke(args=other.cli_args())
+    result = runner.invoke(args=["platform", "list"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines == [
+        f"{platform.issuer}  client_id={platform.client_id}  canvas={platform.canvas_url}  via=cli",
+        f"  auth={platform.auth_url}",
+        f"  token={platform.token_url}",
+        f"  jwks={platform.jwks_url}",
+        f"  deployment {platform.deployment_id}",
+        "  deployment 12:second",
+        "https://canvas.other.example  client_id=77  canvas=https://other.example  via=cli",
+        f"  auth={other.auth_url}",
+        f"  token={other.token_url}",
+        f"  jwks={other.jwks_url}",
+        "  deployment 3:x",
+    ]
+
+
+# --- keys rotate --------------------------------------------------------------------------
+
+
+def test_keys_rotate(tmp_path: Path, sqlite_url: str) -> None:
+    app = make_app(sqlite_url, tmp_path)
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["keys", "rotate"])
+    assert first.exit_code == 0, first.output
+    [(k1, slot, retired)] = keys(app)
+    assert (slot, retired) == (SLOT_CURRENT, False)
+    assert first.output == f"New current key {k1}.\n"
+
+    second = runner.invoke(args=["keys", "rotate"])
+    assert second.exit_code == 0, second.output
+    [(_, s1, r1), (k2, s2, r2)] = keys(app)
+    assert (s1, r1) == (SLOT_PREVIOUS, False)
+    assert (s2, r2) == (SLOT_CURRENT, False)
+    assert f"New current key {k2}." in second.output
+    assert f"Previous key {k1} stays published" in second.output
+
+    third = runner.invoke(args=["keys", "rotate"])
+    assert third.exit_code == 0, third.output
+    [(_, s1, r1), (_, s2, r2), (k3, s3, r3)] = keys(app)
+    assert (s1, r1) == (None, True)  # retired
+    assert (s2, r2) == (SLOT_PREVIOUS, False)
+    assert (s3, r3) == (SLOT_CURRENT, False)
+    assert len({k1, k2, k3}) == 3
+
+    runner.invoke(args=["keys", "rotate"])
+    slots = [slot for _, slot, _ in keys(app)]
+    assert slots == [None, None, SLOT_PREVIOUS, SLOT_CURRENT]
+
+
+def test_keys_rotate_after_key_created_on_demand(app: Flask) -> None:
+    # The JWKS endpoint makes the first key; rotation then keeps it published as previous.
+    first = app.test_client().get("/.well-known/jwks.json").get_json()["keys"]
+    assert len(first) == 1
+    result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    after = app.test_client().get("/.well-known/jwks.json").get_json()["keys"]
+    assert [k["kid"] for k in after][1:] == [first[0]["kid"]]
+    assert len(after) == 2
+
+
+# --- the real `flask --app lti_app` command ------------------------------------------------
+
+
+def run_flask(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - fixed executable, arguments from the test
+        [FLASK, "--app", "lti_app", *args],
+        env=env,
+        cwd=env["INSTANCE_PATH"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """Only what the command needs: never the developer's SECRET_KEY or DATABASE_URL."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "INSTANCE_PATH": str(tmp_path),
+        **extra,
+    }
+    return env
+
+
+@pytest.fixture
+def real_env(tmp_path: Path) -> dict[str, str]:
+    return clean_env(
+        tmp_path,
+        APP_ENV="testing",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite3'}",
+        LOG_LEVEL="WARNING",
+    )
+
+
+def test_real_flask_commands(real_env: dict[str, str], tmp_path: Path) -> None:
+    upgrade = run_flask(real_env, "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
+        assert {"platform", "deployment", "tool_key", "launch_session", "oidc_login"} <= tables
+        (version,) = conn.execute("select version_num from alembic_version").fetchone()
+    assert version == "0001"
+
+    added = run_flask(real_env, *FakePlatform().cli_args())
+    assert added.returncode == 0, added.stderr
+    assert "Registered platform https://canvas.test.example" in added.stdout
+
+    listed = run_flask(real_env, "platform", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "client_id=10000000000042" in listed.stdout
+    assert "deployment 7:8865aa05b4b79b64a91a86042e43af5ea8ae79eb" in listed.stdout
+
+    rotated = run_flask(real_env, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.startswith("New current key ")
+    with sqlite3.connect(tmp_path / "cli.sqlite3") as conn:
+        rows = conn.execute("select slot, private_pem_encrypted from tool_key").fetchall()
+    assert [r[0] for r in rows] == ["current"]
+    assert "PRIVATE KEY" not in rows[0][1]
+
+    current = run_flask(real_env, "db", "current")
+    assert current.returncode == 0, current.stderr
+    assert "0001" in current.stdout + current.stderr
+
+
+def test_real_flask_production_without_secret_key_fails_clearly(tmp_path: Path) -> None:
+    env = clean_env(
+        tmp_path, APP_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    )
+    result = run_flask(env, "platform", "list")
+    assert result.returncode != 0
+    assert "SECRET_KEY is required in production" in result.stderr
+    # A clear message, not a Python traceback.
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "prod.sqlite3").exists()
+    assert not (tmp_path / "dev_secret_key").exists()
+
+
+def test_real_flask_bad_setting_names_the_variable(real_env: dict[str, str]) -> None:
+    result = run_flask({**real_env, "LOG_LEVEL": "chatty"}, "platform", "list")
+    assert result.returncode != 0
+    assert "LOG_LEVEL must be one of" in result.stderr
+    assert "Traceback" not in result.stderr
