@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from lti_app.db import session_scope
 from lti_app.launch.tool_keys import rotate
+from lti_app.models.keys import ToolKey
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
@@ -117,6 +118,37 @@ def register(app: Flask) -> None:
                 for d in p.deployments:
                     click.echo(f"  deployment {d.deployment_id}")
 
+    @platform_group.command("set-api-key")
+    @click.option("--issuer", required=True, help="LTI issuer of the platform")
+    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @click.option("--api-client-id", required=True, help="Canvas API developer key client id")
+    @click.option(
+        "--api-client-secret",
+        envvar="CANVAS_API_CLIENT_SECRET",
+        prompt=True,
+        hide_input=True,
+        help="read from CANVAS_API_CLIENT_SECRET or asked for; never pass it on a command line",
+    )
+    def platform_set_api_key(
+        issuer: str, client_id: str, api_client_id: str, api_client_secret: str
+    ) -> None:
+        """Store the Canvas API developer key (the REST API key, separate from the LTI key)."""
+        if not api_client_id.strip() or not api_client_secret.strip():
+            raise click.BadParameter("must not be empty")
+        with session_scope(current_app) as db:
+            platform = db.scalar(
+                select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+            )
+            if platform is None:
+                raise click.ClickException(
+                    f"No platform {issuer} client {client_id}; add it with `platform add` first."
+                )
+            platform.api_client_id = api_client_id.strip()
+            platform.api_client_secret_encrypted = services().keyring.encrypt(
+                api_client_secret.strip(), platform.secret_aad()
+            )
+        click.echo(f"Canvas API key {api_client_id} stored (secret encrypted) for {issuer}.")
+
     @app.cli.group("keys")
     def keys_group() -> None:
         """The tool's signing keys."""
@@ -129,6 +161,28 @@ def register(app: Flask) -> None:
             click.echo(f"New current key {new.kid}.")
             if old is not None:
                 click.echo(f"Previous key {old.kid} stays published until the next rotation.")
+
+    @keys_group.command("reencrypt")
+    def keys_reencrypt() -> None:
+        """Re-encrypt every secret under the newest ENCRYPTION_KEYS entry (after adding one),
+        so older encryption keys can then be removed."""
+        keyring = services().keyring
+        with session_scope(current_app) as db:
+            count = 0
+            for key in db.scalars(select(ToolKey)):
+                if keyring.needs_rotation(key.private_pem_encrypted):
+                    plain = keyring.decrypt(key.private_pem_encrypted, key.private_aad())
+                    key.private_pem_encrypted = keyring.encrypt(plain, key.private_aad())
+                    count += 1
+            for platform in db.scalars(select(Platform)):
+                token = platform.api_client_secret_encrypted
+                if token and keyring.needs_rotation(token):
+                    plain = keyring.decrypt(token, platform.secret_aad())
+                    platform.api_client_secret_encrypted = keyring.encrypt(
+                        plain, platform.secret_aad()
+                    )
+                    count += 1
+        click.echo(f"Re-encrypted {count} secret(s) under the newest key.")
 
     @app.cli.group("db")
     def db_group() -> None:

@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import os
 
+from werkzeug.serving import WSGIRequestHandler
+
 from lti_app import create_app
 
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("PORT", "5000"))
+
+
+class PathOnlyRequestLog(WSGIRequestHandler):
+    """Canvas puts login hints and registration tokens in query strings: log the path only."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path = self.path.split("?", 1)[0]
+        self.log("info", '"%s %s" %s %s', self.command, path, code, size)
 
 
 def main() -> None:
@@ -28,7 +38,9 @@ def main() -> None:
         "Stop with Ctrl+C.\n",
         flush=True,
     )
-    app.run(host=HOST, port=PORT, debug=False, use_reloader=False)
+    app.run(
+        host=HOST, port=PORT, debug=False, use_reloader=False, request_handler=PathOnlyRequestLog
+    )
 
 
 if __name__ == "__main__":

@@ -376,3 +376,94 @@ def test_real_flask_bad_setting_names_the_variable(real_env: dict[str, str]) -> 
     assert result.returncode != 0
     assert "LOG_LEVEL must be one of" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_set_api_key_stores_the_secret_encrypted(app: Flask, platform: FakePlatform) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "platform",
+            "set-api-key",
+            "--issuer",
+            platform.issuer,
+            "--client-id",
+            platform.client_id,
+            "--api-client-id",
+            "170000000000123",
+        ],
+        env={"CANVAS_API_CLIENT_SECRET": "api-secret-value-42"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "api-secret-value-42" not in result.output
+    with session_scope(app) as db:
+        row = db.scalar(select(Platform))
+        assert row is not None
+        assert row.api_client_id == "170000000000123"
+        assert row.api_client_secret_encrypted
+        assert "api-secret-value-42" not in row.api_client_secret_encrypted
+        keyring = app.extensions["mp_services"].keyring
+        assert keyring.decrypt(row.api_client_secret_encrypted, row.secret_aad()) == (
+            "api-secret-value-42"
+        )
+
+
+def test_set_api_key_prompts_without_echo_and_needs_a_known_platform(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=[
+            "platform",
+            "set-api-key",
+            "--issuer",
+            "https://nope.example",
+            "--client-id",
+            "1",
+            "--api-client-id",
+            "2",
+        ],
+        input="typed-secret\n",
+    )
+    assert result.exit_code != 0
+    assert "typed-secret" not in result.output
+    assert "add it with `platform add` first" in result.output
+
+
+def test_keys_reencrypt_moves_secrets_to_the_newest_key(
+    tmp_path: Path, sqlite_url: str, platform: FakePlatform
+) -> None:
+    old = "old:" + base64.urlsafe_b64encode(bytes(range(32))).decode()
+    new = "new:" + base64.urlsafe_b64encode(bytes(range(1, 33))).decode()
+    app = make_app(sqlite_url, tmp_path, encryption_keys=old)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=platform.cli_args()).exit_code == 0
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    assert (
+        runner.invoke(
+            args=[
+                "platform",
+                "set-api-key",
+                "--issuer",
+                platform.issuer,
+                "--client-id",
+                platform.client_id,
+                "--api-client-id",
+                "9",
+            ],
+            env={"CANVAS_API_CLIENT_SECRET": "s3cret"},
+        ).exit_code
+        == 0
+    )
+    app.extensions["db_engine"].dispose()
+
+    rotated = make_app(sqlite_url, tmp_path, encryption_keys=f"{new},{old}")
+    result = rotated.test_cli_runner().invoke(args=["keys", "reencrypt"])
+    assert "Re-encrypted 2 secret(s)" in result.output
+    rotated.extensions["db_engine"].dispose()
+
+    only_new = make_app(sqlite_url, tmp_path, encryption_keys=new)
+    keyring = only_new.extensions["mp_services"].keyring
+    with session_scope(only_new) as db:
+        key = db.scalar(select(ToolKey))
+        assert key is not None
+        assert "PRIVATE KEY" in keyring.decrypt(key.private_pem_encrypted, key.private_aad())
+        row = db.scalar(select(Platform))
+        assert row is not None and row.api_client_secret_encrypted
+        assert keyring.decrypt(row.api_client_secret_encrypted, row.secret_aad()) == "s3cret"
+    only_new.extensions["db_engine"].dispose()

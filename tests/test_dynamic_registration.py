@@ -536,9 +536,18 @@ def test_registration_endpoint_on_another_host(app: Flask, canvas: FakeCanvas) -
     assert canvas.calls_to(REGISTRATION_ENDPOINT) == []
 
 
+def _resolve_as(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
+    """No real DNS in tests: every host resolves to `address`."""
+    monkeypatch.setattr(
+        "lti_app.urls.socket.getaddrinfo",
+        lambda host, port, *a, **k: [(2, 1, 6, "", (address, 0))],
+    )
+
+
 def test_plain_http_endpoint_from_canvas_refused_in_production(
-    tmp_path: Path, sqlite_url: str, canvas: FakeCanvas
+    tmp_path: Path, sqlite_url: str, canvas: FakeCanvas, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    _resolve_as(monkeypatch, "93.184.215.14")
     key = base64.urlsafe_b64encode(bytes(32)).decode()
     app = make_app(sqlite_url, tmp_path, app_env="production", encryption_keys=f"k:{key}")
     canvas.config = openid_configuration(jwks_uri="http://sso.canvaslms.com/api/lti/security/jwks")
@@ -547,6 +556,23 @@ def test_plain_http_endpoint_from_canvas_refused_in_production(
     plain = "http://district.instructure.com/api/lti/security/openid-configuration"
     assert_refused(app, start(app, openid_configuration=plain), "not https")
     assert canvas.calls_to(plain) == []
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1"])
+def test_registration_urls_into_private_networks_refused_in_production(
+    tmp_path: Path,
+    sqlite_url: str,
+    canvas: FakeCanvas,
+    monkeypatch: pytest.MonkeyPatch,
+    address: str,
+) -> None:
+    """SSRF: a pasted openid_configuration must not make the tool call its own network."""
+    _resolve_as(monkeypatch, address)
+    key = base64.urlsafe_b64encode(bytes(32)).decode()
+    app = make_app(sqlite_url, tmp_path, app_env="production", encryption_keys=f"k:{key}")
+    assert_refused(app, start(app), "not public")
+    assert canvas.calls_to(OPENID_CONFIGURATION) == []
     app.extensions["db_engine"].dispose()
 
 

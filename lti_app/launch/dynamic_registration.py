@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_app.launch.tool_configuration import registration_request
-from lti_app.models.tenancy import Platform
+from lti_app.models.tenancy import Deployment, Platform
+from lti_app.urls import origin_of, resolves_to_public_addresses
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -43,11 +44,6 @@ class PlatformConfiguration:
     product: str
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -69,6 +65,10 @@ def _check_url(url: str, allow_http: bool) -> str:
         raise RegistrationError("Canvas gave an address longer than 1024 characters.")
     if parts.scheme not in (("https", "http") if allow_http else ("https",)) or not parts.netloc:
         raise RegistrationError(f"Canvas gave an address that is not https: {url[:200]}")
+    # In production the tool only talks to public hosts (no SSRF into its own network);
+    # development and tests run Canvas on loopback.
+    if not allow_http and not resolves_to_public_addresses(url):
+        raise RegistrationError(f"Canvas gave an address that is not public: {_host(url)}")
     return url
 
 
@@ -113,7 +113,7 @@ def fetch_configuration(
             token_endpoint=_check_url(str(doc["token_endpoint"]), allow_http),
             jwks_uri=_check_url(str(doc["jwks_uri"]), allow_http),
             scopes_supported=_string_list(doc.get("scopes_supported")),
-            canvas_url=_origin(openid_configuration),
+            canvas_url=origin_of(openid_configuration),
             product=str(_object(doc.get(PLATFORM_CONFIG)).get("product_family_code", "")),
         )
     except KeyError as exc:
@@ -187,8 +187,6 @@ def register(
     if not isinstance(deployment_id, str) or len(deployment_id) > 255:
         deployment_id = None  # learned at the first launch instead
     if deployment_id and not any(d.deployment_id == deployment_id for d in platform.deployments):
-        from lti_app.models.tenancy import Deployment
-
         platform.deployments.append(Deployment(deployment_id=str(deployment_id)))
     db.flush()
     log.info(

@@ -40,12 +40,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _substituted(value: Any) -> str | None:
-    """Canvas sends unknown variables back literally ("$Canvas.course.id"): treat as absent."""
+def _substituted(value: Any, limit: int = 64) -> str | None:
+    """Canvas sends unknown variables back literally ("$Canvas.course.id"): treat as absent.
+
+    Canvas ids and placement names are short; anything longer than the column is not one.
+    """
     if value is None:
         return None
     text = str(value)
-    return None if not text or text.startswith("$") else text[:255]
+    return None if not text or text.startswith("$") or len(text) > limit else text
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,14 @@ anywhere: they carry no controls, and a blank "refused to connect" box helps nob
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
 
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from lti_app.launch.errors import REASONS, LaunchError
+from lti_app.urls import origin_of
+
+__all__ = ["allow_framing_by", "init_app", "origin_of", "render_launch_error"]
 
 log = logging.getLogger("lti_app.launch")
 
@@ -21,12 +23,6 @@ _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'"
 )
-
-
-def origin_of(url: str) -> str:
-    """scheme://host[:port] of a URL: what CSP frame-ancestors and postMessage compare."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def allow_framing_by(*origins: str) -> None:

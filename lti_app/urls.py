@@ -1,0 +1,30 @@
+"""URL helpers shared by the launch code and the views."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+
+def origin_of(url: str) -> str:
+    """scheme://host[:port] of a URL: what CSP frame-ancestors and postMessage compare."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def resolves_to_public_addresses(url: str) -> bool:
+    """False when the host is (or resolves to) a loopback, private, link-local or reserved
+    address: the tool must not be steered into its own network by a URL someone pasted."""
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            return False
+    return True
