@@ -35,12 +35,20 @@
 
   if (mode === "put") {
     var next = el.dataset.next;
+    if (window.parent === window) { window.location.assign(next); return; }  // not framed: nobody to ask
     ask("lti.put_data", { key: key, value: state }, 2000)
       .catch(function () { /* storage unavailable: the state cookie remains the binding */ })
       .then(function () { window.location.assign(next); });
   } else if (mode === "get") {
     ask("lti.get_data", { key: key }, 2000).then(function (reply) {
       if (reply.value === state) {
+        // The server accepts the relay only with Origin: <this tool>. Under the site-wide
+        // "Referrer-Policy: no-referrer" browsers send "Origin: null" with a POST, so this
+        // page narrows the policy to same-origin first (nothing leaves the tool's origin).
+        var policy = document.createElement("meta");
+        policy.name = "referrer";
+        policy.content = "same-origin";
+        document.head.appendChild(policy);
         document.getElementById("lti-relay").submit();
       } else {
         throw new Error("mismatch");
