@@ -79,6 +79,7 @@ def login() -> BaseResponse:
                 state=state,
                 storage_target=storage_target,
                 target_origin=origin_of(platform.auth_login_url),
+                canvas_origin=origin_of(platform.canvas_url),
             )
         )
     else:
@@ -96,15 +97,19 @@ def _storage_relay(
     if platform is None:
         raise LaunchError("iss_unknown" if not body.get("iss") else "client_unknown")
     allow_framing_by(origin_of(platform.canvas_url))
-    return Response(
+    response = Response(
         render_template(
             "storage_launch.html",
             id_token=id_token,
             state=state,
             storage_target=storage_target,
             target_origin=origin_of(platform.auth_login_url),
+            canvas_origin=origin_of(platform.canvas_url),
         )
     )
+    # The relay POST must carry our Origin (no-referrer would make browsers send "null").
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def _storage_verified() -> bool:

@@ -1,35 +1,44 @@
 // LTI Platform Storage (1EdTech client-side postMessages), used when Canvas sends
 // lti_storage_target: at login we store the state in Canvas's storage frame, at launch we
-// read it back and only then post the id_token to the tool. Replies count only when they
-// come from the OIDC auth origin and carry our message_id.
+// read it back and only then post the id_token to the tool. Messages go to Canvas's
+// forwarding frame with the OIDC auth origin as target; replies count only from that origin
+// and with our message_id. Without a forwarding frame (target "_parent", or inside the Rich
+// Content Editor) Canvas accepts "*" to the parent; replies then must come from the tenant's
+// Canvas origin (our CSP lets only that origin frame this page).
 (function () {
   "use strict";
   var el = document.getElementById("lti-storage");
   if (!el) { return; }
   var mode = el.dataset.mode, target = el.dataset.target, origin = el.dataset.origin;
+  var canvasOrigin = el.dataset.canvasOrigin;
   var state = el.dataset.state, key = "state-" + state;
 
-  function frame() {
+  function channel() {
     if (target && target !== "_parent") {
-      try { if (window.parent.frames[target]) { return window.parent.frames[target]; } } catch (e) { /* cross-origin */ }
+      try {
+        if (window.parent.frames[target]) {
+          return { win: window.parent.frames[target], to: origin, from: [origin] };
+        }
+      } catch (e) { /* cross-origin access refused: fall back to the parent */ }
     }
-    return window.parent;
+    return { win: window.parent, to: "*", from: [canvasOrigin, origin] };
   }
 
   function ask(subject, extra, timeoutMs) {
+    var ch = channel();
     return new Promise(function (resolve, reject) {
       var id = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
       var timer = setTimeout(function () { window.removeEventListener("message", onMessage); reject(new Error("timeout")); }, timeoutMs);
       function onMessage(event) {
         var data = event.data || {};
-        if (event.origin !== origin || data.message_id !== id || data.subject !== subject + ".response") { return; }
+        if (ch.from.indexOf(event.origin) < 0 || data.message_id !== id || data.subject !== subject + ".response") { return; }
         clearTimeout(timer);
         window.removeEventListener("message", onMessage);
         if (data.error) { reject(new Error(data.error.code || "error")); } else { resolve(data); }
       }
       window.addEventListener("message", onMessage);
       var message = Object.assign({ subject: subject, message_id: id }, extra);
-      frame().postMessage(message, origin);
+      ch.win.postMessage(message, ch.to);
     });
   }
 
@@ -42,13 +51,8 @@
   } else if (mode === "get") {
     ask("lti.get_data", { key: key }, 2000).then(function (reply) {
       if (reply.value === state) {
-        // The server accepts the relay only with Origin: <this tool>. Under the site-wide
-        // "Referrer-Policy: no-referrer" browsers send "Origin: null" with a POST, so this
-        // page narrows the policy to same-origin first (nothing leaves the tool's origin).
-        var policy = document.createElement("meta");
-        policy.name = "referrer";
-        policy.content = "same-origin";
-        document.head.appendChild(policy);
+        // The server sends this page with "Referrer-Policy: same-origin" so the browser
+        // gives the relay POST its real Origin (under no-referrer it would say "null").
         document.getElementById("lti-relay").submit();
       } else {
         throw new Error("mismatch");
