@@ -879,3 +879,16 @@ def test_secrets_never_in_urls_or_logs(
         login_params(platform)["login_hint"],
     ):
         assert sensitive not in caplog.text
+
+
+def test_a_browser_keeps_a_bounded_number_of_sessions(browser: LtiBrowser) -> None:
+    """Opening the tool all day must not grow the Cookie header without limit."""
+    handles = [
+        _handle(browser.launch(mutate=lambda c: {**c, "sub": "busy-teacher"})) for _ in range(12)
+    ]
+    live = [
+        h for h in handles if browser.client.get(f"/s/{h}/", base_url=TOOL_BASE).status_code == 200
+    ]
+    assert live == handles[-5:]
+    held = [c for c in browser.client._cookies.values() if c.key.startswith("__Host-mp-")]
+    assert len(held) == 5

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Request, Response
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from lti_app.launch.roles import classify
@@ -26,6 +26,8 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment
 
 COOKIE_PREFIX = "__Host-mp-"
+# Open tabs a user can keep at once; older ones end at the next launch.
+MAX_SESSIONS_PER_BROWSER = 5
 HEADER = "X-Launch-Token"
 FORM_FIELD = "launch_token"
 CSRF_FIELD = "csrf_token"
@@ -117,21 +119,44 @@ def clear_cookie(response: Response, handle: str) -> None:
     )
 
 
-def end_other_users(db: Session, request: Request, user_sub: str, platform_id: int) -> list[str]:
-    """Sessions this browser holds for someone else (a shared lab PC) end at a new launch.
+def prune_browser_sessions(
+    db: Session, request: Request, user_sub: str, platform_id: int
+) -> list[str]:
+    """Tidy the sessions this browser holds before a new launch adds one.
 
-    The same user's sessions stay: two tabs with two courses are normal. Returns the handles
-    whose cookies the response should clear (ended or already dead).
+    Someone else's sessions end (a shared lab PC); so do dead ones. The same user keeps their
+    newest few (two tabs with two courses are normal), so the Cookie header stays small however
+    often the tool is opened. Returns the handles whose cookies the response should clear.
     """
-    ended = []
-    handles = [n[len(COOKIE_PREFIX) :] for n in request.cookies if n.startswith(COOKIE_PREFIX)]
-    for handle in handles[:50]:
-        row = authenticate(db, request, handle)
-        if row is None:
+    presented = {
+        name[len(COOKIE_PREFIX) :]: secret
+        for name, secret in request.cookies.items()
+        if name.startswith(COOKIE_PREFIX)
+    }
+    if not presented:
+        return []
+    rows = db.scalars(select(LaunchSession).where(LaunchSession.id.in_(list(presented)))).all()
+    by_handle = {row.id: row for row in rows}
+    now = datetime.now(UTC)
+    ended: list[str] = []
+    mine: list[LaunchSession] = []
+    for handle, secret in presented.items():
+        row = by_handle.get(handle)
+        if (
+            row is None
+            or row.expires_at <= now
+            or not hmac.compare_digest(row.secret_hash, _hash(secret))
+        ):
             ended.append(handle)
         elif row.user_sub != user_sub or row.deployment.platform_id != platform_id:
             db.delete(row)
             ended.append(handle)
+        else:
+            mine.append(row)
+    mine.sort(key=lambda r: r.created_at, reverse=True)
+    for row in mine[MAX_SESSIONS_PER_BROWSER - 1 :]:
+        db.delete(row)
+        ended.append(row.id)
     return ended
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pylti1p3.deployment import Deployment as LtiDeployment
@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from lti_app.models.tenancy import Deployment, Platform
 
+LAST_LAUNCH_RESOLUTION = timedelta(hours=1)
+
 
 class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
     """Many clients per issuer, always: hosted Canvas instances share one issuer."""
@@ -21,6 +23,7 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
         super().__init__()
         self._session = session
         self._platforms: dict[tuple[str, str], Platform | None] = {}
+        self._deployments: dict[tuple[str, str, str], Deployment | None] = {}
 
     # pylti1p3 keeps a class-level mode table; answer for ourselves instead.
     def check_iss_has_one_client(self, iss: str) -> bool:
@@ -82,6 +85,12 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
 
     def deployment(self, iss: str, client_id: str, deployment_id: str) -> Deployment | None:
         """The deployment row; created for platforms that auto-register (Dynamic Registration)."""
+        key = (iss, client_id, deployment_id)
+        if key not in self._deployments:
+            self._deployments[key] = self._load_deployment(iss, client_id, deployment_id)
+        return self._deployments[key]
+
+    def _load_deployment(self, iss: str, client_id: str, deployment_id: str) -> Deployment | None:
         platform = self.platform(iss, client_id)
         if platform is None or not deployment_id or len(deployment_id) > 255:
             return None
@@ -94,6 +103,11 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
         if row is None and platform.auto_register_deployments:
             row = Deployment(platform=platform, deployment_id=deployment_id)
             self._session.add(row)
-        if row is not None:
-            row.last_launch_at = datetime.now(UTC)
+        now = datetime.now(UTC)
+        # Hourly resolution is enough for the admin page and keeps launches from all writing
+        # the same row (a hot spot under concurrent launches).
+        if row is not None and (
+            row.last_launch_at is None or now - row.last_launch_at > LAST_LAUNCH_RESOLUTION
+        ):
+            row.last_launch_at = now
         return row

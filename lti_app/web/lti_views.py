@@ -142,6 +142,7 @@ def launch() -> Response:
             services().platform_keys,
             LaunchRules(settings.jwt_leeway_seconds, settings.jwt_max_age_seconds),
             storage_verified=_storage_verified(),
+            requests_session=services().http,
         )
         try:
             message.validate()
@@ -158,7 +159,9 @@ def launch() -> Response:
         return render_launch_error(err, tenant_origins)
 
     db = get_session()
-    ended = launch_session.end_other_users(db, request, str(claims["sub"]), deployment.platform_id)
+    ended = launch_session.prune_browser_sessions(
+        db, request, str(claims["sub"]), deployment.platform_id
+    )
     new = launch_session.create(db, deployment, claims, settings.launch_session_ttl)
     allow_framing_by(*tenant_origins)
     response = render_home(new.session, new.secret)
