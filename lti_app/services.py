@@ -9,6 +9,7 @@ from flask import Flask, current_app
 
 from lti_app.crypto import KeyRing
 from lti_app.launch.platform_keys import PlatformKeyCache
+from lti_app.launch.tool_conf import PlatformCache
 from lti_app.settings import Settings
 
 USER_AGENT = "MasteryPathways/0.1 (+LTI 1.3 tool)"
@@ -19,6 +20,7 @@ class Services:
     settings: Settings
     keyring: KeyRing
     platform_keys: PlatformKeyCache
+    platforms: PlatformCache
     http: requests.Session
 
 
@@ -34,6 +36,7 @@ def build(settings: Settings) -> Services:
             refetch_min_interval=settings.jwks_refetch_min_interval,
             http=http,
         ),
+        platforms=PlatformCache(ttl=settings.platform_cache_seconds),
         http=http,
     )
 

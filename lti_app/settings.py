@@ -51,6 +51,7 @@ class Settings:
     jwt_leeway_seconds: int
     jwt_max_age_seconds: int
     jwks_cache_seconds: int
+    platform_cache_seconds: int
     jwks_refetch_min_interval: float
     http_connect_timeout: float
     http_read_timeout: float
@@ -227,6 +228,7 @@ def load_settings(
         jwt_leeway_seconds=_int("jwt_leeway_seconds", merged["jwt_leeway_seconds"]),
         jwt_max_age_seconds=_int("jwt_max_age_seconds", merged["jwt_max_age_seconds"], 10),
         jwks_cache_seconds=_int("jwks_cache_seconds", merged["jwks_cache_seconds"]),
+        platform_cache_seconds=_int("platform_cache_seconds", merged["platform_cache_seconds"]),
         jwks_refetch_min_interval=_float(
             "jwks_refetch_min_interval", merged["jwks_refetch_min_interval"]
         ),

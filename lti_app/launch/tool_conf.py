@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,13 +19,64 @@ from lti_app.models.tenancy import Deployment, Platform
 LAST_LAUNCH_RESOLUTION = timedelta(hours=1)
 
 
+@dataclass(frozen=True)
+class PlatformInfo:
+    """What a login or launch needs of a platform row, safe to keep between requests."""
+
+    id: int
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    jwks_url: str
+    canvas_url: str
+    auto_register_deployments: bool
+
+    @classmethod
+    def of(cls, row: Platform) -> PlatformInfo:
+        return cls(
+            id=row.id,
+            issuer=row.issuer,
+            client_id=row.client_id,
+            auth_login_url=row.auth_login_url,
+            auth_token_url=row.auth_token_url,
+            jwks_url=row.jwks_url,
+            canvas_url=row.canvas_url,
+            auto_register_deployments=row.auto_register_deployments,
+        )
+
+
+class PlatformCache:
+    """Registered platforms per process for a short while: every login and launch needs one,
+    and they change only when an admin installs or edits a platform. Misses are not cached,
+    so a newly added platform works at once; an edit reaches every process within `ttl`."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self._ttl = ttl
+        self._entries: dict[tuple[str, str], tuple[float, PlatformInfo]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> PlatformInfo | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[str, str], info: PlatformInfo) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:  # bounded: keys come from validated rows only
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + self._ttl, info)
+
+
 class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
     """Many clients per issuer, always: hosted Canvas instances share one issuer."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, cache: PlatformCache | None = None) -> None:
         super().__init__()
         self._session = session
-        self._platforms: dict[tuple[str, str], Platform | None] = {}
+        self._cache = cache or PlatformCache(ttl=0)
+        self._platforms: dict[tuple[str, str], PlatformInfo | None] = {}
         self._deployments: dict[tuple[str, str, str], Deployment | None] = {}
 
     # pylti1p3 keeps a class-level mode table; answer for ourselves instead.
@@ -32,12 +86,18 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
     def check_iss_has_many_clients(self, iss: str) -> bool:
         return True
 
-    def platform(self, iss: str, client_id: str) -> Platform | None:
+    def platform(self, iss: str, client_id: str) -> PlatformInfo | None:
         key = (iss, client_id)
         if key not in self._platforms:
-            self._platforms[key] = self._session.scalar(
-                select(Platform).where(Platform.issuer == iss, Platform.client_id == client_id)
-            )
+            info = self._cache.get(key)
+            if info is None:
+                row = self._session.scalar(
+                    select(Platform).where(Platform.issuer == iss, Platform.client_id == client_id)
+                )
+                info = PlatformInfo.of(row) if row is not None else None
+                if info is not None:
+                    self._cache.put(key, info)
+            self._platforms[key] = info
         return self._platforms[key]
 
     def issuer_client_count(self, iss: str) -> int:
@@ -101,7 +161,7 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
             )
         )
         if row is None and platform.auto_register_deployments:
-            row = Deployment(platform=platform, deployment_id=deployment_id)
+            row = Deployment(platform_id=platform.id, deployment_id=deployment_id)
             self._session.add(row)
         now = datetime.now(UTC)
         # Hourly resolution is enough for the admin page and keeps launches from all writing

@@ -24,8 +24,7 @@ from pylti1p3.message_launch import MessageLaunch
 from lti_app.launch.errors import LaunchError
 from lti_app.launch.platform_keys import PlatformKeyCache
 from lti_app.launch.state_store import DbSessionService, PartitionedCookieService
-from lti_app.launch.tool_conf import DbToolConf
-from lti_app.models.tenancy import Platform
+from lti_app.launch.tool_conf import DbToolConf, PlatformInfo
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = CLAIM + "message_type"
@@ -107,7 +106,7 @@ class HardenedMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self._storage_verified = storage_verified
         self.login_params: dict[str, Any] = {}
         # The registration the token names, once found (for tenant-aware error pages).
-        self.platform: Platform | None = None
+        self.platform: PlatformInfo | None = None
 
     # -- pylti1p3 hooks ---------------------------------------------------------------------
     def get_client_id(self) -> str:

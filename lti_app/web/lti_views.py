@@ -42,7 +42,7 @@ def _lti_request() -> tuple[FlaskRequest, DbToolConf, DbSessionService, Partitio
     db = get_session()
     return (
         freq,
-        DbToolConf(db),
+        DbToolConf(db, services().platforms),
         DbSessionService(freq, db, settings.oidc_state_ttl),
         PartitionedCookieService(freq),
     )
