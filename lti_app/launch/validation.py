@@ -3,8 +3,8 @@
 Order: token shape and header, registration, signature with audience/azp/time rules, the
 required claims, then the login this launch answers (state bound to this browser, nonce
 issued for that state, deployment and target_link_uri as the login said), then the
-deployment and message rules from pylti1p3, and last the single-use consumption of the
-login, so a forged token can never burn a real one.
+deployment and message rules from pylti1p3. The single-use consumption of the login is a
+separate last step (consume_login), so a forged token can never burn a real one.
 """
 
 from __future__ import annotations
@@ -120,12 +120,20 @@ class HardenedMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
             self._validate_login()
             self._step("deployment_unknown", self.validate_deployment)
             self._step("claims_missing", self.validate_message)
-            if not self._sessions.consume(self._state):
-                raise LaunchError("nonce_replayed", "login already consumed")
         except BaseException:
             self._validated = False
             raise
         return self
+
+    def consume_login(self) -> None:
+        """The single-use step: mark the login used, or fail if another request already did.
+
+        Callers run it last, just before their commit: a forged token never gets this far,
+        and the database write lock it takes is held only until that commit.
+        """
+        assert self._validated, "validate() first"
+        if not self._sessions.consume(self._state):
+            raise LaunchError("nonce_replayed", "login already consumed")
 
     # -- steps ------------------------------------------------------------------------------
     @staticmethod

@@ -168,6 +168,11 @@ def launch() -> Response:
     for handle in ended:
         launch_session.clear_cookie(response, handle)
     launch_session.set_cookie(response, new, settings.launch_session_ttl)
+    try:
+        # Last, right before the boundary commit: the login is used exactly once.
+        message.consume_login()
+    except LaunchError as err:
+        return render_launch_error(err, tenant_origins)
     return response
 
 
