@@ -13,7 +13,7 @@ from typing import Any
 
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskRequest
 from pylti1p3.session import SessionService
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -62,8 +62,9 @@ class DbSessionService(SessionService):  # type: ignore[misc]
 
     def save_state_params(self, state: str, params: dict[str, Any]) -> None:
         now = datetime.now(UTC)
-        self._db.add(
-            OidcLogin(
+        # A plain INSERT: every login writes one row, and the ORM unit of work adds nothing.
+        self._db.execute(
+            insert(OidcLogin).values(
                 state=state,
                 params=params,
                 created_at=now,
