@@ -104,9 +104,9 @@ class HardenedMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
         self._rules = rules
         # True only when the launch view has checked the Platform Storage round trip.
         self._storage_verified = storage_verified
-        self.login_params: dict[str, Any] = {}
         # The registration the token names, once found (for tenant-aware error pages).
         self.platform: PlatformInfo | None = None
+        self._state = ""
 
     # -- pylti1p3 hooks ---------------------------------------------------------------------
     def get_client_id(self) -> str:
@@ -260,7 +260,6 @@ class HardenedMessageLaunch(FlaskMessageLaunch):  # type: ignore[misc]
             raise LaunchError("deployment_mismatch")
         if body.get(TARGET_LINK_URI) != params.get("target_link_uri"):
             raise LaunchError("target_link_uri_invalid", "claim differs from the login value")
-        self.login_params = params
 
     # -- results ----------------------------------------------------------------------------
     @property
