@@ -467,14 +467,15 @@ def _explain(
     if method is Method.N_MASTERY:
         n = 5 if parameter is None else parameter
         kept = sum(1 for s in scores if s >= mastery_threshold)
+        times = "time" if n == 1 else "times"
         if value is None:
             return (
-                f"mastery {n} times: {kept} of {k} score{'s' if k != 1 else ''} at or above "
+                f"mastery {n} {times}: {kept} of {k} score{'s' if k != 1 else ''} at or above "
                 f"{_fmt(mastery_threshold)}, {n} needed, so no level yet"
             )
         return (
-            f"mastery {n} times: average of the {kept} scores at or above "
-            f"{_fmt(mastery_threshold)}: {_fmt(value)}"
+            f"mastery {n} {times}: average of the {kept} score{'s' if kept != 1 else ''} "
+            f"at or above {_fmt(mastery_threshold)}: {_fmt(value)}"
         )
     if method is Method.POWER_LAW:
         if k < 2:
