@@ -28,6 +28,7 @@ a caller with a million rows can skip building :class:`Evidence` objects and cal
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -341,6 +342,13 @@ def n_mastery(scores: Sequence[float], n: int, mastery_threshold: float) -> floa
     return ruby_round2(_mean(kept))
 
 
+@functools.lru_cache(maxsize=256)
+def _log_attempts(k: int) -> tuple[tuple[float, ...], float, float]:
+    """``ln(1..k)`` with its sum and sum of squares (shared by every power-law fit of size k)."""
+    xs = tuple(math.log(i) for i in range(1, k + 1))
+    return xs, math.fsum(xs), math.fsum(x * x for x in xs)
+
+
 def power_law(scores: Sequence[float], scale_min: float, scale_max: float) -> float | None:
     """Marzano power-law trend, predicted at the current (last) attempt.
 
@@ -360,18 +368,14 @@ def power_law(scores: Sequence[float], scale_min: float, scale_max: float) -> fl
         return ruby_round2(min(max(scores[0], scale_min), scale_max))
     low = min(scores)
     shift = 0.0 if low > 0 else 1.0 - min(scale_min, low)
+    xs, sx, sxx = _log_attempts(k)
     log = math.log
-    sx = sy = sxx = sxy = 0.0
-    for i, s in enumerate(scores, 1):
-        x = log(i)
-        y = log(s + shift)
-        sx += x
-        sy += y
-        sxx += x * x
-        sxy += x * y
+    ys = [log(s + shift) for s in scores]
+    sy = math.fsum(ys)
+    sxy = math.fsum([x * y for x, y in zip(xs, ys, strict=True)])
     b = (k * sxy - sx * sy) / (k * sxx - sx * sx)  # denominator > 0 for k >= 2
     ln_a = (sy - b * sx) / k
-    predicted = math.exp(ln_a + b * log(k)) - shift
+    predicted = math.exp(ln_a + b * xs[-1]) - shift
     return ruby_round2(min(max(predicted, scale_min), scale_max))
 
 
