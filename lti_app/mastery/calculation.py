@@ -51,6 +51,7 @@ __all__ = [
     "decaying_average",
     "highest",
     "latest",
+    "method_from_canvas",
     "mode",
     "n_mastery",
     "order_scores",
@@ -206,6 +207,26 @@ METHOD_PARAMETERS: dict[Method, _ParamSpec | None] = {
     Method.RECENT_MEAN: _ParamSpec(1, 100, 3),
 }
 """Allowed parameter per method (Canvas ranges from section 3.3; ``None`` = no parameter)."""
+
+
+def method_from_canvas(stored: str | None, new_decaying_average_ff: bool) -> Method:
+    """The formula Canvas actually runs for a stored method name (section 3.4).
+
+    ``None`` (very old outcomes) is ``highest``; ``weighted_average`` is the legacy weighted
+    formula; ``standard_decaying_average`` only runs as such with the
+    ``outcomes_new_decaying_average_calculation`` flag on, otherwise it is the legacy formula.
+    """
+    if stored is None:
+        return Method.HIGHEST
+    if stored in ("decaying_average", "weighted_average"):
+        return Method.DECAYING_AVERAGE
+    if stored == "standard_decaying_average":
+        return (
+            Method.STANDARD_DECAYING_AVERAGE if new_decaying_average_ff else Method.DECAYING_AVERAGE
+        )
+    if stored in ("highest", "latest", "average", "n_mastery"):
+        return Method(stored)
+    raise PolicyError(f"unknown Canvas calculation method {stored!r}")
 
 
 class PolicyError(ValueError):

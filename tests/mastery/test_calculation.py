@@ -21,6 +21,7 @@ from lti_app.mastery.calculation import (
     decaying_average,
     highest,
     latest,
+    method_from_canvas,
     mode,
     n_mastery,
     order_scores,
@@ -422,3 +423,27 @@ def test_explanation_strings() -> None:
     assert explain(Policy(Method.STANDARD_DECAYING_AVERAGE)).startswith(
         "standard decaying average, each new score weighs 65%"
     )
+
+
+# ---------------------------------------------------------------- Canvas stored names (section 3.4)
+
+
+@pytest.mark.parametrize(
+    ("stored", "flag", "expected"),
+    [
+        (None, False, Method.HIGHEST),
+        ("decaying_average", True, Method.DECAYING_AVERAGE),
+        ("weighted_average", True, Method.DECAYING_AVERAGE),
+        ("standard_decaying_average", True, Method.STANDARD_DECAYING_AVERAGE),
+        ("standard_decaying_average", False, Method.DECAYING_AVERAGE),
+        ("n_mastery", False, Method.N_MASTERY),
+        ("latest", True, Method.LATEST),
+    ],
+)
+def test_method_from_canvas(stored: str | None, flag: bool, expected: Method) -> None:
+    assert method_from_canvas(stored, flag) is expected
+
+
+def test_method_from_canvas_unknown() -> None:
+    with pytest.raises(PolicyError, match="unknown"):
+        method_from_canvas("median", True)
