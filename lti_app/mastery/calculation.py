@@ -284,7 +284,16 @@ class Policy:
             )
         if self.minimum_evidence < 0:
             raise PolicyError("minimum evidence must be 0 or more")
-        OverrideRule(self.override_rule)
+        try:
+            rule = OverrideRule(self.override_rule)
+        except ValueError:
+            allowed = ", ".join(r.value for r in OverrideRule)
+            raise PolicyError(
+                f"override rule must be one of {allowed}; got {self.override_rule!r}"
+            ) from None
+        # accept plain strings (e.g. from the database) but store the enums
+        object.__setattr__(self, "method", method)
+        object.__setattr__(self, "override_rule", rule)
 
     @property
     def effective_parameter(self) -> int | None:
@@ -432,6 +441,7 @@ def compute(
 
     Does not validate the parameter range; :class:`Policy` does that.
     """
+    method = Method(method)
     if method is Method.HIGHEST:
         return highest(scores)
     if method is Method.LATEST:

@@ -447,3 +447,12 @@ def test_method_from_canvas(stored: str | None, flag: bool, expected: Method) ->
 def test_method_from_canvas_unknown() -> None:
     with pytest.raises(PolicyError, match="unknown"):
         method_from_canvas("median", True)
+
+
+def test_policy_accepts_stored_strings() -> None:
+    policy = Policy("n_mastery", 2, override_rule="stands_until_cleared")  # type: ignore[arg-type]
+    assert policy.method is Method.N_MASTERY
+    assert policy.override_rule is OverrideRule.STANDS_UNTIL_CLEARED
+    assert compute("highest", [1.0, 2.0], None, 3.0, 0, 4) == 2.0  # type: ignore[arg-type]
+    with pytest.raises(PolicyError, match="override rule"):
+        Policy(Method.LATEST, override_rule="never")  # type: ignore[arg-type]
