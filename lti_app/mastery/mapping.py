@@ -29,6 +29,7 @@ from lti_app.mastery.scales import Scale
 
 __all__ = [
     "EPSILON",
+    "AnyMapping",
     "CanvasPointsMapping",
     "CanvasRating",
     "MappingError",

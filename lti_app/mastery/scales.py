@@ -378,7 +378,11 @@ def next_version(current: ScaleVersion, new: Scale, has_evidence: bool) -> Scale
 
 
 def scale_to_dict(scale: Scale) -> dict[str, Any]:
-    """A JSON-ready dict; :func:`scale_from_dict` reads it back to an equal scale."""
+    """A JSON-ready dict; :func:`scale_from_dict` reads it back to an equal scale.
+
+    ``text_color`` (black or white, whichever reads better on ``color``) is derived: it is
+    written for the UI and ignored on reading.
+    """
     return {
         "name": scale.name,
         "mastery_threshold": scale.mastery_threshold,
@@ -388,6 +392,7 @@ def scale_to_dict(scale: Scale) -> dict[str, Any]:
                 "label": level.label,
                 "short_label": level.short_label,
                 "color": level.color,
+                "text_color": level.text_color,
                 "description": level.description,
             }
             for level in scale.levels

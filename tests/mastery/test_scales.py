@@ -271,8 +271,9 @@ def test_presets_are_listed() -> None:
 def test_every_preset_validates_and_round_trips_through_json(name: str) -> None:
     scale = load_preset(name)
     assert scale_from_dict(json.loads(json.dumps(scale_to_dict(scale)))) == scale
-    for level in scale.levels:
+    for level, raw in zip(scale.levels, scale_to_dict(scale)["levels"], strict=True):
         assert level.text_contrast >= AA_CONTRAST
+        assert raw["text_color"] == level.text_color
 
 
 def test_marzano_preset() -> None:
