@@ -42,6 +42,7 @@ __all__ = [
     "canvas_ratings_from_api",
     "mapping_from_dict",
     "mapping_to_dict",
+    "mastery_disagreements",
     "validate_mapping",
 ]
 
@@ -463,6 +464,33 @@ def validate_mapping(rule: MappingRule, scale: Scale) -> None:
                 f"back as {_fmt(points)} Canvas points, which read back as {shown} (its band is "
                 "narrower than Canvas's 0.01-point precision)"
             )
+
+
+def mastery_disagreements(rule: CanvasPointsMapping, scale: Scale) -> list[str]:
+    """Where Canvas's mastery (score >= mastery points) and the district's disagree (warnings).
+
+    Not an error -- a district may deliberately set its bar elsewhere -- but the LMGB and the
+    tool would then show a different "mastered" for the same score, which a teacher should see
+    before saving. Empty when they agree or the Canvas scale marks no mastery rating.
+    """
+    mastery_points = rule.mastery_points
+    if mastery_points is None:
+        return []
+    warnings: list[str] = []
+    for rating in rule.ratings:
+        level = rule.to_level(rating.points)
+        if level is None:
+            continue
+        canvas_mastered = rating.points >= mastery_points
+        if canvas_mastered != scale.is_mastery(level):
+            verdict = "mastery" if canvas_mastered else "not mastery"
+            warnings.append(
+                f"Canvas rating {rating.description!r} ({_fmt(rating.points)} points) is "
+                f"{verdict} in Canvas but maps to level {_fmt(level)}, which is "
+                f"{'not ' if canvas_mastered else ''}mastery on scale {scale.name!r} "
+                f"(threshold {_fmt(scale.mastery_threshold)})"
+            )
+    return warnings
 
 
 def mapping_to_dict(rule: AnyMapping) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from lti_app.mastery.mapping import (
     canvas_ratings_from_api,
     mapping_from_dict,
     mapping_to_dict,
+    mastery_disagreements,
     validate_mapping,
 )
 from lti_app.mastery.scales import Level, Scale, list_presets, load_preset
@@ -282,6 +283,20 @@ def test_canvas_points_unreachable_level() -> None:
     )
     with pytest.raises(MappingError, match=r"level 2 \('Developing'\) .* is unreachable"):
         validate_mapping(rule, PROGRESSION)
+
+
+def test_mastery_agreement_with_canvas() -> None:
+    assert mastery_disagreements(canvas_onto_progression(), PROGRESSION) == []
+    strict = load_preset("learning_progression_1_4")
+    strict = Scale(strict.name, strict.levels, 4.0)
+    assert mastery_disagreements(canvas_onto_progression(), strict) == [
+        "Canvas rating 'Mastery' (3 points) is mastery in Canvas but maps to level 3, which is "
+        "not mastery on scale 'Learning progression 1-4' (threshold 4)"
+    ]
+    no_flag = CanvasPointsMapping(
+        (CanvasRating("A", 1), CanvasRating("B", 0)), (RatingLevel(1, 2), RatingLevel(0, 1))
+    )
+    assert mastery_disagreements(no_flag, PROGRESSION) == []
 
 
 def test_canvas_ratings_from_api_refuses_bad_bodies() -> None:
