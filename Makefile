@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -38,6 +38,7 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/launch.py
+	$(PY) benchmarks/mastery.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

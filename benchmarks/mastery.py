@@ -1,0 +1,662 @@
+"""Mastery benchmark: current levels for a whole district, our pure engine vs pandas.
+
+    .venv/bin/python benchmarks/mastery.py           # what `make bench` runs (~1 minute)
+    .venv/bin/python benchmarks/mastery.py --quick   # 100,000 rows, a few seconds
+    .venv/bin/python benchmarks/mastery.py --profile # + cProfile of one pass of our engine
+
+1,000,000 evidence rows (30,000 students x ~33 rows over 10 targets, scores on the Marzano
+0-4 half-point scale, timestamps in no particular order) are generated deterministically from
+a seeded ``random.Random`` into plain lists (not timed). Then, in this one process:
+
+1. **ours**: lti_app.mastery.calculation: rows grouped per (student, target) in a dict, each
+   group put in Canvas order with ``order_scores``, then ``compute(method, ...)`` per group for
+   every method in ``Method``;
+2. **pandas**: the same computation written with pandas/numpy (stable sort on the whole
+   second, ``groupby`` aggregations, vectorised formulas, the same Ruby rounding);
+
+and checks that both give the same levels (to 2 decimals) for every group and method. See
+benchmarks/README.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import json
+import math
+import platform as pyplatform
+import pstats
+import random
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, compute, order_scores
+from lti_app.mastery.scales import load_preset
+
+if TYPE_CHECKING:  # pandas is imported lazily, after our engine ran (see peak memory)
+    import numpy as np
+    import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "mastery.json"
+SCALE = "marzano_0_4_half"
+CANVAS = (
+    Method.HIGHEST,
+    Method.LATEST,
+    Method.AVERAGE,
+    Method.DECAYING_AVERAGE,
+    Method.STANDARD_DECAYING_AVERAGE,
+    Method.N_MASTERY,
+)
+METHODS = tuple(Method)  # the six Canvas methods + power_law, mode, recent_mean
+TARGET_CANVAS_S = 3.0
+TARGET_ALL_S = 6.0
+TARGET_MEMORY_MB = 1024.0
+TARGET_RATIO = 1.0  # ours / pandas time must be below this
+HARD_LIMIT_SECONDS = 150
+
+Levels = list[float | None]
+
+
+# -- data ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Rows:
+    """Evidence rows as parallel plain lists, in "database" order (not time order)."""
+
+    student: list[int]
+    target: list[int]
+    at: list[float]  # POSIX seconds with a fraction; Canvas orders on the whole second
+    score: list[float]
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+
+def generate(rows: int, students: int, targets: int, values: Sequence[float], seed: int) -> Rows:
+    """Deterministic district evidence.
+
+    Each student gets ``rows / students`` rows on average (17-49 rows drawn per student, the
+    total then made exact), spread over ``targets`` targets with uneven weights (some targets
+    are assessed much more often). Times fall in a school year and are shuffled; one row in 20
+    repeats an earlier time of its student in the same whole second (a Canvas tie). Scores
+    drift upwards with attempts, as learning does, with noise, on the scale's values.
+    """
+    rng = random.Random(seed)
+    mean = rows / students
+    counts = [rng.randint(max(1, round(mean / 2)), round(mean * 1.5)) for _ in range(students)]
+    diff = rows - sum(counts)
+    i = 0
+    while diff:  # spread the rounding difference one row at a time
+        step = 1 if diff > 0 else -1
+        if counts[i % students] + step >= 1:
+            counts[i % students] += step
+            diff -= step
+        i += 1
+    weights = [1.0 + (t * 7) % targets for t in range(targets)]
+    start = 1_755_000_000.0  # August 2025
+    year = 300 * 86_400.0
+    top = len(values) - 1
+    out = Rows([], [], [], [])
+    for student, count in enumerate(counts):
+        ability = rng.uniform(0.2, 0.9)
+        tgts = rng.choices(range(targets), weights, k=count)
+        times = sorted(start + rng.random() * year for _ in range(count))
+        seen: dict[int, int] = {}
+        for t, at in zip(tgts, times, strict=True):
+            n = seen.get(t, 0)
+            seen[t] = n + 1
+            level = ability * top + 0.4 * n + rng.gauss(0.0, 1.2)
+            out.student.append(student)
+            out.target.append(t)
+            out.at.append(at)
+            out.score.append(values[min(top, max(0, round(level)))])
+        # ties: a row takes the whole second of an earlier row on the same target
+        first = len(out.at) - count
+        for _ in range(count // 20):
+            b = rng.randrange(first, len(out.at))
+            same = [a for a in range(first, b) if out.target[a] == out.target[b]]
+            if same:
+                out.at[b] = math.floor(out.at[rng.choice(same)]) + rng.random()
+        # "database order": rows of a student arrive in a shuffled order
+        idx = list(range(len(out.at) - count, len(out.at)))
+        perm = idx[:]
+        rng.shuffle(perm)
+        for name in ("target", "at", "score"):
+            col: list[Any] = getattr(out, name)
+            col[idx[0] :] = [col[j] for j in perm]
+    return out
+
+
+# -- ours ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Params:
+    threshold: float
+    low: float
+    high: float
+
+
+def parameter(method: Method) -> int | None:
+    spec = METHOD_PARAMETERS[method]
+    return None if spec is None else spec.default
+
+
+def ours_group(rows: Rows) -> tuple[list[tuple[int, int]], list[list[float]]]:
+    """Group rows per (student, target), sorted by key, each group's scores in Canvas order."""
+    buckets: dict[tuple[int, int], tuple[list[float], list[float]]] = {}
+    get = buckets.get
+    pairs = zip(rows.student, rows.target, strict=True)
+    for key, at, score in zip(pairs, rows.at, rows.score, strict=True):
+        bucket = get(key)
+        if bucket is None:
+            buckets[key] = ([score], [at])
+        else:
+            bucket[0].append(score)
+            bucket[1].append(at)
+    keys = sorted(buckets)
+    return keys, [order_scores(*buckets[key]) for key in keys]
+
+
+def ours_method(method: Method, series: list[list[float]], p: Params) -> Levels:
+    param = parameter(method)
+    th, lo, hi = p.threshold, p.low, p.high
+    return [compute(method, scores, param, th, lo, hi) for scores in series]
+
+
+@dataclass
+class Run:
+    """One timed pass: preparation (group + order) and each method, in seconds."""
+
+    prep: float
+    methods: dict[str, float]
+
+    @property
+    def canvas(self) -> float:
+        return self.prep + sum(self.methods[m.value] for m in CANVAS)
+
+    @property
+    def total(self) -> float:
+        return self.prep + sum(self.methods.values())
+
+
+def run_ours(rows: Rows, p: Params) -> tuple[Run, list[tuple[int, int]], dict[Method, Levels]]:
+    t0 = time.perf_counter()
+    keys, series = ours_group(rows)
+    prep = time.perf_counter() - t0
+    times: dict[str, float] = {}
+    levels: dict[Method, Levels] = {}
+    for method in METHODS:
+        t0 = time.perf_counter()
+        levels[method] = ours_method(method, series, p)
+        times[method.value] = time.perf_counter() - t0
+    return Run(prep, times), keys, levels
+
+
+# -- pandas ----------------------------------------------------------------------------------
+
+
+def ruby_round2_np(x: np.ndarray) -> np.ndarray:
+    """calculation.ruby_round2, vectorised with the same float operations (NaN stays NaN)."""
+    import numpy as np
+
+    xs = x * 100.0
+    t = np.trunc(xs)
+    frac = xs - t
+    f = t + np.where(frac >= 0.5, 1.0, np.where(frac <= -0.5, -1.0, 0.0))
+    f = np.where((x > 0) & ((f + 0.5) / 100.0 <= x), f + 1.0, f)
+    f = np.where((x < 0) & ((f - 0.5) / 100.0 >= x), f - 1.0, f)
+    return f / 100.0
+
+
+@dataclass
+class Sorted:
+    """The frame in Canvas order with what several methods share."""
+
+    df: pd.DataFrame  # columns student, target, score; sorted per group in time order
+    by: list[str]
+    g: Any  # the DataFrameGroupBy
+    pos: np.ndarray  # position of the row in its group (0 = oldest)
+    gid: np.ndarray  # group number of the row (0..groups-1, in key order)
+    size: np.ndarray  # per group: number of rows
+    index: pd.MultiIndex  # per group: (student, target)
+
+
+def pandas_prep(df: pd.DataFrame) -> Sorted:
+    import numpy as np
+
+    by = ["student", "target"]
+    # Canvas order: whole epoch second ascending, ties keep the given (row) order
+    work = df.assign(sec=np.floor(df["at"].to_numpy()), row=np.arange(len(df)))
+    work = work.sort_values([*by, "sec", "row"], ignore_index=True)[[*by, "score"]]
+    g = work.groupby(by, sort=True)
+    size = g.size()
+    return Sorted(
+        df=work,
+        by=by,
+        g=g,
+        pos=g.cumcount().to_numpy(),
+        gid=g.ngroup().to_numpy(),
+        size=size.to_numpy(),
+        index=size.index,
+    )
+
+
+def pd_highest(s: Sorted, p: Params) -> np.ndarray:
+    return s.g["score"].max().to_numpy()
+
+
+def pd_latest(s: Sorted, p: Params) -> np.ndarray:
+    return s.g["score"].last().to_numpy()
+
+
+def pd_average(s: Sorted, p: Params) -> np.ndarray:
+    return s.g["score"].mean().to_numpy()
+
+
+def pd_decaying_average(s: Sorted, p: Params) -> np.ndarray:
+    import numpy as np
+
+    c = parameter(Method.DECAYING_AVERAGE)
+    assert c is not None
+    last = s.g["score"].last().to_numpy()
+    older = s.df[s.pos < s.size[s.gid] - 1]
+    older_mean = older.groupby(s.by)["score"].mean().reindex(s.index).to_numpy()
+    weighted = last * (0.01 * c) + older_mean * (0.01 * (100 - c))
+    return np.where(s.size == 1, last, weighted)
+
+
+def pd_standard_decaying_average(s: Sorted, p: Params) -> np.ndarray:
+    # d_k = keep * d_(k-1) + w * s_k: a recurrence, run for all groups at once per position
+    c = parameter(Method.STANDARD_DECAYING_AVERAGE)
+    assert c is not None
+    w, keep = 0.01 * c, 0.01 * (100 - c)
+    score = s.df["score"].to_numpy()
+    d = score[s.pos == 0].copy()  # one first row per group, in group order
+    for k in range(1, int(s.size.max())):
+        at = s.pos == k
+        gid = s.gid[at]
+        d[gid] = keep * d[gid] + w * score[at]
+    return d
+
+
+def pd_n_mastery(s: Sorted, p: Params) -> np.ndarray:
+    import numpy as np
+
+    n = parameter(Method.N_MASTERY)
+    assert n is not None
+    score = s.df["score"]
+    kept = score >= p.threshold
+    agg = (
+        s.df.assign(kept=kept, kept_score=score.where(kept, 0.0))
+        .groupby(s.by)[["kept", "kept_score"]]
+        .sum()
+    )
+    count = agg["kept"].to_numpy()
+    mean = agg["kept_score"].to_numpy() / np.maximum(count, 1)
+    return np.where((s.size < n) | (count < n) | (count == 0), np.nan, mean)
+
+
+def pd_power_law(s: Sorted, p: Params) -> np.ndarray:
+    import numpy as np
+
+    score = s.df["score"].to_numpy()
+    k = s.size.astype(float)
+    low = s.g["score"].min().to_numpy()
+    shift = np.where(low > 0, 0.0, 1.0 - np.minimum(p.low, low))
+    x = np.log(s.pos + 1.0)
+    y = np.log(score + shift[s.gid])
+    sums = (
+        s.df[s.by]
+        .assign(x=x, xx=x * x, y=y, xy=x * y)
+        .groupby(s.by)[["x", "xx", "y", "xy"]]
+        .sum()
+        .to_numpy()
+    )
+    sx, sxx, sy, sxy = sums.T
+    with np.errstate(divide="ignore", invalid="ignore"):  # k == 1 is handled below
+        b = (k * sxy - sx * sy) / (k * sxx - sx * sx)
+        ln_a = (sy - b * sx) / k
+        predicted = np.exp(ln_a + b * np.log(k)) - shift
+    first = s.g["score"].first().to_numpy()
+    return np.clip(np.where(s.size == 1, first, predicted), p.low, p.high)
+
+
+def pd_mode(s: Sorted, p: Params) -> np.ndarray:
+    # most frequent score, ties to the higher one (scores compared at 6 decimals)
+    counts = (
+        s.df.assign(score=s.df["score"].round(6))
+        .groupby([*s.by, "score"], sort=False)
+        .size()
+        .reset_index(name="n")
+        .sort_values([*s.by, "n", "score"])
+    )
+    return counts.groupby(s.by)["score"].last().to_numpy()
+
+
+def pd_recent_mean(s: Sorted, p: Params) -> np.ndarray:
+    n = parameter(Method.RECENT_MEAN)
+    assert n is not None
+    return s.df[s.pos >= s.size[s.gid] - n].groupby(s.by)["score"].mean().to_numpy()
+
+
+PANDAS: dict[Method, Callable[[Sorted, Params], np.ndarray]] = {
+    Method.HIGHEST: pd_highest,
+    Method.LATEST: pd_latest,
+    Method.AVERAGE: pd_average,
+    Method.DECAYING_AVERAGE: pd_decaying_average,
+    Method.STANDARD_DECAYING_AVERAGE: pd_standard_decaying_average,
+    Method.N_MASTERY: pd_n_mastery,
+    Method.POWER_LAW: pd_power_law,
+    Method.MODE: pd_mode,
+    Method.RECENT_MEAN: pd_recent_mean,
+}
+
+
+def run_pandas(df: pd.DataFrame, p: Params) -> tuple[Run, pd.MultiIndex, dict[Method, Any]]:
+    t0 = time.perf_counter()
+    s = pandas_prep(df)
+    prep = time.perf_counter() - t0
+    times: dict[str, float] = {}
+    levels: dict[Method, Any] = {}
+    for method in METHODS:
+        t0 = time.perf_counter()
+        levels[method] = ruby_round2_np(PANDAS[method](s, p))
+        times[method.value] = time.perf_counter() - t0
+    return Run(prep, times), s.index, levels
+
+
+def to_frame(rows: Rows) -> pd.DataFrame:
+    import numpy as np
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "student": np.asarray(rows.student, dtype=np.int64),
+            "target": np.asarray(rows.target, dtype=np.int64),
+            "at": np.asarray(rows.at, dtype=np.float64),
+            "score": np.asarray(rows.score, dtype=np.float64),
+        }
+    )
+
+
+# -- comparison, memory, profile -------------------------------------------------------------
+
+
+def mismatches(
+    keys: list[tuple[int, int]],
+    ours: dict[Method, Levels],
+    index: pd.MultiIndex,
+    theirs: dict[Method, Any],
+) -> dict[str, int]:
+    """Per method: groups whose levels differ at 2 decimals (or where one side has none)."""
+    import numpy as np
+
+    if list(index) != keys:
+        raise SystemExit("ours and pandas disagree on the groups themselves")
+    out: dict[str, int] = {}
+    for method in METHODS:
+        a = np.array([np.nan if v is None else v for v in ours[method]], dtype=np.float64)
+        b = np.asarray(theirs[method], dtype=np.float64)
+        na, nb = np.isnan(a), np.isnan(b)
+        cents_differ = np.rint(np.nan_to_num(a) * 100) != np.rint(np.nan_to_num(b) * 100)
+        out[method.value] = int(np.count_nonzero((na != nb) | (~na & cents_differ)))
+    return out
+
+
+def maxrss_mb() -> float:
+    """Peak resident set size of this process so far (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def traced_peak_mb(fn: Callable[[], object]) -> float:
+    """Peak of Python + numpy allocations (tracemalloc) while ``fn`` runs, above its start."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        result = fn()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    del result
+    return (peak - base) / 1e6 * (1e6 / 2**20)
+
+
+def profile_ours(rows: Rows, p: Params) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    run_ours(rows, p)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+    return out.getvalue()
+
+
+# -- report ----------------------------------------------------------------------------------
+
+
+def best(runs: list[Run]) -> dict[str, Any]:
+    """Fastest pass for each figure (timeit's rule: the minimum is the least disturbed)."""
+    return {
+        "canvas": min(r.canvas for r in runs),
+        "total": min(r.total for r in runs),
+        "prep": min(r.prep for r in runs),
+        "methods": {m.value: min(r.methods[m.value] for r in runs) for m in METHODS},
+        "passes": [
+            {"prep": r.prep, "methods": r.methods, "canvas": r.canvas, "total": r.total}
+            for r in runs
+        ],
+    }
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "-"
+
+
+def render_table(result: dict[str, Any]) -> str:
+    o, q = result["ours"], result["pandas"]
+    bad = result["mismatches"]
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def row(label: str, a: float, b: float, target: str = "", digits: int = 3) -> None:
+        rows.append((label, f"{a:,.{digits}f}", f"{b:,.{digits}f}", _ratio(a, b), target))
+
+    row(
+        "Canvas methods, all six (s)",
+        o["canvas"],
+        q["canvas"],
+        f"<= {TARGET_CANVAS_S:.0f} s, faster than pandas",
+    )
+    row(
+        "all nine methods, with power law (s)",
+        o["total"],
+        q["total"],
+        f"<= {TARGET_ALL_S:.0f} s, faster than pandas",
+    )
+    row("  group + Canvas order (s)", o["prep"], q["prep"])
+    for m in METHODS:
+        row(f"  {m.value} (s)", o["methods"][m.value], q["methods"][m.value])
+    rows.append(
+        (
+            "peak RSS after the run (MB, ru_maxrss)",
+            f"{result['memory']['ours_maxrss_mb']:,.0f}",
+            f"{result['memory']['pandas_maxrss_mb']:,.0f}",
+            "",
+            f"<= {TARGET_MEMORY_MB:,.0f} MB (ours)",
+        )
+    )
+    if "ours_traced_mb" in result["memory"]:
+        row(
+            "  tracemalloc peak of the computation (MB)",
+            result["memory"]["ours_traced_mb"],
+            result["memory"]["pandas_traced_mb"],
+            digits=0,
+        )
+    rows.append(
+        (
+            "mismatching levels (2 decimals)",
+            f"{sum(bad.values()):,}",
+            "",
+            "",
+            f"0 over {result['groups']:,} groups x {len(METHODS)} methods",
+        )
+    )
+    width = max(len(r[0]) for r in rows) + 2
+    header = f"{'':<{width}}{'ours':>10}{'pandas':>10}{'ratio':>8}   target"
+    lines = [header, "-" * (len(header) + 36)]
+    lines += [f"{r[0]:<{width}}{r[1]:>10}{r[2]:>10}{r[3]:>8}   {r[4]}".rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def verdicts(result: dict[str, Any]) -> list[tuple[str, bool]]:
+    o, q, mem = result["ours"], result["pandas"], result["memory"]
+    wrong = sum(result["mismatches"].values())
+    return [
+        (
+            f"Canvas methods <= {TARGET_CANVAS_S:.0f} s: {o['canvas']:.2f} s",
+            o["canvas"] <= TARGET_CANVAS_S,
+        ),
+        (f"all methods <= {TARGET_ALL_S:.0f} s: {o['total']:.2f} s", o["total"] <= TARGET_ALL_S),
+        (
+            f"peak memory <= {TARGET_MEMORY_MB:,.0f} MB (ru_maxrss): "
+            f"{mem['ours_maxrss_mb']:,.0f} MB",
+            mem["ours_maxrss_mb"] <= TARGET_MEMORY_MB,
+        ),
+        (
+            f"faster than pandas, Canvas methods: {_ratio(o['canvas'], q['canvas'])} its time",
+            o["canvas"] < q["canvas"] * TARGET_RATIO,
+        ),
+        (
+            f"faster than pandas, all methods: {_ratio(o['total'], q['total'])} its time",
+            o["total"] < q["total"] * TARGET_RATIO,
+        ),
+        (f"same levels as pandas: {wrong} mismatches", wrong == 0),
+    ]
+
+
+# -- main ------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--quick", action="store_true", help="100,000 rows, 1 pass each")
+    ap.add_argument("--rows", type=int, default=1_000_000, help="evidence rows (1,000,000)")
+    ap.add_argument("--students", type=int, default=30_000, help="students (30,000)")
+    ap.add_argument("--targets", type=int, default=10, help="targets (10)")
+    ap.add_argument("--passes", type=int, default=3, help="timed passes each, best kept (3)")
+    ap.add_argument("--seed", type=int, default=20251123, help="random seed")
+    ap.add_argument(
+        "--no-tracemalloc", action="store_true", help="skip the (slow) tracemalloc passes"
+    )
+    ap.add_argument("--profile", action="store_true", help="also cProfile one pass of ours")
+    ap.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rows, args.students, args.passes = 100_000, 3_000, 1
+    if min(args.rows, args.students, args.targets, args.passes) <= 0:
+        ap.error("counts must be positive")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import signal
+
+    args = parse_args(argv)
+    started = time.monotonic()
+    signal.alarm(HARD_LIMIT_SECONDS)  # SIGALRM's default action ends the run
+
+    scale = load_preset(SCALE)
+    p = Params(scale.mastery_threshold, scale.min_value, scale.max_value)
+    print(
+        f"Mastery benchmark: Python {pyplatform.python_version()}; {args.rows:,} rows, "
+        f"{args.students:,} students, {args.targets} targets, scale {SCALE}",
+        flush=True,
+    )
+    t0 = time.perf_counter()
+    rows = generate(args.rows, args.students, args.targets, scale.values, args.seed)
+    print(f"  generated in {time.perf_counter() - t0:.1f} s (not timed)", flush=True)
+
+    # 1. ours first, before pandas and numpy are imported, so ru_maxrss is ours alone
+    ours_runs: list[Run] = []
+    for _ in range(args.passes):
+        run, keys, ours_levels = run_ours(rows, p)
+        ours_runs.append(run)
+        print(f"  ours:   {run.canvas:.2f} s Canvas, {run.total:.2f} s all", flush=True)
+    ours_rss = maxrss_mb()
+
+    # 2. pandas, from a DataFrame of the same rows (building it is not timed)
+    import pandas as pd
+
+    df = to_frame(rows)
+    pd_runs: list[Run] = []
+    for _ in range(args.passes):
+        prun, index, pd_levels = run_pandas(df, p)
+        pd_runs.append(prun)
+        print(f"  pandas: {prun.canvas:.2f} s Canvas, {prun.total:.2f} s all", flush=True)
+    pd_rss = maxrss_mb()
+
+    bad = mismatches(keys, ours_levels, index, pd_levels)
+    memory: dict[str, Any] = {"ours_maxrss_mb": ours_rss, "pandas_maxrss_mb": pd_rss}
+    if not args.no_tracemalloc:
+        print("  tracemalloc passes (not timed)", flush=True)
+        memory["ours_traced_mb"] = traced_peak_mb(lambda: run_ours(rows, p))
+        memory["pandas_traced_mb"] = traced_peak_mb(lambda: run_pandas(df, p))
+    result: dict[str, Any] = {
+        "benchmark": "current levels for a district: lti_app.mastery engine vs pandas",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"python": pyplatform.python_version(), "platform": pyplatform.platform()},
+        "versions": {"pandas": pd.__version__, "numpy": __import__("numpy").__version__},
+        "rows": len(rows),
+        "students": args.students,
+        "targets": args.targets,
+        "groups": len(keys),
+        "passes": args.passes,
+        "seed": args.seed,
+        "ours": best(ours_runs),
+        "pandas": best(pd_runs),
+        "mismatches": bad,
+        "memory": memory,
+        "targets_": {
+            "canvas_s": TARGET_CANVAS_S,
+            "all_s": TARGET_ALL_S,
+            "memory_mb": TARGET_MEMORY_MB,
+        },
+    }
+    checks = verdicts(result)
+    result["verdicts"] = dict(checks)
+    profile = profile_ours(rows, p) if args.profile else ""
+    signal.alarm(0)
+    result["elapsed_seconds"] = round(time.monotonic() - started, 1)
+
+    print()
+    print(render_table(result))
+    print()
+    for text, ok in checks:
+        print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
+    if any(bad.values()):
+        print("  mismatches per method: " + ", ".join(f"{k} {v}" for k, v in bad.items() if v))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
+    print(f"\nResults written to {shown} ({result['elapsed_seconds']}s)")
+    if profile:
+        print()
+        print(profile)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
