@@ -441,7 +441,8 @@ def compute(
 
     Does not validate the parameter range; :class:`Policy` does that.
     """
-    method = Method(method)
+    if type(method) is not Method:  # skip the enum lookup in the common case (hot loop)
+        method = Method(method)
     if method is Method.HIGHEST:
         return highest(scores)
     if method is Method.LATEST:
