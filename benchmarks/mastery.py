@@ -35,6 +35,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,22 +156,21 @@ def parameter(method: Method) -> int | None:
 def ours_group(rows: Rows, targets: int) -> tuple[list[tuple[int, int]], list[list[float]]]:
     """Group rows per (student, target), sorted by key, each group's scores in Canvas order.
 
-    The dict key is the int ``student * targets + target``: cheaper to hash than a tuple and
-    not an object the cyclic GC has to track.
+    One stable sort of the row numbers on the int key ``student * targets + target`` (rows of a
+    group stay in row order), then ``itertools.groupby`` over it. This creates far fewer
+    long-lived containers than filling a dict of per-group lists, so the cyclic GC runs less
+    (with the GC on it halves the grouping time; see README).
     """
-    buckets: dict[int, tuple[list[float], list[float]]] = {}
-    get = buckets.get
-    columns = zip(rows.student, rows.target, rows.at, rows.score, strict=True)
-    for student, target, at, score in columns:
-        key = student * targets + target
-        bucket = get(key)
-        if bucket is None:
-            buckets[key] = ([score], [at])
-        else:
-            bucket[0].append(score)
-            bucket[1].append(at)
-    order = sorted(buckets)
-    return [divmod(key, targets) for key in order], [order_scores(*buckets[k]) for k in order]
+    key = [s * targets + t for s, t in zip(rows.student, rows.target, strict=True)]
+    order = sorted(range(len(key)), key=key.__getitem__)
+    score, at = rows.score, rows.at
+    keys: list[tuple[int, int]] = []
+    series: list[list[float]] = []
+    for k, group in groupby(order, key.__getitem__):
+        idx = list(group)
+        series.append(order_scores([score[i] for i in idx], [at[i] for i in idx]))
+        keys.append(divmod(k, targets))
+    return keys, series
 
 
 def ours_method(method: Method, series: list[list[float]], p: Params) -> Levels:
