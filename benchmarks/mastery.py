@@ -8,9 +8,9 @@
 0-4 half-point scale, timestamps in no particular order) are generated deterministically from
 a seeded ``random.Random`` into plain lists (not timed). Then, in this one process:
 
-1. **ours**: lti_app.mastery.calculation: rows grouped per (student, target) in a dict, each
-   group put in Canvas order with ``order_scores``, then ``compute(method, ...)`` per group for
-   every method in ``Method``;
+1. **ours**: lti_app.mastery.calculation: rows grouped per (student, target) (one stable sort
+   + ``itertools.groupby``), each group put in Canvas order with ``order_scores``, then
+   ``compute(method, ...)`` per group for every method in ``Method``;
 2. **pandas**: the same computation written with pandas/numpy (stable sort on the whole
    second, ``groupby`` aggregations, vectorised formulas, the same Ruby rounding);
 
