@@ -437,7 +437,7 @@ def traced_peak_mb(fn: Callable[[], object]) -> float:
     finally:
         tracemalloc.stop()
     del result
-    return (peak - base) / 1e6 * (1e6 / 2**20)
+    return (peak - base) / 2**20
 
 
 def profile_ours(rows: Rows, targets: int, p: Params) -> str:
@@ -648,7 +648,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "pandas": best(pd_runs),
         "mismatches": bad,
         "memory": memory,
-        "targets_": {
+        "goals": {
             "canvas_s": TARGET_CANVAS_S,
             "all_s": TARGET_ALL_S,
             "memory_mb": TARGET_MEMORY_MB,
