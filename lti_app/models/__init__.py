@@ -2,6 +2,16 @@
 
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession, OidcLogin
+from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion
 from lti_app.models.tenancy import Deployment, Platform
 
-__all__ = ["Deployment", "LaunchSession", "OidcLogin", "Platform", "ToolKey"]
+__all__ = [
+    "Deployment",
+    "LaunchSession",
+    "MasteryPolicy",
+    "OidcLogin",
+    "Platform",
+    "ProficiencyScale",
+    "ProficiencyScaleVersion",
+    "ToolKey",
+]
