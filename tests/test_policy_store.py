@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -323,3 +323,31 @@ def test_empty_course_id_is_refused(db: Session, platform_a: int) -> None:
         set_policy(db, platform_a, "", version.id, Policy(), default_mapping(marzano()))
     with pytest.raises(PolicyStoreError, match="course id"):
         effective_policy(db, platform_a, " ")
+
+
+def test_deleting_a_platform_removes_its_scales_and_policies(
+    db: Session, platform_a: int, platform_b: int
+) -> None:
+    version = save_scale(db, platform_a, NAME, marzano(), has_evidence=False)
+    save_scale(db, platform_a, NAME, relabel(marzano(), 6, "Meets"), has_evidence=True)
+    set_policy(db, platform_a, None, version.id, Policy(), default_mapping(marzano()))
+    set_policy(db, platform_a, "101", version.id, Policy(), default_mapping(marzano()))
+    version_b = save_scale(db, platform_b, NAME, marzano(), has_evidence=False)
+    set_policy(db, platform_b, None, version_b.id, Policy(), default_mapping(marzano()))
+    db.commit()
+
+    db.execute(delete(Platform).where(Platform.id == platform_a))
+    db.commit()
+    assert db.scalar(select(func.count()).select_from(MasteryPolicy)) == 1
+    assert count_versions(db) == 1
+    assert effective_policy(db, platform_b, "101").source == "district"
+
+
+def test_a_scale_version_in_use_cannot_be_deleted(db: Session, platform_a: int) -> None:
+    version = save_scale(db, platform_a, NAME, marzano(), has_evidence=False)
+    set_policy(db, platform_a, None, version.id, Policy(), default_mapping(marzano()))
+    db.commit()
+    in_use = delete(ProficiencyScaleVersion).where(ProficiencyScaleVersion.id == version.id)
+    with pytest.raises(IntegrityError):
+        db.execute(in_use)
+    db.rollback()

@@ -83,10 +83,9 @@ class MasteryPolicy(Base):
     platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     # NULL = the district default; otherwise the Canvas course id (a string).
     canvas_course_id: Mapped[str | None] = mapped_column(String(64))
-    # RESTRICT: a scale version a policy uses cannot disappear under it.
-    scale_version_id: Mapped[int] = mapped_column(
-        ForeignKey("proficiency_scale_version.id", ondelete="RESTRICT")
-    )
+    # NO ACTION (checked at the end of the statement, so a platform's cascading delete works):
+    # a scale version a policy uses cannot disappear under it.
+    scale_version_id: Mapped[int] = mapped_column(ForeignKey("proficiency_scale_version.id"))
     method: Mapped[str] = mapped_column(String(32))
     parameter: Mapped[int | None] = mapped_column(Integer)
     minimum_evidence: Mapped[int] = mapped_column(Integer)

@@ -74,7 +74,6 @@ def upgrade() -> None:
             ["scale_version_id"],
             ["proficiency_scale_version.id"],
             name=op.f("fk_mastery_policy_scale_version_id_proficiency_scale_version"),
-            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mastery_policy")),
         sa.UniqueConstraint(
