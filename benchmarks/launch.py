@@ -24,7 +24,6 @@ import argparse
 import cProfile
 import gc
 import io
-import json
 import os
 import platform as pyplatform
 import pstats
@@ -59,6 +58,7 @@ from _platform import (
     cookie_header,
     new_private_key_pem,
 )
+from _report import write_result
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -867,13 +867,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"  [info] hardened vs plain round trips per server CPU-second: {efficiency}")
     for note in notes:
         print(f"  note: {note}")
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nResults written to {shown} ({result['elapsed_seconds']}s)")
-    if profile:
-        print()
-        print(profile)
+    write_result(args.output, result, profile)
     return 0
 
 

@@ -24,7 +24,6 @@ import argparse
 import cProfile
 import gc
 import io
-import json
 import math
 import platform as pyplatform
 import pstats
@@ -38,6 +37,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from _report import write_result
 
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, compute, order_scores
 from lti_app.mastery.scales import load_preset
@@ -667,13 +668,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  [{'PASS' if ok else 'FAIL'}] {text}")
     if any(bad.values()):
         print("  mismatches per method: " + ", ".join(f"{k} {v}" for k, v in bad.items() if v))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    shown = args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output
-    print(f"\nResults written to {shown} ({result['elapsed_seconds']}s)")
-    if profile:
-        print()
-        print(profile)
+    write_result(args.output, result, profile)
     return 0
 
 
