@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -213,5 +212,3 @@ def register(app: Flask) -> None:
     def db_revision(message: str) -> None:
         """Autogenerate a revision from the models."""
         command.revision(_config(), message=message, autogenerate=True)
-
-    assert Path(PROJECT_ROOT / "migrations").exists()

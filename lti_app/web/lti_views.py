@@ -29,8 +29,9 @@ from lti_app.launch.validation import (
     unverified_parts,
 )
 from lti_app.services import services
+from lti_app.urls import origin_of
 from lti_app.web.home import render_home
-from lti_app.web.security import allow_framing_by, origin_of, render_launch_error
+from lti_app.web.security import allow_framing_by, render_launch_error
 
 bp = Blueprint("lti", __name__)
 

@@ -12,10 +12,7 @@ import logging
 from flask import Flask, Response, g, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from lti_app.launch.errors import REASONS, LaunchError
-from lti_app.urls import origin_of
-
-__all__ = ["allow_framing_by", "init_app", "origin_of", "render_launch_error"]
+from lti_app.launch.errors import LaunchError
 
 log = logging.getLogger("lti_app.launch")
 
@@ -75,5 +72,3 @@ def init_app(app: Flask) -> None:
         g.frame_ancestors = ["*"]
         html = render_template("http_error.html", status=500, name="Something went wrong")
         return Response(html, status=500, mimetype="text/html")
-
-    assert "bad_request" in REASONS

@@ -16,8 +16,9 @@ from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
+from lti_app.urls import origin_of
 from lti_app.web.home import render_home
-from lti_app.web.security import allow_framing_by, origin_of
+from lti_app.web.security import allow_framing_by
 
 bp = Blueprint("session", __name__, url_prefix="/s/<handle>")
 
