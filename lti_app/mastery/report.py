@@ -1,0 +1,184 @@
+"""The course mastery report: every student x target with level, mastery and growth.
+
+One shape serves the ``mastery export`` CLI (JSON and CSV) and the teacher's download button,
+so district scripts see the same fields wherever they get them::
+
+    {"course_id", "scale": {"name", "levels": [{"value", "label", "mastery"}]},
+     "students": [{"canvas_user_id", "name", "sections",
+                   "targets": [{"canvas_outcome_id", "title", "level", "label", "mastered",
+                                "evidence_count", "growth"}]}]}
+
+Canvas ids are strings; ``level`` is the value on the district scale (``None``, i.e. JSON
+``null``, when there is too little evidence) and ``label`` the label of the level it falls in
+(floor, as Canvas rates a rollup). ``growth`` is an object (see :func:`_growth_json`). The CSV
+has one row per student and target with the same fields; ``sections`` is joined with "; " and
+``growth`` is the change since the first evidence, with the other growth figures in their own
+``growth_*`` columns.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from lti_app.mastery.calculation import Evidence, Policy
+from lti_app.mastery.growth import Growth, growth
+from lti_app.mastery.scales import Scale
+
+__all__ = [
+    "CSV_FIELDS",
+    "ReportStudent",
+    "ReportTarget",
+    "build_report",
+    "csv_rows",
+    "write_csv",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportStudent:
+    canvas_user_id: str
+    name: str
+    sections: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportTarget:
+    canvas_outcome_id: str
+    title: str
+
+
+CSV_FIELDS = (
+    "course_id",
+    "canvas_user_id",
+    "name",
+    "sections",
+    "canvas_outcome_id",
+    "title",
+    "level",
+    "label",
+    "mastered",
+    "evidence_count",
+    "growth",
+    "growth_first_level",
+    "growth_trend_per_week",
+    "growth_distance_to_threshold",
+    "growth_projected_date",
+    "growth_status",
+)
+
+
+def _growth_json(g: Growth) -> dict[str, Any]:
+    return {
+        "first_level": g.first_level,
+        "change": g.change,
+        "trend_per_week": g.trend_per_week,
+        "distance_to_threshold": g.distance_to_threshold,
+        "projected_date": g.projected_date.date().isoformat() if g.projected_date else None,
+        "status": g.status.value,
+    }
+
+
+def build_report(
+    course_id: str,
+    scale: Scale,
+    policy: Policy,
+    students: Sequence[ReportStudent],
+    targets: Sequence[ReportTarget],
+    evidence: Mapping[tuple[str, str], Sequence[Evidence]],
+    now: datetime,
+) -> dict[str, Any]:
+    """The report for one course. ``evidence`` is keyed by (canvas_user_id, canvas_outcome_id);
+    a missing key means no evidence. Students and targets keep the order given."""
+    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
+    out_students: list[dict[str, Any]] = []
+    for student in students:
+        rows: list[dict[str, Any]] = []
+        for target in targets:
+            items = evidence.get((student.canvas_user_id, target.canvas_outcome_id), ())
+            g = growth(items, policy, lo, hi, threshold, now)
+            level = g.current_level
+            found = scale.level_for(level) if level is not None else None
+            rows.append(
+                {
+                    "canvas_outcome_id": target.canvas_outcome_id,
+                    "title": target.title,
+                    "level": level,
+                    "label": found.label if found else None,
+                    "mastered": g.mastered,
+                    "evidence_count": g.evidence_count,
+                    "growth": _growth_json(g),
+                }
+            )
+        out_students.append(
+            {
+                "canvas_user_id": student.canvas_user_id,
+                "name": student.name,
+                "sections": list(student.sections),
+                "targets": rows,
+            }
+        )
+    return {
+        "course_id": course_id,
+        "scale": {
+            "name": scale.name,
+            "levels": [
+                {"value": lv.value, "label": lv.label, "mastery": lv.value >= threshold}
+                for lv in scale.levels
+            ],
+        },
+        "students": out_students,
+    }
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:.1f}"
+    return str(value)
+
+
+def csv_rows(report: Mapping[str, Any]) -> Iterator[dict[str, str]]:
+    """One flat row per student and target, keyed by :data:`CSV_FIELDS`."""
+    for student in report["students"]:
+        for target in student["targets"]:
+            g = target["growth"]
+            yield {
+                "course_id": _cell(report["course_id"]),
+                "canvas_user_id": _cell(student["canvas_user_id"]),
+                "name": _cell(student["name"]),
+                "sections": "; ".join(student["sections"]),
+                "canvas_outcome_id": _cell(target["canvas_outcome_id"]),
+                "title": _cell(target["title"]),
+                "level": _cell(target["level"]),
+                "label": _cell(target["label"]),
+                "mastered": _cell(target["mastered"]),
+                "evidence_count": _cell(target["evidence_count"]),
+                "growth": _cell(g["change"]),
+                "growth_first_level": _cell(g["first_level"]),
+                "growth_trend_per_week": _cell(g["trend_per_week"]),
+                "growth_distance_to_threshold": _cell(g["distance_to_threshold"]),
+                "growth_projected_date": _cell(g["projected_date"]),
+                "growth_status": _cell(g["status"]),
+            }
+
+
+def _safe(value: str) -> str:
+    # A name like "=HYPERLINK(...)" must stay text when a teacher opens the file in a spreadsheet.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def write_csv(report: Mapping[str, Any], stream: IO[str]) -> None:
+    """The report as CSV (RFC 4180, header row first); text cells are spreadsheet-safe."""
+    writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS, lineterminator="\r\n")
+    writer.writeheader()
+    text = ("name", "sections", "title", "label")
+    rows: Iterable[dict[str, str]] = csv_rows(report)
+    for row in rows:
+        writer.writerow({k: (_safe(v) if k in text else v) for k, v in row.items()})
