@@ -1,11 +1,30 @@
 """Typed SQLAlchemy models. Import from here so Alembic sees every table."""
 
+from lti_app.models.canvas import (
+    CanvasApiToken,
+    CanvasCourse,
+    CanvasOAuthState,
+    CarrierAssignment,
+    CourseOutcome,
+    CourseOutcomeResult,
+    CourseSection,
+    CourseStudent,
+    SyncRun,
+)
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion
 from lti_app.models.tenancy import Deployment, Platform
 
 __all__ = [
+    "CanvasApiToken",
+    "CanvasCourse",
+    "CanvasOAuthState",
+    "CarrierAssignment",
+    "CourseOutcome",
+    "CourseOutcomeResult",
+    "CourseSection",
+    "CourseStudent",
     "Deployment",
     "LaunchSession",
     "MasteryPolicy",
@@ -13,5 +32,6 @@ __all__ = [
     "Platform",
     "ProficiencyScale",
     "ProficiencyScaleVersion",
+    "SyncRun",
     "ToolKey",
 ]

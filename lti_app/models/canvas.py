@@ -1,0 +1,234 @@
+"""What the tool holds from Canvas: API tokens, course sync runs and the synced course data.
+
+Synced rows are a cache of Canvas, replaced per course in one transaction by a completed sync
+(``lti_app.sync.apply``); nothing half-written is ever current. Every table is scoped by
+platform (tenant), directly or through ``canvas_course``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lti_app.db import Base
+from lti_app.models._types import UTCDateTime, utcnow
+
+SYNC_QUEUED = "queued"
+SYNC_RUNNING = "running"
+SYNC_SUCCEEDED = "succeeded"
+SYNC_FAILED = "failed"
+SYNC_ACTIVE = (SYNC_QUEUED, SYNC_RUNNING)
+
+
+class CanvasApiToken(Base):
+    """A Canvas user's OAuth2 tokens for one tenant, encrypted with AAD bound to the row key."""
+
+    __tablename__ = "canvas_api_token"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "canvas_user_id", name="uq_canvas_api_token_platform_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    access_token_encrypted: Mapped[str] = mapped_column(Text)
+    refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    def aad(self, kind: str) -> str:
+        # (tenant, user, which token): a ciphertext copied to another row or field fails.
+        return f"canvas_api_token:{self.platform_id}:{self.canvas_user_id}:{kind}"
+
+
+class CanvasOAuthState(Base):
+    """One pending "Connect to Canvas": single use, short-lived, bound to a launch session.
+
+    Only a hash of the state is stored: the value itself travels through Canvas's redirect.
+    """
+
+    __tablename__ = "canvas_oauth_state"
+    __table_args__ = (Index("ix_canvas_oauth_state_expires_at", "expires_at"),)
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    launch_session_id: Mapped[str] = mapped_column(
+        ForeignKey("launch_session.id", ondelete="CASCADE")
+    )
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SyncRun(Base):
+    """One course sync: the durable record of the background job and what it found."""
+
+    __tablename__ = "sync_run"
+    __table_args__ = (
+        Index("ix_sync_run_platform_course", "platform_id", "canvas_course_id"),
+        Index("ix_sync_run_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    canvas_course_id: Mapped[str] = mapped_column(String(64))
+    # Whose token the run uses ("cli" for an admin-supplied API token).
+    requested_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=SYNC_QUEUED)
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    step: Mapped[str] = mapped_column(String(255), default="Waiting to start")
+    request_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(32))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Touched on every progress step: a run whose heartbeat stops was left by a dead process.
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CanvasCourse(Base):
+    """A synced Canvas course of one tenant, with its mastery scale."""
+
+    __tablename__ = "canvas_course"
+    __table_args__ = (
+        UniqueConstraint(
+            "platform_id", "canvas_course_id", name="uq_canvas_course_platform_course"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    canvas_course_id: Mapped[str] = mapped_column(String(64))
+    # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off: 404).
+    scale_source: Mapped[str] = mapped_column(String(32))
+    # [{"points", "description", "mastery", "color"}], points descending; None when neither.
+    mastery_scale: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
+
+    outcomes: Mapped[list[CourseOutcome]] = relationship(
+        back_populates="course", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class CourseOutcome(Base):
+    """A learning target: a Canvas outcome linked into the course, with its group path."""
+
+    __tablename__ = "course_outcome"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "canvas_outcome_id", name="uq_course_outcome_course_outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(1024))
+    display_name: Mapped[str | None] = mapped_column(String(1024))
+    description: Mapped[str | None] = mapped_column(Text)
+    vendor_guid: Mapped[str | None] = mapped_column(String(255))
+    canvas_group_id: Mapped[str] = mapped_column(String(64))
+    # Group titles from below the course root down to the outcome's group.
+    group_path: Mapped[list[str]] = mapped_column(JSON)
+    points_possible: Mapped[float | None] = mapped_column(Float)
+    mastery_points: Mapped[float | None] = mapped_column(Float)
+    ratings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    calculation_method: Mapped[str | None] = mapped_column(String(64))
+    calculation_int: Mapped[int | None] = mapped_column(Integer)
+
+    course: Mapped[CanvasCourse] = relationship(back_populates="outcomes")
+
+
+class CourseSection(Base):
+    __tablename__ = "course_section"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "canvas_section_id", name="uq_course_section_course_section"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    canvas_section_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(1024))
+
+
+class CourseStudent(Base):
+    """An active student of the course and the sections they are enrolled in."""
+
+    __tablename__ = "course_student"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "canvas_user_id", name="uq_course_student_course_user"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(1024))
+    sortable_name: Mapped[str] = mapped_column(String(1024))
+    login_id: Mapped[str | None] = mapped_column(String(255))
+    # Canvas section ids, sorted.
+    section_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class CourseOutcomeResult(Base):
+    """One Canvas outcome result (LearningOutcomeResult) of a student on an outcome."""
+
+    __tablename__ = "course_outcome_result"
+    __table_args__ = (
+        UniqueConstraint(
+            "course_pk", "canvas_result_id", name="uq_course_outcome_result_course_result"
+        ),
+        Index("ix_course_outcome_result_course_user", "course_pk", "canvas_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    canvas_result_id: Mapped[str] = mapped_column(String(64))
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
+    alignment: Mapped[str] = mapped_column(String(255))
+    canvas_assignment_id: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    possible: Mapped[float | None] = mapped_column(Float)
+    percent: Mapped[float | None] = mapped_column(Float)
+    mastery: Mapped[bool | None] = mapped_column(Boolean)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_or_assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # On one of the tool's own carrier assignments: the tool holds that evidence itself,
+    # so it is never counted again.
+    from_carrier: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CarrierAssignment(Base):
+    """A Canvas assignment the tool created to write results back (filled by write-back)."""
+
+    __tablename__ = "carrier_assignment"
+    __table_args__ = (
+        UniqueConstraint(
+            "platform_id",
+            "canvas_course_id",
+            "canvas_assignment_id",
+            name="uq_carrier_assignment_platform_course_assignment",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    canvas_course_id: Mapped[str] = mapped_column(String(64))
+    canvas_assignment_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
