@@ -1,4 +1,54 @@
 """The one way the tool talks to the Canvas REST API (knows no Flask, no other lti_app package).
 
-Built in the Canvas client and course sync issue.
+- `client.CanvasClient`: every call through one chokepoint (timeouts, bounded retries with
+  jitter, throttling, pacing, per-token concurrency, refresh-once, same-origin pagination);
+- `tokens`: static and OAuth2 token sources (authlib), code exchange, revocation;
+- `types`: frozen results parsed from Canvas's JSON; `errors`: typed, display-safe errors.
 """
+
+from lti_app.canvas_client.client import CanvasClient, RequestStats
+from lti_app.canvas_client.errors import (
+    BadPayload,
+    CanvasError,
+    CanvasUnavailable,
+    NotFound,
+    PermissionDenied,
+    ReconnectRequired,
+    Throttled,
+    TokenInvalid,
+    UnsafeLink,
+    ValidationFailed,
+)
+from lti_app.canvas_client.tokens import (
+    OAuth2TokenSource,
+    StaticToken,
+    StoredToken,
+    TokenSource,
+    TokenStore,
+    authorization_url,
+    exchange_code,
+    revoke,
+)
+
+__all__ = [
+    "BadPayload",
+    "CanvasClient",
+    "CanvasError",
+    "CanvasUnavailable",
+    "NotFound",
+    "OAuth2TokenSource",
+    "PermissionDenied",
+    "ReconnectRequired",
+    "RequestStats",
+    "StaticToken",
+    "StoredToken",
+    "Throttled",
+    "TokenInvalid",
+    "TokenSource",
+    "TokenStore",
+    "UnsafeLink",
+    "ValidationFailed",
+    "authorization_url",
+    "exchange_code",
+    "revoke",
+]

@@ -1,0 +1,884 @@
+"""CanvasClient: every REST call goes through one chokepoint, `_request`.
+
+What the chokepoint guarantees (reference canvas-api.md §5, lti-security.md §5):
+- (connect, read) timeouts on every HTTP request; redirects handled here, never by requests;
+- bounded retries with exponential backoff and full jitter on 5xx, timeouts and connection
+  errors for idempotent methods (GET/PUT/DELETE), and on throttling for every method (a
+  throttled request did not run); every loop is bounded in attempts and by a deadline;
+- throttling is a 429, or a 403 whose plain-text body says "Rate Limit Exceeded"; a 403 with a
+  JSON body is a permission error;
+- pacing by X-Rate-Limit-Remaining (Canvas leaks ~10 units/s) and at most `max_concurrency`
+  requests in flight per token source (one bucket per token at Canvas);
+- one refresh and one retry after a 401 carrying WWW-Authenticate;
+- the bearer token only ever goes to the base URL's origin: pagination links and redirects to
+  another scheme/host/port raise UnsafeLink;
+- logs carry method, path (no query), status, elapsed and attempt; never headers or tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from lti_app.canvas_client.errors import (
+    BadPayload,
+    CanvasError,
+    CanvasUnavailable,
+    NotFound,
+    PermissionDenied,
+    Throttled,
+    TokenInvalid,
+    TokenProblem,
+    UnsafeLink,
+    ValidationFailed,
+)
+from lti_app.canvas_client.tokens import TokenSource
+from lti_app.canvas_client.types import (
+    Assignment,
+    CanvasUser,
+    CriterionSpec,
+    Enrollment,
+    OutcomeGroup,
+    OutcomeLink,
+    OutcomeResult,
+    OutcomeResultsPage,
+    Proficiency,
+    Progress,
+    Rollup,
+    RubricCreated,
+    Section,
+    Submission,
+    parse_assignment,
+    parse_enrollment,
+    parse_outcome_group,
+    parse_outcome_link,
+    parse_outcome_results_page,
+    parse_proficiency,
+    parse_progress,
+    parse_rollup,
+    parse_rubric_created,
+    parse_section,
+    parse_submission,
+    parse_user,
+)
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 100  # Canvas's maximum (larger values are clamped silently)
+MAX_PAGES = 10_000  # safety stop for a pagination that never ends
+MAX_REDIRECTS = 5
+# Canvas's bucket: high-water 600, leaking ~10 units/s. Below PACE_BELOW remaining, wait in
+# proportion before the next request so the bucket drains instead of tipping over.
+PACE_BELOW = 150.0
+LEAK_PER_SECOND = 10.0
+USER_IDS_PER_REQUEST = 100  # keeps user_ids[] query strings far below URL length limits
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+_THROTTLE_TEXT = "rate limit exceeded"
+_JSON_GUARD = "while(1);"  # Canvas's JSON hijacking guard on some non-API responses
+
+Params = Mapping[str, Any]
+
+
+class RequestStats:
+    """Thread-safe counters the sync and the benchmark report."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retries = 0
+        self.throttled = 0
+        self.refreshes = 0
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return {
+                "requests": self.requests,
+                "retries": self.retries,
+                "throttled": self.throttled,
+                "refreshes": self.refreshes,
+            }
+
+    def __repr__(self) -> str:
+        return f"RequestStats({self.snapshot()})"
+
+
+@dataclass
+class _Lane:
+    """Shared by every client using one token source: Canvas throttles per token."""
+
+    semaphore: threading.BoundedSemaphore
+    remaining: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_lanes: weakref.WeakKeyDictionary[object, _Lane] = weakref.WeakKeyDictionary()
+_lanes_lock = threading.Lock()
+
+
+def _lane_for(tokens: object, max_concurrency: int) -> _Lane:
+    with _lanes_lock:
+        try:
+            lane = _lanes.get(tokens)
+            if lane is None:
+                lane = _Lane(threading.BoundedSemaphore(max_concurrency))
+                _lanes[tokens] = lane
+            return lane
+        except TypeError:  # not weak-referenceable or unhashable: a lane of its own
+            return _Lane(threading.BoundedSemaphore(max_concurrency))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+_LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
+_REL = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
+
+
+def parse_link_header(value: str | None) -> dict[str, str]:
+    """rel -> URL from an RFC 8288 Link header; rel names lower-cased, first one wins."""
+    links: dict[str, str] = {}
+    for match in _LINK.finditer(value or ""):
+        rel = _REL.search(match.group(2))
+        if rel is None:
+            continue
+        for name in (rel.group(1) or rel.group(2) or "").lower().split():
+            links.setdefault(name, match.group(1).strip())
+    return links
+
+
+def _error_message(body: object, fallback: str) -> str:
+    """The human message from any of Canvas's error body shapes (reference §5.4)."""
+    text: str | None = None
+    if isinstance(body, str):
+        text = body
+    elif isinstance(body, Mapping):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], Mapping):
+            text = str(errors[0].get("message", ""))
+        elif isinstance(errors, Mapping) and errors:
+            attribute, problems = next(iter(errors.items()))
+            first = problems[0] if isinstance(problems, list) and problems else problems
+            detail = first.get("message") if isinstance(first, Mapping) else first
+            text = f"{attribute}: {detail}"
+        elif isinstance(body.get("message"), str):
+            text = body["message"]
+        elif isinstance(body.get("error"), str):
+            text = body["error"]
+        elif isinstance(body.get("messages"), list) and body["messages"]:
+            text = "; ".join(str(m) for m in body["messages"])
+    text = (text or "").strip()
+    return text[:300] if text else fallback
+
+
+def _token_problem(message: str) -> TokenProblem:
+    lowered = message.lower()
+    if "expired" in lowered:
+        return "expired"
+    if "revoked" in lowered:
+        return "revoked"
+    return "invalid"
+
+
+def _form(prefix: str, value: object, out: list[tuple[str, str]]) -> None:
+    """Rails-style form keys: a[b][c]=v, index-keyed for sequences (Canvas rubric bodies)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _form(f"{prefix}[{key}]" if prefix else str(key), item, out)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _form(f"{prefix}[{index}]", item, out)
+    elif value is None:
+        return
+    elif isinstance(value, bool):
+        out.append((prefix, "1" if value else "0"))
+    elif isinstance(value, float) and value.is_integer():
+        out.append((prefix, str(int(value))))
+    else:
+        out.append((prefix, str(value)))
+
+
+def form_encode(data: Mapping[str, object]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    _form("", data, out)
+    return out
+
+
+def _criteria_form(criteria: Sequence[CriterionSpec]) -> dict[str, object]:
+    rows: dict[str, object] = {}
+    for index, spec in enumerate(criteria):
+        row: dict[str, object] = {
+            "description": spec.description,
+            # Canvas recomputes this from the ratings; sent for older versions that do not
+            "points": max((r.points for r in spec.ratings), default=0.0),
+            "ratings": {
+                str(i): {"description": r.description, "points": r.points, "id": r.id}
+                for i, r in enumerate(spec.ratings)
+            },
+        }
+        if spec.id is not None:
+            row["id"] = spec.id
+        if spec.learning_outcome_id is not None:
+            row["learning_outcome_id"] = spec.learning_outcome_id
+        if spec.mastery_points is not None:
+            row["mastery_points"] = spec.mastery_points
+        if spec.ignore_for_scoring:
+            row["ignore_for_scoring"] = True
+        rows[str(index)] = row
+    return rows
+
+
+class CanvasClient:
+    """A Canvas REST client for one Canvas origin and one token source."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tokens: TokenSource,
+        *,
+        session: requests.Session | None = None,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 30.0,
+        max_attempts: int = 5,
+        max_concurrency: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+        deadline_seconds: float = 300.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        jitter: Callable[[float, float], float] = random.uniform,
+        max_pages: int = MAX_PAGES,
+    ) -> None:
+        if max_attempts < 1 or max_concurrency < 1:
+            raise ValueError("max_attempts and max_concurrency must be at least 1")
+        scheme, host, _ = _origin(base_url)
+        if scheme not in ("http", "https") or not host:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
+        self.tokens = tokens
+        self.session = session or requests.Session()
+        self.timeout = (connect_timeout, read_timeout)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.deadline_seconds = deadline_seconds
+        self.max_pages = max_pages
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._jitter = jitter
+        self._lane = _lane_for(tokens, max_concurrency)
+        self.stats = RequestStats()
+
+    def __repr__(self) -> str:
+        return f"CanvasClient({self.base_url!r})"
+
+    # --- the chokepoint ----------------------------------------------------------------------
+
+    def _url(self, path_or_url: str) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            url = path_or_url
+        else:
+            url = self.base_url + "/" + path_or_url.lstrip("/")
+        self._check_origin(url)
+        return url
+
+    def _check_origin(self, url: str) -> None:
+        if _origin(url) != self._origin:
+            raise UnsafeLink("Canvas pointed to another host; the link was not followed.")
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        data: list[tuple[str, str]] | None = None,
+        idempotent: bool | None = None,
+        scope: str | None = None,
+    ) -> requests.Response:
+        """One logical call: retried, refreshed, paced. Returns the 2xx response."""
+        method = method.upper()
+        url = self._url(path)
+        log_path = urlsplit(url).path
+        retry_safe = method in IDEMPOTENT if idempotent is None else idempotent
+        deadline = self._monotonic() + self.deadline_seconds
+        attempt = 0
+        refreshed = False
+        fresh_token: str | None = None
+        while True:
+            attempt += 1
+            self._pace(deadline)
+            token = fresh_token or self.tokens.access_token()
+            fresh_token = None
+            started = self._monotonic()
+            try:
+                response = self._send(method, url, token, params=params, data=data)
+            except UnsafeLink:
+                raise
+            except requests.RequestException as exc:
+                elapsed = self._monotonic() - started
+                log.warning(
+                    "canvas_http method=%s path=%s status=%s elapsed=%.3f attempt=%d",
+                    method,
+                    log_path,
+                    type(exc).__name__,
+                    elapsed,
+                    attempt,
+                )
+                failure: CanvasError = CanvasUnavailable(
+                    f"Canvas did not answer {method} {log_path} ({type(exc).__name__})."
+                )
+                # A connect timeout never reached Canvas, so even a POST may go again.
+                transient = isinstance(exc, requests.Timeout | requests.ConnectionError)
+                can_retry = retry_safe or isinstance(exc, requests.ConnectTimeout)
+                if transient and can_retry and attempt < self.max_attempts:
+                    self._backoff(attempt, deadline, failure)
+                    continue
+                raise failure from None
+            status = response.status_code
+            log.info(
+                "canvas_http method=%s path=%s status=%d elapsed=%.3f attempt=%d",
+                method,
+                log_path,
+                status,
+                self._monotonic() - started,
+                attempt,
+            )
+            self._note_remaining(response)
+            if self._is_throttled(response):
+                self.stats.add("throttled")
+                failure = Throttled(
+                    "Canvas is throttling requests; try again in a minute.", status=status
+                )
+                if attempt < self.max_attempts:
+                    self._backoff(attempt, deadline, failure, at_least=self._pace_delay())
+                    continue
+                raise failure
+            if status == 401 and "www-authenticate" in response.headers:
+                message = _error_message(self._json_or_none(response), "Invalid access token.")
+                if not refreshed:
+                    refreshed = True
+                    self.stats.add("refreshes")
+                    fresh_token = self.tokens.refresh(token)  # ReconnectRequired propagates
+                    attempt -= 1  # the retry after a refresh is not a failed attempt
+                    continue
+                raise TokenInvalid(
+                    f"Canvas rejected the token: {message}", reason=_token_problem(message)
+                )
+            if status >= 500:
+                failure = CanvasUnavailable(
+                    f"Canvas failed {method} {log_path}; try again later.", status=status
+                )
+                if retry_safe and attempt < self.max_attempts:
+                    self._backoff(attempt, deadline, failure)
+                    continue
+                raise failure
+            if status >= 400 or (300 <= status < 400):
+                raise self._error_for(response, method, log_path, scope)
+            return response
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        token: str,
+        *,
+        params: Params | None,
+        data: list[tuple[str, str]] | None,
+    ) -> requests.Response:
+        """One HTTP exchange, following same-origin GET redirects itself (token stays home)."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        for _ in range(MAX_REDIRECTS + 1):
+            with self._lane.semaphore:
+                self.stats.add("requests")
+                response = self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                )
+            location = response.headers.get("location")
+            if not (response.is_redirect and location and method == "GET"):
+                return response
+            next_url = urljoin(url, location)
+            self._check_origin(next_url)  # before any byte goes there
+            url, params = next_url, None
+        raise CanvasError("Canvas redirected too many times.", status=response.status_code)
+
+    def _is_throttled(self, response: requests.Response) -> bool:
+        if response.status_code == 429:
+            return True
+        if response.status_code != 403:
+            return False
+        if "json" in response.headers.get("content-type", "").lower():
+            return False  # a JSON 403 is a permission answer (reference §5.2)
+        return _THROTTLE_TEXT in response.text.lower()
+
+    def _note_remaining(self, response: requests.Response) -> None:
+        raw = response.headers.get("x-rate-limit-remaining")
+        if raw is None:
+            return
+        try:
+            remaining = float(raw)
+        except ValueError:
+            return
+        with self._lane.lock:
+            self._lane.remaining = remaining
+
+    def _pace_delay(self) -> float:
+        with self._lane.lock:
+            remaining = self._lane.remaining
+        if remaining is None or remaining >= PACE_BELOW:
+            return 0.0
+        return min(self.backoff_cap, (PACE_BELOW - max(remaining, 0.0)) / LEAK_PER_SECOND)
+
+    def _pace(self, deadline: float) -> None:
+        delay = self._pace_delay()
+        if delay <= 0:
+            return
+        delay = min(delay, max(0.0, deadline - self._monotonic()))
+        self._sleep(delay)
+        with self._lane.lock:  # the bucket drained meanwhile; the next answer updates it
+            if self._lane.remaining is not None:
+                self._lane.remaining += delay * LEAK_PER_SECOND
+
+    def _backoff(
+        self, attempt: int, deadline: float, failure: CanvasError, at_least: float = 0.0
+    ) -> None:
+        ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
+        delay = max(at_least, self._jitter(0.0, ceiling))
+        if self._monotonic() + delay > deadline:
+            raise failure
+        self.stats.add("retries")
+        self._sleep(delay)
+
+    def _json_or_none(self, response: requests.Response) -> object:
+        try:
+            return self._json(response)
+        except BadPayload:
+            return response.text
+
+    def _json(self, response: requests.Response) -> Any:
+        text = response.text
+        if text.startswith(_JSON_GUARD):
+            text = text[len(_JSON_GUARD) :]
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise BadPayload(
+                f"Canvas answered {urlsplit(response.url or '').path or 'a request'} "
+                "with something that is not JSON."
+            ) from None
+
+    def _error_for(
+        self, response: requests.Response, method: str, path: str, scope: str | None
+    ) -> CanvasError:
+        status = response.status_code
+        body = self._json_or_none(response)
+        message = _error_message(body, f"Canvas refused {method} {path}.")
+        if 300 <= status < 400:
+            return CanvasError(f"Canvas redirected {method} {path} unexpectedly.", status=status)
+        if status in (401, 403):
+            hint = scope if "scope" in message.lower() else None
+            return PermissionDenied(message, status=status, hint=hint)
+        if status == 404:
+            return NotFound(message, status=status)
+        if status in (400, 409, 422):
+            return ValidationFailed(message, status=status)
+        return CanvasError(message, status=status)
+
+    # --- pagination --------------------------------------------------------------------------
+
+    def _pages(
+        self, path: str, params: Params | None = None, *, scope: str | None = None
+    ) -> Iterator[Any]:
+        """Every page's JSON, following rel=next (else meta.pagination.next) to the end."""
+        url = path
+        query: Params | None = {**(params or {}), "per_page": PER_PAGE}
+        seen: set[str] = set()
+        for _ in range(self.max_pages):
+            response = self._request("GET", url, params=query, scope=scope)
+            body = self._json(response)
+            yield body
+            next_url = self._next_url(response, body)
+            if next_url is None or not body:
+                return
+            next_url = urljoin(response.url or self._url(url), next_url)
+            self._check_origin(next_url)
+            if next_url in seen:
+                raise CanvasError("Canvas's pagination went round in a circle.")
+            seen.add(next_url)
+            url, query = next_url, None  # the link carries the whole query; it is opaque
+        raise CanvasError(f"Canvas's pagination did not end after {self.max_pages} pages.")
+
+    @staticmethod
+    def _next_url(response: requests.Response, body: object) -> str | None:
+        link = parse_link_header(response.headers.get("link")).get("next")
+        if link:
+            return link
+        if isinstance(body, Mapping):
+            meta = body.get("meta")
+            pagination = meta.get("pagination") if isinstance(meta, Mapping) else None
+            if isinstance(pagination, Mapping):
+                fallback = pagination.get("next")
+                if isinstance(fallback, str) and fallback:
+                    return fallback
+        return None
+
+    def _list(
+        self, path: str, params: Params | None = None, *, scope: str | None = None
+    ) -> Iterator[Any]:
+        for page in self._pages(path, params, scope=scope):
+            if not isinstance(page, list):
+                raise BadPayload(f"Canvas sent a non-list page for {path.split('?')[0]}.")
+            yield from page
+
+    def _get(self, path: str, params: Params | None = None, *, scope: str | None = None) -> Any:
+        return self._json(self._request("GET", path, params=params, scope=scope))
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def users_self(self) -> CanvasUser:
+        return parse_user(self._get("/api/v1/users/self", scope="url:GET|/api/v1/users/:id"))
+
+    def course(self, course_id: str) -> dict[str, object]:
+        data = self._get(f"/api/v1/courses/{course_id}", scope="url:GET|/api/v1/courses/:id")
+        if not isinstance(data, Mapping) or "id" not in data:
+            raise BadPayload("Canvas sent an unexpected course.")
+        return {
+            "id": str(data["id"]),
+            "name": str(data.get("name") or ""),
+            "course_code": str(data.get("course_code") or ""),
+        }
+
+    def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
+        return [
+            parse_outcome_group(g)
+            for g in self._list(
+                f"/api/v1/courses/{course_id}/outcome_groups",
+                {"outcome_group_style": "full"},
+                scope="url:GET|/api/v1/courses/:course_id/outcome_groups",
+            )
+        ]
+
+    def outcome_links(self, course_id: str) -> list[OutcomeLink]:
+        return [
+            parse_outcome_link(link)
+            for link in self._list(
+                f"/api/v1/courses/{course_id}/outcome_group_links",
+                {"outcome_style": "full", "outcome_group_style": "full"},
+                scope="url:GET|/api/v1/courses/:course_id/outcome_group_links",
+            )
+        ]
+
+    def course_proficiency(self, course_id: str) -> Proficiency | None:
+        """The course's resolved mastery scale; None when Canvas has none (FF off: 404)."""
+        try:
+            data = self._get(
+                f"/api/v1/courses/{course_id}/outcome_proficiency",
+                scope="url:GET|/api/v1/courses/:course_id/outcome_proficiency",
+            )
+        except NotFound:
+            return None
+        return parse_proficiency(data)
+
+    def sections(self, course_id: str) -> list[Section]:
+        return [
+            parse_section(s)
+            for s in self._list(
+                f"/api/v1/courses/{course_id}/sections",
+                scope="url:GET|/api/v1/courses/:course_id/sections",
+            )
+        ]
+
+    def student_enrollments(self, course_id: str) -> list[Enrollment]:
+        """Active student enrollments with their user (one per section for multi-section)."""
+        return [
+            parse_enrollment(e)
+            for e in self._list(
+                f"/api/v1/courses/{course_id}/enrollments",
+                {"type[]": ["StudentEnrollment"], "state[]": ["active"]},
+                scope="url:GET|/api/v1/courses/:course_id/enrollments",
+            )
+        ]
+
+    def outcome_results_pages(
+        self,
+        course_id: str,
+        *,
+        include_hidden: bool = False,
+        user_ids: Iterable[str] | None = None,
+        outcome_ids: Iterable[str] | None = None,
+        include: Sequence[str] = (),
+    ) -> Iterator[OutcomeResultsPage]:
+        """Pages of results (with `linked` when `include` names what to link)."""
+        params: dict[str, Any] = {}
+        if include_hidden:
+            params["include_hidden"] = "true"
+        if outcome_ids is not None:
+            params["outcome_ids[]"] = list(outcome_ids)
+        if include:
+            params["include[]"] = list(include)
+        path = f"/api/v1/courses/{course_id}/outcome_results"
+        scope = "url:GET|/api/v1/courses/:course_id/outcome_results"
+        if user_ids is None:
+            batches: list[dict[str, Any]] = [params]
+        else:
+            ids = list(user_ids)
+            batches = [
+                {**params, "user_ids[]": ids[i : i + USER_IDS_PER_REQUEST]}
+                for i in range(0, len(ids), USER_IDS_PER_REQUEST)
+            ]
+        for batch in batches:
+            for page in self._pages(path, batch, scope=scope):
+                yield parse_outcome_results_page(page)
+
+    def outcome_results(
+        self,
+        course_id: str,
+        *,
+        include_hidden: bool = False,
+        user_ids: Iterable[str] | None = None,
+        outcome_ids: Iterable[str] | None = None,
+    ) -> Iterator[OutcomeResult]:
+        """Every outcome result of the course, lazily, page by page."""
+        for page in self.outcome_results_pages(
+            course_id, include_hidden=include_hidden, user_ids=user_ids, outcome_ids=outcome_ids
+        ):
+            yield from page.results
+
+    def outcome_rollups(
+        self,
+        course_id: str,
+        *,
+        user_ids: Iterable[str] | None = None,
+        outcome_ids: Iterable[str] | None = None,
+        section_id: str | None = None,
+        exclude: Sequence[str] = (),
+        sort_by: str | None = None,
+        **extra: str,
+    ) -> list[Rollup]:
+        """Per-user rollups across ALL pages (Canvas pages by user). Duplicates per section
+        are kept; `types.dedupe_rollups` collapses them."""
+        params: dict[str, Any] = dict(extra)
+        if user_ids is not None:
+            params["user_ids[]"] = list(user_ids)
+        if outcome_ids is not None:
+            params["outcome_ids[]"] = list(outcome_ids)
+        if section_id is not None:
+            params["section_id"] = section_id
+        if exclude:
+            params["exclude[]"] = list(exclude)
+        if sort_by is not None:
+            params["sort_by"] = sort_by
+        rollups: list[Rollup] = []
+        for page in self._pages(
+            f"/api/v1/courses/{course_id}/outcome_rollups",
+            params,
+            scope="url:GET|/api/v1/courses/:course_id/outcome_rollups",
+        ):
+            if not isinstance(page, Mapping) or not isinstance(page.get("rollups"), list):
+                raise BadPayload("Canvas sent a rollups page without rollups.")
+            rollups.extend(parse_rollup(r) for r in page["rollups"])
+        return rollups
+
+    def assignments(self, course_id: str) -> list[Assignment]:
+        return [
+            parse_assignment(a)
+            for a in self._list(
+                f"/api/v1/courses/{course_id}/assignments",
+                scope="url:GET|/api/v1/courses/:course_id/assignments",
+            )
+        ]
+
+    def assignment(self, course_id: str, assignment_id: str) -> Assignment:
+        return parse_assignment(
+            self._get(
+                f"/api/v1/courses/{course_id}/assignments/{assignment_id}",
+                scope="url:GET|/api/v1/courses/:course_id/assignments/:id",
+            )
+        )
+
+    def progress(self, progress_id: str) -> Progress:
+        return parse_progress(
+            self._get(f"/api/v1/progress/{progress_id}", scope="url:GET|/api/v1/progress/:id")
+        )
+
+    # --- writes ------------------------------------------------------------------------------
+
+    def create_assignment(
+        self,
+        course_id: str,
+        name: str,
+        *,
+        points_possible: float = 0.0,
+        grading_type: str = "points",
+        submission_types: Sequence[str] = ("none",),
+        omit_from_final_grade: bool = True,
+        published: bool = True,
+        assignment_group_id: str | None = None,
+    ) -> Assignment:
+        """A carrier assignment (reference §4.2). POST: never retried after it may have run."""
+        fields: dict[str, object] = {
+            "name": name,
+            "submission_types": list(submission_types),
+            "grading_type": grading_type,
+            "points_possible": points_possible,
+            "omit_from_final_grade": omit_from_final_grade,
+            "published": published,
+            "assignment_group_id": assignment_group_id,
+        }
+        response = self._request(
+            "POST",
+            f"/api/v1/courses/{course_id}/assignments",
+            data=_with_empty_arrays(form_encode({"assignment": fields})),
+            scope="url:POST|/api/v1/courses/:course_id/assignments",
+        )
+        return parse_assignment(self._json(response))
+
+    def _rubric_body(
+        self,
+        assignment_id: str,
+        title: str,
+        criteria: Sequence[CriterionSpec],
+        free_form_comments: bool,
+    ) -> dict[str, object]:
+        if not criteria:
+            raise ValueError("a rubric needs at least one criterion")
+        return {
+            "rubric": {
+                "title": title,
+                "free_form_criterion_comments": free_form_comments,
+                "criteria": _criteria_form(criteria),
+            },
+            # Never hide_outcome_results: hidden results never reach the LMGB (§4.3).
+            "rubric_association": {
+                "association_type": "Assignment",
+                "association_id": assignment_id,
+                "purpose": "grading",
+                "use_for_grading": False,
+                "hide_score_total": False,
+            },
+        }
+
+    def _rubric_response(self, response: requests.Response) -> RubricCreated:
+        body = self._json(response)
+        if isinstance(body, Mapping) and body.get("error") is True:
+            # Canvas reports rubric validation failures as HTTP 200 (reference §4.3).
+            raise ValidationFailed(
+                _error_message(body, "Canvas refused the rubric."), status=response.status_code
+            )
+        return parse_rubric_created(body)
+
+    def create_rubric(
+        self,
+        course_id: str,
+        assignment_id: str,
+        title: str,
+        criteria: Sequence[CriterionSpec],
+        *,
+        free_form_comments: bool = True,
+    ) -> RubricCreated:
+        """A rubric with outcome-linked rows as the assignment's grading association.
+
+        Only for an assignment WITHOUT one: a second grading association destroys the first
+        one's outcome results (§7.5); use update_rubric to change an existing rubric.
+        """
+        body = self._rubric_body(assignment_id, title, criteria, free_form_comments)
+        response = self._request(
+            "POST",
+            f"/api/v1/courses/{course_id}/rubrics",
+            data=form_encode(body),
+            scope="url:POST|/api/v1/courses/:course_id/rubrics",
+        )
+        return self._rubric_response(response)
+
+    def update_rubric(
+        self,
+        course_id: str,
+        rubric_id: str,
+        association_id: str,
+        assignment_id: str,
+        title: str,
+        criteria: Sequence[CriterionSpec],
+        *,
+        free_form_comments: bool = True,
+    ) -> RubricCreated:
+        """Update in place through the existing association. Canvas may answer with a NEW
+        rubric (new ids) when the old one is used elsewhere: read the returned ids."""
+        body = self._rubric_body(assignment_id, title, criteria, free_form_comments)
+        body["rubric_association_id"] = association_id
+        response = self._request(
+            "PUT",
+            f"/api/v1/courses/{course_id}/rubrics/{rubric_id}",
+            data=form_encode(body),
+            scope="url:PUT|/api/v1/courses/:course_id/rubrics/:id",
+        )
+        return self._rubric_response(response)
+
+    def assess_submission(
+        self,
+        course_id: str,
+        assignment_id: str,
+        user_id: str,
+        rubric_assessment: Mapping[str, Mapping[str, object]],
+    ) -> Submission:
+        """Replace the student's rubric assessment with exactly these rows (send them all:
+        omitted rows lose their rating, §7.4). PUT: idempotent, so retried."""
+        if not rubric_assessment:
+            raise ValueError("rubric_assessment needs at least one criterion row")
+        response = self._request(
+            "PUT",
+            f"/api/v1/courses/{course_id}/assignments/{assignment_id}/submissions/{user_id}",
+            data=form_encode({"rubric_assessment": rubric_assessment}),
+            scope="url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
+        )
+        return parse_submission(self._json(response))
+
+    def update_grades(
+        self,
+        course_id: str,
+        assignment_id: str,
+        grade_data: Mapping[str, Mapping[str, Mapping[str, object]]],
+    ) -> Progress:
+        """Bulk grading job: {student_id: {"rubric_assessment": {criterion_id: {...}}}}.
+
+        Returns the Progress to poll; `completed` does not prove the outcome results exist
+        yet (§7.2). POST: not retried once it may have reached Canvas.
+        """
+        if not grade_data:
+            raise ValueError("grade_data needs at least one student")
+        response = self._request(
+            "POST",
+            f"/api/v1/courses/{course_id}/assignments/{assignment_id}/submissions/update_grades",
+            data=form_encode({"grade_data": grade_data}),
+            scope="url:POST|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades",
+        )
+        return parse_progress(self._json(response))
+
+
+def _with_empty_arrays(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Rails array params are `key[]`, not index-keyed (assignment[submission_types][])."""
+    return [(re.sub(r"\[\d+\]$", "[]", key), value) for key, value in pairs]
