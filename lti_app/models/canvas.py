@@ -201,7 +201,7 @@ class CourseOutcomeResult(Base):
     canvas_result_id: Mapped[str] = mapped_column(String(64))
     canvas_user_id: Mapped[str] = mapped_column(String(64))
     canvas_outcome_id: Mapped[str] = mapped_column(String(64))
-    alignment: Mapped[str] = mapped_column(String(255))
+    alignment: Mapped[str | None] = mapped_column(String(255))
     canvas_assignment_id: Mapped[str | None] = mapped_column(String(64))
     score: Mapped[float | None] = mapped_column(Float)
     possible: Mapped[float | None] = mapped_column(Float)

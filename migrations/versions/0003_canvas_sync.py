@@ -144,7 +144,7 @@ def upgrade() -> None:
         sa.Column("canvas_result_id", sa.String(length=64), nullable=False),
         sa.Column("canvas_user_id", sa.String(length=64), nullable=False),
         sa.Column("canvas_outcome_id", sa.String(length=64), nullable=False),
-        sa.Column("alignment", sa.String(length=255), nullable=False),
+        sa.Column("alignment", sa.String(length=255), nullable=True),
         sa.Column("canvas_assignment_id", sa.String(length=64), nullable=True),
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("possible", sa.Float(), nullable=True),

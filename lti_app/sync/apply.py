@@ -1,0 +1,192 @@
+"""Make the database hold exactly one course snapshot: insert, update, delete; in the caller's
+transaction, so a sync either replaces the course completely or changes nothing.
+
+Idempotent (applying the same snapshot twice changes no row the second time) and incremental
+(only changed columns are written; rows Canvas no longer reports are removed). Results on the
+tool's own carrier assignments are flagged ``from_carrier`` here, from the carrier table in the
+same transaction, so a carrier registered after a sync is honoured by the next one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CarrierAssignment,
+    CourseOutcome,
+    CourseOutcomeResult,
+    CourseSection,
+    CourseStudent,
+)
+from lti_app.sync.snapshot import CourseSnapshot, columns
+
+
+@dataclass
+class TableChanges:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass
+class ApplySummary:
+    course_pk: int
+    tables: dict[str, TableChanges] = field(default_factory=dict)
+    scale_changed: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return self.scale_changed or any(t.changed for t in self.tables.values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "counts": dict(self.counts),
+            "changes": {
+                name: {"added": t.added, "updated": t.updated, "removed": t.removed}
+                for name, t in self.tables.items()
+            },
+            "scale_changed": self.scale_changed,
+        }
+
+
+def carrier_assignment_ids(db: Session, platform_id: int, canvas_course_id: str) -> set[str]:
+    return set(
+        db.scalars(
+            select(CarrierAssignment.canvas_assignment_id).where(
+                CarrierAssignment.platform_id == platform_id,
+                CarrierAssignment.canvas_course_id == canvas_course_id,
+            )
+        )
+    )
+
+
+def _sync_table(
+    db: Session,
+    model: Any,
+    course_pk: int,
+    key: str,
+    desired: Mapping[str, dict[str, Any]],
+) -> TableChanges:
+    changes = TableChanges()
+    existing = {
+        getattr(r, key): r for r in db.scalars(select(model).where(model.course_pk == course_pk))
+    }
+    for canvas_id, row in existing.items():
+        if canvas_id not in desired:
+            db.delete(row)
+            changes.removed += 1
+    for canvas_id, values in desired.items():
+        current = existing.get(canvas_id)
+        if current is None:
+            db.add(model(course_pk=course_pk, **values))
+            changes.added += 1
+            continue
+        dirty = False
+        for name, value in values.items():
+            if getattr(current, name) != value:
+                setattr(current, name, value)
+                dirty = True
+        if dirty:
+            changes.updated += 1
+        else:
+            changes.unchanged += 1
+    return changes
+
+
+def apply_snapshot(
+    db: Session,
+    platform_id: int,
+    snapshot: CourseSnapshot,
+    *,
+    synced_at: datetime,
+    sync_run_id: int | None = None,
+) -> ApplySummary:
+    """Replace the stored course with `snapshot`; the caller commits (or rolls back)."""
+    course = db.scalar(
+        select(CanvasCourse)
+        .where(
+            CanvasCourse.platform_id == platform_id,
+            CanvasCourse.canvas_course_id == snapshot.canvas_course_id,
+        )
+        # Two syncs of one course never interleave their writes (PostgreSQL; SQLite has one
+        # writer anyway).
+        .with_for_update()
+    )
+    scale = (
+        [r.as_json() for r in snapshot.mastery_scale]
+        if snapshot.mastery_scale is not None
+        else None
+    )
+    if course is None:
+        course = CanvasCourse(
+            platform_id=platform_id,
+            canvas_course_id=snapshot.canvas_course_id,
+            scale_source=snapshot.scale_source,
+            mastery_scale=scale,
+        )
+        db.add(course)
+        db.flush()
+        scale_changed = True
+    else:
+        scale_changed = (
+            course.scale_source != snapshot.scale_source or course.mastery_scale != scale
+        )
+        course.scale_source = snapshot.scale_source
+        course.mastery_scale = scale
+    course.last_synced_at = synced_at
+    course.last_sync_run_id = sync_run_id
+
+    carriers = carrier_assignment_ids(db, platform_id, snapshot.canvas_course_id)
+    results: dict[str, dict[str, Any]] = {}
+    for rid, result in snapshot.results.items():
+        values = columns(result)
+        values["from_carrier"] = result.canvas_assignment_id in carriers
+        results[rid] = values
+
+    summary = ApplySummary(course_pk=course.id, scale_changed=scale_changed)
+    summary.tables["outcomes"] = _sync_table(
+        db,
+        CourseOutcome,
+        course.id,
+        "canvas_outcome_id",
+        {k: columns(v) for k, v in snapshot.outcomes.items()},
+    )
+    summary.tables["sections"] = _sync_table(
+        db,
+        CourseSection,
+        course.id,
+        "canvas_section_id",
+        {k: columns(v) for k, v in snapshot.sections.items()},
+    )
+    summary.tables["students"] = _sync_table(
+        db,
+        CourseStudent,
+        course.id,
+        "canvas_user_id",
+        {k: columns(v) for k, v in snapshot.students.items()},
+    )
+    summary.tables["results"] = _sync_table(
+        db, CourseOutcomeResult, course.id, "canvas_result_id", results
+    )
+    summary.counts = {
+        "outcomes": len(snapshot.outcomes),
+        "sections": len(snapshot.sections),
+        "students": len(snapshot.students),
+        "results": len(results),
+        "carrier_results": sum(1 for v in results.values() if v["from_carrier"]),
+    }
+    db.flush()
+    return summary

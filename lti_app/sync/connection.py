@@ -1,0 +1,130 @@
+"""The wiring between the app and ``canvas_client``: stored OAuth2 tokens (encrypted with the
+KeyRing, AAD bound to the row) and the construction of a client for a platform and user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_app.canvas_client.client import CanvasClient
+from lti_app.canvas_client.errors import ReconnectRequired
+from lti_app.canvas_client.tokens import OAuth2TokenSource, StaticToken, StoredToken, TokenSource
+from lti_app.crypto import KeyRing
+from lti_app.db import session_scope
+from lti_app.models.canvas import CanvasApiToken
+from lti_app.models.tenancy import Platform
+from lti_app.services import Services
+from lti_app.sync.errors import MissingApiKey
+
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+def find_token(db: Session, platform_id: int, canvas_user_id: str) -> CanvasApiToken | None:
+    return db.scalar(
+        select(CanvasApiToken).where(
+            CanvasApiToken.platform_id == platform_id,
+            CanvasApiToken.canvas_user_id == canvas_user_id,
+        )
+    )
+
+
+def save_token(
+    db: Session, keyring: KeyRing, platform_id: int, token: StoredToken
+) -> CanvasApiToken:
+    """Insert or replace the user's tokens, encrypted; a refresh keeps the old refresh token."""
+    row = find_token(db, platform_id, token.canvas_user_id)
+    if row is None:
+        row = CanvasApiToken(platform_id=platform_id, canvas_user_id=token.canvas_user_id)
+        db.add(row)
+    row.access_token_encrypted = keyring.encrypt(token.access_token, row.aad(ACCESS))
+    if token.refresh_token is not None:
+        row.refresh_token_encrypted = keyring.encrypt(token.refresh_token, row.aad(REFRESH))
+    row.expires_at = token.expires_at
+    return row
+
+
+def load_token(keyring: KeyRing, row: CanvasApiToken) -> StoredToken:
+    refresh = (
+        keyring.decrypt(row.refresh_token_encrypted, row.aad(REFRESH))
+        if row.refresh_token_encrypted
+        else None
+    )
+    return StoredToken(
+        access_token=keyring.decrypt(row.access_token_encrypted, row.aad(ACCESS)),
+        refresh_token=refresh,
+        expires_at=row.expires_at,
+        canvas_user_id=row.canvas_user_id,
+    )
+
+
+class DbTokenStore:
+    """``TokenStore`` over canvas_api_token; each call is its own short transaction, so a
+    refresh made from a job thread is saved at once (the refresh token must not be lost)."""
+
+    def __init__(self, app: Flask, keyring: KeyRing, platform_id: int, canvas_user_id: str):
+        self._app = app
+        self._keyring = keyring
+        self._platform_id = platform_id
+        self._canvas_user_id = canvas_user_id
+
+    def load(self) -> StoredToken | None:
+        with session_scope(self._app) as db:
+            row = find_token(db, self._platform_id, self._canvas_user_id)
+            return load_token(self._keyring, row) if row is not None else None
+
+    def save(self, token: StoredToken) -> None:
+        if token.canvas_user_id != self._canvas_user_id:
+            # A refresh never changes the user; refuse to file a token under someone else.
+            raise ReconnectRequired("Canvas returned a token for another user.")
+        with session_scope(self._app) as db:
+            save_token(db, self._keyring, self._platform_id, token)
+
+
+def platform_api_key(services: Services, platform: Platform) -> tuple[str, str]:
+    """The tenant's Canvas API developer key (id, secret); MissingApiKey when unset."""
+    if not platform.api_client_id or not platform.api_client_secret_encrypted:
+        raise MissingApiKey(
+            "This Canvas has no API developer key configured; ask your Canvas admin to add "
+            "one (flask --app lti_app platform set-api-key)."
+        )
+    secret = services.keyring.decrypt(platform.api_client_secret_encrypted, platform.secret_aad())
+    return platform.api_client_id, secret
+
+
+ClientFactory = Callable[[], CanvasClient]
+
+
+def make_client(
+    services: Services, canvas_url: str, tokens: TokenSource, **kw: Any
+) -> CanvasClient:
+    settings = services.settings
+    return CanvasClient(
+        canvas_url,
+        tokens,
+        connect_timeout=settings.http_connect_timeout,
+        read_timeout=settings.http_read_timeout,
+        **kw,
+    )
+
+
+def user_token_source(
+    app: Flask, services: Services, platform: Platform, canvas_user_id: str
+) -> OAuth2TokenSource:
+    client_id, secret = platform_api_key(services, platform)
+    return OAuth2TokenSource(
+        canvas_url=platform.canvas_url,
+        client_id=client_id,
+        client_secret=secret,
+        store=DbTokenStore(app, services.keyring, platform.id, canvas_user_id),
+        timeout=services.settings.http_timeout,
+    )
+
+
+def static_token_source(token: str) -> StaticToken:
+    return StaticToken(token)

@@ -1,0 +1,76 @@
+"""Why a sync failed, in words a teacher can act on (never a token, never a traceback)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lti_app.canvas_client.errors import (
+    CanvasError,
+    CanvasUnavailable,
+    NotFound,
+    PermissionDenied,
+    ReconnectRequired,
+    Throttled,
+    TokenInvalid,
+    UnsafeLink,
+)
+from lti_app.sync.fetch import CourseChanged
+
+RECONNECT = "reconnect"
+PERMISSION = "permission"
+UNAVAILABLE = "canvas_unavailable"
+THROTTLED = "throttled"
+NOT_FOUND = "not_found"
+CHANGED = "course_changed"
+CANVAS = "canvas_error"
+INTERRUPTED = "interrupted"
+INTERNAL = "internal"
+NOT_CONFIGURED = "not_configured"
+
+
+class MissingApiKey(Exception):
+    """The tenant has no Canvas API developer key: an admin must add one."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    message: str
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, ReconnectRequired | TokenInvalid):
+        return Failure(
+            RECONNECT,
+            "Canvas no longer accepts this connection (the token expired or was revoked). "
+            "Reconnect to Canvas, then sync again.",
+        )
+    if isinstance(exc, PermissionDenied):
+        which = f" Missing: {exc.hint}." if exc.hint else ""
+        return Failure(
+            PERMISSION,
+            "Canvas refused access to this course's outcome data."
+            f"{which} A teacher of the course (with permission to view all grades) must "
+            "connect, or your Canvas admin must grant the permission or scope.",
+        )
+    if isinstance(exc, Throttled):
+        return Failure(
+            THROTTLED, "Canvas asked the tool to slow down and kept refusing. Try again later."
+        )
+    if isinstance(exc, CanvasUnavailable):
+        return Failure(
+            UNAVAILABLE,
+            "Canvas did not answer reliably (it may be down or very slow). Try again later; "
+            "the data from the last complete sync is still in use.",
+        )
+    if isinstance(exc, NotFound):
+        return Failure(NOT_FOUND, "Canvas does not know this course (or it is not visible).")
+    if isinstance(exc, CourseChanged):
+        return Failure(CHANGED, exc.message)
+    if isinstance(exc, UnsafeLink):
+        return Failure(CANVAS, "Canvas pointed the tool to another site; the sync was stopped.")
+    if isinstance(exc, MissingApiKey):
+        return Failure(NOT_CONFIGURED, str(exc))
+    if isinstance(exc, CanvasError):
+        return Failure(CANVAS, f"Canvas answered unexpectedly: {exc.message}")
+    return Failure(INTERNAL, "The sync failed because of an error in the tool; it was logged.")
