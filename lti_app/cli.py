@@ -10,12 +10,14 @@ from alembic.config import Config
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from lti_app import mastery_cli
 from lti_app.db import session_scope
 from lti_app.launch.tool_keys import rotate
 from lti_app.models.keys import ToolKey
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
+from lti_app.sync.cli import register as register_canvas_sync
 
 
 def alembic_config(database_url: str) -> Config:
@@ -35,6 +37,10 @@ def _https_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def register(app: Flask) -> None:
+    mastery_cli.register(app)
+
+    register_canvas_sync(app)
+
     @app.cli.group("platform")
     def platform_group() -> None:
         """Canvas instances (LTI developer keys) and their deployments."""
