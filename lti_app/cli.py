@@ -10,6 +10,7 @@ from alembic.config import Config
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from lti_app import mastery_cli
 from lti_app.db import session_scope
 from lti_app.launch.tool_keys import rotate
 from lti_app.models.keys import ToolKey
@@ -36,6 +37,8 @@ def _https_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 def register(app: Flask) -> None:
+    mastery_cli.register(app)
+
     register_canvas_sync(app)
 
     @app.cli.group("platform")

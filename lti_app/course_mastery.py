@@ -1,0 +1,168 @@
+"""Wiring: a synced course's Canvas results, through the course's policy, into levels.
+
+The one place that turns stored rows (``lti_app.models.canvas``) into domain evidence
+(``lti_app.mastery``): the export CLI, the teacher's download and the admin's preview all call
+it, so they can never disagree about which results count or how they map.
+
+Which Canvas results become evidence: not hidden, not on the tool's own carrier assignments
+(that evidence is the tool's own and is counted from its own records), with a score and a time.
+A result's level is the policy's mapping applied to ``score`` of ``possible``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_app.mastery.calculation import Evidence, Policy
+from lti_app.mastery.mapping import AnyMapping
+from lti_app.mastery.report import ReportStudent, ReportTarget, build_report
+from lti_app.mastery.scales import Scale
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CourseOutcome,
+    CourseOutcomeResult,
+    CourseSection,
+    CourseStudent,
+)
+
+__all__ = ["CourseData", "CourseNotSynced", "PreviewChange", "course_report", "load", "preview"]
+
+
+class CourseNotSynced(LookupError):
+    """The course has never completed a sync for this platform."""
+
+
+@dataclass(frozen=True)
+class CourseData:
+    course: CanvasCourse
+    students: list[ReportStudent]
+    targets: list[ReportTarget]
+    results: list[CourseOutcomeResult]
+
+
+def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
+    """The synced course of this platform (tenant-scoped), its roster, targets and results."""
+    course = db.scalars(
+        select(CanvasCourse).where(
+            CanvasCourse.platform_id == platform_id,
+            CanvasCourse.canvas_course_id == canvas_course_id,
+        )
+    ).one_or_none()
+    if course is None or course.last_synced_at is None:
+        raise CourseNotSynced(canvas_course_id)
+    sections = {
+        s.canvas_section_id: s.name
+        for s in db.scalars(select(CourseSection).where(CourseSection.course_pk == course.id))
+    }
+    students = [
+        ReportStudent(
+            canvas_user_id=s.canvas_user_id,
+            name=s.name,
+            sections=tuple(sections.get(i, i) for i in s.section_ids),
+        )
+        for s in db.scalars(
+            select(CourseStudent)
+            .where(CourseStudent.course_pk == course.id)
+            .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
+        )
+    ]
+    outcomes = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course.id)).all()
+    # Canvas's outline order: by group path, then title (ids as the last tie-break).
+    outcomes = sorted(
+        outcomes, key=lambda o: (o.group_path, o.title.casefold(), int_or_text(o.canvas_outcome_id))
+    )
+    targets = [ReportTarget(o.canvas_outcome_id, o.title) for o in outcomes]
+    results = list(
+        db.scalars(select(CourseOutcomeResult).where(CourseOutcomeResult.course_pk == course.id))
+    )
+    return CourseData(course, students, targets, results)
+
+
+def int_or_text(value: str) -> tuple[int, str]:
+    return (int(value), "") if value.isdigit() else (0, value)
+
+
+def evidence_of(
+    results: list[CourseOutcomeResult], mapping: AnyMapping
+) -> dict[tuple[str, str], list[Evidence]]:
+    """Evidence per (canvas_user_id, canvas_outcome_id), in the stored (Canvas) order."""
+    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+    for r in sorted(results, key=lambda r: int_or_text(r.canvas_result_id)):
+        if r.hidden or r.from_carrier or r.score is None or r.submitted_or_assessed_at is None:
+            continue
+        level = mapping.to_level(r.score, r.possible)
+        if level is None:
+            continue
+        out[(r.canvas_user_id, r.canvas_outcome_id)].append(
+            Evidence(level, r.submitted_or_assessed_at, id=f"canvas:{r.canvas_result_id}")
+        )
+    return out
+
+
+def course_report(
+    data: CourseData, scale: Scale, policy: Policy, mapping: AnyMapping, now: datetime
+) -> dict[str, Any]:
+    return build_report(
+        data.course.canvas_course_id,
+        scale,
+        policy,
+        data.students,
+        data.targets,
+        evidence_of(data.results, mapping),
+        now,
+    )
+
+
+@dataclass(frozen=True)
+class PreviewChange:
+    student: str
+    target: str
+    before: float | None
+    before_label: str | None
+    after: float | None
+    after_label: str | None
+
+
+@dataclass(frozen=True)
+class Preview:
+    pairs: int
+    changed: int
+    mastered_before: int
+    mastered_after: int
+    newly_mastered: int
+    no_longer_mastered: int
+    changes: list[PreviewChange]
+
+
+def preview(before: dict[str, Any], after: dict[str, Any], limit: int = 25) -> Preview:
+    """What a policy change would do to one course: two reports of the same course compared."""
+    changes: list[PreviewChange] = []
+    pairs = changed = m_before = m_after = newly = lost = 0
+    for sb, sa in zip(before["students"], after["students"], strict=True):
+        for tb, ta in zip(sb["targets"], sa["targets"], strict=True):
+            pairs += 1
+            m_before += tb["mastered"]
+            m_after += ta["mastered"]
+            newly += ta["mastered"] and not tb["mastered"]
+            lost += tb["mastered"] and not ta["mastered"]
+            if tb["level"] != ta["level"] or tb["label"] != ta["label"]:
+                changed += 1
+                changes.append(
+                    PreviewChange(
+                        sb["name"], tb["title"], tb["level"], tb["label"], ta["level"], ta["label"]
+                    )
+                )
+
+    def size(c: PreviewChange) -> float:
+        if c.before is None or c.after is None:
+            return float("inf")
+        return abs(c.after - c.before)
+
+    changes.sort(key=size, reverse=True)
+    return Preview(pairs, changed, m_before, m_after, newly, lost, changes[:limit])

@@ -1,0 +1,270 @@
+"""The district admin's mastery settings form: scale, percent mapping and calculation policy.
+
+The form keeps every value as the admin typed it (strings), so a refused save shows the page
+again with nothing lost and a message naming the field or level that is wrong. ``parse`` turns
+it into domain objects, validated by the domain itself (``Scale``, ``Policy``,
+``validate_mapping``); this module only reads fields and words the errors for a form.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from werkzeug.datastructures import MultiDict
+
+from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, OverrideRule, Policy, PolicyError
+from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
+from lti_app.mastery.scales import Level, Scale, ScaleError
+from lti_app.policy_store import EffectivePolicy, default_mapping
+
+MAX_LEVELS = 12
+LEVEL_FIELDS = ("value", "label", "short_label", "color", "description", "min_percent")
+
+METHOD_LABELS: dict[Method, str] = {
+    Method.DECAYING_AVERAGE: "Weighted average (Canvas “decaying average”): % on the latest score",
+    Method.STANDARD_DECAYING_AVERAGE: "Decaying average (each new score weighs %)",
+    Method.HIGHEST: "Highest score",
+    Method.LATEST: "Most recent score",
+    Method.AVERAGE: "Average of all scores",
+    Method.N_MASTERY: "Mastery n times (average of scores at mastery, none until n)",
+    Method.POWER_LAW: "Power law trend (Marzano)",
+    Method.MODE: "Most frequent score",
+    Method.RECENT_MEAN: "Average of the most recent N scores",
+}
+OVERRIDE_LABELS: dict[OverrideRule, str] = {
+    OverrideRule.RESUME_AFTER_NEWER_EVIDENCE: "Newer evidence supersedes a teacher override",
+    OverrideRule.STANDS_UNTIL_CLEARED: "A teacher override stands until the teacher clears it",
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    scale: Scale
+    policy: Policy
+    mapping: PercentMapping
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
+
+
+def _starting_mapping(scale: Scale) -> PercentMapping:
+    """A first percent table for a scale: linear from 0 (points = level) when the scale starts
+    at 0, else evenly spaced bands with the lowest level from 0 %."""
+    if scale.min_value == 0:
+        return default_mapping(scale)
+    steps = len(scale.levels) - 1
+    return PercentMapping(
+        tuple(
+            PercentThreshold(round(i / steps * 100, 2), lv.value)
+            for i, lv in enumerate(scale.levels)
+        ),
+        scale.max_value,
+    )
+
+
+@dataclass
+class MasteryForm:
+    """Raw form values. ``levels`` are dicts of :data:`LEVEL_FIELDS`, lowest value first."""
+
+    scope: str = "district"
+    scale_name: str = ""
+    threshold: str = ""
+    points_possible: str = ""
+    method: str = Method.DECAYING_AVERAGE.value
+    parameter: str = ""
+    minimum_evidence: str = "1"
+    override_rule: str = OverrideRule.RESUME_AFTER_NEWER_EVIDENCE.value
+    preview_course: str = ""
+    levels: list[dict[str, str]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_effective(cls, eff: EffectivePolicy, scope: str) -> MasteryForm:
+        """The form as the policy in force fills it (a non-percent mapping starts linear)."""
+        mapping = eff.mapping if isinstance(eff.mapping, PercentMapping) else None
+        if mapping is None or set(mapping.level_values) != set(eff.scale.values):
+            mapping = _starting_mapping(eff.scale)
+        percents = {t.level_value: t.min_percent for t in mapping.thresholds}
+        return cls(
+            scope=scope,
+            scale_name=eff.scale.name,
+            threshold=_fmt(eff.scale.mastery_threshold),
+            points_possible=_fmt(mapping.points_possible),
+            method=Method(eff.policy.method).value,
+            parameter="" if eff.policy.parameter is None else str(eff.policy.parameter),
+            minimum_evidence=str(eff.policy.minimum_evidence),
+            override_rule=OverrideRule(eff.policy.override_rule).value,
+            levels=[
+                {
+                    "value": _fmt(lv.value),
+                    "label": lv.label,
+                    "short_label": lv.short_label,
+                    "color": lv.color,
+                    "description": lv.description,
+                    "min_percent": _fmt(percents[lv.value]) if lv.value in percents else "",
+                }
+                for lv in eff.scale.levels
+            ],
+        )
+
+    @classmethod
+    def from_request(cls, form: MultiDict[str, str]) -> MasteryForm:
+        def text(name: str, limit: int = 200) -> str:
+            return (form.get(name) or "").strip()[:limit]
+
+        levels: list[dict[str, str]] = []
+        for i in range(MAX_LEVELS):
+            row = {
+                f: text(f"level-{i}-{f}", 500 if f == "description" else 120) for f in LEVEL_FIELDS
+            }
+            if any(row.values()):
+                levels.append(row)
+        return cls(
+            scope=text("scope", 64) or "district",
+            scale_name=text("scale_name"),
+            threshold=text("threshold", 20),
+            points_possible=text("points_possible", 20),
+            method=text("method", 40),
+            parameter=text("parameter", 10),
+            minimum_evidence=text("minimum_evidence", 10),
+            override_rule=text("override_rule", 40),
+            preview_course=text("preview_course", 64),
+            levels=levels,
+        )
+
+    def rows(self) -> list[dict[str, str]]:
+        """The level rows to render: the typed ones plus blanks up to a few spare rows."""
+        spare = max(0, min(MAX_LEVELS, len(self.levels) + 2) - len(self.levels))
+        return self.levels + [dict.fromkeys(LEVEL_FIELDS, "") for _ in range(spare)]
+
+    # -- parsing ------------------------------------------------------------------------------
+
+    def _number(self, raw: str, where: str, key: str) -> float | None:
+        try:
+            value = float(raw)
+        except ValueError:
+            self.errors.setdefault(key, f"{where} must be a number (you typed “{raw}”).")
+            return None
+        if not math.isfinite(value):
+            self.errors.setdefault(key, f"{where} must be a finite number.")
+            return None
+        return value
+
+    def _whole(self, raw: str, where: str, key: str) -> int | None:
+        if not raw.lstrip("-").isdigit():
+            self.errors.setdefault(key, f"{where} must be a whole number (you typed “{raw}”).")
+            return None
+        return int(raw)
+
+    def parse(self) -> Parsed | None:
+        """Domain objects, or None with :attr:`errors` filled (field name -> message)."""
+        self.errors = {}
+        scale = self._parse_scale()
+        policy = self._parse_policy()
+        mapping = self._parse_mapping(scale) if scale is not None else None
+        if self.errors or scale is None or policy is None or mapping is None:
+            return None
+        return Parsed(scale, policy, mapping)
+
+    def _parse_scale(self) -> Scale | None:
+        if not self.scale_name:
+            self.errors["scale_name"] = "Give the scale a name, e.g. “District 0-4”."
+        if len(self.levels) < 2:
+            self.errors["levels"] = "A scale needs at least two levels."
+            return None
+        levels: list[Level] = []
+        for i, row in enumerate(self.levels):
+            where = f"Level {i + 1}"
+            value = self._number(row["value"], f"{where}: the value", "levels")
+            if value is None:
+                return None
+            levels.append(
+                Level(
+                    value=value,
+                    label=row["label"],
+                    short_label=row["short_label"],
+                    color=row["color"] if row["color"].startswith("#") else "#" + row["color"],
+                    description=row["description"],
+                )
+            )
+        threshold = (
+            self._number(self.threshold, "The mastery threshold", "threshold")
+            if self.threshold
+            else None
+        )
+        if not self.threshold:
+            self.errors["threshold"] = "Choose the level that counts as mastery."
+        if threshold is None or "scale_name" in self.errors:
+            return None
+        try:
+            return Scale(self.scale_name, tuple(levels), threshold)
+        except ScaleError as exc:
+            key = "threshold" if "threshold" in str(exc) else "levels"
+            self.errors[key] = str(exc)
+            return None
+
+    def _parse_policy(self) -> Policy | None:
+        try:
+            method = Method(self.method)
+        except ValueError:
+            self.errors["method"] = "Choose a calculation method from the list."
+            return None
+        parameter: int | None = None
+        if METHOD_PARAMETERS[method] is not None and self.parameter:
+            parameter = self._whole(self.parameter, "The method's value", "parameter")
+        minimum = self._whole(self.minimum_evidence or "1", "Minimum evidence", "minimum_evidence")
+        if "parameter" in self.errors or minimum is None:
+            return None
+        try:
+            return Policy(method, parameter, minimum, OverrideRule(self.override_rule))
+        except ValueError as exc:
+            key = "minimum_evidence" if "minimum" in str(exc) else "parameter"
+            if isinstance(exc, PolicyError) and "override" in str(exc):
+                key = "override_rule"
+            self.errors[key] = str(exc)[:1].upper() + str(exc)[1:] + "."
+            return None
+
+    def _parse_mapping(self, scale: Scale) -> PercentMapping | None:
+        possible = self._number(
+            self.points_possible or _fmt(scale.max_value),
+            "Canvas points possible",
+            "points_possible",
+        )
+        thresholds: list[PercentThreshold] = []
+        for i, (row, level) in enumerate(zip(self.levels, scale.levels, strict=False)):
+            raw = row["min_percent"]
+            if not raw:
+                self.errors["mapping"] = (
+                    f"Level {i + 1} ({level.label}): give the percent of possible at which it "
+                    "starts."
+                )
+                return None
+            percent = self._number(raw, f"Level {i + 1}: the percent", "mapping")
+            if percent is None:
+                return None
+            thresholds.append(PercentThreshold(percent, level.value))
+        if possible is None:
+            return None
+        try:
+            mapping = PercentMapping(tuple(thresholds), possible)
+            validate_mapping(mapping, scale)
+        except MappingError as exc:
+            self.errors["mapping"] = str(exc)[:1].upper() + str(exc)[1:] + "."
+            return None
+        return mapping
+
+
+def form_choices() -> Mapping[str, object]:
+    """Select options for the template."""
+    return {
+        "methods": [(m.value, METHOD_LABELS[m]) for m in Method],
+        "method_labels": {m.value: METHOD_LABELS[m] for m in Method},
+        "override_rules": [(r.value, OVERRIDE_LABELS[r]) for r in OverrideRule],
+        "parameters": {
+            m.value: (None if s is None else (s.low, s.high, s.default))
+            for m, s in METHOD_PARAMETERS.items()
+        },
+    }

@@ -1,0 +1,233 @@
+"""Mastery settings (district admins) and the mastery export download (teachers).
+
+Both sit under /s/<handle>/ and act only on the launch's own platform: one tenant never reads
+or changes another's scales, policies or courses.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, render_template, request
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from lti_app import course_mastery
+from lti_app.db import get_session
+from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.launch.roles import CourseRole
+from lti_app.mastery.report import write_csv
+from lti_app.mastery.scales import list_presets, load_preset
+from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
+from lti_app.models.launch import LaunchSession
+from lti_app.policy_store import (
+    EffectivePolicy,
+    PolicyStoreError,
+    effective_policy,
+    save_scale,
+    set_policy,
+)
+from lti_app.web.mastery_form import MasteryForm, Parsed, form_choices
+from lti_app.web.session_views import _refuse, session_required
+
+bp = Blueprint("mastery", __name__, url_prefix="/s/<handle>")
+
+
+def _synced_courses(db: Session, platform_id: int) -> list[CanvasCourse]:
+    return list(
+        db.scalars(
+            select(CanvasCourse)
+            .where(
+                CanvasCourse.platform_id == platform_id, CanvasCourse.last_synced_at.is_not(None)
+            )
+            .order_by(CanvasCourse.canvas_course_id)
+        )
+    )
+
+
+def _scope_course(scope: str, courses: list[CanvasCourse]) -> str | None:
+    """None for the district default; a course id only if it is one of this platform's."""
+    if scope == "district":
+        return None
+    if any(c.canvas_course_id == scope for c in courses):
+        return scope
+    raise LookupError(scope)
+
+
+def _page(
+    row: LaunchSession,
+    form: MasteryForm,
+    courses: list[CanvasCourse],
+    eff: EffectivePolicy,
+    status: int = 200,
+    **extra: object,
+) -> Response:
+    html = render_template(
+        "mastery_settings.html",
+        s=row,
+        form=form,
+        courses=courses,
+        eff=eff,
+        presets=list_presets(),
+        choices=form_choices(),
+        csrf_field=CSRF_FIELD,
+        token_field=FORM_FIELD,
+        **extra,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/admin/mastery")
+@session_required(admin=True)
+def settings(row: LaunchSession) -> Response:
+    db = get_session()
+    platform_id = row.deployment.platform_id
+    courses = _synced_courses(db, platform_id)
+    scope = request.args.get("scope", "district")
+    try:
+        course_id = _scope_course(scope, courses)
+    except LookupError:
+        return _refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
+    eff = effective_policy(db, platform_id, course_id)
+    form = MasteryForm.from_effective(eff, scope)
+    preset = request.args.get("preset")
+    if preset in list_presets():
+        # Start the form from a preset scale; nothing changes until the admin saves.
+        form = MasteryForm.from_effective(replace(eff, scale=load_preset(preset)), scope)
+    return _page(row, form, courses, eff)
+
+
+def _has_evidence(db: Session, platform_id: int) -> bool:
+    # Conservative: once any synced result exists for this Canvas, a meaning-changing edit of
+    # the scale makes a new version so earlier evidence keeps the meaning it was recorded with.
+    return bool(
+        db.scalar(
+            select(
+                exists().where(
+                    CourseOutcomeResult.course_pk == CanvasCourse.id,
+                    CanvasCourse.platform_id == platform_id,
+                )
+            )
+        )
+    )
+
+
+@bp.post("/admin/mastery")
+@session_required(admin=True)
+def settings_post(row: LaunchSession) -> Response:
+    db = get_session()
+    platform_id = row.deployment.platform_id
+    courses = _synced_courses(db, platform_id)
+    form = MasteryForm.from_request(request.form)
+    try:
+        course_id = _scope_course(form.scope, courses)
+    except LookupError:
+        return _refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
+    eff = effective_policy(db, platform_id, course_id)
+    parsed = form.parse()
+    if parsed is None:
+        return _page(row, form, courses, eff, status=400)
+    if request.form.get("action") == "save":
+        return _save(row, db, form, parsed, courses, eff, course_id)
+    return _preview(row, db, form, parsed, courses, eff)
+
+
+def _preview(
+    row: LaunchSession,
+    db: Session,
+    form: MasteryForm,
+    parsed: Parsed,
+    courses: list[CanvasCourse],
+    eff: EffectivePolicy,
+) -> Response:
+    target = form.preview_course or (form.scope if form.scope != "district" else "")
+    if not target:
+        return _page(row, form, courses, eff, preview_note="Choose a synced course to preview.")
+    platform_id = row.deployment.platform_id
+    try:
+        data = course_mastery.load(db, platform_id, target)
+    except course_mastery.CourseNotSynced:
+        return _page(
+            row, form, courses, eff, status=404, preview_note="That course is not synced yet."
+        )
+    now = datetime.now(UTC)
+    current = effective_policy(db, platform_id, target)
+    before = course_mastery.course_report(data, current.scale, current.policy, current.mapping, now)
+    after = course_mastery.course_report(data, parsed.scale, parsed.policy, parsed.mapping, now)
+    return _page(
+        row,
+        form,
+        courses,
+        eff,
+        preview=course_mastery.preview(before, after),
+        preview_course=target,
+        preview_scale=parsed.scale,
+    )
+
+
+def _save(
+    row: LaunchSession,
+    db: Session,
+    form: MasteryForm,
+    parsed: Parsed,
+    courses: list[CanvasCourse],
+    eff: EffectivePolicy,
+    course_id: str | None,
+) -> Response:
+    platform_id = row.deployment.platform_id
+    try:
+        version = save_scale(
+            db, platform_id, parsed.scale.name, parsed.scale, _has_evidence(db, platform_id)
+        )
+        set_policy(db, platform_id, course_id, version.id, parsed.policy, parsed.mapping)
+    except PolicyStoreError as exc:
+        form.errors["mapping"] = str(exc)
+        return _page(row, form, courses, eff, status=400)
+    eff = effective_policy(db, platform_id, course_id)
+    where = "the district default" if course_id is None else f"course {course_id}"
+    return _page(
+        row,
+        MasteryForm.from_effective(eff, form.scope),
+        courses,
+        eff,
+        saved=f"Saved as {where} (scale “{eff.scale.name}”, version {eff.scale_version}).",
+    )
+
+
+@bp.get("/export.<fmt>")
+@session_required()
+def export(row: LaunchSession, fmt: str) -> Response:
+    """The teacher's download: the course's mastery report as CSV or JSON."""
+    if fmt not in ("csv", "json"):
+        return _refuse(404, "There is no such download.", "Choose CSV or JSON.")
+    if not CourseRole(row.course_role).is_teacher or row.canvas_course_id is None:
+        return _refuse(403, "The mastery export is for the course's teachers.", "")
+    db = get_session()
+    platform_id = row.deployment.platform_id
+    try:
+        data = course_mastery.load(db, platform_id, row.canvas_course_id)
+    except course_mastery.CourseNotSynced:
+        return _refuse(
+            409,
+            "This course has not been synced from Canvas yet.",
+            "Sync the course first, then download the export.",
+            tone="info",
+        )
+    eff = effective_policy(db, platform_id, row.canvas_course_id)
+    report = course_mastery.course_report(
+        data, eff.scale, eff.policy, eff.mapping, datetime.now(UTC)
+    )
+    name = f"mastery-course-{row.canvas_course_id}"
+    if fmt == "json":
+        body, mimetype = json.dumps(report, ensure_ascii=False, indent=1), "application/json"
+    else:
+        out = io.StringIO()
+        write_csv(report, out)
+        body, mimetype = "\ufeff" + out.getvalue(), "text/csv"  # BOM: Excel reads UTF-8 names
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,302 @@
+"""Mastery settings (admin: edit, preview on a synced course, save) and the teacher's export.
+
+The synced course is written straight into the sync tables (the sync itself is tested in
+tests/sync/); results are Canvas rubric results on a 0-4 criterion.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from lti_app.db import session_scope
+from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.mastery.scales import load_preset
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CourseOutcome,
+    CourseOutcomeResult,
+    CourseSection,
+    CourseStudent,
+)
+from lti_app.models.tenancy import Platform
+from lti_app.policy_store import effective_policy
+from tests.conftest import LtiBrowser
+from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
+
+MARZANO = load_preset("marzano_0_4_half")
+T0 = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)
+COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
+
+
+def seed_course(app: Flask, platform: FakePlatform, course_id: str = COURSE) -> None:
+    """Ava: 2 then 3 of 4 on RL.7.2; Ben: 4 of 4 on RL.7.2. A carrier result and a hidden
+    result on W.7.1 must not count."""
+    with app.app_context(), session_scope(app) as db:
+        pid = db.scalars(select(Platform.id).where(Platform.client_id == platform.client_id)).one()
+        course = CanvasCourse(
+            platform_id=pid,
+            canvas_course_id=course_id,
+            scale_source="course_proficiency",
+            mastery_scale=None,
+            last_synced_at=T0 + timedelta(days=30),
+        )
+        db.add(course)
+        db.flush()
+        db.add(CourseSection(course_pk=course.id, canvas_section_id="45", name="Period 2"))
+        for uid, name in (("812", "Ava Jones"), ("813", "Ben Ortiz")):
+            db.add(
+                CourseStudent(
+                    course_pk=course.id,
+                    canvas_user_id=uid,
+                    name=name,
+                    sortable_name=", ".join(reversed(name.split())),
+                    login_id=None,
+                    section_ids=["45"],
+                )
+            )
+        for oid, title in (("97", "RL.7.2 Central idea"), ("98", "W.7.1 Argument")):
+            db.add(
+                CourseOutcome(
+                    course_pk=course.id,
+                    canvas_outcome_id=oid,
+                    title=title,
+                    display_name=None,
+                    description=None,
+                    vendor_guid=None,
+                    canvas_group_id="5",
+                    group_path=["Reading"],
+                    points_possible=4.0,
+                    mastery_points=3.0,
+                    ratings=[],
+                    calculation_method="decaying_average",
+                    calculation_int=65,
+                )
+            )
+        rows: list[tuple[str, str, str, float, datetime, bool, bool]] = [
+            ("1", "812", "97", 2.0, T0, False, False),
+            ("2", "812", "97", 3.0, T0 + timedelta(weeks=1), False, False),
+            ("3", "813", "97", 4.0, T0, False, False),
+            ("4", "812", "98", 4.0, T0, True, False),  # on the tool's carrier
+            ("5", "813", "98", 1.0, T0, False, True),  # hidden
+        ]
+        for rid, uid, oid, score, at, carrier, hidden in rows:
+            db.add(
+                CourseOutcomeResult(
+                    course_pk=course.id,
+                    canvas_result_id=rid,
+                    canvas_user_id=uid,
+                    canvas_outcome_id=oid,
+                    alignment="assignment_53",
+                    canvas_assignment_id="53",
+                    score=score,
+                    possible=4.0,
+                    percent=score / 4.0,
+                    mastery=score >= 3.0,
+                    hidden=hidden,
+                    submitted_or_assessed_at=at,
+                    from_carrier=carrier,
+                )
+            )
+
+
+def launch(browser: LtiBrowser, roles: list[str]) -> tuple[str, str]:
+    response = browser.launch(roles=roles)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    handle = re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', html)[0]
+    csrf = re.findall(rf'name="{CSRF_FIELD}" value="([^"]+)"', html)[0]
+    return handle, csrf
+
+
+def form_data(csrf: str, **changes: str) -> dict[str, str]:
+    """The built-in default (Marzano 0-4 half points, linear percent, decaying average 65)."""
+    data = {
+        CSRF_FIELD: csrf,
+        "scope": "district",
+        "scale_name": MARZANO.name,
+        "threshold": "3",
+        "points_possible": "4",
+        "method": "decaying_average",
+        "parameter": "65",
+        "minimum_evidence": "1",
+        "override_rule": "resume_after_newer_evidence",
+        "preview_course": COURSE,
+    }
+    for i, level in enumerate(MARZANO.levels):
+        data |= {
+            f"level-{i}-value": str(level.value),
+            f"level-{i}-label": level.label,
+            f"level-{i}-short_label": level.short_label,
+            f"level-{i}-color": level.color,
+            f"level-{i}-description": level.description,
+            f"level-{i}-min_percent": str(level.value / 4 * 100),
+        }
+    return data | changes
+
+
+@pytest.fixture
+def seeded(app: Flask, platform: FakePlatform) -> Flask:
+    seed_course(app, platform)
+    return app
+
+
+def post(browser: LtiBrowser, handle: str, data: dict[str, str]) -> Any:
+    return browser.client.post(f"/s/{handle}/admin/mastery", data=data, base_url=TOOL_BASE)
+
+
+def test_admin_sees_policy_in_force_and_synced_courses(seeded: Flask, browser: LtiBrowser) -> None:
+    handle, _ = launch(browser, [ADMIN, SYSTEM_USER])
+    page = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "The built-in default" in html
+    assert f'<option value="{COURSE}"' in html
+    assert 'name="level-8-min_percent" value="100"' in html
+
+
+def test_preview_counts_what_would_change_and_saves_nothing(
+    seeded: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    # decaying average gives Ava 0.65 x 3 + 0.35 x 2 = 2.65 (not mastered); latest gives 3.0
+    page = post(browser, handle, form_data(csrf, method="latest", parameter="", action="preview"))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "1 of 4 student levels would change" in html
+    assert "Mastered: 1 now, 2 after" in html
+    assert "(1 newly, 0 no longer)" in html
+    assert "2.65 – Developing, partial on target content" in html
+    assert "3.0 – Proficient" in html
+    with seeded.app_context(), session_scope(seeded) as db:
+        pid = db.scalars(select(Platform.id)).first()
+        assert pid is not None
+        assert effective_policy(db, pid, COURSE).source == "default"
+
+
+def test_save_then_course_export_uses_it(seeded: Flask, browser: LtiBrowser) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    page = post(browser, handle, form_data(csrf, method="latest", parameter="", action="save"))
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert "Saved as the district default" in html
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    export = browser.client.get(f"/s/{teacher}/export.json", base_url=TOOL_BASE)
+    assert export.status_code == 200
+    assert (
+        export.headers["Content-Disposition"]
+        == f'attachment; filename="mastery-course-{COURSE}.json"'
+    )
+    report = json.loads(export.get_data(as_text=True))
+    ava = report["students"][0]
+    assert ava["canvas_user_id"] == "812"
+    assert ava["targets"][0]["level"] == 3.0  # latest, as saved
+    assert ava["targets"][0]["label"] == "Proficient"
+    assert ava["targets"][1]["level"] is None  # only a carrier result
+    assert report["students"][1]["targets"][1]["evidence_count"] == 0  # hidden result skipped
+
+
+def test_invalid_scale_is_refused_naming_the_level_and_keeping_input(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    data = form_data(csrf, action="save")
+    data["level-3-value"] = "0.5"  # duplicates level 2's value
+    data["level-5-label"] = "Typed but not saved"
+    page = post(browser, handle, data)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "Nothing was saved" in html
+    assert "level 4" in html.lower()
+    assert 'value="Typed but not saved"' in html
+    bad_colour = post(browser, handle, form_data(csrf, action="save") | {"level-0-color": "#zz"})
+    assert bad_colour.status_code == 400
+    assert "level 1" in bad_colour.get_data(as_text=True).lower()
+
+
+def test_bad_mapping_and_method_value_messages(seeded: Flask, browser: LtiBrowser) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    page = post(browser, handle, form_data(csrf, parameter="120", action="save"))
+    assert page.status_code == 400
+    assert "between 1 and 99" in page.get_data(as_text=True)
+    page = post(browser, handle, form_data(csrf, **{"level-4-min_percent": "", "action": "save"}))
+    assert page.status_code == 400
+    assert "Level 5 (Developing): give the percent" in page.get_data(as_text=True)
+
+
+def test_only_admins_and_only_with_csrf(seeded: Flask, browser: LtiBrowser) -> None:
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    assert browser.client.get(f"/s/{teacher}/admin/mastery", base_url=TOOL_BASE).status_code == 403
+    admin, _ = launch(browser, [ADMIN, SYSTEM_USER])
+    forged = form_data("not-the-token", action="save")
+    assert post(browser, admin, forged).status_code == 403
+
+
+def test_a_course_of_another_platform_cannot_be_previewed(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    page = post(browser, handle, form_data(csrf, scope="999", action="preview"))
+    assert page.status_code == 404
+
+
+def test_export_csv_for_teachers_only(seeded: Flask, browser: LtiBrowser) -> None:
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    export = browser.client.get(f"/s/{teacher}/export.csv", base_url=TOOL_BASE)
+    assert export.status_code == 200
+    assert export.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(rows) == 4
+    assert rows[0]["name"] == "Ava Jones"
+    assert rows[0]["level"] == "2.65"  # the built-in decaying average
+    student, _ = launch(browser, [LEARNER])
+    assert browser.client.get(f"/s/{student}/export.csv", base_url=TOOL_BASE).status_code == 403
+
+
+def test_export_before_any_sync_says_so(app: Flask, browser: LtiBrowser) -> None:
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    page = browser.client.get(f"/s/{teacher}/export.json", base_url=TOOL_BASE)
+    assert page.status_code == 409
+    assert "not been synced" in page.get_data(as_text=True)
+
+
+# --- flask --app lti_app mastery export --------------------------------------------------------
+
+
+def test_cli_export_json_and_csv(seeded: Flask, tmp_path: Any) -> None:
+    runner = seeded.test_cli_runner()
+    result = runner.invoke(args=["mastery", "export", "--course-id", COURSE, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["course_id"] == COURSE
+    assert [s["canvas_user_id"] for s in report["students"]] == ["812", "813"]
+    assert report["students"][0]["targets"][0]["level"] == 2.65
+    out = tmp_path / "course.csv"
+    result = runner.invoke(
+        args=["mastery", "export", "--course-id", COURSE, "--format", "csv", "--output", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert [(r["canvas_user_id"], r["canvas_outcome_id"]) for r in rows] == [
+        ("812", "97"),
+        ("812", "98"),
+        ("813", "97"),
+        ("813", "98"),
+    ]
+
+
+def test_cli_export_unknown_course_and_bad_format(seeded: Flask) -> None:
+    runner = seeded.test_cli_runner()
+    result = runner.invoke(args=["mastery", "export", "--course-id", "404"])
+    assert result.exit_code != 0
+    assert "has not been synced" in result.output
+    result = runner.invoke(args=["mastery", "export", "--course-id", COURSE, "--format", "xml"])
+    assert result.exit_code == 2
