@@ -1,0 +1,252 @@
+"""Pagination to the end, Link parsing, meta.pagination fallback, and the token staying home."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+from responses import matchers
+
+from lti_app.canvas_client import CanvasError, UnsafeLink
+from lti_app.canvas_client.client import parse_link_header
+from tests.canvas_client.conftest import BASE, TOKEN, MakeClient, auth_of
+
+SECTIONS = f"{BASE}/api/v1/courses/12/sections"
+
+
+def section(i: int) -> dict[str, object]:
+    return {"id": i, "course_id": 12, "name": f"Section {i}", "sis_section_id": None}
+
+
+def test_link_header_parsing_rel_order_case_and_multiple_rels() -> None:
+    header = (
+        f'<{BASE}/x?page=1&per_page=10>; rel="current",'
+        f'<{BASE}/x?page=bookmark:WzEsMl0,b3&per_page=10>; REL="Next Last" ,'
+        f"<{BASE}/x?page=1&per_page=10>; rel=first"
+    )
+    links = parse_link_header(header)
+    assert links["next"] == f"{BASE}/x?page=bookmark:WzEsMl0,b3&per_page=10"
+    assert links["last"] == links["next"]
+    assert links["first"] == f"{BASE}/x?page=1&per_page=10"
+    assert parse_link_header("") == {}
+    assert parse_link_header("<https://a/b>; title=x") == {}
+
+
+def test_follows_next_to_the_end_with_opaque_bookmarks(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    page2 = f"{BASE}/api/v1/courses/12/sections?page=bookmark:WzQ1XQ&per_page=100"
+    page3 = f"{BASE}/api/v1/courses/12/sections?page=bookmark:WzQ2XQ%3D%3D&per_page=100"
+    canvas.get(
+        SECTIONS,
+        match=[matchers.query_param_matcher({"per_page": "100"})],
+        json=[section(1), section(2)],
+        # next listed last; lowercase header name
+        headers={"link": f'<{SECTIONS}?page=1&per_page=100>; rel="current",<{page2}>; rel="next"'},
+    )
+    canvas.get(
+        page2,
+        match=[matchers.query_param_matcher({"page": "bookmark:WzQ1XQ", "per_page": "100"})],
+        json=[section(3)],
+        headers={"LINK": f'<{page3}>; rel="next", <{SECTIONS}?page=1>; rel="first"'},
+    )
+    canvas.get(
+        page3,
+        match=[matchers.query_param_matcher({"page": "bookmark:WzQ2XQ==", "per_page": "100"})],
+        json=[section(4)],
+        headers={"Link": f'<{SECTIONS}?page=1>; rel="first"'},
+    )
+    client = make_client()
+    assert [s.id for s in client.sections("12")] == ["1", "2", "3", "4"]
+    assert len(canvas.calls) == 3
+    assert all(auth_of(c) == f"Bearer {TOKEN}" for c in canvas.calls)
+
+
+def test_empty_page_ends_pagination_even_with_a_next_link(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(SECTIONS, json=[], headers={"Link": f'<{SECTIONS}?page=2>; rel="next"'})
+    assert make_client().sections("12") == []
+    assert len(canvas.calls) == 1
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        "https://evil.test/api/v1/courses/12/sections?page=2",
+        "http://canvas.test/api/v1/courses/12/sections?page=2",  # scheme downgrade
+        "https://canvas.test:8443/api/v1/courses/12/sections?page=2",  # other port
+        "https://canvas.test.evil.test/api/v1/courses/12/sections?page=2",
+        "//evil.test/api/v1/courses/12/sections?page=2",  # scheme-relative
+    ],
+)
+def test_links_to_another_origin_are_never_followed(
+    canvas: responses.RequestsMock, make_client: MakeClient, foreign: str
+) -> None:
+    canvas.get(SECTIONS, json=[section(1)], headers={"Link": f'<{foreign}>; rel="next"'})
+    canvas.get("https://evil.test/api/v1/courses/12/sections", json=[section(2)])
+    with pytest.raises(UnsafeLink):
+        make_client().sections("12")
+    assert [c.request.url.split("?")[0] for c in canvas.calls] == [SECTIONS]
+
+
+def test_explicit_default_port_is_the_same_origin(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(
+        SECTIONS,
+        match=[matchers.query_param_matcher({"per_page": "100"})],
+        json=[section(1)],
+        headers={
+            "Link": '<https://CANVAS.test:443/api/v1/courses/12/sections?page=2>; rel="next"'
+        },
+    )
+    canvas.get(  # (responses matches the URL as written, port included)
+        "https://canvas.test:443/api/v1/courses/12/sections",
+        match=[matchers.query_param_matcher({"page": "2"})],
+        json=[section(2)],
+    )
+    assert [s.id for s in make_client().sections("12")] == ["1", "2"]
+
+
+def test_meta_pagination_next_is_the_fallback_for_rollups(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    url = f"{BASE}/api/v1/courses/12/outcome_rollups"
+
+    def rollup(user: str, section_id: str) -> dict[str, object]:
+        return {
+            "scores": [
+                {
+                    "score": 2.73,
+                    "title": "Unit 3 essay",
+                    "submitted_at": "2024-03-01T15:04:05Z",
+                    "count": 4,
+                    "hide_points": False,
+                    "links": {"outcome": "97"},
+                }
+            ],
+            "links": {"user": user, "section": section_id, "status": "active"},
+        }
+
+    canvas.get(
+        url,
+        match=[matchers.query_param_matcher({"per_page": "100"})],
+        json={
+            "rollups": [rollup("812", "45"), rollup("813", "45")],
+            "meta": {"pagination": {"per_page": 100, "page": 1, "next": f"{url}?page=2"}},
+        },
+    )
+    canvas.get(
+        url,
+        match=[matchers.query_param_matcher({"page": "2"})],
+        json={"rollups": [rollup("812", "46")], "meta": {"pagination": {"page": 2}}},
+    )
+    rollups = make_client().outcome_rollups("12")
+    assert [(r.user_id, r.section_id) for r in rollups] == [
+        ("812", "45"),
+        ("813", "45"),
+        ("812", "46"),
+    ]
+    assert rollups[0].scores[0].score == 2.73 and rollups[0].scores[0].outcome_id == "97"
+
+
+def test_page_count_is_bounded(canvas: responses.RequestsMock, make_client: MakeClient) -> None:
+    for page in range(1, 5):
+        canvas.get(
+            SECTIONS,
+            match=[matchers.query_param_matcher({"page": str(page)})],
+            json=[section(page)],
+            headers={"Link": f'<{SECTIONS}?page={page + 1}>; rel="next"'},
+        )
+    canvas.get(
+        SECTIONS,
+        match=[matchers.query_param_matcher({"per_page": "100"})],
+        json=[section(0)],
+        headers={"Link": f'<{SECTIONS}?page=1>; rel="next"'},
+    )
+    with pytest.raises(CanvasError, match="did not end after 3 pages"):
+        make_client(max_pages=3).sections("12")
+    assert len(canvas.calls) == 3
+
+
+def test_a_pagination_loop_is_detected(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(
+        SECTIONS,
+        json=[section(1)],
+        headers={"Link": f'<{SECTIONS}?page=2>; rel="next"'},
+    )
+    with pytest.raises(CanvasError, match="circle"):
+        make_client().sections("12")
+    assert len(canvas.calls) == 2
+
+
+def test_same_origin_redirect_is_followed_with_the_token(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    target = f"{BASE}/api/v1/courses/12/outcome_groups/5"
+    canvas.get(
+        f"{BASE}/api/v1/courses/12/root_outcome_group",
+        status=302,
+        headers={"Location": "/api/v1/courses/12/outcome_groups/5"},
+    )
+    canvas.get(target, json={"id": 5, "title": "ELA 7"})
+    client = make_client()
+    body = client._get("/api/v1/courses/12/root_outcome_group")
+    assert body == {"id": 5, "title": "ELA 7"}
+    assert [auth_of(c) for c in canvas.calls] == [f"Bearer {TOKEN}"] * 2
+
+
+def test_cross_origin_redirect_is_refused_before_sending_anything(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(
+        f"{BASE}/api/v1/courses/12/root_outcome_group",
+        status=302,
+        headers={"Location": "https://files.evil.test/steal"},
+    )
+    canvas.get("https://files.evil.test/steal", json={})
+    with pytest.raises(UnsafeLink) as caught:
+        make_client()._get("/api/v1/courses/12/root_outcome_group")
+    assert len(canvas.calls) == 1
+    assert "evil" not in str(caught.value)  # the message does not echo attacker text
+
+
+def test_an_absolute_path_to_another_host_is_refused(make_client: MakeClient) -> None:
+    with pytest.raises(UnsafeLink):
+        make_client()._get("https://evil.test/api/v1/users/self")
+
+
+def test_lists_are_requested_at_the_maximum_page_size(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(
+        f"{BASE}/api/v1/courses/12/enrollments",
+        match=[
+            matchers.query_param_matcher(
+                {"type[]": "StudentEnrollment", "state[]": "active", "per_page": "100"}
+            )
+        ],
+        json=[
+            {
+                "id": 7,
+                "user_id": 812,
+                "course_id": 12,
+                "course_section_id": 45,
+                "type": "StudentEnrollment",
+                "enrollment_state": "active",
+                "role": "StudentEnrollment",
+                "user": {
+                    "id": 812,
+                    "name": "Ana Lopez",
+                    "sortable_name": "Lopez, Ana",
+                    "short_name": "Ana",
+                    "login_id": "alopez",
+                },
+            }
+        ],
+    )
+    (enrollment,) = make_client().student_enrollments("12")
+    assert enrollment.user is not None and enrollment.user.sortable_name == "Lopez, Ana"
+    assert enrollment.course_section_id == "45"
