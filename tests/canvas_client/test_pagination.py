@@ -96,9 +96,7 @@ def test_explicit_default_port_is_the_same_origin(
         SECTIONS,
         match=[matchers.query_param_matcher({"per_page": "100"})],
         json=[section(1)],
-        headers={
-            "Link": '<https://CANVAS.test:443/api/v1/courses/12/sections?page=2>; rel="next"'
-        },
+        headers={"Link": '<https://CANVAS.test:443/api/v1/courses/12/sections?page=2>; rel="next"'},
     )
     canvas.get(  # (responses matches the URL as written, port included)
         "https://canvas.test:443/api/v1/courses/12/sections",
