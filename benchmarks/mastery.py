@@ -1,6 +1,6 @@
 """Mastery benchmark: current levels for a whole district, our pure engine vs pandas.
 
-    .venv/bin/python benchmarks/mastery.py           # what `make bench` runs (~1 minute)
+    .venv/bin/python benchmarks/mastery.py           # what `make bench` runs (~3 minutes)
     .venv/bin/python benchmarks/mastery.py --quick   # 100,000 rows, a few seconds
     .venv/bin/python benchmarks/mastery.py --profile # + cProfile of one pass of our engine
 
@@ -11,10 +11,13 @@ a seeded ``random.Random`` into plain lists (not timed). Then, in this one proce
 1. **ours**: lti_app.mastery.calculation: rows grouped per (student, target) (one stable sort
    + ``itertools.groupby``), each group put in Canvas order with ``order_scores``, then
    ``compute(method, ...)`` per group for every method in ``Method``;
-2. **pandas**: the same computation written with pandas/numpy (stable sort on the whole
-   second, ``groupby`` aggregations, vectorised formulas, the same Ruby rounding);
+2. **pandas, hand-vectorised**: the same computation written with pandas/numpy by someone
+   who vectorises every method (stable sort on the whole second, ``groupby`` aggregations,
+   vectorised formulas, the same Ruby rounding);
+3. **pandas groupby-apply**: the same computation as pandas users usually write it (sort,
+   ``groupby``, ``apply`` a function per group; one pass, skip with ``--no-apply``);
 
-and checks that both give the same levels (to 2 decimals) for every group and method. See
+and checks that all give the same levels (to 2 decimals) for every group and method. See
 benchmarks/README.md for the method.
 """
 
@@ -63,7 +66,7 @@ TARGET_CANVAS_S = 3.0
 TARGET_ALL_S = 6.0
 TARGET_MEMORY_MB = 1024.0
 TARGET_RATIO = 1.0  # ours / pandas time must be below this
-HARD_LIMIT_SECONDS = 150
+HARD_LIMIT_SECONDS = 400
 
 Levels = list[float | None]
 
@@ -371,6 +374,70 @@ PANDAS: dict[Method, Callable[[Sorted, Params], np.ndarray]] = {
 }
 
 
+def _group_levels(s: np.ndarray, p: Params, methods: Sequence[Method]) -> tuple[float, ...]:
+    """Every method on one group's scores (Canvas order), written as pandas users usually do:
+    numpy on the group's array, a Python loop for the recurrence, np.polyfit for the trend."""
+    import numpy as np
+
+    out: list[float] = []
+    for m in methods:
+        c = parameter(m)
+        if m is Method.HIGHEST:
+            out.append(s.max())
+        elif m is Method.LATEST:
+            out.append(s[-1])
+        elif m is Method.AVERAGE:
+            out.append(s.mean())
+        elif m is Method.DECAYING_AVERAGE:
+            assert c is not None
+            older = s[:-1].mean() if len(s) > 1 else 0.0
+            out.append(s[-1] if len(s) == 1 else s[-1] * (0.01 * c) + older * (0.01 * (100 - c)))
+        elif m is Method.STANDARD_DECAYING_AVERAGE:
+            assert c is not None
+            d = s[0]
+            for x in s[1:]:
+                d = 0.01 * (100 - c) * d + 0.01 * c * x
+            out.append(d)
+        elif m is Method.N_MASTERY:
+            assert c is not None
+            kept = s[s >= p.threshold]
+            out.append(np.nan if len(s) < c or len(kept) < c else kept.mean())
+        elif m is Method.POWER_LAW:
+            if len(s) == 1:
+                out.append(min(max(s[0], p.low), p.high))
+                continue
+            low = s.min()
+            shift = 0.0 if low > 0 else 1.0 - min(p.low, low)
+            b, ln_a = np.polyfit(np.log(np.arange(1, len(s) + 1)), np.log(s + shift), 1)
+            out.append(min(max(np.exp(ln_a + b * np.log(len(s))) - shift, p.low), p.high))
+        elif m is Method.MODE:
+            values, counts = np.unique(np.round(s, 6), return_counts=True)
+            out.append(values[counts == counts.max()].max())
+        else:  # recent_mean
+            assert c is not None
+            out.append(s[-c:].mean())
+    return tuple(out)
+
+
+def run_pandas_apply(
+    df: pd.DataFrame, p: Params, methods: Sequence[Method]
+) -> tuple[float, pd.MultiIndex, dict[Method, np.ndarray]]:
+    """The same computation as usually written with pandas: sort, groupby, apply a function
+    per group. One pass (it takes tens of seconds at 1,000,000 rows)."""
+    import numpy as np
+
+    t0 = time.perf_counter()
+    work = df.assign(sec=np.floor(df["at"].to_numpy()), row=np.arange(len(df)))
+    work = work.sort_values(["student", "target", "sec", "row"], ignore_index=True)
+    per_group = work.groupby(["student", "target"], sort=True)["score"].apply(
+        lambda g: _group_levels(g.to_numpy(), p, methods)
+    )
+    table = ruby_round2_np(np.array(per_group.tolist(), dtype=np.float64))
+    seconds = time.perf_counter() - t0
+    levels = {m: table[:, i] for i, m in enumerate(methods)}
+    return seconds, per_group.index, levels
+
+
 def run_pandas(df: pd.DataFrame, p: Params) -> tuple[Run, pd.MultiIndex, dict[Method, Any]]:
     t0 = time.perf_counter()
     s = pandas_prep(df)
@@ -492,6 +559,10 @@ def render_table(result: dict[str, Any]) -> str:
         q["total"],
         f"<= {TARGET_ALL_S:.0f} s, faster than pandas",
     )
+    a = result.get("pandas_apply")
+    if a is not None:
+        row("  vs pandas groupby-apply: Canvas (s)", o["canvas"], a["canvas"])
+        row("  vs pandas groupby-apply: all nine (s)", o["total"], a["total"])
     g = result["ours_gc_paused"]
     row("  ours with the cyclic GC paused: Canvas (s)", g["canvas"], q["canvas"])
     row("  ours with the cyclic GC paused: all nine (s)", g["total"], q["total"])
@@ -525,6 +596,7 @@ def render_table(result: dict[str, Any]) -> str:
     )
     width = max(len(r[0]) for r in rows) + 2
     header = f"{'':<{width}}{'ours':>10}{'pandas':>10}{'ratio':>8}   target"
+    # "pandas" is the hand-vectorised version unless the row says groupby-apply
     lines = [header, "-" * (len(header) + 36)]
     lines += [f"{r[0]:<{width}}{r[1]:>10}{r[2]:>10}{r[3]:>8}   {r[4]}".rstrip() for r in rows]
     return "\n".join(lines)
@@ -533,7 +605,7 @@ def render_table(result: dict[str, Any]) -> str:
 def verdicts(result: dict[str, Any]) -> list[tuple[str, bool]]:
     o, q, mem = result["ours"], result["pandas"], result["memory"]
     wrong = sum(result["mismatches"].values())
-    return [
+    checks = [
         (
             f"Canvas methods <= {TARGET_CANVAS_S:.0f} s: {o['canvas']:.2f} s",
             o["canvas"] <= TARGET_CANVAS_S,
@@ -544,16 +616,37 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool]]:
             f"{mem['ours_maxrss_mb']:,.0f} MB",
             mem["ours_maxrss_mb"] <= TARGET_MEMORY_MB,
         ),
+    ]
+    a = result.get("pandas_apply")
+    if a is not None:
+        wrong_apply = sum(a["mismatches"].values())
+        checks += [
+            (
+                "faster than pandas as usually written (groupby-apply), Canvas methods: "
+                f"{_ratio(o['canvas'], a['canvas'])} its time",
+                o["canvas"] < a["canvas"] * TARGET_RATIO,
+            ),
+            (
+                "faster than pandas as usually written (groupby-apply), all methods: "
+                f"{_ratio(o['total'], a['total'])} its time",
+                o["total"] < a["total"] * TARGET_RATIO,
+            ),
+            (f"same levels as pandas groupby-apply: {wrong_apply} mismatches", wrong_apply == 0),
+        ]
+    checks += [
         (
-            f"faster than pandas, Canvas methods: {_ratio(o['canvas'], q['canvas'])} its time",
+            "faster than hand-vectorised pandas, Canvas methods: "
+            f"{_ratio(o['canvas'], q['canvas'])} its time",
             o["canvas"] < q["canvas"] * TARGET_RATIO,
         ),
         (
-            f"faster than pandas, all methods: {_ratio(o['total'], q['total'])} its time",
+            "faster than hand-vectorised pandas, all methods: "
+            f"{_ratio(o['total'], q['total'])} its time",
             o["total"] < q["total"] * TARGET_RATIO,
         ),
-        (f"same levels as pandas: {wrong} mismatches", wrong == 0),
+        (f"same levels as hand-vectorised pandas: {wrong} mismatches", wrong == 0),
     ]
+    return checks
 
 
 # -- main ------------------------------------------------------------------------------------
@@ -573,6 +666,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--no-tracemalloc", action="store_true", help="skip the (slow) tracemalloc passes"
     )
     ap.add_argument("--profile", action="store_true", help="also cProfile one pass of ours")
+    ap.add_argument(
+        "--no-apply", action="store_true", help="skip the (slow) pandas groupby-apply baseline"
+    )
     ap.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     args = ap.parse_args(argv)
     if args.quick:
@@ -627,6 +723,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  pandas: {prun.canvas:.2f} s Canvas, {prun.total:.2f} s all", flush=True)
     pd_rss = maxrss_mb()
 
+    apply_result: dict[str, Any] | None = None
+    if not args.no_apply:
+        canvas_s, _, _ = run_pandas_apply(df, p, CANVAS)
+        print(f"  pandas groupby-apply: {canvas_s:.2f} s Canvas", flush=True)
+        total_s, apply_index, apply_levels = run_pandas_apply(df, p, METHODS)
+        print(f"  pandas groupby-apply: {total_s:.2f} s all", flush=True)
+        apply_result = {
+            "canvas": canvas_s,
+            "total": total_s,
+            "mismatches": mismatches(keys, ours_levels, apply_index, apply_levels),
+        }
+
     bad = mismatches(keys, ours_levels, index, pd_levels)
     memory: dict[str, Any] = {"ours_maxrss_mb": ours_rss, "pandas_maxrss_mb": pd_rss}
     if not args.no_tracemalloc:
@@ -647,6 +755,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ours": best(ours_runs),
         "ours_gc_paused": best([nogc]),
         "pandas": best(pd_runs),
+        "pandas_apply": apply_result,
         "mismatches": bad,
         "memory": memory,
         "goals": {
