@@ -1,0 +1,42 @@
+// Course sync progress: poll the status while a sync runs and reload when it ends; on the
+// connect page, return to the sync page once the new window has finished connecting.
+// Without JavaScript the pages work by reloading ("Check progress").
+(function () {
+  "use strict";
+  var MAX_POLLS = 600;  // 15 minutes at 1.5 s: bounded, like every loop in the tool
+  var launch = document.querySelector('meta[name="mp-launch"]');
+  var headers = { "Accept": "application/json" };
+  if (launch) { headers["X-Launch-Token"] = launch.content; }
+
+  function poll(url, onStatus) {
+    var polls = 0;
+    function tick() {
+      if (++polls > MAX_POLLS) { return; }
+      fetch(url, { credentials: "same-origin", headers: headers })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (st) { if (st && onStatus(st)) { setTimeout(tick, 1500); } })
+        .catch(function () { setTimeout(tick, 5000); });
+    }
+    setTimeout(tick, 1500);
+  }
+
+  var box = document.getElementById("sync-status");
+  if (box && box.dataset.active === "true") {
+    var bar = document.getElementById("sync-progress");
+    var step = document.getElementById("sync-step");
+    poll(box.dataset.statusUrl, function (st) {
+      if (!st.run || !st.run.active) { window.location.reload(); return false; }
+      if (bar) { bar.value = st.run.progress; bar.textContent = st.run.progress + "%"; }
+      if (step) { step.textContent = st.run.step; }
+      return true;
+    });
+  }
+
+  var connect = document.getElementById("connect");
+  if (connect) {
+    poll(connect.dataset.statusUrl, function (st) {
+      if (st.connected) { window.location.assign(connect.dataset.doneUrl); return false; }
+      return true;
+    });
+  }
+}());
