@@ -370,7 +370,8 @@ class CanvasClient:
                     "Canvas is throttling requests; try again in a minute.", status=status
                 )
                 if attempt < self.max_attempts:
-                    self._backoff(attempt, deadline, failure, at_least=self._pace_delay())
+                    wait = max(self._pace_delay(), self._retry_after(response))
+                    self._backoff(attempt, deadline, failure, at_least=wait)
                     continue
                 raise failure
             if status == 401 and "www-authenticate" in response.headers:
@@ -446,6 +447,14 @@ class CanvasClient:
             return
         with self._lane.lock:
             self._lane.remaining = remaining
+
+    def _retry_after(self, response: requests.Response) -> float:
+        """Seconds from a numeric Retry-After (Canvas sends none; proxies in front may)."""
+        try:
+            seconds = float(response.headers.get("retry-after", ""))
+        except ValueError:
+            return 0.0
+        return min(max(seconds, 0.0), self.backoff_cap)
 
     def _pace_delay(self) -> float:
         with self._lane.lock:
@@ -725,6 +734,29 @@ class CanvasClient:
         return parse_progress(
             self._get(f"/api/v1/progress/{progress_id}", scope="url:GET|/api/v1/progress/:id")
         )
+
+    def wait_for_progress(
+        self,
+        progress: Progress,
+        *,
+        max_wait: float = 120.0,
+        first_delay: float = 1.0,
+        max_delay: float = 30.0,
+    ) -> Progress:
+        """Poll a Progress until completed/failed, backing off 1, 2, 4... s (reference §5.5).
+
+        Returns the last Progress seen, finished or not, once `max_wait` seconds are spent.
+        """
+        deadline = self._monotonic() + max_wait
+        delay = first_delay
+        while not progress.done:
+            remaining = deadline - self._monotonic()
+            if remaining <= 0:
+                break
+            self._sleep(min(delay, remaining))
+            delay = min(delay * 2, max_delay)
+            progress = self.progress(progress.id)
+        return progress
 
     # --- writes ------------------------------------------------------------------------------
 

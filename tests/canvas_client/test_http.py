@@ -23,6 +23,7 @@ from lti_app.canvas_client import (
     TokenInvalid,
     ValidationFailed,
 )
+from lti_app.canvas_client.types import parse_progress
 from tests.canvas_client.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
@@ -465,3 +466,34 @@ def test_error_messages_never_contain_the_token(
         make_client(max_attempts=1).sections("12")
     assert TOKEN not in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_retry_after_is_honoured_when_a_proxy_sends_it(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    canvas.get(SECTIONS, status=429, body="", headers={"Retry-After": "7"})
+    canvas.get(SECTIONS, json=[SECTION])
+    make_client(jitter=lambda low, high: 0.0).sections("12")
+    assert clock.sleeps == [7.0]
+
+
+def test_progress_is_polled_with_backoff_until_done(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    url = f"{BASE}/api/v1/progress/1"
+    canvas.get(url, json={**PROGRESS, "workflow_state": "running", "completion": 50})
+    canvas.get(url, json={**PROGRESS, "workflow_state": "running", "completion": 90})
+    canvas.get(url, json={**PROGRESS, "workflow_state": "completed", "completion": 100})
+    done = make_client().wait_for_progress(parse_progress(PROGRESS))
+    assert done.workflow_state == "completed"
+    assert clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_progress_polling_is_bounded_in_time(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    canvas.get(f"{BASE}/api/v1/progress/1", json={**PROGRESS, "workflow_state": "running"})
+    last = make_client().wait_for_progress(parse_progress(PROGRESS), max_wait=10.0)
+    assert last.workflow_state == "running"
+    assert sum(clock.sleeps) == 10.0
+    assert len(canvas.calls) == 4  # after 1, 2, 4 and the remaining 3 seconds
