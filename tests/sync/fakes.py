@@ -1,0 +1,144 @@
+"""A scripted stand-in for CanvasClient's reads, built from canvas_client types (for unit
+tests of fetch and of the sync service without HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from lti_app.canvas_client.types import (
+    CanvasUser,
+    Enrollment,
+    Outcome,
+    OutcomeGroup,
+    OutcomeLink,
+    OutcomeResult,
+    OutcomeResultsPage,
+    Proficiency,
+    Rating,
+    Section,
+)
+
+T0 = datetime(2026, 3, 1, 15, 4, 5, tzinfo=UTC)
+ROOT = OutcomeGroup("1", "Algebra I", None)
+READING = OutcomeGroup("5", "Reading", "1")
+LITERATURE = OutcomeGroup("6", "Literature", "5")
+
+
+def user(uid: str, name: str) -> CanvasUser:
+    first, last = name.split(" ", 1)
+    return CanvasUser(uid, name, f"{last}, {first}", first, None)
+
+
+def enrollment(uid: str, name: str, section: str = "45") -> Enrollment:
+    return Enrollment(
+        f"e{uid}{section}", uid, section, "StudentEnrollment", "active", user(uid, name)
+    )
+
+
+def result(rid: str, uid: str, oid: str, assignment: int = 53, score: float = 3.0) -> OutcomeResult:
+    return OutcomeResult(
+        id=rid,
+        user_id=uid,
+        outcome_id=oid,
+        alignment=f"assignment_{assignment}",
+        assignment_id=assignment,
+        score=score,
+        possible=4.0,
+        percent=score / 4.0,
+        mastery=score >= 3.0,
+        submitted_or_assessed_at=T0,
+    )
+
+
+@dataclass
+class FakeCanvas:
+    outcomes: list[tuple[Outcome, OutcomeGroup]] = field(
+        default_factory=lambda: [
+            (
+                Outcome("97", "RL.3.2", ratings=(Rating(4.0, "Exceeds"), Rating(3.0, "Meets"))),
+                LITERATURE,
+            ),
+            (Outcome("98", "RL.3.3"), READING),
+            (Outcome("99", "W.3.1"), ROOT),
+        ]
+    )
+    groups: list[OutcomeGroup] = field(default_factory=lambda: [ROOT, READING, LITERATURE])
+    proficiency: Proficiency | None = field(
+        default_factory=lambda: Proficiency(
+            (
+                Rating(4.0, "Exceeds Mastery", False, "0374B5"),
+                Rating(3.0, "Mastery", True, "0B874B"),
+            )
+        )
+    )
+    section_rows: list[Section] = field(
+        default_factory=lambda: [Section("45", "Period 1", "12"), Section("46", "Period 2", "12")]
+    )
+    rosters: list[list[Enrollment]] = field(
+        default_factory=lambda: [
+            [
+                enrollment("812", "Ada Lovelace"),
+                enrollment("813", "Alan Turing"),
+                enrollment("813", "Alan Turing", "46"),
+            ]
+        ]
+    )
+    results: list[OutcomeResult] = field(
+        default_factory=lambda: [
+            result("4711", "812", "97"),
+            result("4712", "813", "97", score=2.0),
+            result("4713", "812", "98", assignment=60, score=4.0),
+        ]
+    )
+    page_size: int = 2
+    calls: list[str] = field(default_factory=list)
+    # Called before each results page is served (to change the course mid-read).
+    on_page: Callable[[FakeCanvas, int], None] | None = None
+    fail_on: str | None = None
+    error: Exception | None = None
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.fail_on == name and self.error is not None:
+            raise self.error
+
+    def outcome_links(self, course_id: str) -> list[OutcomeLink]:
+        self._call("outcome_links")
+        return [OutcomeLink(o, g, course_id, "Course") for o, g in self.outcomes]
+
+    def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
+        self._call("outcome_groups")
+        return list(self.groups)
+
+    def course_proficiency(self, course_id: str) -> Proficiency | None:
+        self._call("course_proficiency")
+        return self.proficiency
+
+    def sections(self, course_id: str) -> list[Section]:
+        self._call("sections")
+        return list(self.section_rows)
+
+    def student_enrollments(self, course_id: str) -> list[Enrollment]:
+        self._call("student_enrollments")
+        roster = self.rosters[0]
+        if len(self.rosters) > 1:
+            self.rosters.pop(0)
+        return list(roster)
+
+    def outcome_results_pages(
+        self, course_id: str, *, include_hidden: bool = False
+    ) -> Iterator[OutcomeResultsPage]:
+        self._call("outcome_results")
+        offset = 0
+        page = 0
+        while True:
+            if self.on_page is not None:
+                self.on_page(self, page)
+            chunk = self.results[offset : offset + self.page_size]
+            if not chunk:
+                return
+            yield OutcomeResultsPage(tuple(chunk))
+            offset += self.page_size
+            page += 1
