@@ -266,6 +266,8 @@ class CanvasClient:
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[float, float], float] = random.uniform,
         max_pages: int = MAX_PAGES,
+        pace_below: float = PACE_BELOW,
+        leak_per_second: float = LEAK_PER_SECOND,
     ) -> None:
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
@@ -282,6 +284,8 @@ class CanvasClient:
         self.backoff_cap = backoff_cap
         self.deadline_seconds = deadline_seconds
         self.max_pages = max_pages
+        self.pace_below = pace_below
+        self.leak_per_second = leak_per_second
         self._sleep = sleep
         self._monotonic = monotonic
         self._jitter = jitter
@@ -459,9 +463,9 @@ class CanvasClient:
     def _pace_delay(self) -> float:
         with self._lane.lock:
             remaining = self._lane.remaining
-        if remaining is None or remaining >= PACE_BELOW:
+        if remaining is None or remaining >= self.pace_below:
             return 0.0
-        return min(self.backoff_cap, (PACE_BELOW - max(remaining, 0.0)) / LEAK_PER_SECOND)
+        return min(self.backoff_cap, (self.pace_below - max(remaining, 0.0)) / self.leak_per_second)
 
     def _pace(self, deadline: float) -> None:
         delay = self._pace_delay()
@@ -471,7 +475,7 @@ class CanvasClient:
         self._sleep(delay)
         with self._lane.lock:  # the bucket drained meanwhile; the next answer updates it
             if self._lane.remaining is not None:
-                self._lane.remaining += delay * LEAK_PER_SECOND
+                self._lane.remaining += delay * self.leak_per_second
 
     def _backoff(
         self, attempt: int, deadline: float, failure: CanvasError, at_least: float = 0.0
