@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 EnrollmentType = Literal["StudentEnrollment", "TeacherEnrollment", "TaEnrollment"]
@@ -27,6 +28,10 @@ class Account:
     # Feature flags that change Canvas semantics (reference §3.4/§3.5).
     account_level_mastery_scales: bool = True
     new_decaying_average: bool = True
+    outcome_extra_credit: bool = False
+    # Account-level mastery scale and calculation method (None: inherit / built-in default).
+    proficiency: list[ProficiencyRating] | None = None
+    calculation: CalculationMethod | None = None
 
 
 @dataclass
@@ -39,6 +44,8 @@ class User:
     login_id: str
     email: str
     account_admin_of: list[int] = field(default_factory=list)
+    sis_user_id: str | None = None
+    created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
 
 
 @dataclass
@@ -49,6 +56,10 @@ class Course:
     course_code: str
     lti_context_id: str  # opaque hash, as Canvas sends in the context claim
     workflow_state: str = "available"
+    sis_course_id: str | None = None
+    proficiency: list[ProficiencyRating] | None = None
+    calculation: CalculationMethod | None = None
+    created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
 
 
 @dataclass
@@ -56,6 +67,7 @@ class Section:
     id: int
     course_id: int
     name: str
+    sis_section_id: str | None = None
 
 
 @dataclass
@@ -68,6 +80,294 @@ class Enrollment:
     workflow_state: str = "active"
 
 
+# --- Mastery scales and calculation methods (reference §3) -------------------------------
+
+
+@dataclass
+class ProficiencyRating:
+    description: str
+    points: float
+    mastery: bool
+    color: str  # hex without '#'
+
+
+@dataclass
+class CalculationMethod:
+    method: str
+    int_value: int | None = None
+
+
+# --- Outcomes (reference §2) ----------------------------------------------------------------
+
+
+@dataclass
+class OutcomeRating:
+    description: str
+    points: float
+
+
+@dataclass
+class Outcome:
+    id: int
+    context_type: str | None  # "Account", "Course" or None (global)
+    context_id: int | None
+    title: str
+    display_name: str | None = None
+    description: str = ""
+    vendor_guid: str | None = None
+    mastery_points: float = 3.0
+    ratings: list[OutcomeRating] = field(default_factory=list)
+    calculation_method: str | None = "decaying_average"
+    calculation_int: int | None = 65
+    workflow_state: str = "active"
+
+    @property
+    def points_possible(self) -> float:
+        return max((r.points for r in self.ratings), default=0.0)
+
+
+@dataclass
+class OutcomeGroup:
+    id: int
+    context_type: str | None
+    context_id: int | None
+    title: str
+    parent_id: int | None = None  # None: the context's root group
+    description: str = ""
+    vendor_guid: str | None = None
+    workflow_state: str = "active"
+
+
+@dataclass
+class OutcomeLink:
+    """A ContentTag linking an outcome into a group of a context."""
+
+    id: int
+    context_type: str
+    context_id: int
+    group_id: int
+    outcome_id: int
+    workflow_state: str = "active"
+
+
+@dataclass
+class Alignment:
+    """A ContentTag aligning an outcome to an assignment (asset string ``assignment_<id>``)."""
+
+    id: int
+    course_id: int
+    outcome_id: int
+    assignment_id: int
+    workflow_state: str = "active"
+
+    @property
+    def asset_string(self) -> str:
+        return f"assignment_{self.assignment_id}"
+
+
+# --- Assignments, rubrics, submissions (reference §4) --------------------------------------
+
+
+@dataclass
+class Assignment:
+    id: int
+    course_id: int
+    name: str
+    points_possible: float = 0.0
+    grading_type: str = "points"
+    submission_types: list[str] = field(default_factory=lambda: ["none"])
+    published: bool = True
+    omit_from_final_grade: bool = False
+    due_at: datetime | None = None
+    description: str = ""
+    position: int = 1
+    assignment_group_id: int = 1
+    created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
+    workflow_state: str = "published"
+
+
+@dataclass
+class RubricRating:
+    id: str
+    description: str
+    points: float
+    criterion_id: str
+    long_description: str = ""
+
+
+@dataclass
+class RubricCriterion:
+    id: str
+    description: str
+    points: float
+    ratings: list[RubricRating]
+    long_description: str = ""
+    learning_outcome_id: int | None = None
+    mastery_points: float | None = None
+    ignore_for_scoring: bool = False
+    criterion_use_range: bool = False
+
+
+@dataclass
+class Rubric:
+    id: int
+    context_type: str
+    context_id: int
+    title: str
+    criteria: list[RubricCriterion]
+    points_possible: float = 0.0
+    free_form_criterion_comments: bool = False
+    hide_score_total: bool = False
+    user_id: int | None = None
+    workflow_state: str = "active"
+    created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
+
+
+@dataclass
+class RubricAssociation:
+    id: int
+    rubric_id: int
+    association_type: str  # "Assignment" or "Course"
+    association_id: int
+    context_type: str
+    context_id: int
+    purpose: str = "grading"
+    use_for_grading: bool = False
+    hide_score_total: bool = False
+    hide_points: bool = False
+    hide_outcome_results: bool = False
+    title: str = ""
+    bookmarked: bool = True
+    workflow_state: str = "active"
+
+
+@dataclass
+class Submission:
+    id: int
+    assignment_id: int
+    user_id: int
+    attempt: int | None = None
+    submitted_at: datetime | None = None
+    score: float | None = None
+    grade: str | None = None
+    graded_at: datetime | None = None
+    grader_id: int | None = None
+    workflow_state: str = "unsubmitted"
+    posted_at: datetime | None = None
+
+
+@dataclass
+class AssessmentRow:
+    points: float | None
+    rating_id: str | None = None
+    description: str | None = None
+    comments: str = ""
+
+
+@dataclass
+class RubricAssessment:
+    id: int
+    rubric_id: int
+    rubric_association_id: int
+    user_id: int
+    assessor_id: int
+    submission_id: int
+    data: dict[str, AssessmentRow]  # criterion id -> row
+    score: float
+    assessed_at: datetime
+    assessment_type: str = "grading"
+
+
+@dataclass
+class LearningOutcomeResult:
+    id: int
+    course_id: int
+    user_id: int
+    outcome_id: int
+    alignment_id: int
+    association_id: int  # the rubric association
+    assignment_id: int
+    title: str
+    score: float | None
+    possible: float
+    percent: float | None
+    mastery: bool | None
+    submitted_at: datetime | None
+    assessed_at: datetime
+    attempt: int = 1
+    hide_points: bool = False
+    hidden: bool = False
+    workflow_state: str = "active"
+
+    @property
+    def submitted_or_assessed_at(self) -> datetime:
+        return self.submitted_at or self.assessed_at
+
+
+@dataclass
+class PendingResult:
+    """An outcome result whose (simulated) delayed job has not run yet (reference §4.4)."""
+
+    due: datetime
+    result: LearningOutcomeResult
+
+
+@dataclass
+class Progress:
+    id: int
+    context_type: str
+    context_id: int
+    user_id: int
+    tag: str
+    workflow_state: str = "queued"
+    completion: float = 0.0
+    message: str | None = None
+    results: Any = None
+    created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
+    updated_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
+
+
+# --- OAuth2 (reference §5.3) -----------------------------------------------------------------
+
+
+@dataclass
+class ApiDeveloperKey:
+    id: int
+    client_id: str
+    secret: str
+    redirect_uri: str
+    name: str
+    scopes: list[str] = field(default_factory=list)
+    workflow_state: str = "active"
+
+
+@dataclass
+class AccessToken:
+    id: int
+    user_id: int
+    token_hash: str
+    expires_at: datetime | None
+    developer_key_id: int | None = None
+    refresh_hash: str | None = None
+    scopes: list[str] = field(default_factory=list)
+    revoked: bool = False
+
+
+@dataclass
+class AuthCode:
+    code_hash: str
+    client_id: str
+    user_id: int
+    redirect_uri: str
+    scopes: list[str]
+    expires_at: datetime
+    used: bool = False
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class SandboxState:
     """Everything the sandbox knows. Modules add their own tables via ``table(name)``."""
@@ -77,6 +377,26 @@ class SandboxState:
     courses: dict[int, Course] = field(default_factory=dict)
     sections: dict[int, Section] = field(default_factory=dict)
     enrollments: dict[int, Enrollment] = field(default_factory=dict)
+    outcomes: dict[int, Outcome] = field(default_factory=dict)
+    outcome_groups: dict[int, OutcomeGroup] = field(default_factory=dict)
+    outcome_links: dict[int, OutcomeLink] = field(default_factory=dict)
+    alignments: dict[int, Alignment] = field(default_factory=dict)
+    assignments: dict[int, Assignment] = field(default_factory=dict)
+    rubrics: dict[int, Rubric] = field(default_factory=dict)
+    rubric_associations: dict[int, RubricAssociation] = field(default_factory=dict)
+    submissions: dict[int, Submission] = field(default_factory=dict)
+    assessments: dict[int, RubricAssessment] = field(default_factory=dict)
+    results: dict[int, LearningOutcomeResult] = field(default_factory=dict)
+    pending_results: list[PendingResult] = field(default_factory=list)
+    progresses: dict[int, Progress] = field(default_factory=dict)
+    api_keys: dict[int, ApiDeveloperKey] = field(default_factory=dict)
+    access_tokens: dict[str, AccessToken] = field(default_factory=dict)  # by token hash
+    refresh_tokens: dict[str, int] = field(default_factory=dict)  # refresh hash -> token id
+    auth_codes: dict[str, AuthCode] = field(default_factory=dict)  # by code hash
+    # How long the simulated delayed job takes to write outcome results (reference §4.4).
+    result_delay_ms: int = 0
+    # The sandbox's clock; tests and the seed replace it to travel in time.
+    clock: Callable[[], datetime] = field(default=_utcnow, repr=False)
     tables: dict[str, dict[Any, Any]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _counters: dict[str, Iterator[int]] = field(default_factory=dict, repr=False)
@@ -86,6 +406,9 @@ class SandboxState:
             if kind not in self._counters:
                 self._counters[kind] = itertools.count(start)
             return next(self._counters[kind])
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def table(self, name: str) -> dict[Any, Any]:
         with self.lock:
@@ -109,3 +432,20 @@ class SandboxState:
             for e in self.enrollments_in(course_id)
             if e.user_id == user_id and e.workflow_state == "active"
         }
+
+    def is_admin(self, user_id: int, account_id: int) -> bool:
+        user = self.users.get(user_id)
+        return user is not None and account_id in user.account_admin_of
+
+    def can_manage_grades(self, course_id: int, user_id: int) -> bool:
+        """Teachers, TAs and admins of the course's account (reference §1.1)."""
+        course = self.courses.get(course_id)
+        if course is None:
+            return False
+        roles = self.course_roles(course_id, user_id)
+        return bool(roles & {"TeacherEnrollment", "TaEnrollment"}) or self.is_admin(
+            user_id, course.account_id
+        )
+
+    def is_student(self, course_id: int, user_id: int) -> bool:
+        return "StudentEnrollment" in self.course_roles(course_id, user_id)

@@ -1,0 +1,119 @@
+"""Canvas pagination (reference §5.1): numbered pages and opaque bookmarks, Link headers.
+
+``per_page`` defaults to 10 and is clamped to 100 silently. Links use the sandbox's own
+``base_url``, keep every other query parameter and drop ``access_token``. Bookmark collections
+start at ``page=first``, continue with ``page=bookmark:<opaque>`` and have no ``last``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from urllib.parse import urlencode
+
+from werkzeug.datastructures import MultiDict
+
+from canvas_sandbox.errors import not_found
+
+T = TypeVar("T")
+
+DEFAULT_PER_PAGE = 10
+MAX_PER_PAGE = 100
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    links: dict[str, str]  # rel -> absolute URL, in Link-header order
+    meta: dict[str, Any] = field(default_factory=dict)  # numbered pages only
+
+    def link_header(self) -> str:
+        return ",".join(f'<{url}>; rel="{rel}"' for rel, url in self.links.items())
+
+
+def per_page(args: MultiDict[str, str]) -> int:
+    try:
+        value = int(args.get("per_page", DEFAULT_PER_PAGE))
+    except ValueError:
+        value = DEFAULT_PER_PAGE
+    if value < 1:
+        value = DEFAULT_PER_PAGE
+    return min(value, MAX_PER_PAGE)
+
+
+def _url(base_url: str, path: str, args: MultiDict[str, str], page: str, size: int) -> str:
+    pairs = [
+        (k, v) for k, v in args.items(multi=True) if k not in ("page", "per_page", "access_token")
+    ]
+    pairs += [("page", page), ("per_page", str(size))]
+    return f"{base_url}{path}?{urlencode(pairs)}"
+
+
+def numbered(items: Sequence[T], args: MultiDict[str, str], base_url: str, path: str) -> Page[T]:
+    size = per_page(args)
+    try:
+        page = max(1, int(args.get("page", "1")))
+    except ValueError:
+        page = 1
+    count = len(items)
+    last = max(1, math.ceil(count / size))
+    chunk = list(items[(page - 1) * size : page * size])
+
+    def link(n: int) -> str:
+        return _url(base_url, path, args, str(n), size)
+
+    links = {"current": link(page)}
+    if page < last:
+        links["next"] = link(page + 1)
+    if page > 1:
+        links["prev"] = link(page - 1)
+    links["first"] = link(1)
+    links["last"] = link(last)
+    meta = {
+        "per_page": size,
+        "page": page,
+        "count": count,
+        "page_count": last,
+        **links,
+        "template": _url(base_url, path, args, "{page}", size).replace("%7Bpage%7D", "{page}"),
+    }
+    return Page(chunk, links, meta)
+
+
+def _encode(offset: int) -> str:
+    raw = json.dumps([offset], separators=(",", ":")).encode()
+    return "bookmark:" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(page: str) -> int:
+    if page == "first":
+        return 0
+    if not page.startswith("bookmark:"):
+        raise not_found()
+    blob = page.removeprefix("bookmark:")
+    try:
+        value = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise not_found() from None
+    if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], int)):
+        raise not_found()
+    if value[0] < 0:
+        raise not_found()
+    return int(value[0])
+
+
+def bookmarked(items: Sequence[T], args: MultiDict[str, str], base_url: str, path: str) -> Page[T]:
+    size = per_page(args)
+    offset = _decode(args.get("page", "first"))
+    chunk = list(items[offset : offset + size])
+    current = args.get("page", "first")
+    links = {"current": _url(base_url, path, args, current, size)}
+    if offset + size < len(items):
+        links["next"] = _url(base_url, path, args, _encode(offset + size), size)
+    links["first"] = _url(base_url, path, args, "first", size)
+    return Page(chunk, links)

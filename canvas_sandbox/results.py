@@ -1,0 +1,95 @@
+"""LearningOutcomeResults: the delayed write after an assessment, and the read query (§1.1, §4.4).
+
+Canvas writes results in a background job a little after the rubric assessment. The sandbox
+models that lazily and deterministically: an assessment schedules a ``PendingResult`` due
+``result_delay_ms`` later, and every read first materialises the ones whose time has come.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from canvas_sandbox.state import LearningOutcomeResult, PendingResult, SandboxState
+
+
+def _key(result: LearningOutcomeResult) -> tuple[int, int, int]:
+    return (result.alignment_id, result.association_id, result.user_id)
+
+
+def schedule(state: SandboxState, result: LearningOutcomeResult) -> None:
+    """Queue a result write (one result per alignment, association and user)."""
+    with state.lock:
+        due = state.now() + timedelta(milliseconds=state.result_delay_ms)
+        state.pending_results.append(PendingResult(due, result))
+        if state.result_delay_ms <= 0:
+            materialize(state)
+
+
+def materialize(state: SandboxState) -> None:
+    """Run the 'jobs' that are due: insert new results, update (re-version) existing ones."""
+    with state.lock:
+        if not state.pending_results:
+            return
+        now = state.now()
+        due = [p for p in state.pending_results if p.due <= now]
+        if not due:
+            return
+        state.pending_results = [p for p in state.pending_results if p.due > now]
+        index = {_key(r): r for r in state.results.values() if r.workflow_state == "active"}
+        for pending in due:
+            new = pending.result
+            if new.association_id not in state.rubric_associations or (
+                state.rubric_associations[new.association_id].workflow_state != "active"
+            ):
+                continue  # the association was destroyed before the job ran
+            existing = index.get(_key(new))
+            if existing is not None:
+                new.id = existing.id
+            else:
+                new.id = state.next_id("learning_outcome_result", 1)
+            state.results[new.id] = new
+            index[_key(new)] = new
+
+
+def delete_for_association(state: SandboxState, association_id: int) -> int:
+    """``destroy_all`` of an association's results (the uniqueness trap, §4.3)."""
+    with state.lock:
+        doomed = [r.id for r in state.results.values() if r.association_id == association_id]
+        for result_id in doomed:
+            del state.results[result_id]
+        state.pending_results = [
+            p for p in state.pending_results if p.result.association_id != association_id
+        ]
+        return len(doomed)
+
+
+def course_results(
+    state: SandboxState,
+    course_id: int,
+    *,
+    user_ids: Iterable[int] | None = None,
+    outcome_ids: Iterable[int] | None = None,
+    include_hidden: bool = False,
+) -> list[LearningOutcomeResult]:
+    """Active results with an active alignment, ordered as Canvas orders them (§1.1)."""
+    materialize(state)
+    users = set(user_ids) if user_ids is not None else None
+    outcomes = set(outcome_ids) if outcome_ids is not None else None
+    with state.lock:
+        rows = [
+            r
+            for r in state.results.values()
+            if r.course_id == course_id
+            and r.workflow_state == "active"
+            and (users is None or r.user_id in users)
+            and (outcomes is None or r.outcome_id in outcomes)
+            and (include_hidden or not r.hidden)
+            and r.alignment_id in state.alignments
+            and state.alignments[r.alignment_id].workflow_state == "active"
+        ]
+
+        def order(r: LearningOutcomeResult) -> tuple[str, int, int, int]:
+            return (state.users[r.user_id].sortable_name, r.user_id, r.outcome_id, r.id)
+
+        return sorted(rows, key=order)
