@@ -1,8 +1,5 @@
-"""`make demo`: run the tool locally for a first look.
-
-Until the local Canvas sandbox lands, this starts the tool alone and says how to install it
-in a Canvas (developer key JSON URL or Dynamic Registration URL).
-"""
+"""Run the tool on the Flask dev server for the demo (`make demo` starts it beside the Canvas
+sandbox, see canvas_sandbox/demo.py; run on its own, it says how to install it in a Canvas)."""
 
 from __future__ import annotations
 
@@ -14,6 +11,8 @@ from lti_app import create_app
 
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("PORT", "5000"))
+# Set by canvas_sandbox/demo.py: the sandbox prints the one URL to open, so stay quiet.
+WITH_SANDBOX = os.environ.get("MP_DEMO_WITH_SANDBOX") == "1"
 
 
 class PathOnlyRequestLog(WSGIRequestHandler):
@@ -28,16 +27,19 @@ def main() -> None:
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
     app = create_app()
     base = app.extensions["mp_services"].settings.public_base_url
-    print(
-        "\nMastery Pathways is running on its own at " + base + "\n"
-        "The local Canvas sandbox is not part of this build yet, so there is no course to\n"
-        "launch from. To install the tool in a Canvas instance:\n"
-        f"  developer key JSON : {base}/lti/config.json\n"
-        f"  Dynamic Registration: {base}/lti/register\n"
-        f"  tool JWKS          : {base}/.well-known/jwks.json\n"
-        "Stop with Ctrl+C.\n",
-        flush=True,
-    )
+    if WITH_SANDBOX:
+        print(f"Mastery Pathways (the tool) is listening on {base}", flush=True)
+    else:
+        print(
+            "\nMastery Pathways is running on its own at " + base + "\n"
+            "For the full demo with a local Canvas (courses, users, launches) run `make demo`.\n"
+            "To install the tool in a Canvas instance:\n"
+            f"  developer key JSON : {base}/lti/config.json\n"
+            f"  Dynamic Registration: {base}/lti/register\n"
+            f"  tool JWKS          : {base}/.well-known/jwks.json\n"
+            "Stop with Ctrl+C.\n",
+            flush=True,
+        )
     app.run(
         host=HOST, port=PORT, debug=False, use_reloader=False, request_handler=PathOnlyRequestLog
     )
