@@ -122,7 +122,8 @@ class _Lane:
     """Shared by every client using one token source: Canvas throttles per token."""
 
     semaphore: threading.BoundedSemaphore
-    remaining: float | None = None
+    remaining: float | None = None  # X-Rate-Limit-Remaining of the latest answer...
+    observed_at: float = 0.0  # ...and when it came (the bucket drains from then on)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -451,6 +452,7 @@ class CanvasClient:
             return
         with self._lane.lock:
             self._lane.remaining = remaining
+            self._lane.observed_at = self._monotonic()
 
     def _retry_after(self, response: requests.Response) -> float:
         """Seconds from a numeric Retry-After (Canvas sends none; proxies in front may)."""
@@ -462,20 +464,20 @@ class CanvasClient:
 
     def _pace_delay(self) -> float:
         with self._lane.lock:
-            remaining = self._lane.remaining
-        if remaining is None or remaining >= self.pace_below:
+            remaining, observed_at = self._lane.remaining, self._lane.observed_at
+        if remaining is None:
             return 0.0
-        return min(self.backoff_cap, (self.pace_below - max(remaining, 0.0)) / self.leak_per_second)
+        drained = max(0.0, self._monotonic() - observed_at) * self.leak_per_second
+        estimate = max(remaining, 0.0) + drained
+        if estimate >= self.pace_below:
+            return 0.0
+        return min(self.backoff_cap, (self.pace_below - estimate) / self.leak_per_second)
 
     def _pace(self, deadline: float) -> None:
         delay = self._pace_delay()
         if delay <= 0:
             return
-        delay = min(delay, max(0.0, deadline - self._monotonic()))
-        self._sleep(delay)
-        with self._lane.lock:  # the bucket drained meanwhile; the next answer updates it
-            if self._lane.remaining is not None:
-                self._lane.remaining += delay * self.leak_per_second
+        self._sleep(min(delay, max(0.0, deadline - self._monotonic())))
 
     def _backoff(
         self, attempt: int, deadline: float, failure: CanvasError, at_least: float = 0.0

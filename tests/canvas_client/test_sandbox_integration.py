@@ -142,24 +142,45 @@ def test_same_data_under_server_errors(sandbox: Sandbox, knobs: Any) -> None:
     assert client.stats.retries > 0
 
 
-def test_same_data_under_throttling(sandbox: Sandbox, knobs: Any) -> None:
+# Each request leaves 40 units in a 120-unit bucket draining 1000 units/s: a client that
+# does not pace fills it within three back-to-back requests.
+BUSY_BUCKET = {
+    "bucket_high_water": 120.0,
+    "bucket_outflow": 1000.0,
+    "request_cost": 40.0,
+    "row_cost": 0.0,
+    "throttle_status": 403,
+}
+
+
+def test_throttled_reads_are_retried_to_the_same_data(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     clean = read_everything(teacher_client(sandbox), course)
-    # a tiny, fast-draining bucket so that three parallel readers tip it over
-    knobs.update({"bucket_high_water": 120.0, "bucket_outflow": 400.0, "throttle_status": 403})
-    client = teacher_client(sandbox, max_attempts=12, pace_below=30.0, leak_per_second=400.0)
+    knobs.update(BUSY_BUCKET)
+    client = teacher_client(sandbox, max_attempts=12, pace_below=0.0)  # no pacing
+    assert read_everything(client, course) == clean
+    assert client.stats.throttled > 0
+
     outcomes: list[dict[str, Any]] = []
-
-    def reader() -> None:
-        outcomes.append(read_everything(client, course))
-
-    threads = [threading.Thread(target=reader) for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(read_everything(client, course)))
+        for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
     assert outcomes == [clean, clean, clean]
-    assert client.stats.throttled > 0
+
+
+def test_pacing_by_remaining_avoids_throttling(sandbox: Sandbox, knobs: Any) -> None:
+    course = str(sandbox.ids.ela_course)
+    knobs.update(BUSY_BUCKET)
+    # pace while fewer than 60 units remain, knowing the bucket drains 1000 units/s
+    client = teacher_client(sandbox, pace_below=60.0, leak_per_second=1000.0)
+    read_everything(client, course)
+    assert client.stats.throttled == 0
+    assert client.stats.requests > 10
 
 
 class MemoryStore:
