@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response, g, render_template
 
 from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.launch.roles import CourseRole
@@ -28,6 +28,9 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
         view = "admin"
     else:
         view = "no_access"
+    if secret is not None:
+        # base.html hands it to session_nav.js for cookie-less browsers
+        g.launch_token, g.launch_session = secret, session
     html = render_template(
         "home.html",
         s=session,

@@ -51,6 +51,10 @@ def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response
                     "Ask your Canvas admin if you need access.",
                 )
             g.launch_session = row
+            if launch_session.COOKIE_PREFIX + handle not in request.cookies:
+                # Authenticated by header or form field: the browser refuses our cookie, so
+                # the page hands the secret on for the next navigation (session_nav.js).
+                g.launch_token = launch_session.presented_secret(request, handle)
             return view(row, **kwargs)
 
         return wrapper

@@ -13,7 +13,7 @@ It plays the parts of Canvas a real browser touches during an LTI 1.3 launch:
 * ``/api/lti/security/jwks``: the platform's signing keys.
 
 The course page takes ``?storage=ok|missing|wrong_message_id|wrong_origin|silent``,
-``?role=teacher|student`` and ``?relay=forged`` (the authorize page then claims
+``?role=teacher|student|admin`` and ``?relay=forged`` (the authorize page then claims
 ``lti_storage_verified=1`` itself, as a cross-site attacker would). Everything the
 authorize endpoint saw is kept on ``FakeCanvas`` for the tests to assert on.
 """
@@ -28,7 +28,14 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, jsonify, render_template_string, request
 
-from tests.lti_platform import INSTITUTION_INSTRUCTOR, INSTRUCTOR, LEARNER, FakePlatform
+from tests.lti_platform import (
+    ADMIN,
+    INSTITUTION_INSTRUCTOR,
+    INSTRUCTOR,
+    LEARNER,
+    SYSTEM_USER,
+    FakePlatform,
+)
 
 STORAGE_MODES = ("ok", "missing", "wrong_message_id", "wrong_origin", "silent")
 STORAGE_TARGET = "post_message_forwarding"
@@ -38,6 +45,7 @@ LOGIN_HINT = "535fa085f22b4655f48cd5a36a9215f64c062838"
 ROLES = {
     "teacher": [INSTRUCTOR, INSTITUTION_INSTRUCTOR],
     "student": [LEARNER],
+    "admin": [ADMIN, SYSTEM_USER],
 }
 
 COURSE_PAGE = """<!doctype html>
