@@ -339,18 +339,14 @@ def group_path(state: SandboxState, group_id: int) -> list[OutcomeGroup]:
 def align(state: SandboxState, course_id: int, assignment_id: int, outcome_id: int) -> Alignment:
     """Align an outcome to an assignment; links it into the course root if it was not (§2.2)."""
     with state.lock:
-        for alignment in state.alignments.values():
-            if (
-                alignment.course_id == course_id
-                and alignment.assignment_id == assignment_id
-                and alignment.outcome_id == outcome_id
-                and alignment.workflow_state == "active"
-            ):
-                return alignment
+        known = state.alignment_keys.get((course_id, assignment_id, outcome_id))
+        if known is not None and state.alignments[known].workflow_state == "active":
+            return state.alignments[known]
         if outcome_id not in course_outcome_ids(state, course_id):
             link_outcome(state, root_group(state, "Course", course_id), state.outcomes[outcome_id])
         alignment = Alignment(state.next_id("content_tag", 1), course_id, outcome_id, assignment_id)
         state.alignments[alignment.id] = alignment
+        state.alignment_keys[(course_id, assignment_id, outcome_id)] = alignment.id
         return alignment
 
 

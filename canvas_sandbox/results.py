@@ -18,12 +18,13 @@ def _key(result: LearningOutcomeResult) -> tuple[int, int, int]:
 
 
 def schedule(state: SandboxState, result: LearningOutcomeResult) -> None:
-    """Queue a result write (one result per alignment, association and user)."""
+    """Queue a result write (one result per alignment, association and user).
+
+    The caller runs ``materialize`` once it has queued an assessment's results (with no
+    delay they land at once)."""
     with state.lock:
         due = state.now() + timedelta(milliseconds=state.result_delay_ms)
         state.pending_results.append(PendingResult(due, result))
-        if state.result_delay_ms <= 0:
-            materialize(state)
 
 
 def materialize(state: SandboxState) -> None:
@@ -36,20 +37,18 @@ def materialize(state: SandboxState) -> None:
         if not due:
             return
         state.pending_results = [p for p in state.pending_results if p.due > now]
-        index = {_key(r): r for r in state.results.values() if r.workflow_state == "active"}
         for pending in due:
             new = pending.result
-            if new.association_id not in state.rubric_associations or (
-                state.rubric_associations[new.association_id].workflow_state != "active"
-            ):
+            assoc = state.rubric_associations.get(new.association_id)
+            if assoc is None or assoc.workflow_state != "active":
                 continue  # the association was destroyed before the job ran
-            existing = index.get(_key(new))
-            if existing is not None:
-                new.id = existing.id
+            existing = state.result_keys.get(_key(new))
+            if existing is not None and existing in state.results:
+                new.id = existing
             else:
                 new.id = state.next_id("learning_outcome_result", 1)
             state.results[new.id] = new
-            index[_key(new)] = new
+            state.result_keys[_key(new)] = new.id
 
 
 def delete_for_association(state: SandboxState, association_id: int) -> int:
@@ -57,6 +56,7 @@ def delete_for_association(state: SandboxState, association_id: int) -> int:
     with state.lock:
         doomed = [r.id for r in state.results.values() if r.association_id == association_id]
         for result_id in doomed:
+            state.result_keys.pop(_key(state.results[result_id]), None)
             del state.results[result_id]
         state.pending_results = [
             p for p in state.pending_results if p.result.association_id != association_id

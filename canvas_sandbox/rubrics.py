@@ -455,6 +455,7 @@ def assess(
             submission.grader_id = assessor_id
             submission.workflow_state = "graded"
         _track_outcomes(state, assoc, rubric, assessment, submission, when)
+        result_model.materialize(state)
         return assessment
 
 

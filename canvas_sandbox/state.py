@@ -381,12 +381,16 @@ class SandboxState:
     outcome_groups: dict[int, OutcomeGroup] = field(default_factory=dict)
     outcome_links: dict[int, OutcomeLink] = field(default_factory=dict)
     alignments: dict[int, Alignment] = field(default_factory=dict)
+    # (course id, assignment id, outcome id) -> alignment id, for the hot assessment path.
+    alignment_keys: dict[tuple[int, int, int], int] = field(default_factory=dict)
     assignments: dict[int, Assignment] = field(default_factory=dict)
     rubrics: dict[int, Rubric] = field(default_factory=dict)
     rubric_associations: dict[int, RubricAssociation] = field(default_factory=dict)
     submissions: dict[int, Submission] = field(default_factory=dict)
     assessments: dict[int, RubricAssessment] = field(default_factory=dict)
     results: dict[int, LearningOutcomeResult] = field(default_factory=dict)
+    # (alignment id, association id, user id) -> result id: one result per triple (§4.4).
+    result_keys: dict[tuple[int, int, int], int] = field(default_factory=dict)
     pending_results: list[PendingResult] = field(default_factory=list)
     progresses: dict[int, Progress] = field(default_factory=dict)
     api_keys: dict[int, ApiDeveloperKey] = field(default_factory=dict)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl
 
 from flask import Response, current_app, g, request
 
@@ -98,6 +99,10 @@ def body_params() -> dict[str, Any]:
         if not isinstance(data, dict):
             return {"_json": data}
         return data
+    if request.mimetype == "application/x-www-form-urlencoded":
+        # Parse the raw body: MultiDict groups repeated keys, and ``a[][k]`` needs the order.
+        raw = request.get_data(cache=True, as_text=True)
+        return nested(parse_qsl(raw, keep_blank_values=True))
     return nested(list(request.form.items(multi=True)))
 
 

@@ -1,0 +1,150 @@
+"""Synthetic courses of any size for benchmarks, built through the same model functions.
+
+``synthetic_course(state, students=35, outcomes=40, results_per_pair=6)`` makes one course
+whose every student has ``results_per_pair`` rubric-assessed results on every outcome: one
+outcome-aligned assignment per round, each with a rubric row per outcome.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from canvas_sandbox import outcomes as om
+from canvas_sandbox import roster, rubrics
+from canvas_sandbox.seed import DISTRICT_SCALE, FIRST_NAMES, LAST_NAMES
+from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
+
+START = datetime(2026, 8, 24, 15, 0, tzinfo=UTC)
+
+
+@dataclass
+class SyntheticIds:
+    account: int
+    course: int
+    teacher: int
+    sections: list[int]
+    students: list[int]
+    outcomes: list[int]
+    assignments: list[int]
+    groups: list[int] = field(default_factory=list)
+
+
+def _account(state: SandboxState, account_id: int | None) -> int:
+    if account_id is not None:
+        return account_id
+    if state.accounts:
+        return min(state.accounts)
+    account = roster.add_account(state, "Synthetic District")
+    account.proficiency = [ProficiencyRating(d, p, m, c) for d, p, m, c in DISTRICT_SCALE]
+    account.calculation = CalculationMethod("decaying_average", 65)
+    return account.id
+
+
+def synthetic_course(
+    state: SandboxState,
+    students: int,
+    outcomes: int,
+    results_per_pair: int,
+    sections: int = 2,
+    seed: int = 1,
+    *,
+    account_id: int | None = None,
+    outcomes_per_group: int = 10,
+) -> SyntheticIds:
+    """Build a course of ``students`` x ``outcomes`` x ``results_per_pair`` outcome results."""
+    rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
+    delay, clock = state.result_delay_ms, state.clock
+    state.result_delay_ms = 0
+    state.clock = lambda: START
+    try:
+        acct = _account(state, account_id)
+        teacher = roster.add_user(state, "Pat", f"Teacher{seed}", rng=rng, sis_prefix="T")
+        course = roster.add_course(
+            state,
+            acct,
+            f"Synthetic {students}x{outcomes}x{results_per_pair}",
+            f"SYN{seed}",
+            seed=seed,
+        )
+        section_ids = [
+            roster.add_section(state, course.id, f"Section {i + 1}").id
+            for i in range(max(1, sections))
+        ]
+        for sid in section_ids:
+            roster.enroll(state, teacher.id, sid, "TeacherEnrollment")
+        student_ids: list[int] = []
+        for i in range(students):
+            user = roster.add_user(
+                state, rng.choice(FIRST_NAMES), f"{rng.choice(LAST_NAMES)}-{i + 1}", rng=rng
+            )
+            roster.enroll(state, user.id, section_ids[i % len(section_ids)], "StudentEnrollment")
+            student_ids.append(user.id)
+        root = om.root_group(state, "Course", course.id)
+        outcome_ids: list[int] = []
+        group_ids: list[int] = []
+        group = root
+        for i in range(outcomes):
+            if i % max(1, outcomes_per_group) == 0:
+                group = om.create_group(
+                    state, root, f"Strand {i // max(1, outcomes_per_group) + 1}"
+                )
+                group_ids.append(group.id)
+            outcome = om.create_outcome(
+                state,
+                "Course",
+                course.id,
+                f"T.{i + 1}",
+                display_name=f"Target {i + 1}",
+                vendor_guid=f"syn-{seed}-{i + 1}",
+                ratings=[(d, p) for d, p, _m, _c in DISTRICT_SCALE],
+                mastery_points=3.0,
+            )
+            om.link_outcome(state, group, outcome)
+            outcome_ids.append(outcome.id)
+        ability = {s: rng.uniform(0.5, 3.2) for s in student_ids}
+        assignment_ids: list[int] = []
+        for round_no in range(results_per_pair):
+            due = START + timedelta(weeks=round_no, days=4)
+            assignment = rubrics.create_assignment(
+                state, course.id, f"Evidence round {round_no + 1}", due_at=due
+            )
+            assignment_ids.append(assignment.id)
+            rubric = rubrics.create_rubric(
+                state,
+                course.id,
+                f"Round {round_no + 1} rubric",
+                [
+                    rubrics.CriterionInput(
+                        f"T.{i + 1}",
+                        [rubrics.RatingInput(d, p) for d, p, _m, _c in DISTRICT_SCALE],
+                        learning_outcome_id=oid,
+                        mastery_points=3.0,
+                    )
+                    for i, oid in enumerate(outcome_ids)
+                ],
+                user_id=teacher.id,
+            )
+            assoc = rubrics.associate(state, rubric, "Assignment", assignment.id)
+            for student in student_ids:
+                level = ability[student] + 0.1 * round_no
+                rows = {
+                    c.id: rubrics.AssessInput(
+                        float(max(0, min(4, round(level + rng.gauss(0, 0.6)))))
+                    )
+                    for c in rubric.criteria
+                }
+                rubrics.assess(state, assoc, student, teacher.id, rows, at=due + timedelta(days=1))
+        return SyntheticIds(
+            account=acct,
+            course=course.id,
+            teacher=teacher.id,
+            sections=section_ids,
+            students=student_ids,
+            outcomes=outcome_ids,
+            assignments=assignment_ids,
+            groups=group_ids,
+        )
+    finally:
+        state.result_delay_ms, state.clock = delay, clock
