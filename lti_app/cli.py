@@ -13,11 +13,13 @@ from sqlalchemy import select
 from lti_app import mastery_cli
 from lti_app.db import session_scope
 from lti_app.launch.tool_keys import rotate
+from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.keys import ToolKey
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.cli import register as register_canvas_sync
+from lti_app.sync.connection import ACCESS, REFRESH
 
 
 def alembic_config(database_url: str) -> Config:
@@ -187,6 +189,17 @@ def register(app: Flask) -> None:
                         plain, platform.secret_aad()
                     )
                     count += 1
+            # Teachers' Canvas OAuth tokens (access and refresh), each bound to its row.
+            for row in db.scalars(select(CanvasApiToken)):
+                for attr, kind in (
+                    ("access_token_encrypted", ACCESS),
+                    ("refresh_token_encrypted", REFRESH),
+                ):
+                    sealed = getattr(row, attr)
+                    if sealed and keyring.needs_rotation(sealed):
+                        plain = keyring.decrypt(sealed, row.aad(kind))
+                        setattr(row, attr, keyring.encrypt(plain, row.aad(kind)))
+                        count += 1
         click.echo(f"Re-encrypted {count} secret(s) under the newest key.")
 
     @app.cli.group("db")

@@ -7,6 +7,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,14 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import select
 
+from lti_app.canvas_client.tokens import StoredToken
 from lti_app.cli import alembic_config
 from lti_app.db import session_scope
+from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.keys import SLOT_CURRENT, SLOT_PREVIOUS, ToolKey
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.settings import PROJECT_ROOT
+from lti_app.sync.connection import load_token, save_token
 from tests.conftest import make_app
 from tests.lti_platform import FakePlatform
 
@@ -454,11 +458,19 @@ def test_keys_reencrypt_moves_secrets_to_the_newest_key(
         ).exit_code
         == 0
     )
+    with session_scope(app) as db:
+        pid = db.scalars(select(Platform.id)).one()
+        save_token(
+            db,
+            app.extensions["mp_services"].keyring,
+            pid,
+            StoredToken("1~access", "1~refresh", datetime.now(UTC), "812"),
+        )
     app.extensions["db_engine"].dispose()
 
     rotated = make_app(sqlite_url, tmp_path, encryption_keys=f"{new},{old}")
     result = rotated.test_cli_runner().invoke(args=["keys", "reencrypt"])
-    assert "Re-encrypted 2 secret(s)" in result.output
+    assert "Re-encrypted 4 secret(s)" in result.output
     rotated.extensions["db_engine"].dispose()
 
     only_new = make_app(sqlite_url, tmp_path, encryption_keys=new)
@@ -470,4 +482,8 @@ def test_keys_reencrypt_moves_secrets_to_the_newest_key(
         row = db.scalar(select(Platform))
         assert row is not None and row.api_client_secret_encrypted
         assert keyring.decrypt(row.api_client_secret_encrypted, row.secret_aad()) == "s3cret"
+        token = db.scalar(select(CanvasApiToken))
+        assert token is not None
+        assert load_token(keyring, token).access_token == "1~access"
+        assert load_token(keyring, token).refresh_token == "1~refresh"
     only_new.extensions["db_engine"].dispose()
