@@ -598,6 +598,15 @@ class CanvasClient:
             )
         ]
 
+    def root_outcome_group(self, course_id: str) -> OutcomeGroup:
+        """The course's root group (Canvas answers with a same-host 302, followed here)."""
+        return parse_outcome_group(
+            self._get(
+                f"/api/v1/courses/{course_id}/root_outcome_group",
+                scope="url:GET|/api/v1/courses/:course_id/root_outcome_group",
+            )
+        )
+
     def outcome_links(self, course_id: str) -> list[OutcomeLink]:
         return [
             parse_outcome_link(link)

@@ -25,7 +25,7 @@ from lti_app.canvas_client import (
     exchange_code,
     revoke,
 )
-from lti_app.canvas_client.types import dedupe_rollups
+from lti_app.canvas_client.types import CriterionSpec, RatingSpec, dedupe_rollups
 
 sandbox_app = pytest.importorskip(
     "canvas_sandbox.app", reason="canvas_sandbox.app (helper S1) is not importable yet"
@@ -238,3 +238,62 @@ def test_oauth_code_exchange_refresh_and_revocation(sandbox: Sandbox) -> None:
     revoke(sandbox.base_url, store.token.access_token)
     with pytest.raises(ReconnectRequired):
         client.users_self()
+
+
+def test_root_outcome_group_redirect_is_followed(sandbox: Sandbox) -> None:
+    client = teacher_client(sandbox)
+    root = client.root_outcome_group(str(sandbox.ids.ela_course))
+    assert root.parent_id is None
+    assert client.stats.requests == 2  # the 302 and its same-origin target
+
+
+def test_write_back_path_creates_readable_outcome_results(sandbox: Sandbox) -> None:
+    """Carrier assignment → outcome-linked rubric → single and bulk assessment → results."""
+    ids = sandbox.ids
+    course = str(ids.ela_course)
+    outcome_id = str(next(iter(ids.ela_outcomes.values())))
+    first, second = (str(s) for s in ids.students[:2])
+    client = teacher_client(sandbox)
+    scale = client.course_proficiency(course)
+    assert scale is not None
+
+    carrier = client.create_assignment(course, "District mastery: client test")
+    assert carrier.published and carrier.omit_from_final_grade
+    criteria = [
+        CriterionSpec(
+            "Main idea",
+            [RatingSpec(r.points, r.description) for r in scale.ratings],
+            learning_outcome_id=outcome_id,
+            mastery_points=scale.mastery_points,
+        )
+    ]
+    rubric = client.create_rubric(course, carrier.id, "District mastery", criteria)
+    (criterion,) = rubric.criteria
+    assert criterion.learning_outcome_id == outcome_id and criterion.points == 4.0
+    assert rubric.association_id is not None
+
+    updated = client.update_rubric(
+        course, rubric.rubric_id, rubric.association_id, carrier.id, "District mastery", criteria
+    )
+    assert updated.rubric_id == rubric.rubric_id  # used in one place: updated in place
+
+    submission = client.assess_submission(
+        course, carrier.id, first, {criterion.id: {"points": 3, "comments": "Evidence A"}}
+    )
+    assert submission.rubric_assessment is not None
+    assert submission.rubric_assessment[criterion.id]["points"] == 3.0
+
+    progress = client.update_grades(
+        course, carrier.id, {second: {"rubric_assessment": {criterion.id: {"points": 2}}}}
+    )
+    assert client.wait_for_progress(progress, max_wait=10.0).workflow_state == "completed"
+
+    written = {
+        r.user_id: r
+        for r in client.outcome_results(course, user_ids=[first, second])
+        if r.assignment_id == int(carrier.id)
+    }
+    assert {u: (r.outcome_id, r.score, r.mastery) for u, r in written.items()} == {
+        first: (outcome_id, 3.0, True),
+        second: (outcome_id, 2.0, False),
+    }
