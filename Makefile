@@ -23,9 +23,10 @@ browser:
 	  echo "Installing Debian's chromium for the browser tests..."; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The tool (127.0.0.1:5000) and the Canvas sandbox (localhost:8100), wired together; prints
+# the one URL to open. SANDBOX_PORT / TOOL_PORT choose other ports. Ctrl+C stops both.
 demo: install
-	@$(DEMO_ENV) $(BIN)/flask --app lti_app db upgrade
-	@$(DEMO_ENV) $(PY) -m lti_app.demo
+	@$(PY) -m canvas_sandbox.demo
 
 test: install browser
 	$(BIN)/pytest
