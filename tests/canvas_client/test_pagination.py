@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import responses
 from responses import matchers
@@ -77,6 +79,7 @@ def test_empty_page_ends_pagination_even_with_a_next_link(
         "https://canvas.test:8443/api/v1/courses/12/sections?page=2",  # other port
         "https://canvas.test.evil.test/api/v1/courses/12/sections?page=2",
         "//evil.test/api/v1/courses/12/sections?page=2",  # scheme-relative
+        "https://canvas.test@evil.test/api/v1/courses/12/sections?page=2",  # userinfo trick
     ],
 )
 def test_links_to_another_origin_are_never_followed(
@@ -248,3 +251,15 @@ def test_lists_are_requested_at_the_maximum_page_size(
     (enrollment,) = make_client().student_enrollments("12")
     assert enrollment.user is not None and enrollment.user.sortable_name == "Lopez, Ana"
     assert enrollment.course_section_id == "45"
+
+
+def test_many_user_ids_are_sent_in_batches(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    url = f"{BASE}/api/v1/courses/12/outcome_results"
+    canvas.get(url, json={"outcome_results": []})
+    user_ids = [str(1000 + i) for i in range(250)]
+    assert list(make_client().outcome_results("12", user_ids=user_ids)) == []
+    sent = [parse_qs(urlsplit(c.request.url).query)["user_ids[]"] for c in canvas.calls]
+    assert [len(batch) for batch in sent] == [100, 100, 50]
+    assert [u for batch in sent for u in batch] == user_ids
