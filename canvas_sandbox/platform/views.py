@@ -4,7 +4,6 @@ the Platform Storage frame, and the OAuth2 approve page of the API developer key
 from __future__ import annotations
 
 import hmac
-import importlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -12,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 from werkzeug.wrappers import Response as BaseResponse
 
+from canvas_sandbox import tokens
 from canvas_sandbox.platform import context, install, keys
 from canvas_sandbox.platform.launch import AuthorizeError, Platform, authorize
 from canvas_sandbox.platform.store import add_developer_key, deploy
@@ -131,27 +131,6 @@ def registrations() -> Response:
 
 
 # -- OAuth2 authorization-code flow, the page part (§5.3) ---------------------------------------
-def _api_keys() -> dict[Any, Any]:
-    return context.state().table("api_developer_keys")
-
-
-def _find_api_key(client_id: str) -> Any:
-    for key in _api_keys().values():
-        if str(getattr(key, "client_id", "")) == client_id:
-            return key
-    return None
-
-
-def _redirect_matches(registered: str, given: str) -> bool:
-    """Canvas accepts the key's redirect URI or anything under it (same scheme and host)."""
-    if not registered or not given:
-        return False
-    r, g = urlsplit(registered), urlsplit(given)
-    if (r.scheme, r.netloc) != (g.scheme, g.netloc):
-        return False
-    return g.path.startswith(r.path.rstrip("/")) if r.path not in ("", "/") else True
-
-
 def _oauth_error(status: int, error: str, description: str) -> Response:
     response = jsonify({"error": error, "error_description": description})
     response.status_code = status
@@ -170,11 +149,11 @@ def _with_query(url: str, params: dict[str, str]) -> str:
 @bp.route("/login/oauth2/auth", methods=["GET", "POST"])
 def oauth2_auth() -> BaseResponse:
     query = request.args.to_dict()
-    key = _find_api_key(query.get("client_id", ""))
+    key = tokens.key_by_client_id(context.state(), query.get("client_id", ""))
     if key is None:
         return _oauth_error(400, "invalid_client", "unknown client")
     redirect_uri = query.get("redirect_uri", "")
-    if not _redirect_matches(str(getattr(key, "redirect_uri", "")), redirect_uri):
+    if not tokens.redirect_uri_allowed(key, redirect_uri):
         return _oauth_error(400, "invalid_request", "redirect_uri does not match client settings")
     if query.get("response_type") != "code":
         return _oauth_error(400, "unsupported_response_type", "response_type must be code")
@@ -208,10 +187,9 @@ def oauth2_auth() -> BaseResponse:
                 },
             )
         )
-    tokens: Any = importlib.import_module("canvas_sandbox.tokens")  # S1's token machinery
     code = tokens.issue_code(
         context.state(),
-        str(key.client_id),
+        key.client_id,
         user.id,
         redirect_uri,
         query.get("scope", "").split(),

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from canvas_sandbox.state import Course, SandboxState, User
+from canvas_sandbox import outcomes as outcome_model
+from canvas_sandbox import rollups
+from canvas_sandbox.results import course_results
+from canvas_sandbox.state import (
+    Course,
+    Outcome,
+    OutcomeGroup,
+    ProficiencyRating,
+    SandboxState,
+    User,
+)
 from canvas_sandbox.ui import nav
 
 ROLE_ORDER = ("Admin", "Teacher", "TA", "Student", "User")
@@ -58,18 +67,73 @@ def roster(state: SandboxState, course: Course) -> list[RosterRow]:
 class OutcomeGroupView:
     title: str
     depth: int
-    outcomes: list[Any] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 def outcome_tree(state: SandboxState, course: Course) -> list[OutcomeGroupView]:
-    return []
+    """The course's outcome groups depth-first (root first), each with its linked outcomes."""
+    root = outcome_model.root_group(state, "Course", course.id)
+    with state.lock:
+        links = outcome_model.course_links(state, course.id)
+        children: dict[int | None, list[OutcomeGroup]] = {}
+        for group in state.outcome_groups.values():
+            mine = group.context_type == "Course" and group.context_id == course.id
+            if mine and group.workflow_state == "active":
+                children.setdefault(group.parent_id, []).append(group)
+        linked: dict[int, list[Outcome]] = {}
+        for link in links:
+            if link.outcome_id in state.outcomes:
+                linked.setdefault(link.group_id, []).append(state.outcomes[link.outcome_id])
+    views: list[OutcomeGroupView] = []
+
+    def walk(group: OutcomeGroup, depth: int) -> None:
+        title = group.title if group.id != root.id else "Course outcomes"
+        if group.id != root.id or linked.get(group.id):
+            views.append(OutcomeGroupView(title, depth, linked.get(group.id, [])))
+        for child in sorted(children.get(group.id, []), key=lambda g: g.id):
+            walk(child, depth + (0 if group.id == root.id else 1))
+
+    walk(root, 0)
+    return views
+
+
+@dataclass(frozen=True)
+class Cell:
+    score: float | None
+    label: str = ""
+    color: str = ""
 
 
 @dataclass
 class Gradebook:
-    outcomes: list[Any]
-    rows: list[tuple[User, list[Any]]]
+    outcomes: list[Outcome]
+    rows: list[tuple[User, list[Cell]]]
+
+
+def _rating(scale: list[ProficiencyRating] | None, score: float) -> tuple[str, str]:
+    for rating in sorted(scale or [], key=lambda r: -r.points):
+        if score >= rating.points:
+            return rating.description, rating.color
+    return "", ""
 
 
 def mastery_gradebook(state: SandboxState, course: Course) -> Gradebook:
-    return Gradebook([], [])
+    """The Learning Mastery Gradebook: each student's rollup per outcome, hidden results left
+    out as Canvas leaves them out, rated on the course's (or district's) mastery scale."""
+    outcome_ids = outcome_model.course_outcome_ids(state, course.id)
+    results = course_results(state, course.id)
+    scores = rollups.user_scores(state, course.id, results, outcome_ids)
+    scale = outcome_model.resolved_scale(state, "Course", course.id)
+    rows = []
+    for student in state.students_of(course.id):
+        by_outcome = {s.outcome_id: s for s in scores.get(student.id, [])}
+        cells = []
+        for outcome_id in outcome_ids:
+            rollup = by_outcome.get(outcome_id)
+            if rollup is None or rollup.score is None:
+                cells.append(Cell(None))
+            else:
+                label, color = _rating(scale, rollup.score)
+                cells.append(Cell(rollup.score, label, color))
+        rows.append((student, cells))
+    return Gradebook([state.outcomes[i] for i in outcome_ids], rows)

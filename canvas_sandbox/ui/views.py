@@ -43,20 +43,24 @@ def _safe_next(value: str | None) -> str:
     return value
 
 
-def render(template: str, status: int = 200, **values: Any) -> Response:
+@bp.app_context_processor
+def layout_values() -> dict[str, Any]:
+    """What the layout needs on every sandbox page (also the platform's own pages)."""
     s = context.state()
     user = context.current_user()
-    html = render_template(
-        template,
-        user=user,
-        csrf_field=CSRF_FIELD,
-        csrf_token=csrf_token(user),
-        switch_groups=pages.switcher_groups(s),
-        role_label=nav.role_label(s, user) if user else "",
-        admin_accounts=sorted(user.account_admin_of) if user else [],
-        current_path=request.full_path.rstrip("?"),
-        **values,
-    )
+    return {
+        "user": user,
+        "csrf_field": CSRF_FIELD,
+        "csrf_token": csrf_token(user),
+        "switch_groups": pages.switcher_groups(s),
+        "role_label": nav.role_label(s, user) if user else "",
+        "admin_accounts": sorted(user.account_admin_of) if user else [],
+        "current_path": request.full_path.rstrip("?"),
+    }
+
+
+def render(template: str, status: int = 200, **values: Any) -> Response:
+    html = render_template(template, **values)
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -308,7 +312,7 @@ def developer_keys_page(account_id: int) -> Response:
     with s.lock:
         lti_keys = sorted(developer_keys(s).values(), key=lambda k: k.id)
         deployed = {d.developer_key_id: d for d in deployments(s).values()}
-        api_keys = list(s.table("api_developer_keys").values())
+        api_keys = sorted(s.api_keys.values(), key=lambda k: k.id)
     return _account_page(
         "developer_keys.html",
         account_id,
