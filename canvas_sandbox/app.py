@@ -83,12 +83,24 @@ class Runtime:
         # Called after every reset with the fresh state (S2 re-installs its platform data).
         self.on_reset: list[Callable[[SandboxState], None]] = []
         self._dice_lock = threading.Lock()
-        self.apply_config()
+        self._dice = random.Random(config.fault_seed)  # noqa: S311 - test faults
+        self.state.result_delay_ms = config.result_delay_ms
+        # Knobs may be changed on the config object directly (tests); the gate re-applies.
+        self._applied = (config.result_delay_ms, config.fault_seed)
 
     def apply_config(self) -> None:
-        self.state.result_delay_ms = self.config.result_delay_ms
-        with self._dice_lock:
-            self._dice = random.Random(self.config.fault_seed)  # noqa: S311 - test faults
+        """Push knobs that live elsewhere (state, dice); idempotent, cheap, run per request."""
+        if self.config.result_delay_ms != self._applied[0]:
+            self.state.result_delay_ms = self.config.result_delay_ms
+        if self.config.fault_seed != self._applied[1]:
+            with self._dice_lock:
+                self._dice = random.Random(self.config.fault_seed)  # noqa: S311 - test faults
+        self._applied = (self.config.result_delay_ms, self.config.fault_seed)
+
+    def force_apply(self) -> None:
+        """After ``POST /_sandbox/knobs``: re-seed the dice even if the seed is unchanged."""
+        self._applied = (-1, -1)
+        self.apply_config()
 
     def roll(self) -> float:
         with self._dice_lock:
@@ -172,6 +184,7 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
         if not request.path.startswith("/api/v1/"):
             return None
         cfg = runtime.config
+        runtime.apply_config()
         rule = request.url_rule.rule if request.url_rule is not None else "<unrouted>"
         runtime.stats.hit(f"{request.method} {rule}")
         if cfg.latency_ms > 0:

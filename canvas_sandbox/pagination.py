@@ -2,16 +2,18 @@
 
 ``per_page`` defaults to 10 and is clamped to 100 silently. Links use the sandbox's own
 ``base_url``, keep every other query parameter and drop ``access_token``. Bookmark collections
-start at ``page=first``, continue with ``page=bookmark:<opaque>`` and have no ``last``.
+start at ``page=first``, continue with ``page=bookmark:<opaque>`` (the last row's sort key)
+and have no ``last``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -85,14 +87,15 @@ def numbered(items: Sequence[T], args: MultiDict[str, str], base_url: str, path:
     return Page(chunk, links, meta)
 
 
-def _encode(offset: int) -> str:
-    raw = json.dumps([offset], separators=(",", ":")).encode()
+def _encode(key: Sequence[Any]) -> str:
+    raw = json.dumps(list(key), separators=(",", ":")).encode()
     return "bookmark:" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(page: str) -> int:
+def _decode(page: str) -> list[Any] | None:
+    """The sort key of the last item already seen; None for the first page."""
     if page == "first":
-        return 0
+        return None
     if not page.startswith("bookmark:"):
         raise not_found()
     blob = page.removeprefix("bookmark:")
@@ -100,20 +103,38 @@ def _decode(page: str) -> int:
         value = json.loads(base64.urlsafe_b64decode(blob + "=" * (-len(blob) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise not_found() from None
-    if not (isinstance(value, list) and len(value) == 1 and isinstance(value[0], int)):
+    if not (isinstance(value, list) and value):
         raise not_found()
-    if value[0] < 0:
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in value):
         raise not_found()
-    return int(value[0])
+    return value
 
 
-def bookmarked(items: Sequence[T], args: MultiDict[str, str], base_url: str, path: str) -> Page[T]:
+def bookmarked(
+    items: Sequence[T],
+    args: MultiDict[str, str],
+    base_url: str,
+    path: str,
+    key: Callable[[T], Sequence[str | int]],
+) -> Page[T]:
+    """Keyset pagination like Canvas's BookmarkedCollection.
+
+    ``items`` must be sorted by ``key``. A bookmark holds the key of the last item served, so
+    rows inserted or removed before it do not shift later pages.
+    """
     size = per_page(args)
-    offset = _decode(args.get("page", "first"))
-    chunk = list(items[offset : offset + size])
+    after = _decode(args.get("page", "first"))
+    start = 0
+    if after is not None:
+        keys = [list(key(item)) for item in items]
+        try:
+            start = bisect.bisect_right(keys, after)
+        except TypeError:  # a key of the wrong shape
+            raise not_found() from None
+    chunk = list(items[start : start + size])
     current = args.get("page", "first")
     links = {"current": _url(base_url, path, args, current, size)}
-    if offset + size < len(items):
-        links["next"] = _url(base_url, path, args, _encode(offset + size), size)
+    if start + size < len(items):
+        links["next"] = _url(base_url, path, args, _encode(key(chunk[-1])), size)
     links["first"] = _url(base_url, path, args, "first", size)
     return Page(chunk, links)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -199,8 +199,10 @@ def paginate(items: Sequence[T], serialize: Any) -> Response:
     return _paged(page, [serialize(x) for x in page.items])
 
 
-def paginate_bookmark(items: Sequence[T], serialize: Any) -> Response:
-    page = pagination.bookmarked(items, request.args, base_url(), request.path)
+def paginate_bookmark(
+    items: Sequence[T], serialize: Any, key: Callable[[T], Sequence[str | int]]
+) -> Response:
+    page = pagination.bookmarked(items, request.args, base_url(), request.path, key)
     return _paged(page, [serialize(x) for x in page.items])
 
 

@@ -221,7 +221,14 @@ def outcome_results(course_ref: str) -> Response:
     scope = _scope(course)
     includes = _includes(RESULT_INCLUDES)
     rows = _visible_results(scope, truthy(request.args.get("include_hidden", "false")))
-    page = pagination.bookmarked(rows, request.args, base_url(), request.path)
+    st = state()
+    page = pagination.bookmarked(
+        rows,
+        request.args,
+        base_url(),
+        request.path,
+        lambda r: (st.users[r.user_id].sortable_name, r.user_id, r.outcome_id, r.id),
+    )
     count_rows(len(page.items))
     body: dict[str, Any] = {"outcome_results": [ser.outcome_result_json(r) for r in page.items]}
     if includes:

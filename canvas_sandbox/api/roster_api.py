@@ -125,7 +125,7 @@ def course_users(course_ref: str) -> Response:
             data["email"] = user.email
         return data
 
-    return paginate_bookmark(users, show)
+    return paginate_bookmark(users, show, lambda u: (u.sortable_name, u.id))
 
 
 @bp.get("/courses/<course_ref>/enrollments")
@@ -145,5 +145,7 @@ def course_enrollments(course_ref: str) -> Response:
         rows = [e for e in rows if e.user_id == user_id()]
     root = om.root_account(st, course.account_id).id
     return paginate_bookmark(
-        rows, lambda e: ser.enrollment_json(e, base_url(), root, st.users[e.user_id])
+        rows,
+        lambda e: ser.enrollment_json(e, base_url(), root, st.users[e.user_id]),
+        lambda e: (e.id,),
     )

@@ -24,7 +24,7 @@ def set_knobs() -> Response:
     if unknown:
         return as_json({"errors": [{"message": f"unknown knobs: {', '.join(unknown)}"}]}, 400)
     runtime = current_app.extensions["sandbox_runtime"]
-    runtime.apply_config()
+    runtime.force_apply()
     return as_json(cfg.as_dict())
 
 

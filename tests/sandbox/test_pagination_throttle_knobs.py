@@ -158,3 +158,26 @@ def test_student_only_sees_own_enrollments(
     assert set(rows[0]["user"]) == {
         "id", "name", "created_at", "sortable_name", "short_name", "sis_user_id", "login_id"
     }  # fmt: skip
+
+
+def test_bookmarks_survive_rows_removed_before_them(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    base = f"/api/v1/courses/{ids.ela_course}/outcome_results?per_page=50"
+    first = client.get(base, headers=teacher)
+    served = first.get_json()["outcome_results"]
+    # results of the first page's first user disappear before the next page is read
+    gone = int(served[0]["links"]["user"])
+    for r in list(state.results.values()):
+        if r.user_id == gone:
+            r.workflow_state = "deleted"
+    nxt = _links(first.headers["Link"])["next"].removeprefix(BASE)
+    second = client.get(nxt, headers=teacher).get_json()["outcome_results"]
+    expected = [
+        r["id"]
+        for r in client.get(
+            base.replace("per_page=50", "per_page=100"), headers=teacher
+        ).get_json()["outcome_results"]
+        if r["id"] not in {s["id"] for s in served}
+    ][:50]
+    assert [r["id"] for r in second] == expected  # nothing skipped, nothing repeated
