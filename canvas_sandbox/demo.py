@@ -134,6 +134,7 @@ def tool_env(instance: Path, tool_port: int, tool_base: str) -> dict[str, str]:
             "INSTANCE_PATH": str(instance),
             "DATABASE_URL": f"sqlite:///{instance / 'demo.sqlite3'}",
             "MP_DEMO_WITH_SANDBOX": "1",
+            "MP_DEMO_PARENT_PID": str(os.getpid()),  # the tool exits if this process dies
             "PYTHONUNBUFFERED": "1",
         }
     )

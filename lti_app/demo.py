@@ -4,6 +4,9 @@ sandbox, see canvas_sandbox/demo.py; run on its own, it says how to install it i
 from __future__ import annotations
 
 import os
+import signal
+import threading
+import time
 
 from werkzeug.serving import WSGIRequestHandler
 
@@ -23,7 +26,22 @@ class PathOnlyRequestLog(WSGIRequestHandler):
         self.log("info", '"%s %s" %s %s', self.command, path, code, size)
 
 
+def exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """Stop when the process that started us is gone (the demo runner was killed outright),
+    so no tool is left listening on its port."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    parent = os.environ.get("MP_DEMO_PARENT_PID", "")
+    if parent.isdigit():
+        exit_with_parent(int(parent))
     os.environ.setdefault("PUBLIC_BASE_URL", f"http://{HOST}:{PORT}")
     app = create_app()
     base = app.extensions["mp_services"].settings.public_base_url

@@ -76,13 +76,22 @@ def start_demo(
         match = re.search(r"Open (http://localhost:\d+/)\s*$", line)
         if match:
             return process, match.group(1)
-    process.kill()
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
     raise AssertionError("the demo printed no URL:\n" + "".join(seen))
 
 
 def stop_demo(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGINT)  # Ctrl+C
-    out, _ = process.communicate(timeout=30)
+    process.send_signal(signal.SIGINT)  # Ctrl+C: the demo stops the tool it started
+    try:
+        out, _ = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
     assert process.returncode == 0, out
     return out
 
@@ -154,10 +163,8 @@ def test_demo_starts_launches_stops_and_restarts(tmp_path: Path) -> None:
     process, url = start_demo(tmp_path, *ports)
     try:
         tool_base, client_id, deployment_id = launch_as_teacher(url)
-    except BaseException:
-        process.kill()
-        raise
-    out = stop_demo(process)
+    finally:
+        out = stop_demo(process)
     assert "Stopping" in out
     assert not port_open(url) and not port_open(tool_base)
     first_run = time.monotonic() - started
