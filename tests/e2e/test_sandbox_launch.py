@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from canvas_sandbox.platform.store import developer_keys
 from lti_app.launch.state_store import STATE_COOKIE_PREFIX
 from tests.e2e.conftest import BLOCK_THIRD_PARTY, CHROMIUM_ARGS, TIMEOUT_MS, block_all_cookies_for
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
@@ -159,4 +160,44 @@ def test_cookie_path_launch_with_partitioned_cookies(
         assert launch.cookies.get(f"{STATE_COOKIE_PREFIX}-{entry['state']}") == entry["state"]
         assert launch.status == 200
     finally:
+        page.close()
+
+
+def test_dynamic_registration_in_the_browser_then_launch(
+    browser_profile: Callable[[str], Any], sandbox_stack: SandboxStack
+) -> None:
+    """The admin pastes the tool's registration URL; the tool's page runs in the sandbox's
+    frame, registers over loopback and closes the dialog with org.imsglobal.lti.close; the
+    new key's tab then launches."""
+    stack = sandbox_stack
+    ids = stack.ids
+    keys_before = set(developer_keys(stack.state))
+    context = browser_profile("third_party_blocked")
+    page = context.new_page()
+    new_key = None
+    try:
+        pick_user(page, stack, ids.admin)
+        page.goto(f"{stack.sandbox_base}/accounts/{ids.account}/developer_keys")
+        page.get_by_label("LTI Dynamic Registration URL").fill(stack.tool_base + "/lti/register")
+        page.get_by_role("button", name="Start registration").click()
+        frame = page.frame_locator("#registration_frame")
+        frame.get_by_role("button", name="Install").click()
+        # The tool's "done" page posts org.imsglobal.lti.close; the sandbox goes back.
+        page.wait_for_url(f"**/accounts/{ids.account}/developer_keys?message=*")
+        assert "Registration finished" in page.locator("[role=status]").inner_text()
+        (new_id,) = set(developer_keys(stack.state)) - keys_before
+        new_key = developer_keys(stack.state)[new_id]
+        assert new_key.installed_via == "dynamic_registration"
+        assert new_key.client_id in page.locator("body").inner_text()
+
+        pick_user(page, stack, ids.teacher)
+        page.goto(f"{stack.sandbox_base}/courses/{ids.ela_course}/external_tools/{new_key.id}")
+        tool = page.frame_locator("#tool_content")
+        tool.locator("h1").first.wait_for(state="visible")
+        text = tool.locator("body").inner_text()
+        assert "Teacher" in text, text
+        assert stack.state.courses[ids.ela_course].name in text
+    finally:
+        if new_key is not None:
+            new_key.enabled = False  # one Mastery Pathways tab again for other tests
         page.close()
