@@ -78,10 +78,15 @@ log = logging.getLogger(__name__)
 PER_PAGE = 100  # Canvas's maximum (larger values are clamped silently)
 MAX_PAGES = 10_000  # safety stop for a pagination that never ends
 MAX_REDIRECTS = 5
-# Canvas's bucket: high-water 600, leaking ~10 units/s. Below PACE_BELOW remaining, wait in
-# proportion before the next request so the bucket drains instead of tipping over.
+# Canvas's bucket (reference §5.2): refused once its count reaches the high-water mark (600),
+# leaking ~10 units/s; each request in flight holds a 50-unit reservation. Before a request,
+# the client estimates the remaining headroom (last X-Rate-Limit-Remaining plus the drain
+# since) and, when it is below what the requests in flight hold plus one more reservation and
+# the last request's cost, capped at PACE_BELOW (3 in flight: ~150), sleeps in proportion to
+# the deficit so the bucket drains instead of tipping over.
 PACE_BELOW = 150.0
 LEAK_PER_SECOND = 10.0
+RESERVATION = 50.0
 USER_IDS_PER_REQUEST = 100  # keeps user_ids[] query strings far below URL length limits
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _THROTTLE_TEXT = "rate limit exceeded"
@@ -124,6 +129,8 @@ class _Lane:
     semaphore: threading.BoundedSemaphore
     remaining: float | None = None  # X-Rate-Limit-Remaining of the latest answer...
     observed_at: float = 0.0  # ...and when it came (the bucket drains from then on)
+    last_cost: float = 0.0  # X-Request-Cost of the latest answer
+    in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -269,6 +276,7 @@ class CanvasClient:
         max_pages: int = MAX_PAGES,
         pace_below: float = PACE_BELOW,
         leak_per_second: float = LEAK_PER_SECOND,
+        reservation: float = RESERVATION,
     ) -> None:
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
@@ -287,6 +295,7 @@ class CanvasClient:
         self.max_pages = max_pages
         self.pace_below = pace_below
         self.leak_per_second = leak_per_second
+        self.reservation = reservation
         self._sleep = sleep
         self._monotonic = monotonic
         self._jitter = jitter
@@ -416,15 +425,21 @@ class CanvasClient:
         for _ in range(MAX_REDIRECTS + 1):
             with self._lane.semaphore:
                 self.stats.add("requests")
-                response = self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    timeout=self.timeout,
-                    allow_redirects=False,
-                )
+                with self._lane.lock:
+                    self._lane.in_flight += 1
+                try:
+                    response = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        data=data,
+                        headers=headers,
+                        timeout=self.timeout,
+                        allow_redirects=False,
+                    )
+                finally:
+                    with self._lane.lock:
+                        self._lane.in_flight -= 1
             location = response.headers.get("location")
             if not (response.is_redirect and location and method == "GET"):
                 return response
@@ -448,11 +463,13 @@ class CanvasClient:
             return
         try:
             remaining = float(raw)
+            cost = float(response.headers.get("x-request-cost", "0") or 0)
         except ValueError:
             return
         with self._lane.lock:
             self._lane.remaining = remaining
             self._lane.observed_at = self._monotonic()
+            self._lane.last_cost = max(cost, 0.0)
 
     def _retry_after(self, response: requests.Response) -> float:
         """Seconds from a numeric Retry-After (Canvas sends none; proxies in front may)."""
@@ -464,14 +481,17 @@ class CanvasClient:
 
     def _pace_delay(self) -> float:
         with self._lane.lock:
-            remaining, observed_at = self._lane.remaining, self._lane.observed_at
+            lane = self._lane
+            remaining, observed_at = lane.remaining, lane.observed_at
+            needed = self.reservation * (lane.in_flight + 1) + lane.last_cost
         if remaining is None:
             return 0.0
+        threshold = min(self.pace_below, needed)
         drained = max(0.0, self._monotonic() - observed_at) * self.leak_per_second
         estimate = max(remaining, 0.0) + drained
-        if estimate >= self.pace_below:
+        if estimate >= threshold:
             return 0.0
-        return min(self.backoff_cap, (self.pace_below - estimate) / self.leak_per_second)
+        return min(self.backoff_cap, (threshold - estimate) / self.leak_per_second)
 
     def _pace(self, deadline: float) -> None:
         delay = self._pace_delay()

@@ -280,29 +280,58 @@ def test_persistent_throttling_raises_throttled_after_bounded_attempts(
         client.sections("12")
     assert len(canvas.calls) == 3
     assert client.stats.throttled == 3
-    # X-Rate-Limit-Remaining 0 → wait at least the time the bucket needs to drain to 150
-    assert all(s >= 15.0 for s in clock.sleeps)
+    # X-Rate-Limit-Remaining 0 → wait at least until one reservation (50 units) drained
+    assert clock.sleeps == [5.0, 5.0]
 
 
 def test_low_remaining_paces_the_next_request_in_proportion(
     canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
 ) -> None:
-    canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "100.0"})
+    low = {"X-Rate-Limit-Remaining": "20.0", "X-Request-Cost": "10.5"}
+    canvas.get(SECTIONS, json=[SECTION], headers=low)
     canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "400"})
     client = make_client()
     client.sections("12")
     assert clock.sleeps == []
     client.sections("12")
-    assert clock.sleeps == [5.0]  # (150 - 100) units / 10 units per second
+    # one request at a time needs one reservation (50) + the last cost (10.5) of headroom:
+    # (60.5 - 20) units / 10 units per second
+    assert clock.sleeps == [4.05]
     client.sections("12")
-    assert clock.sleeps == [5.0]  # healthy again: no pause
+    assert clock.sleeps == [4.05]  # healthy again: no pause
+
+
+def test_pacing_counts_the_reservations_of_requests_in_flight(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "100"})
+    client = make_client()
+    client.sections("12")
+    assert clock.sleeps == []  # 100 left is plenty for a lone request
+    client._lane.in_flight = 2  # two other threads' requests hold 50 units each
+    try:
+        client.sections("12")
+    finally:
+        client._lane.in_flight = 0
+    assert clock.sleeps == [5.0]  # capped at 150: (150 - 100) / 10
+
+
+def test_remaining_drains_while_time_passes(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "10"})
+    client = make_client()
+    client.sections("12")
+    clock.now += 3.0  # 30 units leaked since the answer
+    client.sections("12")
+    assert clock.sleeps == [1.0]  # (50 - 10 - 30) / 10
 
 
 def test_pacing_is_shared_by_clients_of_one_token(
     canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
 ) -> None:
     tokens = StaticToken(TOKEN)
-    canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "130"})
+    canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "30"})
     make_client(tokens).sections("12")
     make_client(tokens).sections("12")
     assert clock.sleeps == [2.0]
