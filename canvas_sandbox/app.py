@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
-from canvas_sandbox import serializers, tokens
+from canvas_sandbox import scopes, serializers, tokens
 from canvas_sandbox.config import SandboxConfig
 from canvas_sandbox.errors import ApiError, ValidationFailed, validation_body
 from canvas_sandbox.seed import DemoIds, demo_district
@@ -187,6 +187,19 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
         runtime.apply_config()
         rule = request.url_rule.rule if request.url_rule is not None else "<unrouted>"
         runtime.stats.hit(f"{request.method} {rule}")
+        token = _bearer()
+        # The throttle is the outermost layer: the reservation is held while the request
+        # "works" (the latency knob), which is what penalises parallel fan-out (§5.2).
+        key = tokens.token_hash(token) if token else f"anon:{request.remote_addr}"
+        if cfg.throttle_enabled:
+            if not runtime.throttle.start(key):
+                runtime.stats.bump("throttled")
+                resp = Response(
+                    THROTTLED_BODY, cfg.throttle_status, content_type="text/plain; charset=utf-8"
+                )
+                resp.headers["X-Rate-Limit-Remaining"] = "0.0"
+                return resp
+            g.sandbox_bucket = key
         if cfg.latency_ms > 0:
             time.sleep(cfg.latency_ms / 1000)
         if cfg.timeout_rate > 0 and runtime.roll() < cfg.timeout_rate:
@@ -202,17 +215,6 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
                 "error_report_id": runtime.stats.injected_errors,
             }
             return Response(serializers_dumps(body), 500, mimetype="application/json")
-        token = _bearer()
-        key = tokens.token_hash(token) if token else f"anon:{request.remote_addr}"
-        if cfg.throttle_enabled:
-            if not runtime.throttle.start(key):
-                runtime.stats.bump("throttled")
-                resp = Response(
-                    THROTTLED_BODY, cfg.throttle_status, content_type="text/plain; charset=utf-8"
-                )
-                resp.headers["X-Rate-Limit-Remaining"] = "0.0"
-                return resp
-            g.sandbox_bucket = key
         if not token:
             return _auth_failure(
                 {
@@ -226,9 +228,25 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
             return _auth_failure(
                 serializers.invalid_token_json(checked.failure, checked.expired_at)
             )
+        if checked.token.scopes:
+            needed = scopes.scope_for(request.endpoint, request.view_args)
+            if needed is None or needed not in checked.token.scopes:
+                body = {"errors": [{"message": "Insufficient scopes on access token."}]}
+                return Response(serializers_dumps(body), 401, mimetype="application/json")
+            dev_key = runtime.state.api_keys.get(checked.token.developer_key_id or -1)
+            g.sandbox_drop_includes = dev_key is None or not dev_key.allow_includes
         g.sandbox_user_id = checked.token.user_id
         g.sandbox_token = checked.token
+        # Handlers run one at a time: the state is plain dicts (latency and throttling above
+        # still overlap across threads).
+        runtime.state.lock.acquire()
+        g.sandbox_locked = True
         return None
+
+    @app.teardown_request
+    def unlock(_exc: BaseException | None) -> None:
+        if g.pop("sandbox_locked", False):
+            runtime.state.lock.release()
 
     @app.after_request
     def finish(resp: Response) -> Response:

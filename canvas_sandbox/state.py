@@ -337,7 +337,8 @@ class ApiDeveloperKey:
     secret: str
     redirect_uri: str
     name: str
-    scopes: list[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)  # empty: the key does not enforce scopes
+    allow_includes: bool = False  # "Allow Include Parameters" on a scoped key
     workflow_state: str = "active"
 
 

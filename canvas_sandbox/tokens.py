@@ -55,6 +55,7 @@ def create_api_key(
     client_id: str | None = None,
     secret: str | None = None,
     scopes: list[str] | None = None,
+    allow_includes: bool = False,
 ) -> ApiDeveloperKey:
     with state.lock:
         key_id = state.next_id("api_key", API_KEY_IDS_FROM)
@@ -65,6 +66,7 @@ def create_api_key(
             redirect_uri=redirect_uri,
             name=name,
             scopes=list(scopes or []),
+            allow_includes=allow_includes,
         )
         state.api_keys[key.id] = key
         return key
@@ -180,8 +182,12 @@ def exchange_code(
             raise OAuthError(400, "invalid_grant", "authorization_code expired")
         if record.redirect_uri != redirect_uri:
             raise OAuthError(400, "invalid_grant", "redirect_uri does not match")
+        if key.scopes and not set(record.scopes) <= set(key.scopes):
+            raise OAuthError(400, "invalid_scope", "a requested scope is not on the key")
+        # A key that enforces scopes and got none would have refused at /login/oauth2/auth.
+        scopes = record.scopes if key.scopes else []
         token, refresh, _ = _new_token(
-            state, record.user_id, ttl, key=key, scopes=record.scopes, with_refresh=True
+            state, record.user_id, ttl, key=key, scopes=scopes, with_refresh=True
         )
         return _token_response(state, record.user_id, token, refresh, ttl)
 

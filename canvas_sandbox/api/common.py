@@ -107,7 +107,12 @@ def body_params() -> dict[str, Any]:
 
 
 def arg_list(name: str) -> list[str] | None:
-    """``name[]`` (or repeated ``name``) from the query string; None when absent."""
+    """``name[]`` (or repeated ``name``) from the query string; None when absent.
+
+    Scoped tokens of keys without "Allow Include Parameters" lose ``include[]`` silently.
+    """
+    if name in ("include", "includes") and g.get("sandbox_drop_includes"):
+        return None
     values = request.args.getlist(f"{name}[]") + request.args.getlist(name)
     if not values and f"{name}[]" not in request.args and name not in request.args:
         return None

@@ -283,3 +283,67 @@ def test_students_cannot_grade(
     aid = _carrier(client, ids, teacher)
     resp = _assess(client, ids, auth(ids.students[0]), aid, ids.students[1], {"x": {"points": 1}})
     assert resp.status_code == 401
+
+
+def test_rubric_used_twice_is_forked_on_update(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    a1, a2 = _carrier(client, ids, teacher), _carrier(client, ids, teacher)
+    created = _post_rubric(client, ids, teacher, _rubric_body(ids, a1))
+    rubric_id = created["rubric"]["id"]
+    second = client.post(
+        f"/api/v1/courses/{ids.ela_course}/rubric_associations",
+        json={
+            "rubric_association": {
+                "rubric_id": rubric_id,
+                "association_type": "Assignment",
+                "association_id": a2,
+                "purpose": "grading",
+            }
+        },
+        headers=teacher,
+    ).get_json()["rubric_association"]
+    body = _rubric_body(ids, a2)
+    body["rubric_association_id"] = second["id"]
+    updated = client.put(
+        f"/api/v1/courses/{ids.ela_course}/rubrics/{rubric_id}", json=body, headers=teacher
+    ).get_json()
+    assert updated["rubric"]["id"] != rubric_id  # used in two places: a new rubric
+    assert state.rubric_associations[second["id"]].rubric_id == updated["rubric"]["id"]
+    assert state.rubric_associations[created["rubric_association"]["id"]].rubric_id == rubric_id
+
+
+def test_trap_through_rubric_associations_endpoint(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    aid = _carrier(client, ids, teacher)
+    created = _post_rubric(client, ids, teacher, _rubric_body(ids, aid))
+    c0 = created["rubric"]["criteria"][0]["id"]
+    _assess(client, ids, teacher, aid, ids.students[2], {c0: {"points": 3}})
+    assert any(r.assignment_id == aid for r in state.results.values())
+    client.post(
+        f"/api/v1/courses/{ids.ela_course}/rubric_associations",
+        json={
+            "rubric_association": {
+                "rubric_id": created["rubric"]["id"],
+                "association_type": "Assignment",
+                "association_id": aid,
+                "purpose": "grading",
+            }
+        },
+        headers=teacher,
+    )
+    assert not any(r.assignment_id == aid for r in state.results.values())
+    assert state.rubric_associations[created["rubric_association"]["id"]].workflow_state == (
+        "deleted"
+    )
+
+
+def test_duplicate_supplied_criterion_ids_are_replaced(
+    client: FlaskClient, ids: DemoIds, teacher: H
+) -> None:
+    aid = _carrier(client, ids, teacher)
+    body = _rubric_body(ids, aid, with_id="same")
+    body["rubric"]["criteria"]["1"]["id"] = "same"
+    criteria = _post_rubric(client, ids, teacher, body)["rubric"]["criteria"]
+    assert criteria[0]["id"] == "same" and criteria[1]["id"] != "same"
