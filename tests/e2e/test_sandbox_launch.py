@@ -16,6 +16,7 @@ from canvas_sandbox.platform.store import developer_keys
 from lti_app.launch.state_store import STATE_COOKIE_PREFIX
 from tests.e2e.conftest import BLOCK_THIRD_PARTY, CHROMIUM_ARGS, TIMEOUT_MS, block_all_cookies_for
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
+from tests.e2e.test_accessibility import blocking_violations, horizontal_overflow
 
 pytestmark = pytest.mark.timeout(90)
 AUTHORIZE_LOG = "lti_authorize_log"
@@ -200,4 +201,33 @@ def test_dynamic_registration_in_the_browser_then_launch(
     finally:
         if new_key is not None:
             new_key.enabled = False  # one Mastery Pathways tab again for other tests
+        page.close()
+
+
+def test_sandbox_pages_have_no_serious_axe_violations_and_fit_320px(
+    browser_profile: Callable[[str], Any], sandbox_stack: SandboxStack
+) -> None:
+    stack = sandbox_stack
+    ids = stack.ids
+    page = browser_profile("third_party_blocked").new_page()
+    try:
+        page.goto(stack.sandbox_base + "/")
+        assert blocking_violations(page) == []
+        pick_user(page, stack, ids.admin)
+        paths = [
+            "/",
+            f"/courses/{ids.ela_course}",
+            f"/courses/{ids.ela_course}/outcomes",
+            f"/courses/{ids.ela_course}/gradebook/learning_mastery",
+            f"/accounts/{ids.account}/developer_keys",
+        ]
+        for path in paths:
+            page.goto(stack.sandbox_base + path)
+            assert blocking_violations(page) == [], path
+        page.set_viewport_size({"width": 320, "height": 800})
+        for path in paths:
+            page.goto(stack.sandbox_base + path)
+            dims = horizontal_overflow(page)
+            assert dims["scroll"] <= dims["client"], (path, dims)
+    finally:
         page.close()
