@@ -12,6 +12,7 @@ import requests
 import responses
 
 from lti_app.canvas_client import (
+    BadPayload,
     CanvasClient,
     CanvasError,
     CanvasUnavailable,
@@ -526,3 +527,13 @@ def test_progress_polling_is_bounded_in_time(
     assert last.workflow_state == "running"
     assert sum(clock.sleeps) == 10.0
     assert len(canvas.calls) == 4  # after 1, 2, 4 and the remaining 3 seconds
+
+
+def test_json_hijacking_guard_is_stripped_and_non_json_is_bad_payload(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(SECTIONS, body='while(1);[{"id": 45, "course_id": 12, "name": "P2"}]')
+    assert [s.id for s in make_client().sections("12")] == ["45"]
+    canvas.replace(responses.GET, SECTIONS, body="<html>maintenance</html>")
+    with pytest.raises(BadPayload):
+        make_client().sections("12")
