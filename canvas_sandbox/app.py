@@ -205,7 +205,8 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
         if cfg.timeout_rate > 0 and runtime.roll() < cfg.timeout_rate:
             runtime.stats.bump("injected_timeouts")
             time.sleep(cfg.timeout_sleep_s)
-            return Response("504 Gateway Timeout\n", 504, mimetype="text/plain")
+            if cfg.timeout_mode == "504":
+                return Response("504 Gateway Timeout\n", 504, mimetype="text/plain")
         if cfg.error_rate > 0 and runtime.roll() < cfg.error_rate:
             runtime.stats.bump("injected_errors")
             body = {

@@ -20,8 +20,9 @@ class SandboxConfig:
     # Faults and slowness (only /api/v1 is affected).
     latency_ms: int = 0
     error_rate: float = 0.0  # share of requests answered 500
-    timeout_rate: float = 0.0  # share of requests that stall timeout_sleep_s, then 504
+    timeout_rate: float = 0.0  # share of requests that stall timeout_sleep_s...
     timeout_sleep_s: float = 5.0
+    timeout_mode: str = "504"  # ...then answer 504 ("504"), or answer normally ("hang")
     fault_seed: int = 1
     # Throttling (reference §5.2): leaky bucket per access token.
     throttle_enabled: bool = True
@@ -47,6 +48,8 @@ class SandboxConfig:
                 setattr(self, name, _coerce(getattr(self, name), value))
         if self.throttle_status not in (403, 429):
             self.throttle_status = 403
+        if self.timeout_mode not in ("504", "hang"):
+            self.timeout_mode = "504"
         return unknown
 
     def as_dict(self) -> dict[str, Any]:

@@ -126,9 +126,8 @@ def bookmarked(
     after = _decode(args.get("page", "first"))
     start = 0
     if after is not None:
-        keys = [list(key(item)) for item in items]
         try:
-            start = bisect.bisect_right(keys, after)
+            start = bisect.bisect_right(items, after, key=lambda item: list(key(item)))
         except TypeError:  # a key of the wrong shape
             raise not_found() from None
     chunk = list(items[start : start + size])

@@ -89,7 +89,5 @@ def course_results(
             and state.alignments[r.alignment_id].workflow_state == "active"
         ]
 
-        def order(r: LearningOutcomeResult) -> tuple[str, int, int, int]:
-            return (state.users[r.user_id].sortable_name, r.user_id, r.outcome_id, r.id)
-
-        return sorted(rows, key=order)
+        names = {uid: state.users[uid].sortable_name for uid in {r.user_id for r in rows}}
+        return sorted(rows, key=lambda r: (names[r.user_id], r.user_id, r.outcome_id, r.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 from flask import Flask
@@ -123,10 +124,18 @@ def test_knobs_faults_stats_and_reset(
     assert pattern == again and 500 in pattern and 200 in pattern  # deterministic dice
     client.post("/_sandbox/knobs", json={"error_rate": 0, "timeout_rate": 1, "timeout_sleep_s": 0})
     assert client.get("/api/v1/users/self", headers=teacher).status_code == 504
-    client.post("/_sandbox/knobs", json={"timeout_rate": 0})
+    client.post("/_sandbox/knobs", json={"timeout_mode": "hang", "timeout_sleep_s": 0.05})
+    started = time.monotonic()
+    assert client.get("/api/v1/users/self", headers=teacher).status_code == 200
+    assert time.monotonic() - started >= 0.05
+    client.post("/_sandbox/knobs", json={"timeout_rate": 0, "latency_ms": 30})
+    started = time.monotonic()
+    client.get("/api/v1/users/self", headers=teacher)
+    assert time.monotonic() - started >= 0.03
+    client.post("/_sandbox/knobs", json={"latency_ms": 0})
     stats = client.get("/_sandbox/stats").get_json()
     assert stats["by_endpoint"]["GET /api/v1/users/self"] >= 42
-    assert stats["injected_timeouts"] == 1
+    assert stats["injected_timeouts"] == 2
     client.post("/_sandbox/stats/reset")
     assert client.get("/_sandbox/stats").get_json()["total"] == 0
     # reset re-seeds in place: made-up data disappears, ids are the same
