@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -11,6 +12,7 @@ import pytest
 import requests
 import responses
 
+from canvas_sandbox import serializers as ser
 from lti_app.canvas_client import (
     BadPayload,
     CanvasClient,
@@ -25,25 +27,15 @@ from lti_app.canvas_client import (
     ValidationFailed,
 )
 from lti_app.canvas_client.types import parse_progress
+from tests.canvas_client import payloads
 from tests.canvas_client.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
-SECTION = {"id": 45, "course_id": 12, "name": "Period 2", "sis_section_id": None}
+SECTION = payloads.section(45, "Period 2")
 THROTTLE_BODY = "403 Forbidden (Rate Limit Exceeded)\n"
 WWW_AUTH = {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}
 SUBMIT = f"{BASE}/api/v1/courses/12/assignments/53/submissions/update_grades"
-PROGRESS = {
-    "id": 1,
-    "context_id": 12,
-    "context_type": "Course",
-    "user_id": 5,
-    "tag": "submissions_update",
-    "completion": 0,
-    "workflow_state": "queued",
-    "message": None,
-    "results": None,
-    "url": f"{BASE}/api/v1/progress/1",
-}
+PROGRESS = payloads.progress(1)
 GRADE_DATA = {"812": {"rubric_assessment": {"_1234": {"points": 3}}}}
 
 
@@ -174,35 +166,26 @@ def test_put_is_retried_because_it_is_idempotent(
 ) -> None:
     url = f"{BASE}/api/v1/courses/12/assignments/53/submissions/812"
     canvas.put(url, status=504)
-    canvas.put(
-        url,
-        json={
-            "id": 9,
-            "user_id": 812,
-            "assignment_id": 53,
-            "workflow_state": "graded",
-            "rubric_assessment": {"_1234": {"points": 3.0, "rating_id": "r3", "comments": ""}},
-        },
-    )
+    canvas.put(url, json=payloads.submission(812, 53, {"_1234": 3.0}))
     submission = make_client().assess_submission("12", "53", "812", {"_1234": {"points": 3}})
     assert submission.rubric_assessment == {
-        "_1234": {"points": 3.0, "rating_id": "r3", "comments": ""}
+        "_1234": {"points": 3.0, "rating_id": "r_1234", "comments": ""}
     }
     assert len(canvas.calls) == 2
     assert canvas.calls[1].request.body == "rubric_assessment%5B_1234%5D%5Bpoints%5D=3"
 
 
-TOO_LONG = {"errors": {"title": [{"attribute": "title", "message": "too long"}]}}
+TOO_LONG = ser.validation_error_json("title", "too long")
 
 
 @pytest.mark.parametrize(
     ("status", "body", "error", "message"),
     [
-        (400, {"errors": [{"message": "invalid include: foo"}]}, ValidationFailed, None),
+        (400, ser.error_json("invalid include: foo"), ValidationFailed, None),
         (400, {"message": "invalid rubric_assessment"}, ValidationFailed, None),
         (400, "'grade_data' parameter required", ValidationFailed, None),
         (422, TOO_LONG, ValidationFailed, "title: too long"),
-        (404, {"errors": [{"message": "The specified resource does not exist."}]}, NotFound, None),
+        (404, ser.not_found_json(), NotFound, None),
         (409, {"error": "conflict"}, ValidationFailed, "conflict"),
     ],
 )
@@ -263,7 +246,7 @@ def test_403_with_json_body_is_a_permission_error_not_throttling(
     canvas.get(
         SECTIONS,
         status=403,
-        json={"errors": [{"message": "user not authorized (Rate Limit Exceeded wording)"}]},
+        json=ser.error_json("user not authorized (Rate Limit Exceeded wording)"),
     )
     client = make_client()
     with pytest.raises(PermissionDenied):
@@ -394,7 +377,7 @@ def test_401_with_www_authenticate_refreshes_once_and_retries(
         SECTIONS,
         status=401,
         headers=WWW_AUTH,
-        json={"errors": [{"message": "Expired access token."}], "expired_at": "2026-01-01"},
+        json=payloads.expired_token(),
     )
     canvas.get(SECTIONS, json=[SECTION])
     tokens = CountingRefresh()
@@ -412,7 +395,7 @@ def test_second_401_after_refresh_is_token_invalid(
         SECTIONS,
         status=401,
         headers=WWW_AUTH,
-        json={"errors": [{"message": "Revoked access token."}]},
+        json=payloads.revoked_token(),
     )
     tokens = CountingRefresh()
     with pytest.raises(TokenInvalid) as caught:
@@ -429,7 +412,7 @@ def test_static_token_rejected_means_reconnect(
         SECTIONS,
         status=401,
         headers=WWW_AUTH,
-        json={"errors": [{"message": "Invalid access token."}]},
+        json=payloads.invalid_token(),
     )
     with pytest.raises(ReconnectRequired):
         make_client().sections("12")
@@ -442,10 +425,7 @@ def test_401_without_www_authenticate_is_permission_denied_without_refresh(
     canvas.get(
         SECTIONS,
         status=401,
-        json={
-            "errors": [{"message": "user not authorized to perform that action"}],
-            "status": "unauthorized",
-        },
+        json=payloads.unauthorized(),
     )
     tokens = CountingRefresh()
     with pytest.raises(PermissionDenied) as caught:
@@ -462,7 +442,7 @@ def test_insufficient_scopes_names_the_scope(
     canvas.get(
         f"{BASE}/api/v1/courses/12/outcome_results",
         status=401,
-        json={"errors": [{"message": "Insufficient scopes on access token."}]},
+        json=ser.error_json("Insufficient scopes on access token."),
     )
     with pytest.raises(PermissionDenied) as caught:
         list(make_client().outcome_results("12"))
@@ -532,7 +512,7 @@ def test_progress_polling_is_bounded_in_time(
 def test_json_hijacking_guard_is_stripped_and_non_json_is_bad_payload(
     canvas: responses.RequestsMock, make_client: MakeClient
 ) -> None:
-    canvas.get(SECTIONS, body='while(1);[{"id": 45, "course_id": 12, "name": "P2"}]')
+    canvas.get(SECTIONS, body="while(1);" + json.dumps([SECTION]))
     assert [s.id for s in make_client().sections("12")] == ["45"]
     canvas.replace(responses.GET, SECTIONS, body="<html>maintenance</html>")
     with pytest.raises(BadPayload):

@@ -8,15 +8,18 @@ import pytest
 import responses
 from responses import matchers
 
+from canvas_sandbox import serializers as ser
+from canvas_sandbox.state import OutcomeGroup
 from lti_app.canvas_client import CanvasError, UnsafeLink
 from lti_app.canvas_client.client import parse_link_header
+from tests.canvas_client import payloads
 from tests.canvas_client.conftest import BASE, TOKEN, MakeClient, auth_of
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
 
 
 def section(i: int) -> dict[str, object]:
-    return {"id": i, "course_id": 12, "name": f"Section {i}", "sis_section_id": None}
+    return payloads.section(i)
 
 
 def test_link_header_parsing_rel_order_case_and_multiple_rels() -> None:
@@ -114,33 +117,18 @@ def test_meta_pagination_next_is_the_fallback_for_rollups(
 ) -> None:
     url = f"{BASE}/api/v1/courses/12/outcome_rollups"
 
-    def rollup(user: str, section_id: str) -> dict[str, object]:
-        return {
-            "scores": [
-                {
-                    "score": 2.73,
-                    "title": "Unit 3 essay",
-                    "submitted_at": "2024-03-01T15:04:05Z",
-                    "count": 4,
-                    "hide_points": False,
-                    "links": {"outcome": "97"},
-                }
-            ],
-            "links": {"user": user, "section": section_id, "status": "active"},
-        }
-
     canvas.get(
         url,
         match=[matchers.query_param_matcher({"per_page": "100"})],
         json={
-            "rollups": [rollup("812", "45"), rollup("813", "45")],
+            "rollups": [payloads.rollup(812, 45), payloads.rollup(813, 45)],
             "meta": {"pagination": {"per_page": 100, "page": 1, "next": f"{url}?page=2"}},
         },
     )
     canvas.get(
         url,
         match=[matchers.query_param_matcher({"page": "2"})],
-        json={"rollups": [rollup("812", "46")], "meta": {"pagination": {"page": 2}}},
+        json={"rollups": [payloads.rollup(812, 46)], "meta": {"pagination": {"page": 2}}},
     )
     rollups = make_client().outcome_rollups("12")
     assert [(r.user_id, r.section_id) for r in rollups] == [
@@ -192,10 +180,10 @@ def test_same_origin_redirect_is_followed_with_the_token(
         status=302,
         headers={"Location": "/api/v1/courses/12/outcome_groups/5"},
     )
-    canvas.get(target, json={"id": 5, "title": "ELA 7"})
-    client = make_client()
-    body = client._get("/api/v1/courses/12/root_outcome_group")
-    assert body == {"id": 5, "title": "ELA 7"}
+    root = OutcomeGroup(5, "Course", 12, "ELA 7")
+    canvas.get(target, json=ser.outcome_group_json(root, style="full"))
+    group = make_client().root_outcome_group("12")
+    assert (group.id, group.title, group.parent_id) == ("5", "ELA 7", None)
     assert [auth_of(c) for c in canvas.calls] == [f"Bearer {TOKEN}"] * 2
 
 
@@ -229,24 +217,7 @@ def test_lists_are_requested_at_the_maximum_page_size(
                 {"type[]": "StudentEnrollment", "state[]": "active", "per_page": "100"}
             )
         ],
-        json=[
-            {
-                "id": 7,
-                "user_id": 812,
-                "course_id": 12,
-                "course_section_id": 45,
-                "type": "StudentEnrollment",
-                "enrollment_state": "active",
-                "role": "StudentEnrollment",
-                "user": {
-                    "id": 812,
-                    "name": "Ana Lopez",
-                    "sortable_name": "Lopez, Ana",
-                    "short_name": "Ana",
-                    "login_id": "alopez",
-                },
-            }
-        ],
+        json=[payloads.enrollment(7, 812, 45)],
     )
     (enrollment,) = make_client().student_enrollments("12")
     assert enrollment.user is not None and enrollment.user.sortable_name == "Lopez, Ana"

@@ -25,6 +25,7 @@ from lti_app.canvas_client import (
     exchange_code,
     revoke,
 )
+from tests.canvas_client import payloads
 from tests.canvas_client.conftest import BASE
 
 TOKEN_URL = f"{BASE}/login/oauth2/token"
@@ -281,9 +282,9 @@ def test_twenty_parallel_calls_with_an_expired_token_refresh_once(
 
     def api(request: Any) -> tuple[int, dict[str, str], str]:
         if request.headers["Authorization"] == "Bearer new-access":
-            return 200, {}, json.dumps([{"id": 45, "course_id": 12, "name": "P2"}])
+            return 200, {}, json.dumps([payloads.section(45)])
         time.sleep(0.01)
-        body = {"errors": [{"message": "Expired access token."}]}
+        body = payloads.expired_token()
         return 401, {"WWW-Authenticate": 'Bearer realm="canvas-lms"'}, json.dumps(body)
 
     def token_endpoint(request: Any) -> tuple[int, dict[str, str], str]:
