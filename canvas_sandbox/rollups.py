@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from canvas_sandbox import outcomes as outcome_model
+from canvas_sandbox import results as result_model
 from canvas_sandbox.state import LearningOutcomeResult, SandboxState
 
 
@@ -179,3 +180,12 @@ def aggregate(scores: Sequence[RollupScore], stat: str = "mean") -> float | None
     if stat == "median":
         return round2(float(statistics.median(values)))
     return round2(sum(values) / len(values))
+
+
+def course_rollups(state: SandboxState, course_id: int) -> dict[int, list[RollupScore]]:
+    """Every student's rollups in a course as the LMGB shows them (hidden results excluded)."""
+    outcome_ids = outcome_model.course_outcome_ids(state, course_id)
+    students = [u.id for u in state.students_of(course_id)]
+    rows = result_model.course_results(state, course_id, user_ids=students, outcome_ids=outcome_ids)
+    scores = user_scores(state, course_id, rows, outcome_ids)
+    return {uid: scores.get(uid, []) for uid in students}

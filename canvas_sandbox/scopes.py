@@ -49,6 +49,10 @@ ROUTE_SCOPES: dict[str, tuple[str, str]] = {
         "POST",
         "/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades",
     ),
+    "sandbox_rubrics.update_grades_multi": (
+        "POST",
+        "/api/v1/courses/:course_id/submissions/update_grades",
+    ),
     "sandbox_rubrics.show_progress": ("GET", "/api/v1/progress/:id"),
     "sandbox_roster.users_self": ("GET", "/api/v1/users/:id"),
     "sandbox_roster.user_show": ("GET", "/api/v1/users/:id"),

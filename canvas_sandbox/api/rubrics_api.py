@@ -339,6 +339,39 @@ def update_grades(course_ref: str, assignment_ref: str) -> Response:
         return as_json("'grade_data' parameter required", 400)
     if not assignment.published or not st.can_manage_grades(course.id, user_id()):
         raise unauthorized()
+    progress = _new_progress(course)
+    queued = ser.progress_json(progress, base_url())
+    # The "job" runs right away; the reply still shows the queued Progress, as Canvas's does.
+    _run_bulk(course, assignment, grade_data, progress)
+    return as_json(queued)
+
+
+@bp.post("/courses/<course_ref>/submissions/update_grades")
+def update_grades_multi(course_ref: str) -> Response:
+    """The multi-assignment form: ``grade_data[<assignment_id>][<student_id>][...]``."""
+    course = course_or_404(course_ref)
+    st = state()
+    grade_data = body_params().get("grade_data")
+    if not isinstance(grade_data, dict) or not grade_data:
+        return as_json("'grade_data' parameter required", 400)
+    assignments = [_assignment(course, str(aid)) for aid in grade_data]
+    if not all(a.published for a in assignments) or not st.can_manage_grades(course.id, user_id()):
+        raise unauthorized()
+    progress = _new_progress(course)
+    queued = ser.progress_json(progress, base_url())
+    for assignment in assignments:
+        per_student = grade_data[str(assignment.id)]
+        if isinstance(per_student, dict):
+            _run_bulk(course, assignment, per_student, progress, finish=False)
+        if progress.workflow_state == "failed":
+            break
+    if progress.workflow_state != "failed":
+        _complete(progress)
+    return as_json(queued)
+
+
+def _new_progress(course: Course) -> Progress:
+    st = state()
     now = st.now()
     progress = Progress(
         st.next_id("progress", 1),
@@ -350,14 +383,22 @@ def update_grades(course_ref: str, assignment_ref: str) -> Response:
         updated_at=now,
     )
     st.progresses[progress.id] = progress
-    queued = ser.progress_json(progress, base_url())
-    # The "job" runs right away; the reply still shows the queued Progress, as Canvas's does.
-    _run_bulk(course, assignment, grade_data, progress)
-    return as_json(queued)
+    return progress
+
+
+def _complete(progress: Progress) -> None:
+    progress.workflow_state = "completed"
+    progress.completion = 100.0
+    progress.updated_at = state().now()
 
 
 def _run_bulk(
-    course: Course, assignment: Assignment, grade_data: dict[str, Any], progress: Progress
+    course: Course,
+    assignment: Assignment,
+    grade_data: dict[str, Any],
+    progress: Progress,
+    *,
+    finish: bool = True,
 ) -> None:
     st = state()
     resolved: dict[str, int | None] = {}
@@ -393,9 +434,8 @@ def _run_bulk(
                 submission.score = None
             submission.grade = str(data["posted_grade"])
             submission.workflow_state = "graded"
-    progress.workflow_state = "completed"
-    progress.completion = 100.0
-    progress.updated_at = st.now()
+    if finish:
+        _complete(progress)
 
 
 @bp.get("/progress/<progress_ref>")

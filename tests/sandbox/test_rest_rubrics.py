@@ -347,3 +347,42 @@ def test_duplicate_supplied_criterion_ids_are_replaced(
     body["rubric"]["criteria"]["1"]["id"] = "same"
     criteria = _post_rubric(client, ids, teacher, body)["rubric"]["criteria"]
     assert criteria[0]["id"] == "same" and criteria[1]["id"] != "same"
+
+
+def test_multi_assignment_bulk_update(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    a1, a2 = _carrier(client, ids, teacher), _carrier(client, ids, teacher)
+    c1 = _post_rubric(client, ids, teacher, _rubric_body(ids, a1))["rubric"]["criteria"][0]["id"]
+    c2 = _post_rubric(client, ids, teacher, _rubric_body(ids, a2))["rubric"]["criteria"][0]["id"]
+    student = str(ids.students[11])
+    resp = client.post(
+        f"/api/v1/courses/{ids.ela_course}/submissions/update_grades",
+        json={
+            "grade_data": {
+                str(a1): {student: {"rubric_assessment": {c1: {"points": 2}}}},
+                str(a2): {student: {"rubric_assessment": {c2: {"points": 4}}}},
+            }
+        },
+        headers=teacher,
+    )
+    progress = client.get(f"/api/v1/progress/{resp.get_json()['id']}", headers=teacher).get_json()
+    assert progress["workflow_state"] == "completed"
+    scores = {
+        r.assignment_id: r.score for r in state.results.values() if r.assignment_id in (a1, a2)
+    }
+    assert scores == {a1: 2.0, a2: 4.0}
+
+
+def test_course_rollups_helper_matches_the_api(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    from canvas_sandbox.rollups import course_rollups
+
+    table = course_rollups(state, ids.ela_course)
+    assert set(table) == set(ids.students) and table[ids.no_results_student] == []
+    student = ids.students[6]
+    api = client.get(
+        f"/api/v1/courses/{ids.ela_course}/outcome_rollups?user_ids[]={student}", headers=teacher
+    ).get_json()["rollups"][0]["scores"]
+    assert [s["score"] for s in api] == [s.score for s in table[student]]
