@@ -30,7 +30,11 @@ class SigningKey:
 
     def public_jwk(self) -> dict[str, Any]:
         jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
-        return {**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}
+        # Canvas publishes kty, e, n, kid, alg, use (no key_ops).
+        return {"kty": jwk["kty"], "e": jwk["e"], "n": jwk["n"], "kid": self.kid} | {
+            "alg": "RS256",
+            "use": "sig",
+        }
 
 
 def _keys(state: SandboxState) -> dict[str, SigningKey]:

@@ -416,7 +416,7 @@ def id_token_claims(
     if level in ("email_only", "public"):
         claims["email"] = user.email
     if level == "public":
-        claims["picture"] = f"{platform.base_url}/images/messages/avatar-50.png"
+        claims["picture"] = f"{platform.base_url}/sandbox_static/avatar-50.svg"
     return claims
 
 

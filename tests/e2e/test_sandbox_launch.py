@@ -164,6 +164,28 @@ def test_cookie_path_launch_with_partitioned_cookies(
         page.close()
 
 
+def test_admin_launches_the_account_navigation_placement(
+    browser_profile: Callable[[str], Any], sandbox_stack: SandboxStack
+) -> None:
+    stack = sandbox_stack
+    ids = stack.ids
+    page = browser_profile("tool_cookies_blocked").new_page()
+    try:
+        pick_user(page, stack, ids.admin)
+        page.get_by_role("navigation", name="Global navigation").get_by_role(
+            "link", name="Admin"
+        ).click()
+        nav = page.get_by_role("navigation", name="Account navigation")
+        nav.get_by_role("link", name="Mastery Pathways Admin").click()
+        frame = page.frame_locator("#tool_content")
+        frame.locator("h1").first.wait_for(state="visible")
+        text = frame.locator("body").inner_text()
+        assert "Administrator" in text, text
+        assert stack.state.users[ids.admin].name in text
+    finally:
+        page.close()
+
+
 def test_dynamic_registration_in_the_browser_then_launch(
     browser_profile: Callable[[str], Any], sandbox_stack: SandboxStack
 ) -> None:

@@ -366,6 +366,7 @@ def test_teacher_launch_claims_are_canvas_shaped(
         "Rivera",
     )
     assert claims["email"] == teacher.email
+    assert client_as(app, None).get(urlsplit(claims["picture"]).path).status_code == 200
     ags = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
     assert ags["lineitems"] == f"{BASE}/api/lti/courses/{COURSE}/line_items"
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in ags["scope"]
@@ -453,7 +454,8 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(
     # a token signed just before the rotation still verifies against the published set
     assert verify(client, old_token, tool.client_id)["sub"] == before["sub"]
     jwk = client.get("/api/lti/security/jwks").get_json()["keys"][0]
-    assert {jwk["kty"], jwk["alg"], jwk["use"]} == {"RSA", "RS256", "sig"}
+    assert set(jwk) == {"kty", "e", "n", "kid", "alg", "use"}
+    assert (jwk["kty"], jwk["alg"], jwk["use"]) == ("RSA", "RS256", "sig")
 
 
 def test_teachers_cannot_rotate_keys(app: Flask) -> None:
