@@ -89,3 +89,32 @@ def test_cli_serve_and_reset(tmp_path: object) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_parallel_requests_pay_the_upfront_reservation(
+    served: tuple[str, SandboxState, DemoIds],
+) -> None:
+    base, state, ids = served
+    token = mint_token(state, ids.teacher)
+    # Configure the live server: small bucket, slow requests so reservations overlap.
+    knobs = {"bucket_high_water": 120, "bucket_outflow": 0, "latency_ms": 300}
+    assert requests.post(f"{base}/_sandbox/knobs", json=knobs, timeout=5).status_code == 200
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        resp = requests.get(
+            f"{base}/api/v1/users/self", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        with lock:
+            statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=15)
+    # three 50-unit reservations fill a 120 bucket; the rest are refused while they work
+    assert sorted(statuses) == [200, 200, 200, 403]
+    stats = requests.get(f"{base}/_sandbox/stats", timeout=5).json()
+    assert stats["throttled"] == 1
