@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import importlib.util
+import json
 import random
 import threading
 import time
@@ -275,6 +276,4 @@ def _bearer() -> str | None:
 
 
 def serializers_dumps(body: Any) -> str:
-    import json
-
     return json.dumps(body)

@@ -11,7 +11,7 @@ from flask import Response, current_app, g, request
 
 from canvas_sandbox import pagination
 from canvas_sandbox.config import SandboxConfig
-from canvas_sandbox.errors import ApiError, bad_request, not_found, unauthorized
+from canvas_sandbox.errors import bad_request, not_found, unauthorized
 from canvas_sandbox.state import Course, SandboxState
 
 T = TypeVar("T")
@@ -116,10 +116,10 @@ def arg_list(name: str) -> list[str] | None:
     values = request.args.getlist(f"{name}[]") + request.args.getlist(name)
     if not values and f"{name}[]" not in request.args and name not in request.args:
         return None
-    out: list[str] = []
-    for v in values:
-        out.extend(p for p in v.split(",") if p) if name.endswith("ids") else out.append(v)
-    return out
+    if not name.endswith("ids"):
+        return values
+    # Id lists also accept comma-separated values.
+    return [part for v in values for part in v.split(",") if part]
 
 
 def truthy(value: Any) -> bool:
@@ -209,6 +209,3 @@ def paginate_bookmark(
 ) -> Response:
     page = pagination.bookmarked(items, request.args, base_url(), request.path, key)
     return _paged(page, [serialize(x) for x in page.items])
-
-
-__all__ = ["ApiError"]

@@ -342,13 +342,14 @@ def outcome_update(outcome_ref: str) -> Response:
             outcome.mastery_points = _float(params["mastery_points"], "mastery_points")
         if "calculation_method" in params or "calculation_int" in params:
             method = params.get("calculation_method") or outcome.calculation_method
-            given = _int_or_none(params.get("calculation_int"), "calculation_int")
+            if "calculation_int" in params:
+                int_value = _int_or_none(params["calculation_int"], "calculation_int")
+            elif method == outcome.calculation_method:
+                int_value = outcome.calculation_int
+            else:
+                int_value = None  # a new method without an int gets its default (§3.3)
             calc = om.normalize_calculation(
-                method,
-                given
-                if "calculation_int" in params or method == outcome.calculation_method
-                else None,
-                new_decaying=flags.new_decaying_average,
+                method, int_value, new_decaying=flags.new_decaying_average
             )
             outcome.calculation_method, outcome.calculation_int = calc.method, calc.int_value
     return as_json(ser.outcome_json(st, outcome))

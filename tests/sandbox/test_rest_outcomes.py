@@ -195,3 +195,32 @@ def test_proficiency_get_and_validations(
     state.accounts[ids.account].proficiency = None
     math_url = f"/api/v1/courses/{ids.math_course}/outcome_proficiency"
     assert client.get(math_url, headers=auth(ids.teacher2)).status_code == 404
+
+
+def test_outcome_update_with_ff_off(
+    client: FlaskClient, ids: DemoIds, auth: Callable[[int], H], state: SandboxState
+) -> None:
+    state.accounts[ids.account].account_level_mastery_scales = False
+    admin = auth(ids.admin)
+    oid = ids.ela_outcomes["RI.7.2"]
+    url = f"/api/v1/outcomes/{oid}"
+    new = client.put(
+        url,
+        json={
+            "ratings": [{"description": "Yes", "points": 1}, {"description": "Most", "points": 5}]
+        },
+        headers=admin,
+    ).get_json()
+    # new ratings replace the criterion; mastery_points defaults to the top rating
+    assert new["ratings"] == [
+        {"description": "Most", "points": 5.0},
+        {"description": "Yes", "points": 1.0},
+    ]
+    assert new["mastery_points"] == 5.0 and new["points_possible"] == 5.0
+    nm = client.put(url, json={"calculation_method": "n_mastery"}, headers=admin).get_json()
+    assert (nm["calculation_method"], nm["calculation_int"]) == ("n_mastery", 5)
+    same = client.put(url, json={"title": "RI.7.2"}, headers=admin).get_json()
+    assert same["calculation_int"] == 5
+    bad = client.put(url, json={"calculation_int": 50}, headers=admin)
+    assert bad.status_code == 400
+    assert bad.get_json()["errors"]["calculation_int"][0]["message"].startswith("'50' is not")
