@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.models.canvas import (
@@ -73,6 +73,10 @@ def carrier_assignment_ids(db: Session, platform_id: int, canvas_course_id: str)
     )
 
 
+# Rows per statement for bulk deletes (keeps IN lists far below parameter limits).
+CHUNK = 500
+
+
 def _sync_table(
     db: Session,
     model: Any,
@@ -80,29 +84,32 @@ def _sync_table(
     key: str,
     desired: Mapping[str, dict[str, Any]],
 ) -> TableChanges:
+    """Bulk statements, not one ORM object per row: a course has thousands of results."""
     changes = TableChanges()
+    names = sorted(next(iter(desired.values())).keys()) if desired else [key]
+    columns = [getattr(model, n) for n in names]
     existing = {
-        getattr(r, key): r for r in db.scalars(select(model).where(model.course_pk == course_pk))
+        getattr(row, key): row
+        for row in db.execute(select(model.id, *columns).where(model.course_pk == course_pk)).all()
     }
-    for canvas_id, row in existing.items():
-        if canvas_id not in desired:
-            db.delete(row)
-            changes.removed += 1
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for canvas_id, values in desired.items():
         current = existing.get(canvas_id)
         if current is None:
-            db.add(model(course_pk=course_pk, **values))
-            changes.added += 1
-            continue
-        dirty = False
-        for name, value in values.items():
-            if getattr(current, name) != value:
-                setattr(current, name, value)
-                dirty = True
-        if dirty:
-            changes.updated += 1
+            inserts.append({"course_pk": course_pk, **values})
+        elif any(getattr(current, n) != values[n] for n in names):
+            updates.append({"id": current.id, **values})
         else:
             changes.unchanged += 1
+    doomed = [row.id for canvas_id, row in existing.items() if canvas_id not in desired]
+    for i in range(0, len(doomed), CHUNK):
+        db.execute(delete(model).where(model.id.in_(doomed[i : i + CHUNK])))
+    if updates:
+        db.execute(update(model), updates)  # ORM bulk UPDATE by primary key
+    if inserts:
+        db.execute(insert(model), inserts)
+    changes.added, changes.updated, changes.removed = len(inserts), len(updates), len(doomed)
     return changes
 
 

@@ -100,16 +100,23 @@ def platform_api_key(services: Services, platform: Platform) -> tuple[str, str]:
 ClientFactory = Callable[[], CanvasClient]
 
 
+# A sync reads one page at a time: a request is throttled only when the bucket is already
+# full as it starts, so one reservation (50) plus a page's cost is enough headroom; the
+# client's default (150) is sized for three requests in flight.
+SEQUENTIAL_PACE_BELOW = 60.0
+
+
 def make_client(
     services: Services, canvas_url: str, tokens: TokenSource, **kw: Any
 ) -> CanvasClient:
     settings = services.settings
+    options: dict[str, Any] = {"pace_below": SEQUENTIAL_PACE_BELOW, **kw}
     return CanvasClient(
         canvas_url,
         tokens,
         connect_timeout=settings.http_connect_timeout,
         read_timeout=settings.http_read_timeout,
-        **kw,
+        **options,
     )
 
 

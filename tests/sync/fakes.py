@@ -3,7 +3,7 @@ tests of fetch and of the sync service without HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -128,15 +128,21 @@ class FakeCanvas:
         return list(roster)
 
     def outcome_results_pages(
-        self, course_id: str, *, include_hidden: bool = False
+        self,
+        course_id: str,
+        *,
+        include_hidden: bool = False,
+        user_ids: Iterable[str] | None = None,
     ) -> Iterator[OutcomeResultsPage]:
         self._call("outcome_results")
+        wanted = set(user_ids) if user_ids is not None else None
         offset = 0
         page = 0
         while True:
             if self.on_page is not None:
                 self.on_page(self, page)
-            chunk = self.results[offset : offset + self.page_size]
+            rows = [r for r in self.results if wanted is None or r.user_id in wanted]
+            chunk = rows[offset : offset + self.page_size]
             if not chunk:
                 return
             yield OutcomeResultsPage(tuple(chunk))
