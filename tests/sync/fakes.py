@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from lti_app.canvas_client.errors import ValidationFailed
 from lti_app.canvas_client.types import (
     CanvasUser,
     Enrollment,
@@ -98,6 +99,10 @@ class FakeCanvas:
     on_page: Callable[[FakeCanvas, int], None] | None = None
     fail_on: str | None = None
     error: Exception | None = None
+    # user_ids[] each results read asked for (None: the whole course)
+    result_user_ids: list[frozenset[str] | None] = field(default_factory=list)
+    # Canvas answers 400 when user_ids[] names someone no longer a student (§7.10).
+    not_a_student: str | None = None
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -135,7 +140,12 @@ class FakeCanvas:
         user_ids: Iterable[str] | None = None,
     ) -> Iterator[OutcomeResultsPage]:
         self._call("outcome_results")
-        wanted = set(user_ids) if user_ids is not None else None
+        wanted = frozenset(user_ids) if user_ids is not None else None
+        self.result_user_ids.append(wanted)
+        if wanted is not None and self.not_a_student in wanted:
+            raise ValidationFailed(
+                "can only include id's of users in the outcome context", status=400
+            )
         offset = 0
         page = 0
         while True:

@@ -221,3 +221,39 @@ def test_execute_ignores_a_run_that_is_not_queued(sync_app: Flask, platform_id: 
     canvas = FakeCanvas()
     assert service.execute(sync_app, done, lambda: canvas).error_code == "not_queued"  # type: ignore[arg-type,return-value]
     assert canvas.calls == []
+
+
+def big_class(n: int = 31) -> FakeCanvas:
+    roster = [enrollment(str(900 + i), f"Student Number{i:02d}") for i in range(n)]
+    results = [
+        result(f"r{i}-{o}", str(900 + i), o, score=float(i % 5))
+        for i in range(n)
+        for o in ("97", "98", "99")
+    ]
+    return FakeCanvas(rosters=[roster], results=results, page_size=10)
+
+
+def test_a_big_class_is_read_as_three_concurrent_slices() -> None:
+    canvas = big_class()
+    snap = fetch_course(canvas, "12", no_progress)
+    slices = [ids for ids in canvas.result_user_ids if ids is not None]
+    assert len(slices) == 3 and None not in canvas.result_user_ids
+    everyone = {str(900 + i) for i in range(31)}
+    assert set().union(*slices) == everyone
+    assert sum(len(s) for s in slices) == len(everyone)  # disjoint
+    assert len(snap.results) == 31 * 3
+    assert snap.results["r7-98"].score == 2.0
+
+
+def test_a_slice_refused_with_400_falls_back_to_one_chain() -> None:
+    canvas = big_class()
+    canvas.not_a_student = "905"  # dropped after the roster was read
+    snap = fetch_course(canvas, "12", no_progress)
+    assert canvas.result_user_ids[-1] is None  # the whole course, one chain
+    assert len(snap.results) == 31 * 3
+
+
+def test_small_classes_use_one_chain() -> None:
+    canvas = FakeCanvas()
+    fetch_course(canvas, "12", no_progress)
+    assert canvas.result_user_ids == [None]
