@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -31,10 +30,6 @@ def config() -> Any:
 def base_url() -> str:
     """The sandbox's public origin as browsers and tools see it, e.g. http://localhost:8100."""
     return str(config().base_url).rstrip("/")
-
-
-def api_domain() -> str:
-    return urlsplit(base_url()).netloc
 
 
 def issuer() -> str:

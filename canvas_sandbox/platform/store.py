@@ -19,7 +19,6 @@ DEPLOYMENTS = "lti_deployments"
 GLOBAL_ID_BASE = 10_000_000_000_000
 PrivacyLevel = Literal["anonymous", "name_only", "email_only", "public"]
 PRIVACY_LEVELS: tuple[PrivacyLevel, ...] = ("anonymous", "name_only", "email_only", "public")
-NAVIGATION_PLACEMENTS = ("course_navigation", "account_navigation")
 
 
 @dataclass
