@@ -111,19 +111,24 @@ def user_courses(state: SandboxState, user: User) -> list[Course]:
     return sorted((state.courses[i] for i in ids if i in state.courses), key=lambda c: c.name)
 
 
-def role_label(state: SandboxState, user: User) -> str:
-    """One short label for the switcher: Admin, Teacher, TA or Student."""
+def label_for(user: User, enrollment_types: set[str]) -> str:
     if user.account_admin_of:
         return "Admin"
+    for enrollment_type, label in (
+        ("TeacherEnrollment", "Teacher"),
+        ("TaEnrollment", "TA"),
+        ("StudentEnrollment", "Student"),
+    ):
+        if enrollment_type in enrollment_types:
+            return label
+    return "User"
+
+
+def role_label(state: SandboxState, user: User) -> str:
+    """One short label for the switcher: Admin, Teacher, TA or Student."""
     types = {
         e.type
         for e in state.enrollments.values()
         if e.user_id == user.id and e.workflow_state == "active"
     }
-    if "TeacherEnrollment" in types:
-        return "Teacher"
-    if "TaEnrollment" in types:
-        return "TA"
-    if "StudentEnrollment" in types:
-        return "Student"
-    return "User"
+    return label_for(user, set(types))
