@@ -14,6 +14,11 @@ from lti_app.models.canvas import (
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion
+from lti_app.models.pathways import Demonstration as Demonstration
+from lti_app.models.pathways import DemonstrationEvent as DemonstrationEvent
+from lti_app.models.pathways import MasteryOverride as MasteryOverride
+from lti_app.models.pathways import PathwayLibraryKind as PathwayLibraryKind
+from lti_app.models.pathways import PathwayMenuItem as PathwayMenuItem
 from lti_app.models.tenancy import Deployment, Platform
 
 __all__ = [
