@@ -277,6 +277,7 @@ class CanvasClient:
         pace_below: float = PACE_BELOW,
         leak_per_second: float = LEAK_PER_SECOND,
         reservation: float = RESERVATION,
+        listing_deadline_seconds: float = 1800.0,
     ) -> None:
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
@@ -296,6 +297,7 @@ class CanvasClient:
         self.pace_below = pace_below
         self.leak_per_second = leak_per_second
         self.reservation = reservation
+        self.listing_deadline_seconds = listing_deadline_seconds
         self._sleep = sleep
         self._monotonic = monotonic
         self._jitter = jitter
@@ -553,7 +555,12 @@ class CanvasClient:
         url = path
         query: Params | None = {**(params or {}), "per_page": PER_PAGE}
         seen: set[str] = set()
+        deadline = self._monotonic() + self.listing_deadline_seconds
         for _ in range(self.max_pages):
+            if self._monotonic() > deadline:
+                raise CanvasUnavailable(
+                    f"Canvas took too long to list {urlsplit(self._url(path)).path}."
+                )
             response = self._request("GET", url, params=query, scope=scope)
             body = self._json(response)
             yield body

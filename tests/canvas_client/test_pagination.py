@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from hypothesis import given
+from hypothesis import strategies as st
 from responses import matchers
 
 from canvas_sandbox import serializers as ser
 from canvas_sandbox.state import OutcomeGroup
-from lti_app.canvas_client import CanvasError, UnsafeLink
+from lti_app.canvas_client import CanvasError, CanvasUnavailable, UnsafeLink
 from lti_app.canvas_client.client import parse_link_header
 from tests.canvas_client import payloads
-from tests.canvas_client.conftest import BASE, TOKEN, MakeClient, auth_of
+from tests.canvas_client.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
 
@@ -234,3 +238,39 @@ def test_many_user_ids_are_sent_in_batches(
     sent = [parse_qs(urlsplit(c.request.url).query)["user_ids[]"] for c in canvas.calls]
     assert [len(batch) for batch in sent] == [100, 100, 50]
     assert [u for batch in sent for u in batch] == user_ids
+
+
+def test_a_listing_is_bounded_in_time(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    def slow_page(request: Any) -> tuple[int, dict[str, str], str]:
+        clock.now += 40.0  # each page takes 40 s
+        page = int(parse_qs(urlsplit(request.url).query).get("page", ["1"])[0])
+        link = f'<{SECTIONS}?page={page + 1}>; rel="next"'
+        return 200, {"Link": link}, json.dumps([section(page)])
+
+    canvas.add_callback(responses.GET, SECTIONS, callback=slow_page)
+    with pytest.raises(CanvasUnavailable, match="too long"):
+        make_client(listing_deadline_seconds=100.0).sections("12")
+    assert len(canvas.calls) == 3  # 0 s, 40 s, 80 s started; at 120 s the listing stops
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["next", "prev", "first", "last", "current"]),
+            st.text(alphabet="abcXYZ019:,;=%-_.~", min_size=1, max_size=20),
+            st.sampled_from(['rel="{}"', "rel={}", 'REL="{}"', 'rel = "{}"']),
+        ),
+        unique_by=lambda t: t[0],
+        max_size=5,
+    )
+)
+def test_link_header_round_trip(entries: list[tuple[str, str, str]]) -> None:
+    header = ", ".join(
+        f"<{BASE}/api/v1/x?page={token}&per_page=100>; {form.format(rel.upper() if i % 2 else rel)}"
+        for i, (rel, token, form) in enumerate(entries)
+    )
+    assert parse_link_header(header) == {
+        rel: f"{BASE}/api/v1/x?page={token}&per_page=100" for rel, token, _ in entries
+    }
