@@ -292,6 +292,20 @@ def test_authorize_refuses_a_tampered_or_expired_message_hint(
         assert hidden_fields(response.text)["error"] == "invalid_request"
 
 
+def test_a_message_hint_is_bound_to_its_developer_key(
+    app: Flask, tool: Any, state: SandboxState
+) -> None:
+    other = install_tool(state)
+    client = client_as(app, TEACHER)
+    login = login_fields(client, tool.id)
+    # The other key's redirect URIs are the same tool's, so only the hint can tell them apart.
+    params = auth_params(login, client_id=other.client_id)
+    response = client.get("/api/lti/authorize_redirect", query_string=params)
+    assert response.status_code == 400
+    assert hidden_fields(response.text)["error"] == "invalid_request"
+    assert "id_token" not in response.text
+
+
 def test_authorize_needs_the_launching_user_session(app: Flask, tool: Any) -> None:
     login = login_fields(client_as(app, TEACHER), tool.id)
     for client in (client_as(app, None), client_as(app, STUDENT)):
@@ -526,6 +540,8 @@ def test_registration_stores_the_tool_and_answers_with_client_and_deployment_ids
         "/api/lti/registrations", json=body, headers={"Authorization": f"Bearer {token}"}
     )
     assert again.status_code == 401
+    used = client.get(urlsplit(url).path, headers={"Authorization": f"Bearer {token}"})
+    assert used.status_code == 401
     # The new tool appears as a course tab and launches.
     claims = launch_claims(client_as(app, TEACHER), key)
     assert claims[CLAIM + "deployment_id"] == tool_config["deployment_id"]
