@@ -106,6 +106,26 @@ def body_params() -> dict[str, Any]:
     return nested(list(request.form.items(multi=True)))
 
 
+def obj(value: Any, name: str) -> dict[str, Any]:
+    """A nested parameter that must be an object (absent: empty); else 400."""
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(f"{name} must be an object")
+    return value
+
+
+def items_of(value: Any, name: str) -> list[Any]:
+    """A list parameter given as an array or an index-keyed object; else 400."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, dict):
+        return list(value.values())
+    if isinstance(value, list):
+        return value
+    raise bad_request(f"{name} must be a list")
+
+
 def arg_list(name: str) -> list[str] | None:
     """``name[]`` (or repeated ``name``) from the query string; None when absent.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -13,6 +14,7 @@ from canvas_sandbox.api.common import (
     base_url,
     body_params,
     course_or_404,
+    items_of,
     paginate,
     parse_id,
     require_course_member,
@@ -198,9 +200,8 @@ def create_subgroup(kind: str, ref: str, group_ref: str) -> Response:
 def _ratings(raw: Any) -> list[tuple[str, float]] | None:
     if raw is None:
         return None
-    items = list(raw.values()) if isinstance(raw, dict) else list(raw)
     out: list[tuple[str, float]] = []
-    for item in items:
+    for item in items_of(raw, "ratings"):
         if not isinstance(item, dict):
             raise ValidationFailed("ratings", "ratings must be a list of {description, points}")
         out.append((str(item.get("description", "")), _float(item.get("points"), "ratings")))
@@ -209,9 +210,12 @@ def _ratings(raw: Any) -> list[tuple[str, float]] | None:
 
 def _float(value: Any, attribute: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except (TypeError, ValueError):
         raise ValidationFailed(attribute, f"{attribute} must be a number") from None
+    if not math.isfinite(number):
+        raise ValidationFailed(attribute, f"{attribute} must be a number")
+    return number
 
 
 def _int_or_none(value: Any, attribute: str) -> int | None:
@@ -375,11 +379,9 @@ def proficiency_save(kind: str, ref: str) -> Response:
     if not st.is_admin(user_id(), account_id):  # manage_proficiency_scales: admins
         raise unauthorized()
     params = body_params()
-    raw = params.get("ratings") or []
-    items = list(raw.values()) if isinstance(raw, dict) else list(raw)
     ratings: list[ProficiencyRating] = []
     try:
-        for item in items:
+        for item in items_of(params.get("ratings"), "ratings"):
             if not isinstance(item, dict):
                 raise ValidationFailed("outcome_proficiency_ratings", "invalid rating")
             ratings.append(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, Response
@@ -14,6 +15,7 @@ from canvas_sandbox.api.common import (
     base_url,
     body_params,
     course_or_404,
+    obj,
     paginate,
     parse_id,
     require_course_member,
@@ -54,16 +56,13 @@ def _assignment_json(assignment: Assignment) -> dict[str, Any]:
 def create_assignment(course_ref: str) -> Response:
     course = course_or_404(course_ref)
     require_grader(course)
-    params = body_params().get("assignment")
-    if not isinstance(params, dict) or not params.get("name"):
+    params = obj(body_params().get("assignment"), "assignment")
+    if not params.get("name"):
         raise bad_request("assignment[name] is missing")
     types = params.get("submission_types") or ["none"]
-    if isinstance(types, str):
+    if not isinstance(types, list):
         types = [types]
-    try:
-        points = float(params.get("points_possible") or 0)
-    except (TypeError, ValueError):
-        raise ValidationFailed("points_possible", "points_possible must be a number") from None
+    points = _number(params.get("points_possible") or 0, "points_possible")
     assignment = rubrics.create_assignment(
         state(),
         course.id,
@@ -122,6 +121,20 @@ def _indexed(raw: Any) -> list[Any]:
     raise ValidationFailed("data", "criteria and ratings must be objects keyed by index")
 
 
+def _number(value: Any, attribute: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(attribute, f"{attribute} must be a number") from None
+    if not math.isfinite(number):
+        raise ValidationFailed(attribute, f"{attribute} must be a number")
+    return number
+
+
+def _optional_number(value: Any, attribute: str) -> float | None:
+    return None if value in (None, "") else _number(value, attribute)
+
+
 def _criteria(raw: Any) -> list[rubrics.CriterionInput]:
     out: list[rubrics.CriterionInput] = []
     for item in _indexed(raw):
@@ -131,10 +144,7 @@ def _criteria(raw: Any) -> list[rubrics.CriterionInput]:
         for r in _indexed(item.get("ratings") or {}):
             if not isinstance(r, dict):
                 raise ValidationFailed("data", "invalid rating")
-            try:
-                points = float(r.get("points", 0) or 0)
-            except (TypeError, ValueError):
-                raise ValidationFailed("data", "rating points must be numbers") from None
+            points = _number(r.get("points", 0) or 0, "points")
             ratings.append(
                 rubrics.RatingInput(
                     str(r.get("description") or "No Description"),
@@ -143,15 +153,15 @@ def _criteria(raw: Any) -> list[rubrics.CriterionInput]:
                     str(r["id"]) if r.get("id") not in (None, "") else None,
                 )
             )
-        outcome = item.get("learning_outcome_id")
-        mastery = item.get("mastery_points")
+        outcome = _optional_number(item.get("learning_outcome_id"), "learning_outcome_id")
+        mastery = _optional_number(item.get("mastery_points"), "mastery_points")
         out.append(
             rubrics.CriterionInput(
                 description=str(item.get("description") or ""),
                 ratings=ratings,
                 long_description=str(item.get("long_description") or ""),
-                learning_outcome_id=int(outcome) if outcome not in (None, "") else None,
-                mastery_points=float(mastery) if mastery not in (None, "") else None,
+                learning_outcome_id=int(outcome) if outcome is not None else None,
+                mastery_points=mastery,
                 ignore_for_scoring=truthy(item.get("ignore_for_scoring", False)),
                 criterion_use_range=truthy(item.get("criterion_use_range", False)),
                 id=str(item["id"]) if item.get("id") not in (None, "") else None,
@@ -187,7 +197,7 @@ def create_rubric(course_ref: str) -> Response:
     raw = params.get("rubric") or {}
     raw_assoc = params.get("rubric_association") or {}
     if not isinstance(raw, dict) or not isinstance(raw_assoc, dict):
-        return as_json(ser.rubric_error_json(["rubric must be an object"]))
+        return as_json(ser.rubric_error_json(["rubric must be an object"]))  # HTTP 200
     st = state()
     try:
         criteria = _criteria(raw.get("criteria") or {})
@@ -215,8 +225,8 @@ def update_rubric(course_ref: str, rubric_ref: str) -> Response:
     if rubric is None or rubric.context_id != course.id or rubric.workflow_state != "active":
         raise not_found()
     params = body_params()
-    raw = params.get("rubric") or {}
-    raw_assoc = params.get("rubric_association") or {}
+    raw = obj(params.get("rubric"), "rubric")
+    raw_assoc = obj(params.get("rubric_association"), "rubric_association")
     assoc = None
     assoc_ref = params.get("rubric_association_id") or raw_assoc.get("id")
     if assoc_ref not in (None, ""):
@@ -244,8 +254,8 @@ def create_association(course_ref: str) -> Response:
     course = course_or_404(course_ref)
     require_grader(course)
     st = state()
-    raw = body_params().get("rubric_association") or {}
-    if not isinstance(raw, dict) or raw.get("rubric_id") in (None, ""):
+    raw = obj(body_params().get("rubric_association"), "rubric_association")
+    if raw.get("rubric_id") in (None, ""):
         raise bad_request("rubric_association[rubric_id] is missing")
     rubric = st.rubrics.get(parse_id(str(raw["rubric_id"])))
     if rubric is None or rubric.context_id != course.id:
@@ -266,11 +276,10 @@ def _assess_rows(raw: Any) -> dict[str, rubrics.AssessInput]:
         if not isinstance(value, dict):
             continue
         crit = str(key).removeprefix("criterion_")
-        points = value.get("points")
         try:
-            number = float(points) if points not in (None, "") else None
-        except (TypeError, ValueError):
-            number = None
+            number = _optional_number(value.get("points"), "points")
+        except ValidationFailed:
+            number = None  # Canvas treats unparsable points as no score
         rows[crit] = rubrics.AssessInput(
             number,
             str(value.get("comments") or ""),
@@ -298,11 +307,11 @@ def update_submission(course_ref: str, assignment_ref: str, user_ref: str) -> Re
         except rubrics.InvalidAssessment:
             return as_json({"message": "invalid rubric_assessment"}, 400)
     submission = rubrics.submission_for(st, assignment.id, student)
-    posted = (params.get("submission") or {}).get("posted_grade")
+    posted = obj(params.get("submission"), "submission").get("posted_grade")
     if posted not in (None, ""):
         try:
-            submission.score = float(posted)
-        except (TypeError, ValueError):
+            submission.score = _number(posted, "posted_grade")
+        except ValidationFailed:
             raise ApiError(400, {"error": f"invalid grade {posted!r}"}) from None
         submission.grade = str(posted)
         submission.workflow_state = "graded"
@@ -429,8 +438,8 @@ def _run_bulk(
         if data.get("posted_grade") not in (None, ""):
             submission = rubrics.submission_for(st, assignment.id, uid)
             try:
-                submission.score = float(data["posted_grade"])
-            except (TypeError, ValueError):
+                submission.score = _number(data["posted_grade"], "posted_grade")
+            except ValidationFailed:
                 submission.score = None
             submission.grade = str(data["posted_grade"])
             submission.workflow_state = "graded"
