@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from sqlalchemy import delete, update
 
-from lti_app.canvas_client.errors import CanvasError
+from lti_app.canvas_client.errors import CanvasError, ReconnectRequired
 from lti_app.canvas_client.tokens import (
     StaticToken,
     authorization_url,
@@ -44,6 +44,7 @@ log = logging.getLogger("lti_app.canvas")
 bp = Blueprint("canvas", __name__)
 
 STATE_TTL = timedelta(minutes=10)
+REVOKE_LEEWAY = timedelta(seconds=60)
 CALLBACK_PATH = "/canvas/oauth/callback"
 # Requested when the API key enforces scopes: the sync's reads and the write-back's calls.
 SCOPES = (
@@ -102,8 +103,14 @@ def _status(row: LaunchSession) -> dict[str, Any]:
     db = get_session()
     platform_id = row.deployment.platform_id
     course_id = row.canvas_course_id or ""
-    service.reap_stale(db)
     latest = service.latest_run(db, platform_id, course_id)
+    if (
+        latest is not None
+        and latest.status in SYNC_ACTIVE
+        and latest.heartbeat_at < _now() - service.STALE_AFTER
+    ):
+        service.reap_stale(db)  # its process died: show "interrupted", not a frozen bar
+        db.refresh(latest)
     success = service.last_success(db, platform_id, course_id)
     token = connection.find_token(db, platform_id, row.canvas_user_id or "")
     run: dict[str, Any] | None = None
@@ -217,15 +224,28 @@ def disconnect(row: LaunchSession) -> Response:
     token_row = connection.find_token(db, platform.id, row.canvas_user_id or "")
     notice = "Mastery Pathways is not connected to your Canvas account."
     if token_row is not None:
-        token = connection.load_token(services().keyring, token_row)
+        svc = services()
+        token = connection.load_token(svc.keyring, token_row)
+        access: str | None = token.access_token
         try:
-            # Revoke the refresh-capable grant at Canvas first; then forget it here.
-            revoke(
-                platform.canvas_url,
-                token.access_token,
-                session=services().http,
-                timeout=services().settings.http_timeout,
-            )
+            if token.refresh_token and token.expires_at <= _now() + REVOKE_LEEWAY:
+                # Canvas answers an expired token's DELETE with 401 and would keep the
+                # refresh token alive: refresh first, so the revocation ends the grant.
+                app = current_app._get_current_object()  # type: ignore[attr-defined]
+                try:
+                    access = connection.user_token_source(
+                        app, svc, platform, token.canvas_user_id
+                    ).access_token()
+                except (ReconnectRequired, MissingApiKey):
+                    access = None  # the grant is already dead (or unusable): nothing to end
+            if access is not None:
+                # Revoke the refresh-capable grant at Canvas first; then forget it here.
+                revoke(
+                    platform.canvas_url,
+                    access,
+                    session=svc.http,
+                    timeout=svc.settings.http_timeout,
+                )
         except CanvasError as exc:
             log.warning("canvas_revoke_failed error=%s", type(exc).__name__)
             return _render_sync_page(
@@ -312,7 +332,7 @@ def oauth_callback() -> Response:
     db = get_session()
     platform = db.get(Platform, found.platform_id)
     launch = db.get(LaunchSession, found.launch_session_id)
-    if platform is None or launch is None:
+    if platform is None or launch is None or launch.expires_at <= _now():
         return _refuse(400, "Your session has ended.", "Open Mastery Pathways again from Canvas.")
     svc = services()
     try:

@@ -299,3 +299,66 @@ def test_connect_needs_csrf_token(app: Flask, browser: LtiBrowser, api_key: None
     assert response.status_code == 403
     with session_scope(app) as db:
         assert db.scalars(select(CanvasOAuthState)).all() == []
+
+
+def test_disconnect_with_an_expired_token_refreshes_then_revokes_the_grant(
+    app: Flask,
+    browser: LtiBrowser,
+    jwks: responses.RequestsMock,
+    platform: FakePlatform,
+    api_key: None,
+) -> None:
+    row = teacher(browser)
+    state = canvas_redirect(browser, start_url(browser, row))["state"][0]
+    mock_canvas(jwks, platform)
+    assert callback(browser, state)[0] == 200
+    with session_scope(app) as db:
+        db.execute(
+            update(CanvasApiToken).values(expires_at=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    fresh = "1~FreshAccessTokenAfterRefresh"
+    jwks.replace(
+        responses.POST,
+        platform.canvas_url + "/login/oauth2/token",
+        json={
+            "access_token": fresh,
+            "token_type": "Bearer",
+            "user": {"id": 812, "name": "Carrie A Lowell"},
+            "expires_in": 3600,
+        },
+    )
+    html = post(browser, row, "/canvas/disconnect")
+    assert post.status == 200, html  # type: ignore[attr-defined]
+    refresh = [c for c in jwks.calls if c.request.method == "POST"][-1]
+    assert parse_qs(str(refresh.request.body))["grant_type"] == ["refresh_token"]
+    assert parse_qs(str(refresh.request.body))["refresh_token"] == [REFRESH]
+    [revoke] = [c for c in jwks.calls if c.request.method == "DELETE"]
+    assert revoke.request.headers["Authorization"] == f"Bearer {fresh}"
+    assert raw_token_rows(app) == []
+
+
+def test_disconnect_when_the_grant_is_already_dead_just_forgets(
+    app: Flask,
+    browser: LtiBrowser,
+    jwks: responses.RequestsMock,
+    platform: FakePlatform,
+    api_key: None,
+) -> None:
+    row = teacher(browser)
+    state = canvas_redirect(browser, start_url(browser, row))["state"][0]
+    mock_canvas(jwks, platform)
+    assert callback(browser, state)[0] == 200
+    with session_scope(app) as db:
+        db.execute(
+            update(CanvasApiToken).values(expires_at=datetime.now(UTC) - timedelta(minutes=5))
+        )
+    jwks.replace(
+        responses.POST,
+        platform.canvas_url + "/login/oauth2/token",
+        status=400,
+        json={"error": "invalid_grant", "error_description": "refresh_token not found"},
+    )
+    html = post(browser, row, "/canvas/disconnect")
+    assert post.status == 200, html  # type: ignore[attr-defined]
+    assert not [c for c in jwks.calls if c.request.method == "DELETE"]
+    assert raw_token_rows(app) == []
