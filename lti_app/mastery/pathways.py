@@ -49,8 +49,10 @@ __all__ = [
     "errors_text",
     "has_score",
     "is_open",
+    "note_required",
     "parse_due",
     "parse_links",
+    "role_for",
     "transition",
     "validate_feedback",
     "validate_menu_item",
@@ -260,6 +262,15 @@ def transition(
     if rule.note_required and not note.strip():
         raise TransitionError(f"{Action(action).value} needs a note")
     return rule.target
+
+
+def role_for(action: Action) -> Role:
+    """The one role that may take ``action``."""
+    return _RULES[Action(action)].role
+
+
+def note_required(action: Action) -> bool:
+    return _RULES[Action(action)].note_required
 
 
 def actions_for(state: State, role: Role, kind: PathwayKind) -> list[Action]:
