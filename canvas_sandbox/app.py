@@ -1,8 +1,20 @@
 """The sandbox's Flask factory: REST API, OAuth2 token endpoint, knobs, and S2's platform side.
 
-``create_sandbox()`` with no state seeds the demo district. Every ``/api/v1`` request goes
-through the same gate Canvas puts in front of its API, in Canvas's order: injected latency and
-faults (knobs), the throttle (a leaky bucket per token, §5.2), then the bearer token (§5.3).
+``create_sandbox()`` with no state seeds the demo district (``app.extensions["sandbox_ids"]``
+holds its ``DemoIds``); pass a ``SandboxState`` to serve your own data. Every ``/api/v1``
+request goes through the gate Canvas puts in front of its API: the throttle (a leaky bucket per
+token, §5.2, whose up-front reservation is held while the request works), injected latency and
+faults (knobs), then the bearer token and its scopes (§5.3).
+
+Run it: ``python -m canvas_sandbox serve --port 8100`` (``--base-url`` when reached through
+another name). Get a token: ``canvas_sandbox.tokens.mint_token(state, user_id)`` in-process, or
+the OAuth2 code flow with the seeded API key (``DemoIds.api_client_id``/``api_client_secret``).
+Knobs (``SandboxConfig``; env ``SANDBOX_<NAME>``; ``GET/POST /_sandbox/knobs`` at runtime):
+``latency_ms``, ``error_rate``, ``timeout_rate``/``timeout_sleep_s``/``timeout_mode``,
+``fault_seed``, ``throttle_enabled``, ``bucket_high_water``, ``bucket_outflow``,
+``upfront_cost``, ``request_cost``, ``row_cost``, ``throttle_status`` (403|429),
+``result_delay_ms``, ``token_ttl_s``. Also ``POST /_sandbox/reset`` (re-seed in place),
+``GET /_sandbox/stats`` and ``POST /_sandbox/stats/reset``.
 """
 
 from __future__ import annotations
