@@ -54,6 +54,23 @@ def synthetic_course(
     outcomes_per_group: int = 10,
 ) -> SyntheticIds:
     """Build a course of ``students`` x ``outcomes`` x ``results_per_pair`` outcome results."""
+    with state.lock:  # the clock is swapped below: nobody else may run meanwhile
+        return _build(
+            state, students, outcomes, results_per_pair, sections, seed, account_id,
+            outcomes_per_group,
+        )  # fmt: skip
+
+
+def _build(
+    state: SandboxState,
+    students: int,
+    outcomes: int,
+    results_per_pair: int,
+    sections: int,
+    seed: int,
+    account_id: int | None,
+    outcomes_per_group: int,
+) -> SyntheticIds:
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     delay, clock = state.result_delay_ms, state.clock
     state.result_delay_ms = 0

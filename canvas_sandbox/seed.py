@@ -284,13 +284,14 @@ def demo_district(
 ) -> DemoIds:
     """Build the Riverside demo district into an empty ``state``."""
     rng = random.Random(seed)  # noqa: S311 - deterministic demo data, not secrets
-    delay, clock = state.result_delay_ms, state.clock
-    state.result_delay_ms = 0  # the seed's history is already written
-    state.clock = lambda: TERM_START  # creation times do not depend on the day it runs
-    try:
-        return _build(state, rng, seed, api_redirect_uri)
-    finally:
-        state.result_delay_ms, state.clock = delay, clock
+    with state.lock:  # the clock is swapped below: nobody else may run meanwhile
+        delay, clock = state.result_delay_ms, state.clock
+        state.result_delay_ms = 0  # the seed's history is already written
+        state.clock = lambda: TERM_START  # creation times do not depend on the day it runs
+        try:
+            return _build(state, rng, seed, api_redirect_uri)
+        finally:
+            state.result_delay_ms, state.clock = delay, clock
 
 
 def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri: str) -> DemoIds:

@@ -1,10 +1,17 @@
-"""``/_sandbox``: knobs, reset and stats for tests, benchmarks and the demo (not Canvas API)."""
+"""``/_sandbox``: knobs, reset, stats, ids, test tokens and synthetic courses.
+
+For tests, benchmarks and the demo only; none of this is Canvas API.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Blueprint, Response, current_app, request
 
-from canvas_sandbox.api.common import as_json, config
+from canvas_sandbox.api.common import as_json, config, state
+from canvas_sandbox.generator import synthetic_course
+from canvas_sandbox.tokens import mint_token
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
 
@@ -44,3 +51,63 @@ def stats() -> Response:
 def reset_stats() -> Response:
     current_app.extensions["sandbox_runtime"].stats.reset()
     return as_json({"reset": True})
+
+
+@bp.get("/ids")
+def ids() -> Response:
+    """The seeded ``DemoIds`` (for a sandbox running in another process)."""
+    demo = current_app.extensions.get("sandbox_ids")
+    return as_json(dataclasses.asdict(demo) if demo is not None else None)
+
+
+@bp.post("/tokens")
+def tokens_for_tests() -> Response:
+    """Mint a manually generated API token for a user: ``{"user_id": 102, "ttl": 3600}``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("user_id"), int):
+        return as_json({"errors": [{"message": 'send {"user_id": <int>}'}]}, 400)
+    ttl = body.get("ttl", 3600)
+    if ttl is not None and not isinstance(ttl, int):
+        return as_json({"errors": [{"message": "ttl must be an integer or null"}]}, 400)
+    try:
+        token = mint_token(state(), body["user_id"], ttl=ttl)
+    except KeyError:
+        return as_json({"errors": [{"message": "no such user"}]}, 404)
+    return as_json({"access_token": token, "token_type": "Bearer", "expires_in": ttl})
+
+
+@bp.post("/generate")
+def generate() -> Response:
+    """Add a synthetic course: ``{"students": 35, "outcomes": 40, "results_per_pair": 6}``."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return as_json({"errors": [{"message": "send a JSON object"}]}, 400)
+    try:
+        sizes = {
+            name: int(body.get(name, default))
+            for name, default in (
+                ("students", 35),
+                ("outcomes", 40),
+                ("results_per_pair", 6),
+                ("sections", 2),
+                ("seed", 1),
+            )
+        }
+    except (TypeError, ValueError):
+        return as_json({"errors": [{"message": "sizes must be integers"}]}, 400)
+    if not (
+        1 <= sizes["students"] <= 5000
+        and 1 <= sizes["outcomes"] <= 500
+        and 1 <= sizes["results_per_pair"] <= 50
+        and 1 <= sizes["sections"] <= 50
+    ):
+        return as_json({"errors": [{"message": "sizes out of range"}]}, 400)
+    made = synthetic_course(
+        state(),
+        sizes["students"],
+        sizes["outcomes"],
+        sizes["results_per_pair"],
+        sections=sizes["sections"],
+        seed=sizes["seed"],
+    )
+    return as_json(dataclasses.asdict(made))

@@ -118,3 +118,36 @@ def test_parallel_requests_pay_the_upfront_reservation(
     assert sorted(statuses) == [200, 200, 200, 403]
     stats = requests.get(f"{base}/_sandbox/stats", timeout=5).json()
     assert stats["throttled"] == 1
+
+
+def test_out_of_process_helpers(served: tuple[str, SandboxState, DemoIds]) -> None:
+    base, _state, ids = served
+    demo = requests.get(f"{base}/_sandbox/ids", timeout=5).json()
+    assert demo["teacher"] == ids.teacher and demo["ela_course"] == ids.ela_course
+    token = requests.post(
+        f"{base}/_sandbox/tokens", json={"user_id": ids.teacher}, timeout=5
+    ).json()["access_token"]
+    made = requests.post(
+        f"{base}/_sandbox/generate",
+        json={"students": 4, "outcomes": 3, "results_per_pair": 2, "seed": 5},
+        timeout=30,
+    ).json()
+    assert len(made["students"]) == 4 and len(made["outcomes"]) == 3
+    teacher = requests.post(
+        f"{base}/_sandbox/tokens", json={"user_id": made["teacher"]}, timeout=5
+    ).json()["access_token"]
+    results = requests.get(
+        f"{base}/api/v1/courses/{made['course']}/outcome_results?per_page=100",
+        headers={"Authorization": f"Bearer {teacher}"},
+        timeout=5,
+    ).json()["outcome_results"]
+    assert len(results) == 4 * 3 * 2
+    # Ms. Rivera is not in the synthetic course
+    denied = requests.get(
+        f"{base}/api/v1/courses/{made['course']}/outcome_results",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
+    assert denied.status_code == 401
+    bad = requests.post(f"{base}/_sandbox/generate", json={"students": 0}, timeout=5)
+    assert bad.status_code == 400
