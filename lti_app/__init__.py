@@ -50,12 +50,20 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     services.install(app, services.build(settings))
 
     from lti_app import cli
-    from lti_app.web import canvas_views, lti_views, mastery_views, security, session_views
+    from lti_app.web import (
+        canvas_views,
+        grid_views,
+        lti_views,
+        mastery_views,
+        security,
+        session_views,
+    )
 
     security.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)
     app.register_blueprint(canvas_views.bp)
     app.register_blueprint(mastery_views.bp)
+    app.register_blueprint(grid_views.bp)
     cli.register(app)
     return app

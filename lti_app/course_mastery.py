@@ -12,6 +12,7 @@ A result's level is the policy's mapping applied to ``score`` of ``possible``.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.mastery.calculation import Evidence, Policy
+from lti_app.mastery.calculation import (
+    Evidence,
+    Policy,
+    Result,
+    SourceKind,
+    current_level,
+    ordered,
+)
+from lti_app.mastery.growth import Growth, growth
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.report import ReportStudent, ReportTarget, build_report
 from lti_app.mastery.scales import Scale
@@ -31,7 +40,23 @@ from lti_app.models.canvas import (
     CourseStudent,
 )
 
-__all__ = ["CourseData", "CourseNotSynced", "PreviewChange", "course_report", "load", "preview"]
+__all__ = [
+    "CourseData",
+    "CourseNotSynced",
+    "Drill",
+    "DrillEvidence",
+    "Grid",
+    "GridCell",
+    "GridStudent",
+    "GridTarget",
+    "PreviewChange",
+    "UnknownPair",
+    "course_report",
+    "drilldown",
+    "grid",
+    "load",
+    "preview",
+]
 
 
 class CourseNotSynced(LookupError):
@@ -166,3 +191,306 @@ def preview(before: dict[str, Any], after: dict[str, Any], limit: int = 25) -> P
 
     changes.sort(key=size, reverse=True)
     return Preview(pairs, changed, m_before, m_after, newly, lost, changes[:limit])
+
+
+# --------------------------------------------------------------------------------------------
+# The teacher's class grid and drill-down
+# --------------------------------------------------------------------------------------------
+
+#: Evidence from the tool's own records (scored demonstrations, teacher overrides), keyed like
+#: :func:`evidence_of`; merged with the Canvas evidence before any level is computed.
+ExtraEvidence = Mapping[tuple[str, str], Sequence[Evidence]]
+
+
+class UnknownPair(LookupError):
+    """The student or the target is not part of this synced course."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridStudent:
+    canvas_user_id: str
+    name: str
+    sortable_name: str
+    section_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GridTarget:
+    canvas_outcome_id: str
+    title: str
+    group: str
+    """The outcome group path joined with " / " ("" for outcomes at the course root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    level: float | None
+    level_index: int | None
+    """Index into ``scale.levels`` of the level ``level`` falls in (floor), None for no level."""
+    mastered: bool
+    evidence_count: int
+    change: float | None
+    """Growth since the first evidence (None without a current level)."""
+    overridden: bool
+
+
+@dataclass(frozen=True)
+class Grid:
+    course: CanvasCourse
+    sections: list[tuple[str, str]]
+    students: list[GridStudent]
+    targets: list[GridTarget]
+    cells: dict[tuple[str, str], GridCell]
+
+
+def _course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse:
+    course = db.scalars(
+        select(CanvasCourse).where(
+            CanvasCourse.platform_id == platform_id,
+            CanvasCourse.canvas_course_id == canvas_course_id,
+        )
+    ).one_or_none()
+    if course is None or course.last_synced_at is None:
+        raise CourseNotSynced(canvas_course_id)
+    return course
+
+
+def _targets(db: Session, course_pk: int) -> list[GridTarget]:
+    rows = db.execute(
+        select(
+            CourseOutcome.canvas_outcome_id, CourseOutcome.title, CourseOutcome.group_path
+        ).where(CourseOutcome.course_pk == course_pk)
+    ).all()
+    # The same outline order as load(): group path, then title, then id.
+    rows = sorted(rows, key=lambda r: (r[2], r[1].casefold(), int_or_text(r[0])))
+    return [GridTarget(oid, title, " / ".join(path)) for oid, title, path in rows]
+
+
+def _canvas_evidence(
+    db: Session,
+    course_pk: int,
+    mapping: AnyMapping,
+    canvas_user_id: str | None = None,
+    canvas_outcome_id: str | None = None,
+) -> dict[tuple[str, str], list[Evidence]]:
+    """:func:`evidence_of` reading only the columns it needs (the grid reads thousands of rows)."""
+    query = select(
+        CourseOutcomeResult.canvas_result_id,
+        CourseOutcomeResult.canvas_user_id,
+        CourseOutcomeResult.canvas_outcome_id,
+        CourseOutcomeResult.score,
+        CourseOutcomeResult.possible,
+        CourseOutcomeResult.submitted_or_assessed_at,
+    ).where(
+        CourseOutcomeResult.course_pk == course_pk,
+        CourseOutcomeResult.hidden.is_(False),
+        CourseOutcomeResult.from_carrier.is_(False),
+        CourseOutcomeResult.score.is_not(None),
+        CourseOutcomeResult.submitted_or_assessed_at.is_not(None),
+    )
+    if canvas_user_id is not None:
+        query = query.where(CourseOutcomeResult.canvas_user_id == canvas_user_id)
+    if canvas_outcome_id is not None:
+        query = query.where(CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id)
+    rows = sorted(db.execute(query).all(), key=lambda r: int_or_text(r[0]))
+    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+    to_level = mapping.to_level
+    for rid, uid, oid, score, possible, at in rows:
+        if score is None or at is None:  # filtered by the query; the types do not know
+            continue
+        level = to_level(score, possible)
+        if level is not None:
+            out[(uid, oid)].append(Evidence(level, at, id=f"canvas:{rid}"))
+    return out
+
+
+def _merge(
+    canvas: dict[tuple[str, str], list[Evidence]], extra: ExtraEvidence | None
+) -> dict[tuple[str, str], list[Evidence]]:
+    if extra:
+        for key, items in extra.items():
+            canvas.setdefault(key, []).extend(items)
+    return canvas
+
+
+def grid(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    now: datetime,
+    extra: ExtraEvidence | None = None,
+) -> Grid:
+    """Every student x target of a synced course (tenant-scoped) with level and growth."""
+    course = _course(db, platform_id, canvas_course_id)
+    sections = sorted(
+        (
+            (sid, name)
+            for sid, name in db.execute(
+                select(CourseSection.canvas_section_id, CourseSection.name).where(
+                    CourseSection.course_pk == course.id
+                )
+            )
+        ),
+        key=lambda s: (s[1].casefold(), s[0]),
+    )
+    students = [
+        GridStudent(uid, name, sortable, tuple(section_ids))
+        for uid, name, sortable, section_ids in db.execute(
+            select(
+                CourseStudent.canvas_user_id,
+                CourseStudent.name,
+                CourseStudent.sortable_name,
+                CourseStudent.section_ids,
+            )
+            .where(CourseStudent.course_pk == course.id)
+            .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
+        )
+    ]
+    targets = _targets(db, course.id)
+    evidence = _merge(_canvas_evidence(db, course.id, mapping), extra)
+    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
+    values = scale.values
+    cells: dict[tuple[str, str], GridCell] = {}
+    for key, items in evidence.items():
+        if not items:
+            continue
+        g = growth(items, policy, lo, hi, threshold, now)
+        level = g.current_level
+        index = None if level is None else _level_index(values, level)
+        overridden = level is not None and any(e.kind is SourceKind.OVERRIDE for e in items)
+        if overridden:
+            overridden = current_level(items, policy, lo, hi, threshold).overridden
+        cells[key] = GridCell(level, index, g.mastered, g.evidence_count, g.change, overridden)
+    # Only pairs of this course's roster and targets (a dropped student keeps no cell).
+    known_students = {s.canvas_user_id for s in students}
+    known_targets = {t.canvas_outcome_id for t in targets}
+    cells = {k: v for k, v in cells.items() if k[0] in known_students and k[1] in known_targets}
+    return Grid(course, sections, students, targets, cells)
+
+
+def _level_index(values: tuple[float, ...], level: float) -> int | None:
+    """The level ``level`` falls in (floor, as Canvas rates a rollup); None below the scale."""
+    found = None
+    for i, v in enumerate(values):
+        if level + 1e-9 >= v:
+            found = i
+        else:
+            break
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DrillEvidence:
+    evidence: Evidence
+    level_index: int | None
+    source: str
+    """In words: "Canvas: assignment 53 (3 of 4 points)", "Demonstration", "Teacher override"."""
+    counts: bool
+    """Used for the current level (evidence before a superseded override no longer counts)."""
+
+
+@dataclass(frozen=True)
+class Drill:
+    course: CanvasCourse
+    student: GridStudent
+    target: GridTarget
+    evidence: list[DrillEvidence]
+    """Oldest first, in the order the calculation uses (Canvas order)."""
+    result: Result
+    growth: Growth
+    level_index: int | None
+
+
+def drilldown(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    canvas_user_id: str,
+    canvas_outcome_id: str,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    now: datetime,
+    extra: Sequence[Evidence] = (),
+) -> Drill:
+    """One student and target of a synced course: evidence, calculation and growth."""
+    course = _course(db, platform_id, canvas_course_id)
+    srow = db.execute(
+        select(
+            CourseStudent.canvas_user_id,
+            CourseStudent.name,
+            CourseStudent.sortable_name,
+            CourseStudent.section_ids,
+        ).where(
+            CourseStudent.course_pk == course.id,
+            CourseStudent.canvas_user_id == canvas_user_id,
+        )
+    ).one_or_none()
+    target = next(
+        (t for t in _targets(db, course.id) if t.canvas_outcome_id == canvas_outcome_id), None
+    )
+    if srow is None or target is None:
+        raise UnknownPair(canvas_user_id, canvas_outcome_id)
+    student = GridStudent(srow[0], srow[1], srow[2], tuple(srow[3]))
+    # Where each Canvas result came from, for the evidence table.
+    origin = {
+        f"canvas:{rid}": (assignment, alignment, score, possible)
+        for rid, assignment, alignment, score, possible in db.execute(
+            select(
+                CourseOutcomeResult.canvas_result_id,
+                CourseOutcomeResult.canvas_assignment_id,
+                CourseOutcomeResult.alignment,
+                CourseOutcomeResult.score,
+                CourseOutcomeResult.possible,
+            ).where(
+                CourseOutcomeResult.course_pk == course.id,
+                CourseOutcomeResult.canvas_user_id == canvas_user_id,
+                CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id,
+            )
+        )
+    }
+    items = _canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id).get(
+        (canvas_user_id, canvas_outcome_id), []
+    )
+    items = ordered([*items, *extra])
+    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
+    result = current_level(items, policy, lo, hi, threshold)
+    used = set(result.used_evidence_ids)
+    values = scale.values
+    rows = [
+        DrillEvidence(
+            e, _level_index(values, e.score), _source(e, origin.get(e.id or "")), e.id in used
+        )
+        for e in items
+    ]
+    g = growth(items, policy, lo, hi, threshold, now)
+    index = None if result.value is None else _level_index(values, result.value)
+    return Drill(course, student, target, rows, result, g, index)
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def _source(
+    e: Evidence, origin: tuple[str | None, str | None, float | None, float | None] | None
+) -> str:
+    if e.kind is SourceKind.OVERRIDE:
+        return "Teacher override"
+    if e.kind is SourceKind.DEMONSTRATION:
+        return "Demonstration scored by the teacher"
+    if origin is None:
+        return "Canvas"
+    assignment, alignment, score, possible = origin
+    if assignment:
+        where = f"Canvas assignment {assignment}"
+    elif alignment:
+        where = f"Canvas ({alignment})"
+    else:
+        where = "Canvas"
+    if score is not None and possible:
+        return f"{where}: {_points(score)} of {_points(possible)} points"
+    return where

@@ -1,0 +1,444 @@
+"""The teacher's class mastery grid, the drill-down per student and target, and overrides.
+
+Every page sits under /s/<handle>/ and reads only the launch's own course on the launch's own
+platform: the course id comes from the launch, never from the URL, so a teacher cannot reach
+another course and one tenant never reaches another. Students (and anyone else who is not a
+teacher of the course) are refused with 403.
+
+Colours: the CSP forbids inline styles, so the level colours come from a tiny stylesheet whose
+URL *is* the list of colours (``/levels/<rrggbb-rrggbb-...>.css``): it holds no tenant data, needs
+no session (a cookie-less browser loads it too) and is cached for good.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from statistics import fmean
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from markupsafe import Markup
+
+from lti_app import course_mastery
+from lti_app.course_mastery import Grid, GridCell, GridStudent, GridTarget
+from lti_app.db import get_session
+from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.launch.roles import CourseRole
+from lti_app.mastery.calculation import METHOD_PARAMETERS, Method
+from lti_app.mastery.growth import GrowthStatus
+from lti_app.mastery.scales import Scale, best_text_color
+from lti_app.models.launch import LaunchSession
+from lti_app.policy_store import EffectivePolicy, effective_policy
+from lti_app.web.session_views import _refuse, session_required
+
+bp = Blueprint("grid", __name__)
+
+SORTS = {
+    "name": "name (A\u2013Z)",
+    "level_asc": "level, lowest first",
+    "level_desc": "level, highest first",
+    "growth_asc": "growth, least first",
+    "growth_desc": "growth, most first",
+}
+METHOD_NAMES = {
+    Method.HIGHEST: "highest score",
+    Method.LATEST: "latest score",
+    Method.AVERAGE: "average",
+    Method.DECAYING_AVERAGE: "decaying average",
+    Method.STANDARD_DECAYING_AVERAGE: "standard decaying average",
+    Method.N_MASTERY: "mastered n times",
+    Method.POWER_LAW: "power law trend",
+    Method.MODE: "most frequent score",
+    Method.RECENT_MEAN: "average of the most recent scores",
+}
+STATUS_TEXT = {
+    GrowthStatus.NO_EVIDENCE: "No evidence yet.",
+    GrowthStatus.NOT_ENOUGH_EVIDENCE: "Not enough evidence yet for a level.",
+    GrowthStatus.MASTERED: "Mastered.",
+    GrowthStatus.ON_TRACK: "On track: at the current trend, proficiency is reached around {date}.",
+    GrowthStatus.NOT_ON_TRACK_YET: "Not on track yet: the trend is not rising toward proficiency.",
+}
+_COLOURS = re.compile(r"[0-9a-f]{6}(?:-[0-9a-f]{6}){1,19}")
+
+
+def fmt(value: float | None) -> str:
+    """A level for people: ``3``, ``2.5``, ``2.65``; an en dash for none."""
+    return "\u2013" if value is None else f"{value:g}"
+
+
+def levels_css_url(scale: Scale) -> str:
+    spec = "-".join(level.color.lstrip("#").lower() for level in scale.levels)
+    return url_for("grid.levels_css", spec=spec)
+
+
+@bp.get("/levels/<spec>.css")
+def levels_css(spec: str) -> Response:
+    """``.lv<i>`` classes: level i's colour with black or white text, whichever reads better."""
+    if _COLOURS.fullmatch(spec) is None:
+        abort(404)
+    rules = [
+        f".lv{i}{{background:#{c};color:{best_text_color('#' + c)}}}"
+        for i, c in enumerate(spec.split("-"))
+    ]
+    response = Response("\n".join(rules) + "\n", mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# Who may look
+# --------------------------------------------------------------------------------------------
+
+
+def _teacher_course(row: LaunchSession) -> Response | None:
+    if not CourseRole(row.course_role).is_teacher:
+        return _refuse(
+            403,
+            "The class mastery grid is for the course's teachers.",
+            "Open Mastery Pathways from the course navigation to see your own learning targets.",
+        )
+    if not row.canvas_course_id:
+        return _refuse(
+            409,
+            "Canvas did not say which course this is.",
+            "Ask your Canvas admin to add the custom field canvas_course_id=$Canvas.course.id.",
+        )
+    return None
+
+
+def _not_synced(row: LaunchSession) -> Response:
+    html = render_template("grid_not_synced.html", s=row)
+    return Response(html, status=409, mimetype="text/html")
+
+
+# --------------------------------------------------------------------------------------------
+# The grid
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    index: int
+    name: str
+    targets: list[GridTarget]
+    closed: bool
+
+
+@dataclass(frozen=True)
+class Row:
+    student: GridStudent
+    cells: Markup
+    """The row's ``<td>`` cells, pre-rendered: 1,400 per page, so no per-cell template logic."""
+    mastered: int
+    mean: float | None
+    change: float | None
+
+
+def _groups(targets: Sequence[GridTarget], closed: set[int]) -> list[Group]:
+    groups: list[Group] = []
+    for t in targets:
+        if not groups or groups[-1].name != t.group:
+            groups.append(Group(len(groups), t.group, [], len(groups) in closed))
+        groups[-1].targets.append(t)
+    return groups
+
+
+_EMPTY = Markup(
+    '<td class="lvn"><a href="grid/{}/{}"><span aria-hidden="true">&#8211;</span>'
+    '<span class="visually-hidden">{}</span></a></td>'
+)
+_LEVEL = Markup('<td class="lv{}"><a href="grid/{}/{}">{} {}{}</a></td>')
+
+
+def _cell(scale: Scale, uid: str, oid: str, cell: GridCell | None) -> Markup:
+    # Markup.format escapes every argument (names and ids come from Canvas).
+    if cell is None or cell.level_index is None:
+        text = "no evidence" if cell is None or cell.evidence_count == 0 else "too little evidence"
+        return _EMPTY.format(uid, oid, text)
+    level = scale.levels[cell.level_index]
+    mark = "*" if cell.overridden else ""
+    return _LEVEL.format(cell.level_index, uid, oid, fmt(cell.level), level.short_label, mark)
+
+
+def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
+    rows: list[Row] = []
+    cells = grid.cells
+    for s in grid.students:
+        uid = s.canvas_user_id
+        html: list[Markup] = []
+        levels: list[float] = []
+        changes: list[float] = []
+        mastered = 0
+        for group in groups:
+            got = 0
+            for t in group.targets:
+                cell = cells.get((uid, t.canvas_outcome_id))
+                if cell is not None:
+                    if cell.level is not None:
+                        levels.append(cell.level)
+                    if cell.change is not None:
+                        changes.append(cell.change)
+                    got += cell.mastered
+                if not group.closed:
+                    html.append(_cell(scale, uid, t.canvas_outcome_id, cell))
+            mastered += got
+            if group.closed:
+                html.append(
+                    Markup('<td class="gsum">{} of {}</td>').format(got, len(group.targets))
+                )
+        rows.append(
+            Row(
+                s,
+                Markup("").join(html),
+                mastered,
+                fmean(levels) if levels else None,
+                fmean(changes) if changes else None,
+            )
+        )
+    return rows
+
+
+def _sort(rows: list[Row], how: str) -> None:
+    # Students without a figure go last whichever way the figure is sorted.
+    if how == "name":
+        return  # already in Canvas's sortable-name order
+    key = "mean" if how.startswith("level") else "change"
+    desc = how.endswith("_desc")
+    with_value = [r for r in rows if getattr(r, key) is not None]
+    without = [r for r in rows if getattr(r, key) is None]
+    with_value.sort(key=lambda r: getattr(r, key), reverse=desc)  # stable: ties keep name order
+    rows[:] = with_value + without
+
+
+def _closed(raw: Sequence[str], count: int) -> set[int]:
+    return {int(v) for v in raw if v.isdigit() and int(v) < count}
+
+
+@bp.get("/s/<handle>/grid")
+@session_required()
+def grid(row: LaunchSession) -> Response:
+    refused = _teacher_course(row)
+    if refused is not None:
+        return refused
+    assert row.canvas_course_id is not None
+    db = get_session()
+    platform_id = row.deployment.platform_id
+    eff = effective_policy(db, platform_id, row.canvas_course_id)
+    now = datetime.now(UTC)
+    try:
+        data = course_mastery.grid(
+            db, platform_id, row.canvas_course_id, eff.scale, eff.policy, eff.mapping, now
+        )
+    except course_mastery.CourseNotSynced:
+        return _not_synced(row)
+
+    section = request.args.get("section", "")
+    if section not in {sid for sid, _ in data.sections}:
+        section = ""
+    sort = request.args.get("sort", "name")
+    if sort not in SORTS:
+        sort = "name"
+    groups = _groups(data.targets, set())
+    closed = _closed(request.args.getlist("closed"), len(groups))
+    groups = _groups(data.targets, closed)
+    students = [s for s in data.students if not section or section in s.section_ids]
+    rows = _rows(
+        Grid(data.course, data.sections, students, data.targets, data.cells), eff.scale, groups
+    )
+    _sort(rows, sort)
+
+    def toggle(index: int) -> str:
+        now_closed = closed ^ {index}
+        args: dict[str, Any] = {"closed": sorted(now_closed)}
+        if section:
+            args["section"] = section
+        if sort != "name":
+            args["sort"] = sort
+        return url_for("grid.grid", handle=row.id, **args) + f"#g{index}"
+
+    html = render_template(
+        "grid.html",
+        s=row,
+        eff=eff,
+        scale=eff.scale,
+        levels_css=levels_css_url(eff.scale),
+        course=data.course,
+        sections=data.sections,
+        section=section,
+        sorts=SORTS,
+        sort=sort,
+        groups=groups,
+        closed=sorted(closed),
+        toggle=toggle,
+        rows=rows,
+        ntargets=len(data.targets),
+        fmt=fmt,
+        method_name=_method_text(eff),
+    )
+    return Response(html, mimetype="text/html")
+
+
+def _method_text(eff: EffectivePolicy) -> str:
+    method = Method(eff.policy.method)
+    name = METHOD_NAMES[method]
+    param = eff.policy.effective_parameter
+    if param is None or METHOD_PARAMETERS[method] is None:
+        return name
+    if method in (Method.DECAYING_AVERAGE, Method.STANDARD_DECAYING_AVERAGE):
+        return f"{name}, {param}% on the latest score"
+    if method is Method.N_MASTERY:
+        return f"{name} (n = {param})"
+    return f"{name} (last {param})"
+
+
+# --------------------------------------------------------------------------------------------
+# Drill-down: one student and one target
+# --------------------------------------------------------------------------------------------
+
+CHART_W, CHART_H = 600, 240
+_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 20, 16, 40
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: float
+    y: float
+    fill: str
+    override: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    points: list[ChartPoint]
+    polyline: str
+    ticks: list[tuple[float, str]]
+    """(y, label) for every level of the scale."""
+    threshold_y: float
+    dates: list[tuple[float, str, str]]
+    """(x, anchor, label) of the first and last evidence date."""
+    summary: str
+
+
+def _date(at: datetime) -> str:
+    return f"{at:%Y-%m-%d}"
+
+
+def _chart(drill: course_mastery.Drill, scale: Scale) -> Chart | None:
+    """Geometry of the growth chart (inline SVG): every score over time, and the threshold."""
+    items = [row.evidence for row in drill.evidence]
+    if not items:
+        return None
+    lo, hi = scale.min_value, scale.max_value
+    span = (hi - lo) or 1.0
+    inner_w = CHART_W - _LEFT - _RIGHT
+    inner_h = CHART_H - _TOP - _BOTTOM
+    t0, t1 = items[0].at.timestamp(), items[-1].at.timestamp()
+
+    def x_of(t: float) -> float:
+        if t1 == t0:
+            return _LEFT + inner_w / 2
+        return round(_LEFT + (t - t0) / (t1 - t0) * inner_w, 1)
+
+    def y_of(v: float) -> float:
+        return round(_TOP + (hi - min(max(v, lo), hi)) / span * inner_h, 1)
+
+    points = []
+    for row in drill.evidence:
+        e = row.evidence
+        colour = scale.levels[row.level_index].color if row.level_index is not None else "#ffffff"
+        points.append(
+            ChartPoint(
+                x_of(e.at.timestamp()),
+                y_of(e.score),
+                colour,
+                row.evidence.kind.value == "override",
+                f"{_date(e.at)}: {fmt(e.score)} ({row.source})",
+            )
+        )
+    ticks = [
+        (y_of(level.value), f"{fmt(level.value)} {level.short_label}") for level in scale.levels
+    ]
+    dates = [(x_of(t0), "start", _date(items[0].at))]
+    if t1 != t0:
+        dates.append((x_of(t1), "end", _date(items[-1].at)))
+    n = len(items)
+    summary = (
+        f"{n} score{'s' if n != 1 else ''} from {fmt(items[0].score)} on {_date(items[0].at)} "
+        f"to {fmt(items[-1].score)} on {_date(items[-1].at)}; mastery at "
+        f"{fmt(scale.mastery_threshold)}; current level {fmt(drill.result.value)}."
+    )
+    return Chart(
+        points,
+        " ".join(f"{p.x},{p.y}" for p in points),
+        ticks,
+        y_of(scale.mastery_threshold),
+        dates,
+        summary,
+    )
+
+
+def _drill_page(
+    row: LaunchSession, uid: str, oid: str, status: int = 200, **extra: Any
+) -> Response:
+    assert row.canvas_course_id is not None
+    db = get_session()
+    platform_id = row.deployment.platform_id
+    eff = effective_policy(db, platform_id, row.canvas_course_id)
+    try:
+        drill = course_mastery.drilldown(
+            db,
+            platform_id,
+            row.canvas_course_id,
+            uid,
+            oid,
+            eff.scale,
+            eff.policy,
+            eff.mapping,
+            datetime.now(UTC),
+        )
+    except course_mastery.CourseNotSynced:
+        return _not_synced(row)
+    except course_mastery.UnknownPair:
+        return _refuse(
+            404,
+            "That student or learning target is not part of this course.",
+            "Go back to the class mastery grid and choose a cell there.",
+        )
+    g = drill.growth
+    status_text = STATUS_TEXT[g.status].format(
+        date=_date(g.projected_date) if g.projected_date else ""
+    )
+    html = render_template(
+        "drilldown.html",
+        s=row,
+        d=drill,
+        g=g,
+        scale=eff.scale,
+        eff=eff,
+        levels_css=levels_css_url(eff.scale),
+        chart=_chart(drill, eff.scale),
+        chart_w=CHART_W,
+        chart_h=CHART_H,
+        chart_left=_LEFT,
+        chart_right=CHART_W - _RIGHT,
+        chart_bottom=CHART_H - _BOTTOM,
+        status_text=status_text,
+        method_name=_method_text(eff),
+        fmt=fmt,
+        csrf_field=CSRF_FIELD,
+        **extra,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@bp.get("/s/<handle>/grid/<uid>/<oid>")
+@session_required()
+def drilldown(row: LaunchSession, uid: str, oid: str) -> Response:
+    refused = _teacher_course(row)
+    if refused is not None:
+        return refused
+    return _drill_page(row, uid, oid)

@@ -1,0 +1,137 @@
+"""A synced course for the grid tests, written straight into the sync tables.
+
+Canvas rubric results on 0-4 criteria (possible 4), so with the built-in policy (Marzano 0-4
+half points, linear percent mapping, decaying average 65) a score of s points is level s.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import select
+
+from lti_app.db import session_scope
+from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CourseOutcome,
+    CourseOutcomeResult,
+    CourseSection,
+    CourseStudent,
+)
+from lti_app.models.tenancy import Platform
+from tests.conftest import LtiBrowser
+from tests.lti_platform import TOOL_BASE, FakePlatform
+
+T0 = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)
+COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
+
+STUDENTS = (  # canvas_user_id, name, sections
+    ("812", "Ava Jones", ["45"]),
+    ("813", "Ben Ortiz", ["46"]),
+    ("814", "Cal Lee", ["45"]),
+)
+TARGETS = (  # canvas_outcome_id, title, group path
+    ("97", "RL.7.2 Central idea", ["Reading"]),
+    ("99", "RL.7.3 Interactions", ["Reading"]),
+    ("98", "W.7.1 Argument", ["Writing", "Argument"]),
+)
+# result id, user, outcome, score of 4, weeks after T0, on a carrier, hidden
+RESULTS: tuple[tuple[str, str, str, float, int, bool, bool], ...] = (
+    ("1", "812", "97", 2.0, 0, False, False),
+    ("2", "812", "97", 3.0, 1, False, False),  # Ava RL.7.2: 0.65 x 3 + 0.35 x 2 = 2.65
+    ("3", "813", "97", 4.0, 0, False, False),  # Ben RL.7.2: 4
+    ("6", "813", "99", 1.0, 0, False, False),
+    ("7", "813", "99", 3.5, 2, False, False),  # Ben RL.7.3: 0.65 x 3.5 + 0.35 x 1 = 2.63 (2.625)
+    ("4", "812", "98", 4.0, 0, True, False),  # on the tool's carrier: never counted
+    ("5", "813", "98", 1.0, 0, False, True),  # hidden: never counted
+    ("8", "814", "98", 0.5, 0, False, False),  # Cal W.7.1: 0.5
+)
+
+
+def platform_id(app: Flask, platform: FakePlatform) -> int:
+    with app.app_context(), session_scope(app) as db:
+        pid: int = db.scalars(
+            select(Platform.id).where(Platform.client_id == platform.client_id)
+        ).one()
+        return pid
+
+
+def seed_course(app: Flask, platform: FakePlatform, course_id: str = COURSE) -> None:
+    pid = platform_id(app, platform)
+    with app.app_context(), session_scope(app) as db:
+        course = CanvasCourse(
+            platform_id=pid,
+            canvas_course_id=course_id,
+            scale_source="course_proficiency",
+            mastery_scale=None,
+            last_synced_at=T0 + timedelta(days=30),
+        )
+        db.add(course)
+        db.flush()
+        db.add(CourseSection(course_pk=course.id, canvas_section_id="45", name="Period 2"))
+        db.add(CourseSection(course_pk=course.id, canvas_section_id="46", name="Period 5"))
+        for uid, name, sections in STUDENTS:
+            db.add(
+                CourseStudent(
+                    course_pk=course.id,
+                    canvas_user_id=uid,
+                    name=name,
+                    sortable_name=", ".join(reversed(name.split())),
+                    login_id=None,
+                    section_ids=sections,
+                )
+            )
+        for oid, title, path in TARGETS:
+            db.add(
+                CourseOutcome(
+                    course_pk=course.id,
+                    canvas_outcome_id=oid,
+                    title=title,
+                    display_name=None,
+                    description=None,
+                    vendor_guid=None,
+                    canvas_group_id=str(len(path)),
+                    group_path=path,
+                    points_possible=4.0,
+                    mastery_points=3.0,
+                    ratings=[],
+                    calculation_method="decaying_average",
+                    calculation_int=65,
+                )
+            )
+        for rid, uid, oid, score, weeks, carrier, hidden in RESULTS:
+            db.add(
+                CourseOutcomeResult(
+                    course_pk=course.id,
+                    canvas_result_id=rid,
+                    canvas_user_id=uid,
+                    canvas_outcome_id=oid,
+                    alignment="assignment_53",
+                    canvas_assignment_id="53",
+                    score=score,
+                    possible=4.0,
+                    percent=score / 4.0,
+                    mastery=score >= 3.0,
+                    hidden=hidden,
+                    submitted_or_assessed_at=T0 + timedelta(weeks=weeks),
+                    from_carrier=carrier,
+                )
+            )
+
+
+def launch(browser: LtiBrowser, roles: list[str]) -> tuple[str, str]:
+    """A real signed launch; returns the session handle and its CSRF token."""
+    response = browser.launch(roles=roles)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    handle = re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', html)[0]
+    csrf = re.findall(rf'name="{CSRF_FIELD}" value="([^"]+)"', html)[0]
+    return handle, csrf
+
+
+def get(browser: LtiBrowser, path: str) -> tuple[int, str]:
+    response = browser.client.get(path, base_url=TOOL_BASE)
+    return response.status_code, response.get_data(as_text=True)
