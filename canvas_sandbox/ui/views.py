@@ -100,7 +100,8 @@ def switch_user() -> BaseResponse:
         context.user_cookie_value(user_id),
         httponly=True,
         # SameSite=None (Secure is allowed on http://localhost): the authorization request
-        # arrives inside the tool's iframe after a navigation the tool started.
+        # arrives inside the tool's iframe after a navigation the tool (another site)
+        # started, and Chromium withholds Lax cookies there (the e2e test shows it).
         secure=True,
         samesite="None",
         path="/",
