@@ -55,6 +55,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
         grid_views,
         lti_views,
         mastery_views,
+        pathway_views,
         security,
         session_views,
     )
@@ -65,5 +66,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(canvas_views.bp)
     app.register_blueprint(mastery_views.bp)
     app.register_blueprint(grid_views.bp)
+    app.register_blueprint(pathway_views.bp)
     cli.register(app)
     return app

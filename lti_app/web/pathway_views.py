@@ -1,0 +1,320 @@
+"""Teacher pages for demonstration pathways: target menus, the review queue, choice analytics.
+
+All under /s/<handle>/pathways, for the launched course's teachers only; every operation goes
+through ``lti_app.pathways_service`` (which authorizes and audits). A refused form is rendered
+again with what was typed and a message per field; nothing is written then (4xx responses roll
+the request's transaction back).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request
+from sqlalchemy.orm import Session
+
+from lti_app import pathways_service as svc
+from lti_app.db import get_session
+from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.mastery.pathways import STATE_LABELS
+from lti_app.models.launch import LaunchSession
+from lti_app.policy_store import effective_policy
+from lti_app.web.session_views import _refuse, session_required
+
+bp = Blueprint("pathways", __name__, url_prefix="/s/<handle>/pathways")
+
+
+def _teacher(row: LaunchSession) -> svc.Actor:
+    actor = svc.Actor.from_session(row)
+    if not actor.is_teacher:
+        raise svc.Forbidden("These pages are for the course's teachers.")
+    return actor
+
+
+def _refused(exc: svc.PathwayError) -> Response:
+    advice = {
+        404: "Go back to the pathways page and choose again.",
+        409: "Sync the course from Canvas first." if isinstance(exc, svc.NotSynced) else "",
+    }.get(exc.status, "")
+    return _refuse(exc.status, exc.message, advice, tone="info" if exc.status == 409 else "error")
+
+
+def _render(
+    template: str, row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any
+) -> Response:
+    db = get_session()
+    html = render_template(
+        template,
+        s=row,
+        counts=svc.queue_counts(db, actor.platform_id, actor.canvas_course_id),
+        csrf_field=CSRF_FIELD,
+        token_field=FORM_FIELD,
+        state_labels={s.value: label for s, label in STATE_LABELS.items()},
+        **ctx,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+# --------------------------------------------------------------------------------------------
+# Targets and their menus
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@session_required()
+def index(row: LaunchSession) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        targets = svc.targets(db, actor)
+        menus = {
+            t.canvas_outcome_id: svc.effective_menu(db, actor, t.canvas_outcome_id) for t in targets
+        }
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    return _render("pathways_index.html", row, actor, targets=targets, menus=menus, tab="menus")
+
+
+def _menu_form(db: Session, actor: svc.Actor, oid: str) -> dict[str, dict[str, Any]]:
+    """The editor's rows, one per library kind, filled from the menu in force."""
+    entries, _ = svc.effective_menu(db, actor, oid)
+    by_kind = {e.kind.value: e for e in entries}
+    form: dict[str, dict[str, Any]] = {}
+    for kind in svc.library(db, actor.platform_id):
+        entry = by_kind.get(kind.kind)
+        form[kind.kind] = {
+            "label": kind.title,
+            "offered": entry is not None,
+            "title": entry.title if entry else kind.title,
+            "instructions": entry.instructions if entry else kind.instructions,
+            "due": entry.due_at.strftime("%Y-%m-%d") if entry and entry.due_at else "",
+            "attempt_limit": str(entry.attempt_limit) if entry and entry.attempt_limit else "",
+        }
+    return form
+
+
+def _menu_page(
+    row: LaunchSession,
+    actor: svc.Actor,
+    oid: str,
+    form: dict[str, dict[str, Any]],
+    status: int = 200,
+    **ctx: Any,
+) -> Response:
+    db = get_session()
+    target = next(t for t in svc.targets(db, actor) if t.canvas_outcome_id == oid)
+    others = [t for t in svc.targets(db, actor) if t.canvas_outcome_id != oid]
+    _, is_default = svc.effective_menu(db, actor, oid)
+    return _render(
+        "pathways_menu.html",
+        row,
+        actor,
+        status=status,
+        target=target,
+        others=others,
+        form=form,
+        is_default=is_default,
+        tab="menus",
+        **ctx,
+    )
+
+
+@bp.get("/targets/<oid>")
+@session_required()
+def menu(row: LaunchSession, oid: str) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        form = _menu_form(db, actor, oid)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    return _menu_page(row, actor, oid, form, errors={})
+
+
+@bp.post("/targets/<oid>")
+@session_required()
+def menu_post(row: LaunchSession, oid: str) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        kinds = [k.kind for k in svc.library(db, actor.platform_id)]
+        svc.effective_menu(db, actor, oid)  # NotFound for a target outside the course
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    offered = set(request.form.getlist("offer"))
+    rows = [
+        svc.MenuRow(
+            kind=kind,
+            offered=kind in offered,
+            title=request.form.get(f"{kind}-title", ""),
+            instructions=request.form.get(f"{kind}-instructions", ""),
+            due=request.form.get(f"{kind}-due", ""),
+            attempt_limit=request.form.get(f"{kind}-attempt_limit", ""),
+        )
+        for kind in kinds
+    ]
+    try:
+        items = svc.save_menu(db, actor, oid, rows)
+    except svc.Invalid as exc:
+        labels = {k.kind: k.title for k in svc.library(db, actor.platform_id)}
+        form = {
+            r.kind: {
+                "label": labels[r.kind],
+                "offered": r.offered,
+                "title": r.title,
+                "instructions": r.instructions,
+                "due": r.due,
+                "attempt_limit": r.attempt_limit,
+            }
+            for r in rows
+        }
+        return _menu_page(row, actor, oid, form, status=400, errors=exc.errors)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    return _menu_page(
+        row,
+        actor,
+        oid,
+        _menu_form(db, actor, oid),
+        errors={},
+        saved=f"Saved: {len(items)} pathway{'s' if len(items) != 1 else ''} on this target's menu.",
+    )
+
+
+@bp.post("/targets/<oid>/copy")
+@session_required()
+def menu_copy(row: LaunchSession, oid: str) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        form = _menu_form(db, actor, oid)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    chosen = request.form.getlist("to")
+    try:
+        copied = svc.copy_menu(db, actor, oid, chosen)
+    except svc.Invalid as exc:
+        return _menu_page(row, actor, oid, form, status=400, errors=exc.errors, copy_to=chosen)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    return _menu_page(
+        row,
+        actor,
+        oid,
+        form,
+        errors={},
+        saved=f"Copied this menu to {copied} other target{'s' if copied != 1 else ''}.",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Review queue
+# --------------------------------------------------------------------------------------------
+
+
+def _review_page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any) -> Response:
+    db = get_session()
+    eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+    ctx.setdefault("errors", {})
+    ctx.setdefault("typed", {})
+    return _render(
+        "pathways_review.html",
+        row,
+        actor,
+        status=status,
+        queue=svc.review_queue(db, actor),
+        scale=eff.scale,
+        tab="review",
+        **ctx,
+    )
+
+
+@bp.get("/review")
+@session_required()
+def review(row: LaunchSession) -> Response:
+    try:
+        actor = _teacher(row)
+        return _review_page(row, actor)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+
+
+_DONE = {
+    "approve_proposal": "Proposal approved.",
+    "return_proposal": "Proposal returned with your feedback.",
+    "score": "Score saved; it counts as evidence now.",
+    "return_submission": "Submission returned with your feedback.",
+    "approve_reassessment": "Reassessment approved: the student can submit a new attempt.",
+    "decline_reassessment": "Reassessment declined with your note.",
+}
+
+
+@bp.post("/review/<int:demo_id>")
+@session_required()
+def review_act(row: LaunchSession, demo_id: int) -> Response:
+    db = get_session()
+    action = request.form.get("action", "")
+    note = request.form.get("note", "")
+    try:
+        actor = _teacher(row)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    try:
+        if action == "approve_proposal":
+            svc.approve_proposal(db, actor, demo_id, note)
+        elif action == "return_proposal":
+            svc.return_proposal(db, actor, demo_id, note)
+        elif action == "score":
+            svc.score(db, actor, demo_id, request.form.get("level", ""), note)
+        elif action == "return_submission":
+            svc.return_submission(db, actor, demo_id, note)
+        elif action == "approve_reassessment":
+            svc.approve_reassessment(db, actor, demo_id, note)
+        elif action == "decline_reassessment":
+            svc.decline_reassessment(db, actor, demo_id, note)
+        else:
+            return _refuse(400, "Unknown action.", "Use the buttons on the review page.")
+    except (svc.Invalid, svc.Conflict) as exc:
+        typed = {demo_id: {"note": note, "level": request.form.get("level", "")}}
+        errors = {demo_id: exc.errors or {"state": exc.message}}
+        return _review_page(row, actor, status=exc.status, errors=errors, typed=typed)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    return _review_page(row, actor, saved=_DONE[action])
+
+
+@bp.post("/review/bulk")
+@session_required()
+def review_bulk(row: LaunchSession) -> Response:
+    db = get_session()
+    raw = request.form.getlist("ids")
+    try:
+        actor = _teacher(row)
+        if not raw:
+            return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
+        if not all(r.isdigit() for r in raw):
+            return _refuse(400, "That selection could not be read.", "Reload the page.")
+        approved, skipped = svc.bulk_approve(db, actor, [int(r) for r in raw])
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    note = f"Approved {approved}."
+    if skipped:
+        note += f" {skipped} could not be approved (already handled, or no attempts left)."
+    return _review_page(row, actor, saved=note)
+
+
+# --------------------------------------------------------------------------------------------
+# Choice analytics
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/analytics")
+@session_required()
+def analytics(row: LaunchSession) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        data = svc.choice_analytics(db, actor)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    return _render("pathways_analytics.html", row, actor, targets=data, tab="analytics")
