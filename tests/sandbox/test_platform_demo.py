@@ -181,3 +181,15 @@ def test_demo_starts_launches_stops_and_restarts(tmp_path: Path) -> None:
     assert "already present" in log  # the second `platform add` found the registration
     assert (tmp_path / "demo.sqlite3").exists()
     assert first_run < 40, f"one demo start/launch/stop took {first_run:.1f} s"
+
+
+def test_demo_refuses_a_busy_port_before_starting_anything(tmp_path: Path) -> None:
+    from canvas_sandbox import demo
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(RuntimeError, match=f"port {port} is in use"):
+            demo.start(port, 0, tmp_path)
+    assert not (tmp_path / "demo-tool.log").exists()
