@@ -46,15 +46,26 @@ def sandbox() -> Iterator[RunningSandbox]:
         yield sb
 
 
-@pytest.fixture
-def app(backend_url: str, tmp_path: Path) -> Iterator[Flask]:
+def _make(url: str, tmp_path: Path) -> Iterator[Flask]:
     # Short timeouts so injected stalls cost little; retries do the rest.
-    app = make_app(backend_url, tmp_path, http_read_timeout=0.5, http_connect_timeout=0.5)
+    app = make_app(url, tmp_path, http_read_timeout=0.5, http_connect_timeout=0.5)
     yield app
     jobs = app.extensions.get("mp_jobs")
     if jobs is not None:
         jobs.shutdown(wait=True)
     app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def app(backend_url: str, tmp_path: Path) -> Iterator[Flask]:
+    yield from _make(backend_url, tmp_path)
+
+
+@pytest.fixture
+def fault_app(sqlite_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Fault tests exercise the client and the sync's all-or-nothing apply, which the
+    backend-parametrised tests above already cover on both databases: SQLite keeps them fast."""
+    yield from _make(sqlite_url, tmp_path)
 
 
 def cli_sync(app: Flask, sb: RunningSandbox, course: int, token: str) -> Any:
@@ -245,25 +256,25 @@ def clean_then_faulty(
     return outcome, sb.stats()
 
 
-def test_5xx_bursts(app: Flask, sandbox: RunningSandbox) -> None:
-    outcome, stats = clean_then_faulty(app, sandbox, error_rate=0.3, fault_seed=3)
+def test_5xx_bursts(fault_app: Flask, sandbox: RunningSandbox) -> None:
+    outcome, stats = clean_then_faulty(fault_app, sandbox, error_rate=0.3, fault_seed=3)
     assert stats["injected_errors"] > 0
     assert outcome.ok  # bounded retries ride out a 30% error rate
 
 
-def test_timeouts(app: Flask, sandbox: RunningSandbox) -> None:
+def test_timeouts(fault_app: Flask, sandbox: RunningSandbox) -> None:
     outcome, stats = clean_then_faulty(
-        app, sandbox, timeout_rate=0.25, timeout_sleep_s=1.0, fault_seed=5
+        fault_app, sandbox, timeout_rate=0.25, timeout_sleep_s=1.0, fault_seed=5
     )
     assert stats["injected_timeouts"] > 0
     assert outcome.ok
 
 
-def test_throttling_mid_pagination(app: Flask, sandbox: RunningSandbox) -> None:
+def test_throttling_mid_pagination(fault_app: Flask, sandbox: RunningSandbox) -> None:
     # A tiny bucket, and the client's pacing off (pacing is what normally avoids throttling):
     # throttled responses come mid-way through the result pages; backoff recovers.
     outcome, stats = clean_then_faulty(
-        app,
+        fault_app,
         sandbox,
         client_options={"pace_below": 0.0, "backoff_base": 0.2, "backoff_cap": 1.0},
         bucket_high_water=30.0,
@@ -274,11 +285,11 @@ def test_throttling_mid_pagination(app: Flask, sandbox: RunningSandbox) -> None:
 
 
 def test_canvas_down_fails_cleanly_and_a_retry_succeeds(
-    app: Flask, sandbox: RunningSandbox
+    fault_app: Flask, sandbox: RunningSandbox
 ) -> None:
-    outcome, _ = clean_then_faulty(app, sandbox, error_rate=1.0)
+    outcome, _ = clean_then_faulty(fault_app, sandbox, error_rate=1.0)
     assert not outcome.ok and outcome.error_code == "canvas_unavailable"
-    with session_scope(app) as db:
+    with session_scope(fault_app) as db:
         failed = db.scalars(select(SyncRun).where(SyncRun.status == "failed")).one()
         assert failed.error_message and "Try again later" in failed.error_message
 
