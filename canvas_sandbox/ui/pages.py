@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 from canvas_sandbox import outcomes as outcome_model
 from canvas_sandbox import rollups
-from canvas_sandbox.results import course_results
 from canvas_sandbox.state import (
     Course,
     Outcome,
@@ -126,8 +125,7 @@ def mastery_gradebook(state: SandboxState, course: Course) -> Gradebook:
     """The Learning Mastery Gradebook: each student's rollup per outcome, hidden results left
     out as Canvas leaves them out, rated on the course's (or district's) mastery scale."""
     outcome_ids = outcome_model.course_outcome_ids(state, course.id)
-    results = course_results(state, course.id)
-    scores = rollups.user_scores(state, course.id, results, outcome_ids)
+    scores = rollups.course_rollups(state, course.id)
     scale = outcome_model.resolved_scale(state, "Course", course.id)
     rows = []
     for student in state.students_of(course.id):
