@@ -190,3 +190,15 @@ def test_bookmarks_survive_rows_removed_before_them(
         if r["id"] not in {s["id"] for s in served}
     ][:50]
     assert [r["id"] for r in second] == expected  # nothing skipped, nothing repeated
+
+
+def test_reset_keeps_other_modules_tables_and_runs_hooks(
+    sandbox: Flask, client: FlaskClient, state: SandboxState
+) -> None:
+    state.table("someone_elses")["k"] = "v"
+    seen: list[SandboxState] = []
+    sandbox.extensions["sandbox_runtime"].on_reset.append(seen.append)
+    state.users.clear()
+    client.post("/_sandbox/reset")
+    assert state.table("someone_elses") == {"k": "v"}
+    assert seen == [state] and state.users
