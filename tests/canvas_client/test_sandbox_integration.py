@@ -156,10 +156,25 @@ BUSY_BUCKET = {
 def test_throttled_reads_are_retried_to_the_same_data(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     clean = read_everything(teacher_client(sandbox), course)
+    # Every request overfills the bucket (cost 200 > high water 120) and 80 units must drain
+    # (0.4 s) before the next one is let in: an unpaced reader is throttled on every page.
+    knobs.update(
+        {
+            "bucket_high_water": 120.0,
+            "bucket_outflow": 200.0,
+            "request_cost": 200.0,
+            "row_cost": 0.0,
+            "throttle_status": 403,
+        }
+    )
+    unpaced = teacher_client(
+        sandbox, max_attempts=12, pace_below=0.0, jitter=lambda low, high: high
+    )
+    assert sorted(s.id for s in unpaced.sections(course)) == clean["sections"]
+    assert sorted(link.outcome.id for link in unpaced.outcome_links(course)) == clean["links"]
+    assert unpaced.course_proficiency(course) == clean["scale"]
+    assert unpaced.stats.throttled >= 2
     knobs.update(BUSY_BUCKET)
-    client = teacher_client(sandbox, max_attempts=12, pace_below=0.0)  # no pacing
-    assert read_everything(client, course) == clean
-    assert client.stats.throttled > 0
 
     # three readers sharing one token (one bucket), paced as in production
     shared = teacher_client(sandbox, max_attempts=30, pace_below=60.0, leak_per_second=1000.0)
