@@ -327,14 +327,17 @@ def test_concurrency_per_token_source_is_bounded() -> None:
     in_flight = 0
     peak = 0
     lock = threading.Lock()
+    release = threading.Event()
 
-    class SlowSession(requests.Session):
+    class HeldSession(requests.Session):
+        """Holds every request until the test has seen how many got in at once."""
+
         def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
             nonlocal in_flight, peak
             with lock:
                 in_flight += 1
                 peak = max(peak, in_flight)
-            time.sleep(0.02)
+            release.wait(10)
             with lock:
                 in_flight -= 1
             response = requests.Response()
@@ -344,13 +347,20 @@ def test_concurrency_per_token_source_is_bounded() -> None:
             return response
 
     tokens = StaticToken(TOKEN)
-    clients = [CanvasClient(BASE, tokens, session=SlowSession(), max_concurrency=3) for _ in (1, 2)]
+    clients = [CanvasClient(BASE, tokens, session=HeldSession(), max_concurrency=3) for _ in (1, 2)]
     threads = [threading.Thread(target=clients[i % 2].sections, args=("12",)) for i in range(12)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 10
+    while peak < 3 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.05)  # give a fourth request the chance to slip through if it could
+    assert peak == 3
+    release.set()
     for t in threads:
         t.join(10)
     assert peak == 3  # 12 threads over two clients, one token: never more than 3 at Canvas
+    assert sum(c.stats.requests for c in clients) == 12
 
 
 # --- 401 handling ------------------------------------------------------------------------
