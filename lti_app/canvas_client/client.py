@@ -94,6 +94,24 @@ _JSON_GUARD = "while(1);"  # Canvas's JSON hijacking guard on some non-API respo
 
 Params = Mapping[str, Any]
 
+_GRADES = "the course permission to view all grades (view_all_grades or manage_grades)"
+_GRADING = "the course permission to grade (manage_grades) on a published assignment"
+# The Canvas permission a call needs, named in PermissionDenied.hint when Canvas refuses it
+# without saying that a token scope is missing (keys are the calls' scope strings).
+PERMISSION_HINTS = {
+    "url:GET|/api/v1/courses/:course_id/outcome_results": _GRADES,
+    "url:GET|/api/v1/courses/:course_id/outcome_rollups": _GRADES,
+    "url:GET|/api/v1/courses/:course_id/enrollments": "the course permission to see the roster",
+    "url:GET|/api/v1/courses/:course_id/sections": "the course permission to see the roster",
+    "url:POST|/api/v1/courses/:course_id/assignments": "the course permission to add assignments",
+    "url:POST|/api/v1/courses/:course_id/rubrics": "the course permission to manage rubrics",
+    "url:PUT|/api/v1/courses/:course_id/rubrics/:id": "the course permission to manage rubrics",
+    "url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id": _GRADING,
+    "url:POST|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades": (
+        _GRADING
+    ),
+}
+
 
 class RequestStats:
     """Thread-safe counters the sync and the benchmark report."""
@@ -306,6 +324,15 @@ class CanvasClient:
 
     def __repr__(self) -> str:
         return f"CanvasClient({self.base_url!r})"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> CanvasClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- the chokepoint ----------------------------------------------------------------------
 
@@ -538,7 +565,10 @@ class CanvasClient:
         if 300 <= status < 400:
             return CanvasError(f"Canvas redirected {method} {path} unexpectedly.", status=status)
         if status in (401, 403):
-            hint = scope if "scope" in message.lower() else None
+            if "scope" in message.lower():
+                hint = scope  # the token's developer key lacks this scope
+            else:
+                hint = PERMISSION_HINTS.get(scope or "")
             return PermissionDenied(message, status=status, hint=hint)
         if status == 404:
             return NotFound(message, status=status)

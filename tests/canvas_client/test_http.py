@@ -441,7 +441,7 @@ def test_401_without_www_authenticate_is_permission_denied_without_refresh(
     with pytest.raises(PermissionDenied) as caught:
         make_client(tokens).sections("12")
     assert caught.value.message == "user not authorized to perform that action"
-    assert caught.value.hint is None
+    assert caught.value.hint == "the course permission to see the roster"
     assert tokens.rejected == []
     assert len(canvas.calls) == 1
 
@@ -457,6 +457,21 @@ def test_insufficient_scopes_names_the_scope(
     with pytest.raises(PermissionDenied) as caught:
         list(make_client().outcome_results("12"))
     assert caught.value.hint == "url:GET|/api/v1/courses/:course_id/outcome_results"
+
+
+def test_forbidden_results_name_the_permission(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    canvas.get(
+        f"{BASE}/api/v1/courses/12/outcome_results",
+        status=403,
+        json=ser.error_json("users not specified and no access to all grades"),
+    )
+    with pytest.raises(PermissionDenied) as caught:
+        list(make_client().outcome_results("12"))
+    assert caught.value.status == 403
+    assert caught.value.message == "users not specified and no access to all grades"
+    assert caught.value.hint is not None and "view_all_grades" in caught.value.hint
 
 
 # --- logs --------------------------------------------------------------------------------
