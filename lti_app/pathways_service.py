@@ -466,6 +466,7 @@ def _transition(
     if guard is not None:
         guard(demo)
     demo.state = after.value
+    demo.open_slot = 1 if rules.is_open(after) else None
     demo.updated_at = _now()
     return demo, before
 
@@ -505,6 +506,11 @@ def _open_demonstration(
     ).first()
 
 
+_ALREADY_OPEN = (
+    "You already have a demonstration under way for this target; finish or withdraw it first."
+)
+
+
 def choose(db: Session, actor: Actor, canvas_outcome_id: str, kind: str) -> Demonstration:
     """The student picks a pathway of the target's menu; one open demonstration per target."""
     _require_student(actor)
@@ -513,10 +519,7 @@ def choose(db: Session, actor: Actor, canvas_outcome_id: str, kind: str) -> Demo
     if entry is None:
         raise NotFound("That pathway is not on this target's menu.")
     if _open_demonstration(db, actor, actor.canvas_user_id, canvas_outcome_id) is not None:
-        raise Conflict(
-            "You already have a demonstration under way for this target; "
-            "finish or withdraw it first."
-        )
+        raise Conflict(_ALREADY_OPEN)
     used = _attempts_used(db, actor, canvas_outcome_id, kind)
     if entry.attempt_limit is not None and used >= entry.attempt_limit:
         raise Conflict(f"You have used all {entry.attempt_limit} attempts of this pathway.")
@@ -529,11 +532,18 @@ def choose(db: Session, actor: Actor, canvas_outcome_id: str, kind: str) -> Demo
         kind=entry.kind.value,
         title=entry.title,
         state=State.CHOSEN.value,
+        open_slot=1,
         attempt=used + 1,
         links=[],
         reflection_links=[],
     )
-    db.add(demo)
+    try:
+        with db.begin_nested():
+            db.add(demo)
+            db.flush()
+    except IntegrityError:
+        # A concurrent request (a double click) opened one first.
+        raise Conflict(_ALREADY_OPEN) from None
     _event(db, actor, demo, None)
     db.flush()
     return demo
@@ -658,6 +668,7 @@ def approve_reassessment(
         guard=lambda d: _check_attempts_left(db, d),
     )
     _event(db, actor, demo, before, note)
+    db.flush()  # closes this attempt's open slot before the next attempt takes it
     nxt = Demonstration(
         platform_id=demo.platform_id,
         canvas_course_id=demo.canvas_course_id,
@@ -667,6 +678,7 @@ def approve_reassessment(
         kind=demo.kind,
         title=demo.title,
         state=State.APPROVED.value,
+        open_slot=1,
         attempt=demo.attempt + 1,
         previous_id=demo.id,
         proposal_text=demo.proposal_text,

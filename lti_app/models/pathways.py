@@ -86,6 +86,17 @@ class Demonstration(Base):
             "canvas_user_id",
         ),
         Index("ix_demonstration_course_state", "platform_id", "canvas_course_id", "state"),
+        # At most one open demonstration per student and target, even for two requests at
+        # once (a double click): ``open_slot`` is 1 while open and NULL once closed, and NULLs
+        # never collide in a unique constraint (SQLite and PostgreSQL alike).
+        UniqueConstraint(
+            "platform_id",
+            "canvas_course_id",
+            "canvas_user_id",
+            "canvas_outcome_id",
+            "open_slot",
+            name="uq_demonstration_one_open_per_target",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,6 +111,7 @@ class Demonstration(Base):
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(32))
+    open_slot: Mapped[int | None] = mapped_column(Integer, default=1)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     # The attempt this one re-does after an approved reassessment.
     previous_id: Mapped[int | None] = mapped_column(

@@ -103,6 +103,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("state", sa.String(length=32), nullable=False),
+        sa.Column("open_slot", sa.Integer(), nullable=True),
         sa.Column("attempt", sa.Integer(), nullable=False),
         sa.Column("previous_id", sa.Integer(), nullable=True),
         sa.Column("proposal_text", sa.Text(), nullable=True),
@@ -142,6 +143,14 @@ def upgrade() -> None:
             name=op.f("fk_demonstration_scale_version_id_proficiency_scale_version"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_demonstration")),
+        sa.UniqueConstraint(
+            "platform_id",
+            "canvas_course_id",
+            "canvas_user_id",
+            "canvas_outcome_id",
+            "open_slot",
+            name="uq_demonstration_one_open_per_target",
+        ),
     )
     with op.batch_alter_table("demonstration", schema=None) as batch_op:
         batch_op.create_index(

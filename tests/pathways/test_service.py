@@ -319,3 +319,20 @@ def test_overrides_need_a_reason_and_clear_without_deleting(db: Session, pid: in
     svc.clear_override(db, t, row.id)
     assert svc.override_evidence(db, pid, COURSE) == {}
     assert row.cleared_at is not None and row.cleared_by == TEACHER
+
+
+def test_a_racing_second_choice_is_refused_by_the_database(
+    db: Session, pid: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ava = student(pid)
+    first = svc.choose(db, ava, RL, "project")
+    # The second request of a double click passed its check before the first committed.
+    monkeypatch.setattr(svc, "_open_demonstration", lambda *a: None)
+    with pytest.raises(svc.Conflict, match="under way"):
+        svc.choose(db, ava, RL, "test")
+    # only the savepoint rolled back: the first choice and the session are intact
+    assert [d.id for d in db.scalars(select(Demonstration))] == [first.id]
+    svc.withdraw(db, ava, first.id)
+    assert svc.choose(db, ava, RL, "test").attempt == 1
+    # closed attempts free the slot: many closed rows per target are fine
+    assert db.get(Demonstration, first.id).open_slot is None  # type: ignore[union-attr]
