@@ -565,10 +565,9 @@ class CanvasClient:
         if 300 <= status < 400:
             return CanvasError(f"Canvas redirected {method} {path} unexpectedly.", status=status)
         if status in (401, 403):
-            if "scope" in message.lower():
-                hint = scope  # the token's developer key lacks this scope
-            else:
-                hint = PERMISSION_HINTS.get(scope or "")
+            # "Insufficient scopes": the developer key lacks the scope; else name the permission
+            scoped = "scope" in message.lower()
+            hint = scope if scoped else PERMISSION_HINTS.get(scope or "")
             return PermissionDenied(message, status=status, hint=hint)
         if status == 404:
             return NotFound(message, status=status)
