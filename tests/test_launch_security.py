@@ -899,3 +899,40 @@ def test_a_browser_keeps_a_bounded_number_of_sessions(browser: LtiBrowser) -> No
     assert live == handles[-5:]
     held = [c for c in browser.client._cookies.values() if c.key.startswith("__Host-mp-")]
     assert len(held) == 5
+
+
+# --- the platform answers with an OIDC error instead of an id_token -------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "title"),
+    [
+        ("login_required", 401, "Canvas could not confirm who you are"),
+        ("invalid_request", 400, "Canvas refused to start the launch"),
+    ],
+)
+def test_platform_error_response_gets_its_own_page(
+    app: Flask,
+    browser: LtiBrowser,
+    caplog: pytest.LogCaptureFixture,
+    error: str,
+    status: int,
+    title: str,
+) -> None:
+    auth = browser.start()
+    with caplog.at_level(logging.INFO):
+        response = browser.client.post(
+            LAUNCH_PATH,
+            data={
+                "error": error,
+                "error_description": "Must have an active user session",
+                "state": auth["state"],
+            },
+            base_url=TOOL_BASE,
+        )
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert title in html
+    assert "not a valid LTI 1.3 token" not in html
+    assert auth["state"] not in caplog.text
+    assert session_count(app) == 0

@@ -87,6 +87,15 @@ REASONS: dict[str, Reason] = {
     "client_ambiguous": Reason(
         400, "Several tools are registered for this Canvas; the login did not say which.", _CONFIG
     ),
+    # The platform answered the authorization request with an OIDC error instead of a token.
+    "platform_login_required": Reason(
+        401,
+        "Canvas could not confirm who you are for this launch.",
+        "Sign in to Canvas in this browser (reload the Canvas page), then "
+        + _RELAUNCH[0].lower()
+        + _RELAUNCH[1:],
+    ),
+    "platform_error": Reason(400, "Canvas refused to start the launch.", _CONFIG),
     # Request shape.
     "bad_request": Reason(400, "The request could not be read.", _RELAUNCH),
     "method_not_allowed": Reason(

@@ -133,6 +133,16 @@ def launch() -> Response:
     has_cookie = bool(state) and request.cookies.get(f"{STATE_COOKIE_PREFIX}-{state}") == state
     tenant_origins: tuple[str, ...] = ()
     try:
+        platform_error = request.form.get("error", "")
+        if not id_token and platform_error:
+            # OIDC error response (form_post): e.g. login_required when Canvas has no session.
+            code = platform_error[:64]
+            raise LaunchError(
+                "platform_login_required"
+                if code in ("login_required", "interaction_required")
+                else "platform_error",
+                f"platform error={code!r}",
+            )
         if id_token and state and storage_target and not has_cookie and not _storage_verified():
             return _storage_relay(id_token, state, storage_target, tool_conf)
         message = HardenedMessageLaunch(
