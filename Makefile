@@ -3,7 +3,6 @@ VENV      := .venv
 PY        := $(VENV)/bin/python
 BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
-DEMO_ENV  := APP_ENV=development
 PYTHON    ?= python3
 
 .PHONY: install demo test lint bench browser clean
