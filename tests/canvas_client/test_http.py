@@ -542,3 +542,22 @@ def test_json_hijacking_guard_is_stripped_and_non_json_is_bad_payload(
     canvas.replace(responses.GET, SECTIONS, body="<html>maintenance</html>")
     with pytest.raises(BadPayload):
         make_client().sections("12")
+
+
+def test_missing_course_scale_is_none_but_other_404s_raise(
+    canvas: responses.RequestsMock, make_client: MakeClient
+) -> None:
+    # account_level_mastery_scales off and no scale defined: Canvas answers 404 (§3.1, §7.9)
+    canvas.get(
+        f"{BASE}/api/v1/courses/12/outcome_proficiency",
+        status=404,
+        json={"message": "No proficiency ratings found"},
+    )
+    canvas.get(f"{BASE}/api/v1/courses/13/outcome_proficiency", json=ser.proficiency_json([]))
+    canvas.get(SECTIONS, status=404, json=ser.not_found_json())
+    client = make_client()
+    assert client.course_proficiency("12") is None
+    with pytest.raises(BadPayload):  # a scale without ratings is garbage, not "no scale"
+        client.course_proficiency("13")
+    with pytest.raises(NotFound):
+        client.sections("12")
