@@ -7,7 +7,7 @@ models that lazily and deterministically: an assessment schedules a ``PendingRes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 from canvas_sandbox.state import LearningOutcomeResult, PendingResult, SandboxState
@@ -49,6 +49,7 @@ def materialize(state: SandboxState) -> None:
                 new.id = state.next_id("learning_outcome_result", 1)
             state.results[new.id] = new
             state.result_keys[_key(new)] = new.id
+        state.result_generation += 1
 
 
 def delete_for_association(state: SandboxState, association_id: int) -> int:
@@ -61,6 +62,7 @@ def delete_for_association(state: SandboxState, association_id: int) -> int:
         state.pending_results = [
             p for p in state.pending_results if p.result.association_id != association_id
         ]
+        state.result_generation += 1
         return len(doomed)
 
 
@@ -91,3 +93,68 @@ def course_results(
 
         names = {uid: state.users[uid].sortable_name for uid in {r.user_id for r in rows}}
         return sorted(rows, key=lambda r: (names[r.user_id], r.user_id, r.outcome_id, r.id))
+
+
+def _still_listed(state: SandboxState, result: LearningOutcomeResult, include_hidden: bool) -> bool:
+    alignment = state.alignments.get(result.alignment_id)
+    return (
+        state.results.get(result.id) is result
+        and result.workflow_state == "active"
+        and (include_hidden or not result.hidden)
+        and alignment is not None
+        and alignment.workflow_state == "active"
+    )
+
+
+def course_results_cached(
+    state: SandboxState,
+    course_id: int,
+    *,
+    user_ids: Sequence[int],
+    outcome_ids: Sequence[int],
+    include_hidden: bool = False,
+) -> list[LearningOutcomeResult]:
+    """``course_results`` memoised for paging through one big list (§1.1 outcome_results).
+
+    Walking N results page by page would otherwise filter and sort everything N/per_page
+    times. The key covers the filters (recomputed per request from the roster and links),
+    the result generation (bumped by every write here) and the table sizes; ``page_is_current``
+    re-checks the rows actually served, so results deleted behind the cache's back are caught.
+    """
+    materialize(state)
+    with state.lock:
+        key = (
+            course_id,
+            tuple(user_ids),
+            tuple(outcome_ids),
+            include_hidden,
+            state.result_generation,
+            len(state.results),
+            len(state.alignments),
+        )
+        cached = state.result_cache.get(key)
+        if cached is None:
+            cached = course_results(
+                state,
+                course_id,
+                user_ids=user_ids,
+                outcome_ids=outcome_ids,
+                include_hidden=include_hidden,
+            )
+            if len(state.result_cache) >= 8:
+                state.result_cache.clear()
+            state.result_cache[key] = cached
+        rows: list[LearningOutcomeResult] = cached
+        return rows
+
+
+def page_is_current(
+    state: SandboxState, rows: Sequence[LearningOutcomeResult], include_hidden: bool
+) -> bool:
+    """Whether every served row is still listable (else the caller recomputes)."""
+    return all(_still_listed(state, r, include_hidden) for r in rows)
+
+
+def forget_cache(state: SandboxState) -> None:
+    with state.lock:
+        state.result_cache.clear()

@@ -392,6 +392,9 @@ class SandboxState:
     results: dict[int, LearningOutcomeResult] = field(default_factory=dict)
     # (alignment id, association id, user id) -> result id: one result per triple (§4.4).
     result_keys: dict[tuple[int, int, int], int] = field(default_factory=dict)
+    # Bumped whenever results are written or deleted; keys the outcome_results page cache.
+    result_generation: int = 0
+    result_cache: dict[Any, Any] = field(default_factory=dict, repr=False)
     pending_results: list[PendingResult] = field(default_factory=list)
     progresses: dict[int, Progress] = field(default_factory=dict)
     api_keys: dict[int, ApiDeveloperKey] = field(default_factory=dict)

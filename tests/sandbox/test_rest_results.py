@@ -235,3 +235,49 @@ def test_rollup_sorting(client: FlaskClient, ids: DemoIds, teacher: H, state: Sa
     scored = [score(r) for r in by_outcome["rollups"] if score(r) is not None]
     assert scored == sorted(scored, reverse=True)  # type: ignore[type-var]
     assert score(by_outcome["rollups"][-1]) is None  # the student without results is last
+
+
+def test_result_page_cache_follows_every_kind_of_change(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    from canvas_sandbox import results as result_model
+    from canvas_sandbox import rubrics
+
+    url = f"/api/v1/courses/{ids.ela_course}/outcome_results?per_page=100"
+
+    def served() -> list[int]:
+        return [r["id"] for r in _all_results(client, url, teacher)]
+
+    def fresh() -> list[int]:
+        students = [u.id for u in state.students_of(ids.ela_course)]
+        from canvas_sandbox.outcomes import course_outcome_ids
+
+        return [
+            r.id
+            for r in result_model.course_results(
+                state,
+                ids.ela_course,
+                user_ids=students,
+                outcome_ids=course_outcome_ids(state, ids.ela_course),
+            )
+        ]
+
+    assert served() == fresh()
+    # a new assessment (through the model, as the API does)
+    assoc = rubrics.grading_association(state, ids.ela_assignments[0])
+    assert assoc is not None
+    crit = state.rubrics[assoc.rubric_id].criteria[0].id
+    rubrics.assess(
+        state, assoc, ids.no_results_student, ids.teacher, {crit: rubrics.AssessInput(2.0)}
+    )
+    assert served() == fresh()
+    # a result deleted behind the API's back
+    victim = next(iter(state.results.values()))
+    victim.workflow_state = "deleted"
+    assert served() == fresh()
+    # a dropped student and a removed alignment
+    drop = next(e for e in state.enrollments_in(ids.ela_course) if e.user_id == ids.students[8])
+    drop.workflow_state = "deleted"
+    alignment = next(a for a in state.alignments.values() if a.course_id == ids.ela_course)
+    alignment.workflow_state = "deleted"
+    assert served() == fresh()
