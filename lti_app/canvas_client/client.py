@@ -801,6 +801,17 @@ class CanvasClient:
             )
         )
 
+    def submission(self, course_id: str, assignment_id: str, user_id: str) -> Submission:
+        """A student's submission with its current rubric assessment (read before/after a
+        write: the assessment is replaced wholesale, so send back every row, §7.4)."""
+        return parse_submission(
+            self._get(
+                f"/api/v1/courses/{course_id}/assignments/{assignment_id}/submissions/{user_id}",
+                {"include[]": ["rubric_assessment"]},
+                scope="url:GET|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
+            )
+        )
+
     def progress(self, progress_id: str) -> Progress:
         return parse_progress(
             self._get(f"/api/v1/progress/{progress_id}", scope="url:GET|/api/v1/progress/:id")

@@ -297,6 +297,8 @@ def test_write_back_path_creates_readable_outcome_results(sandbox: Sandbox) -> N
     )
     assert submission.rubric_assessment is not None
     assert submission.rubric_assessment[criterion.id]["points"] == 3.0
+    read_back = client.submission(course, carrier.id, first)
+    assert read_back.rubric_assessment == submission.rubric_assessment
 
     progress = client.update_grades(
         course, carrier.id, {second: {"rubric_assessment": {criterion.id: {"points": 2}}}}
