@@ -66,6 +66,7 @@ __all__ = [
     "return_proposal",
     "return_submission",
     "review_queue",
+    "roster_names",
     "save_menu",
     "score",
     "scored_evidence",
@@ -732,6 +733,13 @@ class QueueItem:
     demo: Demonstration
     student_name: str
     target_title: str
+    due_at: datetime | None = None
+
+    @property
+    def late(self) -> bool:
+        """Submitted after the menu item's due date (shown, never refused)."""
+        submitted = self.demo.submitted_at
+        return bool(self.due_at and submitted and submitted > self.due_at)
 
 
 @dataclass
@@ -759,12 +767,28 @@ def _names(db: Session, course: CanvasCourse) -> dict[str, str]:
     }
 
 
+def roster_names(db: Session, actor: Actor) -> dict[str, str]:
+    """Student names of the course by Canvas user id (teachers only)."""
+    _require_teacher(actor)
+    return _names(db, _course(db, actor))
+
+
 def review_queue(db: Session, actor: Actor) -> ReviewQueue:
     """What waits for the teacher, oldest first."""
     _require_teacher(actor)
     course = _course(db, actor)
     names = _names(db, course)
     titles = {o.canvas_outcome_id: o.title for o in targets(db, actor)}
+    dues = {
+        i.id: i.due_at
+        for i in db.scalars(
+            select(PathwayMenuItem).where(
+                PathwayMenuItem.platform_id == actor.platform_id,
+                PathwayMenuItem.canvas_course_id == actor.canvas_course_id,
+                PathwayMenuItem.due_at.is_not(None),
+            )
+        )
+    }
     queue = ReviewQueue()
     rows = db.scalars(
         select(Demonstration)
@@ -780,6 +804,7 @@ def review_queue(db: Session, actor: Actor) -> ReviewQueue:
             demo,
             names.get(demo.canvas_user_id, f"Student {demo.canvas_user_id}"),
             titles.get(demo.canvas_outcome_id, f"Target {demo.canvas_outcome_id}"),
+            dues.get(demo.menu_item_id) if demo.menu_item_id else None,
         )
         getattr(queue, _QUEUE_STATES[demo.state]).append(item)
     return queue

@@ -303,6 +303,32 @@ def review_bulk(row: LaunchSession) -> Response:
     return _review_page(row, actor, saved=note)
 
 
+@bp.get("/demonstrations/<int:demo_id>")
+@session_required()
+def detail(row: LaunchSession, demo_id: int) -> Response:
+    """One demonstration with its whole audit trail (who, when, from, to, note)."""
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        demo = svc.demonstration(db, actor, demo_id)
+        names = svc.roster_names(db, actor)
+        titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
+    except svc.PathwayError as exc:
+        return _refused(exc)
+    eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+    return _render(
+        "pathways_demo.html",
+        row,
+        actor,
+        d=demo,
+        student_name=names.get(demo.canvas_user_id, f"Student {demo.canvas_user_id}"),
+        names=names,
+        target_title=titles.get(demo.canvas_outcome_id, f"Target {demo.canvas_outcome_id}"),
+        scale=eff.scale,
+        tab="review",
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Choice analytics
 # --------------------------------------------------------------------------------------------

@@ -227,6 +227,13 @@ def test_review_queue_scores_returns_and_bulk_approves(
         }
     assert "812" in actors  # the launching teacher's $Canvas.user.id is the actor recorded
 
+    detail = get(browser, handle, f"/demonstrations/{sub}")
+    html = detail.get_data(as_text=True)
+    assert detail.status_code == 200
+    assert html.count("<tr><td>") == 3  # chosen, submitted, scored
+    assert "Ben Ortiz</td>" in html and "Teacher (Canvas user 812)" in html
+    assert "Solid (score 3.0 – Proficient)" in html
+
     page = get(browser, handle, "/analytics")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -242,12 +249,13 @@ def test_students_other_courses_and_other_tenants_are_refused(
     score = {"action": "score", "level": "4.0"}
 
     student, csrf = launch(browser, [LEARNER], user_id=BEN)
-    for path in ("/", "/review", "/analytics", f"/targets/{RL}"):
+    for path in ("/", "/review", "/analytics", f"/targets/{RL}", f"/demonstrations/{sub}"):
         assert get(browser, student, path).status_code == 403, path
     assert post(browser, student, f"/review/{sub}", score | {CSRF_FIELD: csrf}).status_code == 403
 
     other, csrf = launch(browser, [INSTRUCTOR], course_id=OTHER_COURSE)
     assert post(browser, other, f"/review/{sub}", score | {CSRF_FIELD: csrf}).status_code == 404
+    assert get(browser, other, f"/demonstrations/{sub}").status_code == 404
     bulk = post(browser, other, "/review/bulk", {CSRF_FIELD: csrf, "ids": [str(ids["proposal"])]})
     assert bulk.status_code == 404
     assert "Ben Ortiz" not in get(browser, other, "/review").get_data(as_text=True)

@@ -264,6 +264,7 @@ def test_review_queue_bulk_approve_and_analytics(db: Session, pid: int) -> None:
     assert [(i.student_name, i.target_title) for i in queue.proposals] == [
         ("Ava Jones", "RL.7.2 Central idea")
     ]
+    assert not queue.submissions[0].late
     approved, skipped = svc.bulk_approve(db, t, [p1.id, p2.id, p3.id, p1.id])
     assert (approved, skipped) == (2, 1)  # the submission needs a score, not an approval
     assert svc.queue_counts(db, pid, COURSE)["total"] == 1
@@ -336,3 +337,14 @@ def test_a_racing_second_choice_is_refused_by_the_database(
     assert svc.choose(db, ava, RL, "test").attempt == 1
     # closed attempts free the slot: many closed rows per target are fine
     assert db.get(Demonstration, first.id).open_slot is None  # type: ignore[union-attr]
+
+
+def test_late_submissions_are_flagged_not_refused(db: Session, pid: int) -> None:
+    ava, t = student(pid), teacher(pid)
+    future = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d")
+    [item] = svc.save_menu(db, t, RL, [svc.MenuRow("project", True, "Model", "Build", future, "")])
+    demo = svc.choose(db, ava, RL, "project")
+    item.due_at = datetime.now(UTC) - timedelta(days=1)  # the due date has passed meanwhile
+    svc.submit(db, ava, demo.id, "Here it is", "")
+    [queued] = svc.review_queue(db, t).submissions
+    assert queued.late and queued.due_at == item.due_at
