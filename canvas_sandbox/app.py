@@ -266,12 +266,30 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
     def finish(resp: Response) -> Response:
         if request.path.startswith("/api/v1/"):
             runtime.stats.status(resp.status_code)
+            if (
+                "application/json+canvas-string-ids" in request.headers.get("Accept", "")
+                and resp.mimetype == "application/json"
+            ):
+                resp.set_data(json.dumps(_stringify_ids(json.loads(resp.get_data()))))
         key = g.pop("sandbox_bucket", None)
         if key is not None:
             cost, remaining = runtime.throttle.finish(key, int(g.get("sandbox_rows", 0)))
             resp.headers["X-Request-Cost"] = f"{cost:.4f}".rstrip("0").rstrip(".") or "0"
             resp.headers["X-Rate-Limit-Remaining"] = repr(round(remaining, 4))
         return resp
+
+
+def _stringify_ids(value: Any, key: str = "") -> Any:
+    """``Accept: application/json+canvas-string-ids``: every id as a string (§1.1)."""
+    is_id = key == "id" or key.endswith("_id")
+    if isinstance(value, dict):
+        return {k: _stringify_ids(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        list_of_ids = key.endswith("_ids")
+        return [str(v) if list_of_ids and isinstance(v, int) else _stringify_ids(v) for v in value]
+    if is_id and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
 
 
 def _auth_failure(body: dict[str, Any]) -> Response:

@@ -114,3 +114,16 @@ def test_users_self_for_a_student(
     assert body["id"] == me and body["sortable_name"] == state.users[me].sortable_name
     other = client.get(f"/api/v1/users/{ids.students[1]}", headers=auth(me))
     assert other.status_code == 401
+
+
+def test_canvas_string_ids(client: FlaskClient, ids: DemoIds, teacher: H) -> None:
+    headers = {**teacher, "Accept": "application/json+canvas-string-ids"}
+    body = client.get(
+        f"/api/v1/courses/{ids.ela_course}/users?include[]=enrollments&per_page=1", headers=headers
+    ).get_json()
+    assert isinstance(body[0]["id"], str)
+    enrollment = body[0]["enrollments"][0]
+    assert enrollment["course_id"] == str(ids.ela_course)
+    assert enrollment["enrollment_state"] == "active"
+    plain = client.get(f"/api/v1/courses/{ids.ela_course}", headers=teacher).get_json()
+    assert plain["id"] == ids.ela_course
