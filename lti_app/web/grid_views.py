@@ -20,10 +20,10 @@ from statistics import fmean
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from lti_app import course_mastery
-from lti_app.course_mastery import Grid, GridCell, GridStudent, GridTarget
+from lti_app.course_mastery import Grid, GridStudent, GridTarget
 from lti_app.db import get_session
 from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.launch.roles import CourseRole
@@ -146,53 +146,57 @@ def _groups(targets: Sequence[GridTarget], closed: set[int]) -> list[Group]:
     return groups
 
 
-_EMPTY = Markup(
-    '<td class="lvn"><a href="grid/{}/{}"><span aria-hidden="true">&#8211;</span>'
-    '<span class="visually-hidden">{}</span></a></td>'
-)
-_LEVEL = Markup('<td class="lv{}"><a href="grid/{}/{}">{} {}{}</a></td>')
-
-
-def _cell(scale: Scale, uid: str, oid: str, cell: GridCell | None) -> Markup:
-    # Markup.format escapes every argument (names and ids come from Canvas).
-    if cell is None or cell.level_index is None:
-        text = "no evidence" if cell is None or cell.evidence_count == 0 else "too little evidence"
-        return _EMPTY.format(uid, oid, text)
-    level = scale.levels[cell.level_index]
-    mark = "*" if cell.overridden else ""
-    return _LEVEL.format(cell.level_index, uid, oid, fmt(cell.level), level.short_label, mark)
-
-
 def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
-    rows: list[Row] = []
+    """Each row's cells as one pre-rendered string (1,400 cells a page: f-strings, not Jinja).
+
+    Everything from Canvas (ids, labels) is escaped once, before it goes into a cell.
+    """
     cells = grid.cells
+    labels = [str(escape(level.short_label)) for level in scale.levels]
+    oids = {t.canvas_outcome_id: str(escape(t.canvas_outcome_id)) for t in grid.targets}
+    rows: list[Row] = []
     for s in grid.students:
         uid = s.canvas_user_id
-        html: list[Markup] = []
+        href_base = f"grid/{escape(uid)}/"
+        html: list[str] = []
         levels: list[float] = []
         changes: list[float] = []
         mastered = 0
         for group in groups:
             got = 0
             for t in group.targets:
-                cell = cells.get((uid, t.canvas_outcome_id))
+                oid = t.canvas_outcome_id
+                cell = cells.get((uid, oid))
                 if cell is not None:
                     if cell.level is not None:
                         levels.append(cell.level)
                     if cell.change is not None:
                         changes.append(cell.change)
                     got += cell.mastered
-                if not group.closed:
-                    html.append(_cell(scale, uid, t.canvas_outcome_id, cell))
+                if group.closed:
+                    continue
+                href = href_base + oids[oid]
+                if cell is None or cell.level_index is None:
+                    why = "no evidence" if cell is None else "too little evidence"
+                    html.append(
+                        f'<td class="lvn"><a href="{href}"><span aria-hidden="true">&#8211;'
+                        f'</span><span class="visually-hidden">{why}</span></a></td>'
+                    )
+                else:
+                    i = cell.level_index
+                    mark = "*" if cell.overridden else ""
+                    html.append(
+                        f'<td class="lv{i}"><a href="{href}">{cell.level:g} {labels[i]}{mark}'
+                        "</a></td>"
+                    )
             mastered += got
             if group.closed:
-                html.append(
-                    Markup('<td class="gsum">{} of {}</td>').format(got, len(group.targets))
-                )
+                html.append(f'<td class="gsum">{got} of {len(group.targets)}</td>')
         rows.append(
             Row(
                 s,
-                Markup("").join(html),
+                # Safe: every piece of text in it was escaped above.
+                Markup("".join(html)),  # noqa: S704
                 mastered,
                 fmean(levels) if levels else None,
                 fmean(changes) if changes else None,
