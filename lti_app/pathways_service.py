@@ -43,6 +43,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Invalid",
+    "LibraryRow",
     "MenuEntry",
     "MenuRow",
     "NotFound",
@@ -67,6 +68,7 @@ __all__ = [
     "return_submission",
     "review_queue",
     "roster_names",
+    "save_library",
     "save_menu",
     "score",
     "scored_evidence",
@@ -235,6 +237,47 @@ def library(db: Session, platform_id: int) -> list[PathwayLibraryKind]:
     )
 
 
+@dataclass(frozen=True)
+class LibraryRow:
+    """One kind of the district library as typed on the admin page."""
+
+    kind: str
+    enabled: bool
+    title: str
+    instructions: str
+
+
+def save_library(
+    db: Session, platform_id: int, rows: Sequence[LibraryRow]
+) -> list[PathwayLibraryKind]:
+    """The district admin's edit of the library (caller checks the admin role).
+
+    A disabled kind is no longer offered by default menus nor addable to a menu; menus that
+    already offer it keep it. Invalid ("<kind>-<field>": message) leaves everything unchanged.
+    """
+    current = {k.kind: k for k in library(db, platform_id)}
+    errors: dict[str, str] = {}
+    for row in rows:
+        if row.kind not in current:
+            errors[f"{row.kind}-kind"] = "That is not a kind of the district library."
+            continue
+        _, item_errors = rules.validate_menu_item(
+            row.kind, row.title, row.instructions, "", "", _now()
+        )
+        errors |= {f"{row.kind}-{key}": message for key, message in item_errors.items()}
+    if not any(r.enabled for r in rows):
+        errors["library"] = "Keep at least one kind enabled."
+    if errors:
+        raise Invalid("The library was not saved.", errors)
+    for row in rows:
+        kind = current[row.kind]
+        kind.enabled = row.enabled
+        kind.title = row.title.strip()
+        kind.instructions = row.instructions.strip()
+    db.flush()
+    return library(db, platform_id)
+
+
 # --------------------------------------------------------------------------------------------
 # Menus
 # --------------------------------------------------------------------------------------------
@@ -306,8 +349,9 @@ def save_menu(
     """
     _require_teacher(actor)
     _target(db, actor, canvas_outcome_id)
-    kinds = {k.kind for k in library(db, actor.platform_id)}
     existing = {i.kind: i for i in _saved_menu(db, actor, canvas_outcome_id)}
+    # Enabled library kinds, and any kind the menu already offers (kept if later disabled).
+    kinds = {k.kind for k in library(db, actor.platform_id) if k.enabled} | set(existing)
     now = _now()
     errors: dict[str, str] = {}
     parsed: list[rules.MenuItemInput] = []
@@ -316,7 +360,9 @@ def save_menu(
         if not row.offered:
             continue
         if row.kind not in kinds or row.kind in seen:
-            errors[f"{row.kind}-kind"] = "Choose each pathway kind of the library at most once."
+            errors[f"{row.kind}-kind"] = (
+                "Choose each enabled pathway kind of the district library at most once."
+            )
             continue
         seen.add(row.kind)
         previous = existing.get(row.kind)

@@ -82,6 +82,8 @@ def _menu_form(db: Session, actor: svc.Actor, oid: str) -> dict[str, dict[str, A
     form: dict[str, dict[str, Any]] = {}
     for kind in svc.library(db, actor.platform_id):
         entry = by_kind.get(kind.kind)
+        if not kind.enabled and entry is None:
+            continue  # the district disabled it and this menu does not offer it
         form[kind.kind] = {
             "label": kind.title,
             "offered": entry is not None,
@@ -137,8 +139,8 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
     db = get_session()
     try:
         actor = _teacher(row)
-        kinds = [k.kind for k in svc.library(db, actor.platform_id)]
         svc.effective_menu(db, actor, oid)  # NotFound for a target outside the course
+        kinds = list(_menu_form(db, actor, oid))
     except svc.PathwayError as exc:
         return _refused(exc)
     offered = set(request.form.getlist("offer"))
@@ -344,3 +346,66 @@ def analytics(row: LaunchSession) -> Response:
     except svc.PathwayError as exc:
         return _refused(exc)
     return _render("pathways_analytics.html", row, actor, targets=data, tab="analytics")
+
+
+# --------------------------------------------------------------------------------------------
+# The district library (district administrators)
+# --------------------------------------------------------------------------------------------
+
+
+def _library_page(
+    row: LaunchSession, form: list[dict[str, Any]], status: int = 200, **ctx: Any
+) -> Response:
+    html = render_template(
+        "pathways_library.html",
+        s=row,
+        form=form,
+        csrf_field=CSRF_FIELD,
+        token_field=FORM_FIELD,
+        errors=ctx.pop("errors", {}),
+        **ctx,
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _library_form(db: Session, platform_id: int) -> list[dict[str, Any]]:
+    return [
+        {"kind": k.kind, "enabled": k.enabled, "title": k.title, "instructions": k.instructions}
+        for k in svc.library(db, platform_id)
+    ]
+
+
+@bp.get("/library")
+@session_required(admin=True)
+def library(row: LaunchSession) -> Response:
+    return _library_page(row, _library_form(get_session(), row.deployment.platform_id))
+
+
+@bp.post("/library")
+@session_required(admin=True)
+def library_post(row: LaunchSession) -> Response:
+    db = get_session()
+    platform_id = row.deployment.platform_id
+    enabled = set(request.form.getlist("enabled"))
+    rows = [
+        svc.LibraryRow(
+            kind=k["kind"],
+            enabled=k["kind"] in enabled,
+            title=request.form.get(f"{k['kind']}-title", ""),
+            instructions=request.form.get(f"{k['kind']}-instructions", ""),
+        )
+        for k in _library_form(db, platform_id)
+    ]
+    try:
+        svc.save_library(db, platform_id, rows)
+    except svc.Invalid as exc:
+        form = [
+            {"kind": r.kind, "enabled": r.enabled, "title": r.title, "instructions": r.instructions}
+            for r in rows
+        ]
+        return _library_page(row, form, status=400, errors=exc.errors)
+    return _library_page(
+        row,
+        _library_form(db, platform_id),
+        saved="Saved. Targets without their own menu now offer the enabled kinds.",
+    )

@@ -19,7 +19,7 @@ from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
 from tests.conftest import LtiBrowser
-from tests.lti_platform import INSTRUCTOR, LEARNER, TOOL_BASE, FakePlatform
+from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import (
     AVA,
     BEN,
@@ -284,3 +284,51 @@ def test_students_other_courses_and_other_tenants_are_refused(
         post(browser_b, teacher_b, f"/review/{sub}", score | {CSRF_FIELD: csrf}).status_code == 404
     )
     assert state_of(app, sub) == "submitted"
+
+
+def test_district_admin_edits_the_library_that_default_menus_offer(
+    app: Flask, pid: int, browser: LtiBrowser
+) -> None:
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    assert get(browser, teacher, "/library").status_code == 403  # teachers do not edit it
+    admin, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    page = get(browser, admin, "/library")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and html.count('name="enabled"') == 7
+    form: dict[str, Any] = {CSRF_FIELD: csrf, "enabled": ["test", "project"]}
+    for kind in (
+        "test",
+        "project",
+        "presentation",
+        "portfolio",
+        "performance_task",
+        "conference",
+        "proposal",
+    ):
+        form[f"{kind}-title"] = kind.title()
+        form[f"{kind}-instructions"] = f"District instructions for {kind}"
+    bad = post(
+        browser,
+        admin,
+        "/library",
+        form | {"project-instructions": " ", "test-title": "Typed test title"},
+    )
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "Write instructions so students know what to do." in html
+    assert 'value="Typed test title"' in html
+    assert post(browser, admin, "/library", form | {"enabled": []}).status_code == 400
+    page = post(browser, admin, "/library", form)
+    assert page.status_code == 200, page.get_data(as_text=True)
+
+    with app.app_context(), session_scope(app) as db:
+        t = svc.Actor(pid, COURSE, "900", Role.TEACHER)
+        entries, is_default = svc.effective_menu(db, t, RL)
+        assert is_default and [(e.kind.value, e.instructions) for e in entries] == [
+            ("test", "District instructions for test"),
+            ("project", "District instructions for project"),
+        ]
+        with pytest.raises(svc.Invalid):  # a disabled kind cannot be added to a menu
+            svc.save_menu(db, t, RL, [svc.MenuRow("conference", True, "Talk", "Book one", "", "")])
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    assert get(browser, teacher, f"/targets/{RL}").get_data(as_text=True).count('name="offer"') == 2
