@@ -15,7 +15,9 @@ from lti_app import pathways_service as svc
 from lti_app.db import session_scope
 from lti_app.mastery.calculation import SourceKind
 from lti_app.mastery.pathways import Role, State
+from lti_app.mastery.scales import load_preset
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
+from lti_app.policy_store import builtin_default, default_mapping, save_scale, set_policy
 from tests.lti_platform import FakePlatform
 from tests.pathways.conftest import (
     AVA,
@@ -348,3 +350,17 @@ def test_late_submissions_are_flagged_not_refused(db: Session, pid: int) -> None
     svc.submit(db, ava, demo.id, "Here it is", "")
     [queued] = svc.review_queue(db, t).submissions
     assert queued.late and queued.due_at == item.due_at
+
+
+def test_scores_use_the_courses_scale_and_record_its_version(db: Session, pid: int) -> None:
+    scale = load_preset("learning_progression_1_4")
+    version = save_scale(db, pid, scale.name, scale, has_evidence=False)
+    set_policy(db, pid, COURSE, version.id, builtin_default().policy, default_mapping(scale))
+    ava, t = student(pid), teacher(pid)
+    demo = svc.choose(db, ava, RL, "test")
+    svc.submit(db, ava, demo.id, "done", "")
+    with pytest.raises(svc.Invalid):
+        svc.score(db, t, demo.id, "3.5")  # a Marzano half point is not a level of this scale
+    scored = svc.score(db, t, demo.id, "4")
+    assert scored.scale_version_id == version.id
+    assert events(db, demo.id)[-1][1] == "scored"
