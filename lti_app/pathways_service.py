@@ -10,6 +10,17 @@ boundary). The rules themselves (who may do what when, input limits) are the pur
 
 Until a teacher saves a menu for a target, the target offers the district default menu: the
 enabled kinds of the district library with the library's instructions.
+
+For the student pages (``actor = Actor.from_session(row)``; each raises a ``PathwayError``
+subclass whose ``status`` is the HTTP status and whose ``errors`` maps form fields to messages):
+
+- ``student_view(db, actor)``: every target with its menu, the current demonstration, the
+  actions allowed now, and the history (each demonstration's ``events`` hold the feedback;
+  ``teacher_feedback(demo)`` picks the teachers' notes);
+- ``choose(db, actor, outcome_id, kind)``, ``propose(db, actor, demo_id, text)``,
+  ``submit(db, actor, demo_id, evidence, links)`` (links: one per line),
+  ``request_reassessment(db, actor, demo_id, reflection, links)``, ``withdraw(db, actor, id)``;
+- ``demonstration(db, actor, demo_id)``: one of the student's own (404 for anyone else's).
 """
 
 from __future__ import annotations
@@ -76,6 +87,7 @@ __all__ = [
     "student_view",
     "submit",
     "targets",
+    "teacher_feedback",
     "withdraw",
 ]
 
@@ -993,6 +1005,11 @@ def student_view(db: Session, actor: Actor) -> list[StudentTarget]:
             )
         )
     return out
+
+
+def teacher_feedback(demo: Demonstration) -> list[DemonstrationEvent]:
+    """The teachers' notes on a demonstration, oldest first (what the student should read)."""
+    return [e for e in demo.events if e.actor_role == Role.TEACHER.value and e.note]
 
 
 # --------------------------------------------------------------------------------------------

@@ -296,6 +296,7 @@ def test_student_view_lists_targets_menus_and_own_work(db: Session, pid: int) ->
     assert rl.current is not None and rl.current.state == State.PROPOSAL_RETURNED.value
     assert [a.value for a in rl.actions] == ["propose", "withdraw"]
     assert rl.history[0].events[-1].note == "Who will you interview?"
+    assert [e.note for e in svc.teacher_feedback(rl.history[0])] == ["Who will you interview?"]
     assert w.current is None and w.history == [] and len(w.menu) == 7  # Ben's is not hers
     with pytest.raises(svc.Forbidden):
         svc.student_view(db, teacher(pid))
