@@ -3,6 +3,7 @@ analytics, overrides, and the authorization of every operation."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -365,3 +366,36 @@ def test_scores_use_the_courses_scale_and_record_its_version(db: Session, pid: i
     scored = svc.score(db, t, demo.id, "4")
     assert scored.scale_version_id == version.id
     assert events(db, demo.id)[-1][1] == "scored"
+
+
+def test_two_teachers_scoring_at_once_score_once(app: Flask, pid: int, backend_url: str) -> None:
+    """The row lock makes the second teacher wait, then see "scored" and be refused."""
+    if not backend_url.startswith("postgresql"):
+        pytest.skip("row locks (SELECT ... FOR UPDATE) are PostgreSQL's; SQLite has one writer")
+    ava = student(pid)
+    with app.app_context(), session_scope(app) as db:
+        demo_id = svc.choose(db, ava, RL, "project").id
+        svc.submit(db, ava, demo_id, "My model", "")
+    outcome: dict[str, str] = {}
+
+    def second_teacher() -> None:
+        with app.app_context():
+            try:
+                with session_scope(app) as db2:
+                    svc.score(db2, svc.Actor(pid, COURSE, "901", Role.TEACHER), demo_id, "4")
+                outcome["second"] = "scored"
+            except svc.Conflict:
+                outcome["second"] = "refused"
+
+    with app.app_context(), session_scope(app) as db1:
+        svc.score(db1, teacher(pid), demo_id, "3", "first")
+        other = threading.Thread(target=second_teacher)
+        other.start()
+        other.join(timeout=1.0)
+        assert other.is_alive()  # waiting for the first teacher's transaction
+    other.join(timeout=10.0)
+    assert not other.is_alive() and outcome == {"second": "refused"}
+    with app.app_context(), session_scope(app) as db:
+        row = db.get(Demonstration, demo_id)
+        assert row is not None and (row.score, row.scored_by) == (3.0, TEACHER)
+        assert [e[1] for e in events(db, demo_id)].count("scored") == 1
