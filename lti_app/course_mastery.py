@@ -7,19 +7,24 @@ it, so they can never disagree about which results count or how they map.
 Which Canvas results become evidence: not hidden, not on the tool's own carrier assignments
 (that evidence is the tool's own and is counted from its own records), with a score and a time.
 A result's level is the policy's mapping applied to ``score`` of ``possible``.
+
+The tool's own evidence joins it everywhere: scored demonstrations and the teacher overrides in
+force (``lti_app.pathways_service``), so the export, the preview, the grid and the drill-down
+all compute the same level from the same evidence.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, cast, func, select
 from sqlalchemy.orm import Session
 
+from lti_app import pathways_service
 from lti_app.mastery.calculation import (
     Evidence,
     Policy,
@@ -71,6 +76,22 @@ class CourseData:
     students: list[ReportStudent]
     targets: list[ReportTarget]
     results: list[CourseOutcomeResult]
+    tool: dict[tuple[str, str], list[Evidence]] = field(default_factory=dict)
+    """The tool's own evidence (demonstrations, overrides in force), see :func:`tool_evidence`."""
+
+
+def tool_evidence(
+    db: Session, platform_id: int, canvas_course_id: str
+) -> dict[tuple[str, str], list[Evidence]]:
+    """Scored demonstrations and the overrides in force, per (canvas_user_id, outcome id)."""
+    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+    for source in (
+        pathways_service.scored_evidence(db, platform_id, canvas_course_id),
+        pathways_service.override_evidence(db, platform_id, canvas_course_id),
+    ):
+        for key, items in source.items():
+            out[key].extend(items)
+    return dict(out)
 
 
 def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
@@ -108,7 +129,8 @@ def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
     results = list(
         db.scalars(select(CourseOutcomeResult).where(CourseOutcomeResult.course_pk == course.id))
     )
-    return CourseData(course, students, targets, results)
+    tool = tool_evidence(db, platform_id, canvas_course_id)
+    return CourseData(course, students, targets, results, tool)
 
 
 def int_or_text(value: str) -> tuple[int, str]:
@@ -141,7 +163,7 @@ def course_report(
         policy,
         data.students,
         data.targets,
-        evidence_of(data.results, mapping),
+        _merge(evidence_of(data.results, mapping), data.tool),
         now,
     )
 
@@ -326,10 +348,10 @@ def grid(
     policy: Policy,
     mapping: AnyMapping,
     now: datetime,
-    extra: ExtraEvidence | None = None,
 ) -> Grid:
     """Every student x target of a synced course (tenant-scoped) with level and growth."""
     course = _course(db, platform_id, canvas_course_id)
+    extra = tool_evidence(db, platform_id, canvas_course_id)
     sections = sorted(
         (
             (sid, name)
@@ -361,7 +383,7 @@ def grid(
     values = scale.values
     method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
     cells: dict[tuple[str, str], GridCell] = {}
-    mixed = {k for k, items in (extra or {}).items() if items}
+    mixed = {k for k, items in extra.items() if items}
     for key, scores in _canvas_levels(db, course.id, mapping).items():
         if key in mixed or key[0] not in known_students or key[1] not in known_targets:
             continue  # mixed: computed below; otherwise a dropped student or unlinked outcome
@@ -376,7 +398,6 @@ def grid(
         for key in mixed:
             if key[0] not in known_students or key[1] not in known_targets:
                 continue
-            assert extra is not None
             items = ordered([*canvas.get(key, []), *extra[key]])
             result = current_level(items, policy, lo, hi, threshold)
             cells[key] = _grid_cell(
@@ -422,6 +443,11 @@ def _epoch_seconds(db: Session, column: Any) -> Any:
     return cast(func.floor(func.extract("epoch", column)), BigInteger)
 
 
+def _bytewise(db: Session, column: Any) -> Any:
+    """Digits compared byte by byte: PostgreSQL's locale collation is needlessly slow here."""
+    return column if db.get_bind().dialect.name == "sqlite" else column.collate("C")
+
+
 def _canvas_levels(
     db: Session, course_pk: int, mapping: AnyMapping
 ) -> dict[tuple[str, str], list[float]]:
@@ -443,7 +469,7 @@ def _canvas_levels(
         .order_by(
             _epoch_seconds(db, t.c.submitted_or_assessed_at),
             func.length(t.c.canvas_result_id),
-            t.c.canvas_result_id,
+            _bytewise(db, t.c.canvas_result_id),
         )
     )
     out: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -492,7 +518,6 @@ def drilldown(
     policy: Policy,
     mapping: AnyMapping,
     now: datetime,
-    extra: Sequence[Evidence] = (),
 ) -> Drill:
     """One student and target of a synced course: evidence, calculation and growth."""
     course = _course(db, platform_id, canvas_course_id)
@@ -531,6 +556,9 @@ def drilldown(
         )
     }
     items = _canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id).get(
+        (canvas_user_id, canvas_outcome_id), []
+    )
+    extra = tool_evidence(db, platform_id, canvas_course_id).get(
         (canvas_user_id, canvas_outcome_id), []
     )
     items = ordered([*items, *extra])

@@ -22,12 +22,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from lti_app import course_mastery
+from lti_app import course_mastery, pathways_service
 from lti_app.course_mastery import Grid, GridStudent, GridTarget
 from lti_app.db import get_session
 from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.launch.roles import CourseRole
-from lti_app.mastery.calculation import METHOD_PARAMETERS, Method
+from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, SourceKind
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
@@ -412,6 +412,10 @@ def _drill_page(
             "That student or learning target is not part of this course.",
             "Go back to the class mastery grid and choose a cell there.",
         )
+    in_force = next(
+        (r.evidence for r in reversed(drill.evidence) if r.evidence.kind is SourceKind.OVERRIDE),
+        None,
+    )
     g = drill.growth
     status_text = STATUS_TEXT[g.status].format(
         date=_date(g.projected_date) if g.projected_date else ""
@@ -434,6 +438,7 @@ def _drill_page(
         method_name=_method_text(eff),
         fmt=fmt,
         csrf_field=CSRF_FIELD,
+        in_force=in_force,
         **extra,
     )
     return Response(html, status=status, mimetype="text/html")
@@ -446,3 +451,69 @@ def drilldown(row: LaunchSession, uid: str, oid: str) -> Response:
     if refused is not None:
         return refused
     return _drill_page(row, uid, oid)
+
+
+NOTICES = {
+    "set": "Override saved. The student sees the level and your reason.",
+    "cleared": "Override cleared: the level is calculated from the evidence again.",
+    "none": "There was no override in force to clear.",
+}
+
+
+@bp.get("/s/<handle>/grid/<uid>/<oid>/done/<what>")
+@session_required()
+def override_done(row: LaunchSession, uid: str, oid: str, what: str) -> Response:
+    """Where a saved override lands (post/redirect/get: a reload does not post again)."""
+    refused = _teacher_course(row)
+    if refused is not None:
+        return refused
+    return _drill_page(row, uid, oid, notice=NOTICES.get(what))
+
+
+@bp.post("/s/<handle>/grid/<uid>/<oid>/override")
+@session_required()
+def override(row: LaunchSession, uid: str, oid: str) -> Response:
+    """Set (level + required reason) or clear the teacher override for one student and target.
+
+    Stored by the pathways service, which checks again that the actor teaches this course and
+    that the student and target belong to it.
+    """
+    refused = _teacher_course(row)
+    if refused is not None:
+        return refused
+    db = get_session()
+    try:
+        actor = pathways_service.Actor.from_session(row)
+        if request.form.get("action") == "clear":
+            active = pathways_service.override_evidence(
+                db, actor.platform_id, actor.canvas_course_id
+            ).get((uid, oid), [])
+            for e in active:  # every override in force: the computed level returns
+                assert e.id is not None
+                pathways_service.clear_override(db, actor, int(e.id.split(":", 1)[1]))
+            what = "cleared" if active else "none"
+        else:
+            pathways_service.set_override(
+                db,
+                actor,
+                uid,
+                oid,
+                request.form.get("level", ""),
+                request.form.get("reason", ""),
+            )
+            what = "set"
+    except pathways_service.Invalid as exc:
+        errors = {("level" if k == "score" else k): m for k, m in exc.errors.items()}
+        return _drill_page(
+            row,
+            uid,
+            oid,
+            status=400,
+            form_errors=errors,
+            form_level=request.form.get("level", ""),
+            form_reason=request.form.get("reason", ""),
+        )
+    except pathways_service.PathwayError as exc:
+        return _refuse(exc.status, exc.message, "Go back to the class mastery grid.")
+    target = url_for("grid.override_done", handle=row.id, uid=uid, oid=oid, what=what)
+    return Response(status=303, headers={"Location": target})
