@@ -344,7 +344,7 @@ def validate_menu_item(
     if due.strip():
         try:
             due_at = parse_due(due)
-        except ValueError:
+        except (ValueError, OverflowError):
             errors["due"] = "Write the due date as YYYY-MM-DD (for example 2026-12-18)."
         else:
             if due_at < now and due_at != previous_due:
@@ -385,8 +385,13 @@ def parse_links(raw: str) -> tuple[list[str], dict[str, str]]:
         if len(link) > LINK_MAX:
             errors["links"] = f"Link {number} is longer than {LINK_MAX} characters."
             break
-        parts = urlsplit(link)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in link:
+        try:
+            parts = urlsplit(link)
+            host = parts.hostname
+        except ValueError:  # e.g. a broken IPv6 literal "http://[::1"
+            host = None
+        spaced = any(c.isspace() or ord(c) < 32 for c in link)
+        if host is None or parts.scheme.lower() not in ("http", "https") or spaced:
             errors["links"] = (
                 f"Link {number} ({link[:60]}) is not a web address; "
                 "it must start with https:// or http://."

@@ -157,6 +157,8 @@ def test_past_due_date_is_refused_unless_already_saved() -> None:
     # today is still open until the end of the day
     assert validate_menu_item("test", "Quiz", "Take it", "2026-11-23", "", NOW)[1] == {}
     assert parse_due("2026-12-01T08:30") == datetime(2026, 12, 1, 8, 30, tzinfo=UTC)
+    for nonsense in ("0001-01-01T00:00+05:00", "2026-13-01", "2026-02-30", "soon"):
+        assert "YYYY-MM-DD" in validate_menu_item("test", "Q", "I", nonsense, "", NOW)[1]["due"]
 
 
 # --- student input -------------------------------------------------------------------------------
@@ -173,6 +175,9 @@ def test_links_must_be_http_or_https() -> None:
         "https://",
         "www.example.com",
         "https://exa mple.com",
+        "http://[::1/broken-ipv6",
+        "https://exa\tmple.com/",
+        "https://\u00a0",
     ):
         _, errors = parse_links(f"https://ok.example\n{bad}")
         assert "Link 2" in errors["links"], bad
@@ -215,3 +220,27 @@ def test_proposal_reflection_feedback_and_score() -> None:
 def test_due_in_the_future_measured_against_now() -> None:
     future = (NOW + timedelta(days=3)).strftime("%Y-%m-%d")
     assert validate_menu_item("conference", "Talk", "Book a slot", future, "1", NOW)[1] == {}
+
+
+@given(
+    st.sampled_from(list(State)),
+    st.sampled_from(list(Action)),
+    st.sampled_from(list(Role)),
+    st.sampled_from(list(PathwayKind)),
+)
+def test_a_score_once_given_is_never_lost(
+    state: State, action: Action, role: Role, kind: PathwayKind
+) -> None:
+    """Scored attempts stay evidence: no transition leads from a scored state to an unscored one."""
+    try:
+        after = transition(action, state, role, kind, note="a note")
+    except TransitionError:
+        return
+    if has_score(state):
+        assert has_score(after)
+
+
+@given(st.text(max_size=60))
+def test_link_parsing_never_raises(text: str) -> None:
+    links, errors = parse_links(text)
+    assert isinstance(links, list) and isinstance(errors, dict)
