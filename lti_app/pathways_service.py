@@ -202,6 +202,8 @@ def targets(db: Session, actor: Actor) -> list[CourseOutcome]:
 
 
 def _target(db: Session, actor: Actor, canvas_outcome_id: str) -> CourseOutcome:
+    if len(canvas_outcome_id) > 64 or not canvas_outcome_id.isprintable():
+        raise NotFound("This course has no such learning target.")  # not a Canvas id
     course = _course(db, actor)
     row = db.scalars(
         select(CourseOutcome).where(
@@ -1085,8 +1087,8 @@ def set_override(
     value, errors = rules.validate_score(level, eff.scale.values)
     if not reason.strip():
         errors["reason"] = "Give a reason; the student sees it."
-    elif len(reason.strip()) > rules.NOTE_MAX:
-        errors["reason"] = f"The reason is longer than {rules.NOTE_MAX} characters."
+    elif problem := rules.validate_feedback(reason, required=True).get("note"):
+        errors["reason"] = problem.replace("The feedback", "The reason")
     if errors or value is None:
         raise Invalid("The override was not saved.", errors)
     row = MasteryOverride(

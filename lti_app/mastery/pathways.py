@@ -293,6 +293,8 @@ def actions_for(state: State, role: Role, kind: PathwayKind) -> list[Action]:
 def _length(errors: dict[str, str], key: str, value: str, limit: int, what: str) -> None:
     if len(value) > limit:
         errors[key] = f"{what} is {len(value)} characters long; the limit is {limit}."
+    elif "\x00" in value:  # PostgreSQL text cannot hold NUL; no keyboard types it
+        errors[key] = f"{what} contains a character that cannot be stored (NUL)."
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,11 @@ def test_one_open_demonstration_per_target_and_attempt_limits(db: Session, pid: 
         svc.choose(db, ava, RL, "project")  # no longer on this target's menu
     with pytest.raises(svc.NotFound):
         svc.choose(db, ava, "99999", "test")  # not a target of the course
+    with pytest.raises(svc.NotFound):
+        svc.choose(db, ava, "9\x009", "test")  # never reaches the database
+    with pytest.raises(svc.Invalid) as nul:
+        svc.submit(db, ava, demo.id, "text with a \x00 in it", "")
+    assert "cannot be stored" in nul.value.errors["evidence"]
     svc.choose(db, ava, W, "project")  # another target: its own open demonstration
     svc.submit(db, ava, demo.id, "done", "")
     svc.score(db, t, demo.id, "2")
@@ -308,6 +313,9 @@ def test_overrides_need_a_reason_and_clear_without_deleting(db: Session, pid: in
     with pytest.raises(svc.Invalid) as bad:
         svc.set_override(db, t, AVA, RL, "3", " ")
     assert "reason" in bad.value.errors
+    with pytest.raises(svc.Invalid) as bad:
+        svc.set_override(db, t, AVA, RL, "3", "x" * 2001)
+    assert bad.value.errors["reason"].startswith("The reason is 2001 characters long")
     with pytest.raises(svc.NotFound):
         svc.set_override(db, t, "777", RL, "3", "Conference")  # not on the roster
     with pytest.raises(svc.Forbidden):
