@@ -332,3 +332,32 @@ def test_district_admin_edits_the_library_that_default_menus_offer(
             svc.save_menu(db, t, RL, [svc.MenuRow("conference", True, "Talk", "Book one", "", "")])
     teacher, _ = launch(browser, [INSTRUCTOR])
     assert get(browser, teacher, f"/targets/{RL}").get_data(as_text=True).count('name="offer"') == 2
+
+
+NASTY = ["\x00", "x" * 6000, "'; drop table demonstration; --", "\u202e\ufeff🙂", "%00", " "]
+
+
+def test_nasty_input_gets_a_message_never_a_server_error(
+    app: Flask, pid: int, browser: LtiBrowser
+) -> None:
+    ids = demos(app, pid)
+    handle, csrf = launch(browser, [INSTRUCTOR])
+    for value in NASTY:
+        menu = {CSRF_FIELD: csrf, "offer": ["test", value]}
+        menu |= {f"test-{f}": value for f in ("title", "instructions", "due", "attempt_limit")}
+        assert post(browser, handle, f"/targets/{RL}", menu).status_code == 400, repr(value)
+        copy = post(browser, handle, f"/targets/{RL}/copy", {CSRF_FIELD: csrf, "to": [value]})
+        assert copy.status_code in (400, 404), repr(value)
+        for action in ("score", "return_submission", value):
+            data = {CSRF_FIELD: csrf, "action": action, "level": value, "note": value}
+            page = post(browser, handle, f"/review/{ids['submission']}", data)
+            assert page.status_code < 500, (repr(value), action)
+            if value == "\x00":
+                assert page.status_code == 400
+                assert "cannot be stored" in page.get_data(as_text=True) or action == value
+        assert get(browser, handle, "/targets/" + value.replace("%", "%25")).status_code in (
+            404,
+            405,
+        )
+    # the one well-formed note (the SQL-looking text) returned the submission, as plain text
+    assert state_of(app, ids["submission"]) == "returned"
