@@ -18,7 +18,7 @@ from sqlalchemy import select
 from lti_app.db import session_scope
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import connection, service
+from lti_app.sync import connection, errors, service
 
 # Canvas ids, or the prefixed forms Canvas accepts (sis_course_id:..., reference §5.6).
 COURSE_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,64}")
@@ -117,8 +117,12 @@ def register(app: Flask) -> None:
         )
         elapsed = time.monotonic() - started
         if not outcome.ok:
+            reason = outcome.error_message
+            if outcome.error_code == errors.RECONNECT:
+                # A given API token cannot be reconnected: say what to do instead.
+                reason = "Canvas rejected the API token (expired, revoked or mistyped)."
             raise click.ClickException(
-                f"Sync failed ({outcome.error_code}): {outcome.error_message} "
+                f"Sync failed ({outcome.error_code}): {reason} "
                 f"[{outcome.requests} requests, {elapsed:.1f}s]"
             )
         assert outcome.summary is not None

@@ -409,3 +409,59 @@ def test_oauth_token_expiring_mid_sync_is_refreshed_once() -> None:
         assert fresh.refresh_token == token.refresh_token  # Canvas sends no new one: kept
         assert box["api"] > 4
         assert box.get("refreshes") == 1
+
+
+# --- the CLI's failures -------------------------------------------------------------------
+
+
+def test_cli_takes_the_token_from_the_environment(
+    fault_app: Flask, sandbox: RunningSandbox
+) -> None:
+    token = sandbox.token(sandbox.ids.teacher)
+    result = fault_app.test_cli_runner().invoke(
+        args=[
+            "canvas",
+            "sync",
+            "--canvas-url",
+            sandbox.url,
+            "--course-id",
+            str(sandbox.ids.ela_course),
+        ],
+        env={"CANVAS_TOKEN": token},
+    )
+    assert result.exit_code == 0, result.output
+    assert token not in result.output
+
+
+def test_cli_with_a_rejected_token_exits_non_zero_and_says_why(
+    fault_app: Flask, sandbox: RunningSandbox
+) -> None:
+    bad = "7~" + "x" * 40
+    result = cli_sync(fault_app, sandbox, sandbox.ids.ela_course, bad)
+    assert result.exit_code == 1
+    assert "Sync failed (reconnect): Canvas rejected the API token" in result.output
+    assert bad not in result.output
+    assert stored(fault_app)["results"] == {}
+
+
+def test_cli_with_a_student_token_names_the_missing_permission(
+    fault_app: Flask, sandbox: RunningSandbox
+) -> None:
+    student = sandbox.token(sandbox.ids.students[0])
+    result = cli_sync(fault_app, sandbox, sandbox.ids.ela_course, student)
+    assert result.exit_code == 1
+    assert "Sync failed (permission)" in result.output, result.output
+    assert stored(fault_app)["results"] == {}
+
+
+def test_cli_refuses_a_malformed_course_id_or_url(fault_app: Flask) -> None:
+    runner = fault_app.test_cli_runner()
+    for url, course in (
+        ("https://canvas.example.edu", "../../admin"),
+        ("ftp://canvas.example.edu", "12"),
+        ("https://canvas.example.edu/api/v1", "12"),
+    ):
+        result = runner.invoke(
+            args=["canvas", "sync", "--canvas-url", url, "--token", "t", "--course-id", course]
+        )
+        assert result.exit_code == 2, result.output
