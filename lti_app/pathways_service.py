@@ -328,7 +328,14 @@ def effective_menu(
 ) -> tuple[list[MenuEntry], bool]:
     """The target's menu and whether it is the district default (no menu saved yet)."""
     _target(db, actor, canvas_outcome_id)
-    saved = _saved_menu(db, actor, canvas_outcome_id)
+    return _menu_of(
+        _saved_menu(db, actor, canvas_outcome_id), lambda: library(db, actor.platform_id)
+    )
+
+
+def _menu_of(
+    saved: Sequence[PathwayMenuItem], kinds: Callable[[], list[PathwayLibraryKind]]
+) -> tuple[list[MenuEntry], bool]:
     if saved:
         return [
             MenuEntry(PathwayKind(i.kind), i.title, i.instructions, i.due_at, i.attempt_limit, i.id)
@@ -336,7 +343,7 @@ def effective_menu(
         ], False
     return [
         MenuEntry(PathwayKind(k.kind), k.title, k.instructions, None, None, None)
-        for k in library(db, actor.platform_id)
+        for k in kinds()
         if k.enabled
     ], True
 
@@ -983,6 +990,18 @@ def student_view(db: Session, actor: Actor) -> list[StudentTarget]:
     by_target: dict[str, list[Demonstration]] = defaultdict(list)
     for d in mine:
         by_target[d.canvas_outcome_id].append(d)
+    # Two queries for every menu of the course, however many targets it has.
+    menus: dict[str, list[PathwayMenuItem]] = defaultdict(list)
+    for item in db.scalars(
+        select(PathwayMenuItem)
+        .where(
+            PathwayMenuItem.platform_id == actor.platform_id,
+            PathwayMenuItem.canvas_course_id == actor.canvas_course_id,
+        )
+        .order_by(PathwayMenuItem.position, PathwayMenuItem.id)
+    ):
+        menus[item.canvas_outcome_id].append(item)
+    kinds = library(db, actor.platform_id)
     out = []
     for target in targets(db, actor):
         history = by_target.get(target.canvas_outcome_id, [])
@@ -994,7 +1013,7 @@ def student_view(db: Session, actor: Actor) -> list[StudentTarget]:
             if current
             else []
         )
-        menu, _ = effective_menu(db, actor, target.canvas_outcome_id)
+        menu, _ = _menu_of(menus.get(target.canvas_outcome_id, []), lambda: kinds)
         out.append(
             StudentTarget(
                 target.canvas_outcome_id,

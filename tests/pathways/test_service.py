@@ -296,6 +296,7 @@ def test_student_view_lists_targets_menus_and_own_work(db: Session, pid: int) ->
     svc.propose(db, ava, demo.id, "An interview")
     svc.return_proposal(db, teacher(pid), demo.id, "Who will you interview?")
     svc.choose(db, student(pid, BEN), W, "test")
+    svc.save_menu(db, teacher(pid), RL, [svc.MenuRow("proposal", True, "Your idea", "Pitch it")])
     view = svc.student_view(db, ava)
     assert [v.canvas_outcome_id for v in view] == [RL, W]
     rl, w = view
@@ -304,6 +305,9 @@ def test_student_view_lists_targets_menus_and_own_work(db: Session, pid: int) ->
     assert rl.history[0].events[-1].note == "Who will you interview?"
     assert [e.note for e in svc.teacher_feedback(rl.history[0])] == ["Who will you interview?"]
     assert w.current is None and w.history == [] and len(w.menu) == 7  # Ben's is not hers
+    assert [(e.kind.value, e.title, e.item_id is not None) for e in rl.menu] == [
+        ("proposal", "Your idea", True)
+    ]
     with pytest.raises(svc.Forbidden):
         svc.student_view(db, teacher(pid))
 
