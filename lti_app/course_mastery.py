@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Integer, cast, func, select
@@ -296,7 +296,6 @@ def _canvas_evidence(
     mapping: AnyMapping,
     canvas_user_id: str | None = None,
     canvas_outcome_id: str | None = None,
-    users: set[str] | None = None,
 ) -> dict[tuple[str, str], list[Evidence]]:
     """:func:`evidence_of` reading only the columns it needs (the grid reads thousands of rows)."""
     query = select(
@@ -317,8 +316,6 @@ def _canvas_evidence(
         query = query.where(CourseOutcomeResult.canvas_user_id == canvas_user_id)
     if canvas_outcome_id is not None:
         query = query.where(CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id)
-    if users is not None:
-        query = query.where(CourseOutcomeResult.canvas_user_id.in_(sorted(users)))
     rows = sorted(db.execute(query).all(), key=lambda r: int_or_text(r[0]))
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     to_level = mapping.to_level
@@ -384,7 +381,8 @@ def grid(
     method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
     cells: dict[tuple[str, str], GridCell] = {}
     mixed = {k for k, items in extra.items() if items}
-    for key, scores in _canvas_levels(db, course.id, mapping).items():
+    canvas, seconds = _canvas_levels(db, course.id, mapping, mixed)
+    for key, scores in canvas.items():
         if key in mixed or key[0] not in known_students or key[1] not in known_targets:
             continue  # mixed: computed below; otherwise a dropped student or unlinked outcome
         # Fast path (Canvas evidence only): exactly current_level() without building Evidence
@@ -392,17 +390,18 @@ def grid(
         count = len(scores)
         level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
         cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
-    if mixed:
-        users = {k[0] for k in mixed}
-        canvas = _canvas_evidence(db, course.id, mapping, users=users)
-        for key in mixed:
-            if key[0] not in known_students or key[1] not in known_targets:
-                continue
-            items = ordered([*canvas.get(key, []), *extra[key]])
-            result = current_level(items, policy, lo, hi, threshold)
-            cells[key] = _grid_cell(
-                values, threshold, result.value, items[0].score, len(items), result.overridden
-            )
+    for key in mixed:
+        if key[0] not in known_students or key[1] not in known_targets:
+            continue
+        own = [
+            Evidence(level, datetime.fromtimestamp(second, UTC))
+            for level, second in zip(canvas.get(key, ()), seconds.get(key, ()), strict=True)
+        ]
+        items = ordered([*own, *extra[key]])  # stable: Canvas order, then the tool's own
+        result = current_level(items, policy, lo, hi, threshold)
+        cells[key] = _grid_cell(
+            values, threshold, result.value, items[0].score, len(items), result.overridden
+        )
     return Grid(course, sections, students, targets, cells)
 
 
@@ -448,15 +447,20 @@ def _bytewise(db: Session, column: Any) -> Any:
     return column if db.get_bind().dialect.name == "sqlite" else column.collate("C")
 
 
+Key = tuple[str, str]
+
+
 def _canvas_levels(
-    db: Session, course_pk: int, mapping: AnyMapping
-) -> dict[tuple[str, str], list[float]]:
+    db: Session, course_pk: int, mapping: AnyMapping, timed: set[Key]
+) -> tuple[dict[Key, list[float]], dict[Key, list[int]]]:
     """Levels per (user, outcome) in Canvas order (whole second, then result id): the rules
-    of :func:`evidence_of`, with the ordering done by the database and only 4 columns read
-    (a grid reads thousands of rows)."""
+    of :func:`evidence_of`, with the ordering done by the database and only plain columns read
+    (a grid reads thousands of rows). For the ``timed`` pairs, also each level's whole epoch
+    second (to merge it with the tool's own evidence)."""
     t = CourseOutcomeResult.__table__
+    second = _epoch_seconds(db, t.c.submitted_or_assessed_at)
     query = (
-        select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible)
+        select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible, second)
         .where(
             t.c.course_pk == course_pk,
             t.c.hidden.is_(False),
@@ -467,23 +471,27 @@ def _canvas_levels(
         # Canvas ids are integers written as text without leading zeros, so (length, text) is
         # their numeric order (int_or_text) on every database.
         .order_by(
-            _epoch_seconds(db, t.c.submitted_or_assessed_at),
+            second,
             func.length(t.c.canvas_result_id),
             _bytewise(db, t.c.canvas_result_id),
         )
     )
-    out: dict[tuple[str, str], list[float]] = defaultdict(list)
+    out: dict[Key, list[float]] = defaultdict(list)
+    seconds: dict[Key, list[int]] = defaultdict(list)
     levels: dict[tuple[float, float | None], float | None] = {}  # few distinct scores
     to_level = mapping.to_level
-    for uid, oid, score, possible in db.connection().execute(query):
+    for uid, oid, score, possible, at in db.connection().execute(query):
         pair = (score, possible)
         if pair in levels:
             level = levels[pair]
         else:
             level = levels[pair] = to_level(score, possible)
         if level is not None:
-            out[(uid, oid)].append(level)
-    return out
+            key = (uid, oid)
+            out[key].append(level)
+            if key in timed:
+                seconds[key].append(int(at))
+    return out, seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,9 @@ STATUS_TEXT = {
     GrowthStatus.ON_TRACK: "On track: at the current trend, proficiency is reached around {date}.",
     GrowthStatus.NOT_ON_TRACK_YET: "Not on track yet: the trend is not rising toward proficiency.",
 }
+OVERRIDE_MARK = (
+    '<span aria-hidden="true">*</span><span class="visually-hidden"> (teacher override)</span>'
+)
 _COLOURS = re.compile(r"[0-9a-f]{6}(?:-[0-9a-f]{6}){1,19}")
 
 
@@ -184,7 +187,7 @@ def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
                     )
                 else:
                     i = cell.level_index
-                    mark = "*" if cell.overridden else ""
+                    mark = OVERRIDE_MARK if cell.overridden else ""
                     html.append(
                         f'<td class="lv{i}"><a href="{href}">{cell.level:g} {labels[i]}{mark}'
                         "</a></td>"

@@ -76,7 +76,11 @@ def test_override_set_shown_everywhere_then_cleared(seeded: Flask, browser: LtiB
         assert row.cleared_at is None
     # the grid marks the cell and the export agrees
     status, grid = get(browser, f"/s/{handle}/grid")
-    assert cell(grid, "812", "97") == "lv7 3.5 P+*"
+    assert cell(grid, "812", "97") == "lv7 3.5 P+"
+    assert (
+        '3.5 P+<span aria-hidden="true">*</span><span class="visually-hidden"> (teacher override)'
+        in grid
+    )
     report = json.loads(get(browser, f"/s/{handle}/export.json")[1])
     assert report["students"][0]["targets"][0]["level"] == 3.5
 
