@@ -345,7 +345,11 @@ def analytics(row: LaunchSession) -> Response:
         data = svc.choice_analytics(db, actor)
     except svc.PathwayError as exc:
         return _refused(exc)
-    return _render("pathways_analytics.html", row, actor, targets=data, tab="analytics")
+    eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+    colors = {level.label: level.color for level in eff.scale.levels}
+    return _render(
+        "pathways_analytics.html", row, actor, targets=data, colors=colors, tab="analytics"
+    )
 
 
 # --------------------------------------------------------------------------------------------

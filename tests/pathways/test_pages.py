@@ -18,6 +18,7 @@ from lti_app.db import session_scope
 from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
+from lti_app.policy_store import builtin_default
 from tests.conftest import LtiBrowser
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import (
@@ -237,7 +238,9 @@ def test_review_queue_scores_returns_and_bulk_approves(
     page = get(browser, handle, "/analytics")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Project" in html and "Proficient: 1" in html
+    assert "Project" in html and "Proficient: 1" in html  # in words, and as a bar:
+    colour = builtin_default().scale.level(3.0).color
+    assert f'width="120.0" height="14" fill="{colour}"' in html
 
 
 def test_students_other_courses_and_other_tenants_are_refused(
