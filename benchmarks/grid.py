@@ -7,7 +7,8 @@
 One synthetic course, generated from a seeded ``random.Random`` (not timed): 35 students in 2
 sections x 40 learning targets in 5 outcome groups, 8,000 Canvas outcome results (rubric
 scores 0-4, times spread over a term, a few hidden and a few on the tool's carrier), written
-into the sync tables of a fresh database. The policy is the built-in one (Marzano 0-4 half
+into the sync tables of a fresh database, plus the tool's own evidence: 120 scored
+demonstrations and 40 teacher overrides in force. The policy is the built-in one (Marzano 0-4 half
 points, decaying average 65).
 
 A teacher's launch session is created directly (the launch itself is measured by
@@ -52,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "grid.json"
 HARD_LIMIT_SECONDS = 110
 STUDENTS, TARGETS, GROUPS, RESULTS_N = 35, 40, 5, 8000
+DEMONSTRATIONS, OVERRIDES = 120, 40
 TARGET_P50_MS = 100.0
 TARGET_PAGE_KB = 300.0
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -74,6 +76,7 @@ from lti_app.models.canvas import (  # noqa: E402
     CourseSection,
     CourseStudent,
 )
+from lti_app.models.pathways import Demonstration, MasteryOverride  # noqa: E402
 from lti_app.models.tenancy import Deployment  # noqa: E402
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
@@ -188,6 +191,45 @@ def seed(app: Any) -> str:
                 }
             )
         db.execute(CourseOutcomeResult.__table__.insert(), rows)
+        # The tool's own evidence, as mid-term: scored demonstrations and teacher overrides.
+        demos = []
+        for n in range(DEMONSTRATIONS):
+            at = t0 + timedelta(minutes=rng.randrange(90 * 24 * 60))
+            demos.append(
+                {
+                    "platform_id": deployment.platform_id,
+                    "canvas_course_id": COURSE,
+                    "canvas_user_id": rng.choice(users),
+                    "canvas_outcome_id": rng.choice(outcomes),
+                    "kind": "project",
+                    "title": f"Project {n}",
+                    "state": "scored",
+                    "open_slot": None,  # closed (Core insert: an explicit None stays None)
+                    "attempt": 1,
+                    "links": [],
+                    "reflection_links": [],
+                    "score": float(rng.randrange(2, 9)) / 2,
+                    "scored_by": "1",
+                    "created_at": at - timedelta(days=2),
+                    "updated_at": at,
+                    "submitted_at": at - timedelta(days=1),
+                    "scored_at": at,
+                }
+            )
+        db.execute(Demonstration.__table__.insert(), demos)
+        for _ in range(OVERRIDES):
+            db.add(
+                MasteryOverride(
+                    platform_id=deployment.platform_id,
+                    canvas_course_id=COURSE,
+                    canvas_user_id=rng.choice(users),
+                    canvas_outcome_id=rng.choice(outcomes),
+                    level=3.0,
+                    reason="Shown in conference",
+                    teacher_canvas_user_id="1",
+                    created_at=t0 + timedelta(minutes=rng.randrange(90 * 24 * 60)),
+                )
+            )
         claims = {
             "sub": "bench-teacher",
             "name": "Bench Teacher",
@@ -330,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     n = 15 if args.quick else 100
     started = time.perf_counter()
     print(
-        f"Class mastery grid: {STUDENTS} students x {TARGETS} targets, {RESULTS_N} results; "
+        f"Class mastery grid: {STUDENTS} students x {TARGETS} targets, {RESULTS_N} results, "
+        f"{DEMONSTRATIONS} demonstrations, {OVERRIDES} overrides; "
         f"{n} timed requests per page",
         flush=True,
     )
@@ -350,7 +393,13 @@ def main(argv: list[str] | None = None) -> int:
     profile = backends["sqlite"].pop("profile", None)
     result: dict[str, Any] = {
         "benchmark": "grid",
-        "course": {"students": STUDENTS, "targets": TARGETS, "results": RESULTS_N},
+        "course": {
+            "students": STUDENTS,
+            "targets": TARGETS,
+            "results": RESULTS_N,
+            "demonstrations": DEMONSTRATIONS,
+            "overrides": OVERRIDES,
+        },
         "targets": {"p50_ms": TARGET_P50_MS, "page_kb": TARGET_PAGE_KB},
         "backends": backends,
         "skipped": skipped,

@@ -15,13 +15,14 @@ all compute the same level from the same evidence.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lti_app import pathways_service
@@ -424,22 +425,25 @@ def _grid_cell(
 
 def _level_index(values: tuple[float, ...], level: float) -> int | None:
     """The level ``level`` falls in (floor, as Canvas rates a rollup, see Scale.level_for)."""
-    found = None
-    for i, v in enumerate(values):
-        if v <= level:
-            found = i
-        else:
-            break
-    return found
+    i = bisect_right(values, level) - 1  # values ascend (a Scale guarantees it)
+    return i if i >= 0 else None
 
 
-def _epoch_seconds(db: Session, column: Any) -> Any:
-    """Whole epoch seconds of a UTC datetime column, computed by the database: Canvas orders
-    results by whole seconds, and parsing thousands of SQLite datetime strings in Python
-    costs more than the rest of the grid."""
+def _whole_second(db: Session, column: Any) -> Any:
+    """A UTC datetime column truncated to the whole second, by the database (Canvas orders
+    results by whole seconds; parsing thousands of SQLite datetime strings in Python costs more
+    than the rest of the grid). SQLite stores UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, so
+    the first 19 characters order as the whole seconds do."""
     if db.get_bind().dialect.name == "sqlite":
-        return cast(func.strftime("%s", column), Integer)
-    return cast(func.floor(func.extract("epoch", column)), BigInteger)
+        return func.substr(column, 1, 19)
+    return func.date_trunc("second", column)
+
+
+def _epoch(value: Any) -> int:
+    """Epoch seconds of what :func:`_whole_second` returned (text on SQLite)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return int(value.timestamp())
 
 
 def _bytewise(db: Session, column: Any) -> Any:
@@ -458,7 +462,7 @@ def _canvas_levels(
     (a grid reads thousands of rows). For the ``timed`` pairs, also each level's whole epoch
     second (to merge it with the tool's own evidence)."""
     t = CourseOutcomeResult.__table__
-    second = _epoch_seconds(db, t.c.submitted_or_assessed_at)
+    second = _whole_second(db, t.c.submitted_or_assessed_at)
     query = (
         select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible, second)
         .where(
@@ -480,7 +484,7 @@ def _canvas_levels(
     seconds: dict[Key, list[int]] = defaultdict(list)
     levels: dict[tuple[float, float | None], float | None] = {}  # few distinct scores
     to_level = mapping.to_level
-    for uid, oid, score, possible, at in db.connection().execute(query):
+    for uid, oid, score, possible, at in db.connection().execute(query).all():  # one fetch
         pair = (score, possible)
         if pair in levels:
             level = levels[pair]
@@ -490,7 +494,7 @@ def _canvas_levels(
             key = (uid, oid)
             out[key].append(level)
             if key in timed:
-                seconds[key].append(int(at))
+                seconds[key].append(_epoch(at))
     return out, seconds
 
 
