@@ -236,12 +236,14 @@ def clean_then_faulty(
 
         first = course_results(state, ids.ela_course)[0]
         first.score = (first.score or 0.0) + 0.5
+    saved = sb.config.as_dict()
     sb.knobs(**knobs)
     sb.runtime.stats.reset()
     outcome = sync_with(
         app, sb, ids.ela_course, lambda: quick_client(app, sb, token, **(client_options or {}))
     )
-    sb.knobs(error_rate=0.0, timeout_rate=0.0, bucket_high_water=600.0)
+    sb.knobs(**{name: saved[name] for name in knobs})  # a healthy Canvas again
+    sb.runtime.throttle.reset()
     if outcome.ok:
         # Complete and identical to a clean sync of the changed course.
         assert stored(app) == expected(sb, ids.ela_course)
@@ -270,18 +272,34 @@ def test_timeouts(fault_app: Flask, sandbox: RunningSandbox) -> None:
     assert outcome.ok
 
 
-def test_throttling_mid_pagination(fault_app: Flask, sandbox: RunningSandbox) -> None:
-    # A tiny bucket, and the client's pacing off (pacing is what normally avoids throttling):
-    # throttled responses come mid-way through the result pages; backoff recovers.
-    outcome, stats = clean_then_faulty(
-        fault_app,
-        sandbox,
-        client_options={"pace_below": 0.0, "backoff_base": 0.2, "backoff_cap": 1.0},
-        bucket_high_water=30.0,
-        bucket_outflow=30.0,
-    )
+THROTTLING = {
+    # A page of 100 results costs ~51 units and the bucket holds 60: the next request within
+    # half a second (the next page, another slice) is throttled.
+    "row_cost": 0.5,
+    "bucket_high_water": 60.0,
+    "bucket_outflow": 100.0,
+}
+# The client's pacing off (pacing is what normally keeps a sync clear of throttling).
+UNPACED = {"pace_below": 0.0, "backoff_base": 0.2, "backoff_cap": 1.0, "max_attempts": 8}
+
+
+def test_throttling_mid_pagination(
+    fault_app: Flask, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lti_app.sync import fetch
+
+    monkeypatch.setattr(fetch, "MAX_SLICES", 1)  # one chain of pages
+    outcome, stats = clean_then_faulty(fault_app, sandbox, client_options=UNPACED, **THROTTLING)
     assert stats["throttled"] > 0
-    assert outcome.ok
+    assert outcome.ok  # throttled mid-way, backed off, and finished complete
+
+
+def test_throttling_of_concurrent_slices(fault_app: Flask, sandbox: RunningSandbox) -> None:
+    # Three chains competing for a bucket that holds one page: each ends complete, or the sync
+    # fails cleanly as "throttled" and the retry succeeds (clean_then_faulty checks both).
+    outcome, stats = clean_then_faulty(fault_app, sandbox, client_options=UNPACED, **THROTTLING)
+    assert stats["throttled"] > 0
+    assert outcome.ok or outcome.error_code == "throttled"
 
 
 def test_canvas_down_fails_cleanly_and_a_retry_succeeds(
