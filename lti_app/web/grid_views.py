@@ -305,8 +305,8 @@ def _method_text(eff: EffectivePolicy) -> str:
 # Drill-down: one student and one target
 # --------------------------------------------------------------------------------------------
 
-CHART_W, CHART_H = 600, 240
-_LEFT, _RIGHT, _TOP, _BOTTOM = 48, 20, 16, 40
+CHART_W, CHART_H = 440, 230
+_LEFT, _RIGHT, _TOP, _BOTTOM = 62, 14, 14, 36
 
 
 @dataclass(frozen=True)
