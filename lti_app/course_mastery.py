@@ -64,6 +64,7 @@ __all__ = [
     "grid",
     "load",
     "preview",
+    "tool_evidence",
 ]
 
 
