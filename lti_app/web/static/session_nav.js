@@ -80,6 +80,9 @@
     }
   });
 
+  // For other scripts (e.g. reloading a page when a sync ends): navigate the same way.
+  window.mpNavigate = function (url) { return go(new URL(url, location.href).href, { method: "GET" }, false); };
+
   function addToken(form) {
     var input = document.createElement("input");
     input.type = "hidden"; input.name = field; input.value = token;
