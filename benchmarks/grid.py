@@ -16,8 +16,15 @@ benchmarks/launch.py); every request then authenticates with the session's secre
 X-Launch-Token header, exactly as a cookie-less browser inside Canvas does. The grid page
 (``GET /s/<handle>/grid``) is requested through the whole Flask app in-process (WSGI, no
 socket): after 3 warm-up requests, each timed request is one wall-clock measurement from
-request to complete body. Reported: p50 and p95 server time, the page's bytes (and gzipped,
-for information), and the same for one drill-down page.
+request to complete body, with this process's CPU time beside it. Pages:
+
+* ``grid``: the computed grid is dropped before every request (outside the timing), so each
+  request reads the 8,000 results and computes all 1,400 levels: the first view after a sync,
+  a policy change, a score or an override. The targets are checked on this one.
+* ``grid_kept``: the grid kept between requests (a teacher sorting, filtering, folding).
+* ``drilldown``: one student and target.
+
+Reported: p50 and p95 server time, CPU p50, and the page's bytes (gzipped for information).
 
 Targets: p50 <= 100 ms, page <= 300 KB. PostgreSQL: 127.0.0.1:5432, database ``test`` (a private
 schema, dropped afterwards); skipped with the reason when it is not reachable. The whole run is
@@ -66,7 +73,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
-from lti_app import create_app  # noqa: E402
+from lti_app import course_mastery, create_app  # noqa: E402
 from lti_app.db import Base, session_scope  # noqa: E402
 from lti_app.launch import launch_session  # noqa: E402
 from lti_app.models.canvas import (  # noqa: E402
@@ -253,7 +260,9 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-def measure(app: Any, path: str, secret: str, n: int) -> dict[str, Any]:
+def measure(app: Any, path: str, secret: str, n: int, cold: bool = False) -> dict[str, Any]:
+    """``cold``: the computed grid is dropped before every request (outside the timing), so
+    each request computes it again, as the first view after a sync or a change does."""
     client = app.test_client()
     headers = {"X-Launch-Token": secret}
     body = b""
@@ -265,6 +274,8 @@ def measure(app: Any, path: str, secret: str, n: int) -> dict[str, Any]:
     cpu: list[float] = []
     deadline = time.monotonic() + 30
     for _ in range(n):
+        if cold:
+            course_mastery.clear_grid_cache()
         t, c = time.perf_counter(), time.process_time()
         response = client.get(path, headers=headers)
         body = response.get_data()
@@ -300,17 +311,19 @@ def run_backend(name: str, url: str, tmp: Path, n: int, profile: bool) -> dict[s
     t = time.perf_counter()
     handle, secret = seed(app).split(" ")
     print(f"  {name}: seeded in {time.perf_counter() - t:.1f} s (not timed)", flush=True)
-    grid = measure(app, f"/s/{handle}/grid", secret, n)
+    grid = measure(app, f"/s/{handle}/grid", secret, n, cold=True)
+    warm = measure(app, f"/s/{handle}/grid?sort=level_asc", secret, n)
     print(
-        f"  {name}: grid p50 {grid['p50_ms']} ms, p95 {grid['p95_ms']} ms "
-        f"(CPU p50 {grid['cpu_p50_ms']} ms)",
+        f"  {name}: grid p50 {grid['p50_ms']} ms computed, {warm['p50_ms']} ms kept "
+        f"(CPU p50 {grid['cpu_p50_ms']} / {warm['cpu_p50_ms']} ms)",
         flush=True,
     )
     drill = measure(app, f"/s/{handle}/grid/5000/9000", secret, max(10, n // 2))
-    out = {"grid": grid, "drilldown": drill}
+    out = {"grid": grid, "grid_kept": warm, "drilldown": drill}
     if profile:
         prof = cProfile.Profile()
         client = app.test_client()
+        course_mastery.clear_grid_cache()
         prof.enable()
         client.get(f"/s/{handle}/grid", headers={"X-Launch-Token": secret})
         prof.disable()
@@ -350,10 +363,10 @@ def render_table(result: dict[str, Any]) -> str:
         if figures is None:
             lines.append(f"{backend:<11} skipped: {result['skipped'].get(backend, '')}")
             continue
-        for page in ("grid", "drilldown"):
+        for page in ("grid", "grid_kept", "drilldown"):
             f = figures[page]
-            target_ms = f"<= {TARGET_P50_MS:g}" if page == "grid" else "-"
-            target_kb = f"<= {TARGET_PAGE_KB:g}" if page == "grid" else "-"
+            target_ms = f"<= {TARGET_P50_MS:g}" if page.startswith("grid") else "-"
+            target_kb = f"<= {TARGET_PAGE_KB:g}" if page.startswith("grid") else "-"
             lines.append(
                 f"{backend:<11} {page:<10} {f['p50_ms']:>8} {f['p95_ms']:>8} {target_ms:>11} "
                 f"{f['page_kb']:>7} {target_kb:>10} {f['page_gzip_kb']:>8} {f['cpu_p50_ms']:>8}"
@@ -424,7 +437,10 @@ def main(argv: list[str] | None = None) -> int:
         p50_ok = g["p50_ms"] <= TARGET_P50_MS
         kb_ok = g["page_kb"] <= TARGET_PAGE_KB
         ok = ok and p50_ok and kb_ok
-        print(f"  [{'PASS' if p50_ok else 'FAIL'}] {backend}: grid p50 {g['p50_ms']} ms <= 100 ms")
+        print(
+            f"  [{'PASS' if p50_ok else 'FAIL'}] {backend}: grid p50 {g['p50_ms']} ms <= 100 ms "
+            "(computed on every request)"
+        )
         print(f"  [{'PASS' if kb_ok else 'FAIL'}] {backend}: grid page {g['page_kb']} KB <= 300 KB")
     result["pass"] = ok
     write_result(RESULTS, result, profile)

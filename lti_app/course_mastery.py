@@ -15,8 +15,9 @@ all compute the same level from the same evidence.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ __all__ = [
     "GridTarget",
     "PreviewChange",
     "UnknownPair",
+    "clear_grid_cache",
     "course_report",
     "drilldown",
     "grid",
@@ -348,9 +350,73 @@ def grid(
     mapping: AnyMapping,
     now: datetime,
 ) -> Grid:
-    """Every student x target of a synced course (tenant-scoped) with level and growth."""
+    """Every student x target of a synced course (tenant-scoped) with level and growth.
+
+    Computed once per state of its inputs (see :func:`_grid_key`) and kept in a small
+    per-process cache: sorting, filtering or folding the grid does not recompute it.
+    """
     course = _course(db, platform_id, canvas_course_id)
     extra = tool_evidence(db, platform_id, canvas_course_id)
+    key = _grid_key(db, course, scale, policy, mapping, extra)
+    with _GRID_LOCK:
+        hit = _GRID_CACHE.get(key)
+        if hit is not None:
+            _GRID_CACHE.move_to_end(key)
+    if hit is not None:
+        return Grid(course, *hit)
+    computed = _compute_grid(db, course, scale, policy, mapping, extra)
+    with _GRID_LOCK:
+        _GRID_CACHE[key] = computed
+        while len(_GRID_CACHE) > GRID_CACHE_SIZE:
+            _GRID_CACHE.popitem(last=False)
+    return Grid(course, *computed)
+
+
+_GridParts = tuple[
+    list[tuple[str, str]], list[GridStudent], list[GridTarget], dict[tuple[str, str], GridCell]
+]
+GRID_CACHE_SIZE = 16
+_GRID_CACHE: OrderedDict[tuple[Any, ...], _GridParts] = OrderedDict()
+_GRID_LOCK = threading.Lock()
+
+
+def clear_grid_cache() -> None:
+    with _GRID_LOCK:
+        _GRID_CACHE.clear()
+
+
+def _grid_key(
+    db: Session,
+    course: CanvasCourse,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    extra: dict[tuple[str, str], list[Evidence]],
+) -> tuple[Any, ...]:
+    """Everything a grid depends on. The synced rows (roster, sections, targets, results) only
+    change through a completed sync, which always sets a new ``last_sync_run_id`` and
+    ``last_synced_at`` (lti_app.sync.apply); the policy, scale and mapping are immutable
+    values; the tool's own evidence is read fresh on every request and keyed by content."""
+    return (
+        str(db.get_bind().engine.url),
+        course.id,
+        course.last_sync_run_id,
+        course.last_synced_at,
+        scale,
+        policy,
+        mapping,
+        frozenset((k, tuple(v)) for k, v in extra.items()),
+    )
+
+
+def _compute_grid(
+    db: Session,
+    course: CanvasCourse,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    extra: dict[tuple[str, str], list[Evidence]],
+) -> _GridParts:
     sections = sorted(
         (
             (sid, name)
@@ -404,7 +470,7 @@ def grid(
         cells[key] = _grid_cell(
             values, threshold, result.value, items[0].score, len(items), result.overridden
         )
-    return Grid(course, sections, students, targets, cells)
+    return sections, students, targets, cells
 
 
 def _grid_cell(

@@ -219,3 +219,39 @@ def test_another_course_and_another_tenant_stay_out(
     assert get(browser, f"/s/{handle}/grid/900/97")[0] == 404
     assert get(browser, f"/s/{handle}/grid/901/97")[0] == 404
     assert get(browser, f"/s/{handle}/grid?course=202")[1].count('<th scope="row">') == 3
+
+
+def test_grid_follows_a_new_sync_and_a_policy_change(
+    seeded: Flask, platform: FakePlatform, browser: LtiBrowser
+) -> None:
+    """The computed grid is kept between requests; a sync or a policy change replaces it."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from lti_app.db import session_scope
+    from lti_app.mastery.calculation import Method, Policy
+    from lti_app.mastery.scales import load_preset
+    from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
+    from lti_app.policy_store import default_mapping, save_scale, set_policy
+    from tests.grid.seed import platform_id
+
+    handle, _ = launch(browser, [INSTRUCTOR])
+    assert '<a href="grid/812/97">2.65 D+</a>' in get(browser, f"/s/{handle}/grid")[1]
+    pid = platform_id(seeded, platform)
+    with seeded.app_context(), session_scope(seeded) as db:  # what a completed sync does
+        course = db.scalars(select(CanvasCourse).where(CanvasCourse.platform_id == pid)).one()
+        result = db.scalars(
+            select(CourseOutcomeResult).where(CourseOutcomeResult.canvas_result_id == "2")
+        ).one()
+        result.score = 4.0
+        assert course.last_synced_at is not None
+        course.last_synced_at = course.last_synced_at + timedelta(days=1)
+        course.last_sync_run_id = 2
+    # 0.65 x 4 + 0.35 x 2 = 3.3
+    assert '<a href="grid/812/97">3.3 P</a>' in get(browser, f"/s/{handle}/grid")[1]
+    with seeded.app_context(), session_scope(seeded) as db:
+        scale = load_preset("marzano_0_4_half")
+        version = save_scale(db, pid, scale.name, scale, has_evidence=True)
+        set_policy(db, pid, None, version.id, Policy(method=Method.LATEST), default_mapping(scale))
+    assert '<a href="grid/812/97">4 A</a>' in get(browser, f"/s/{handle}/grid")[1]
