@@ -157,3 +157,21 @@ def test_320px_no_page_overflow_and_no_serious_axe_violations(
         assert abs(head["y"] - box["y"]) < 3 and abs(head["x"] - box["x"]) < 3
         assert abs(name["x"] - box["x"]) < 3
     assert page.console_errors == []
+
+
+def test_override_from_the_drilldown_page(page: Any, served: tuple[str, str, str]) -> None:
+    base, handle, _ = served
+    page.goto(f"{base}/s/{handle}/grid/813/99")
+    page.get_by_role("button", name="Save the override").click()  # nothing chosen yet
+    page.wait_for_selector("#ov-errors")
+    assert "Give a reason; the student sees it." in page.locator("#ov-errors").inner_text()
+    page.get_by_label("Level", exact=True).select_option("3.0")
+    page.get_by_label("Reason (the student sees it)").fill("Explained it well in conference")
+    page.get_by_role("button", name="Save the override").click()
+    page.wait_for_url(f"**/s/{handle}/grid/813/99/done/set")
+    assert "Override saved." in page.locator("[role=status]").inner_text()
+    assert "3 P – Proficient" in page.locator(".level-badge").inner_text()
+    page.get_by_role("button", name="Clear the override").click()
+    page.wait_for_url(f"**/s/{handle}/grid/813/99/done/cleared")
+    assert "2.63 D+" in page.locator(".level-badge").inner_text()
+    assert page.console_errors == []
