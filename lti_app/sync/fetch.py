@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
-from typing import Protocol
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any, Protocol
 
 from lti_app.canvas_client.errors import CanvasError, ValidationFailed
 from lti_app.canvas_client.types import (
@@ -218,16 +218,26 @@ def read_results(
 
 def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> CourseSnapshot:
     """Everything the tool keeps about one course, read into memory (nothing is written)."""
-    progress(2, "Reading learning targets")
-    links = client.outcome_links(course_id)
-    progress(15, "Reading outcome groups")
-    groups = client.outcome_groups(course_id)
-    progress(25, "Reading the mastery scale")
-    proficiency = client.course_proficiency(course_id)
-    progress(30, "Reading sections")
-    sections = client.sections(course_id)
-    progress(35, "Reading students")
-    students = student_rows(client.student_enrollments(course_id))
+    # The five small lists are independent: read them side by side (three in flight at most,
+    # the client's per-token limit), then the results, which need the roster to slice.
+    progress(2, "Reading learning targets, scale, sections and students")
+    with ThreadPoolExecutor(max_workers=MAX_SLICES, thread_name_prefix="mp-lists") as pool:
+        links_f = pool.submit(client.outcome_links, course_id)
+        groups_f = pool.submit(client.outcome_groups, course_id)
+        proficiency_f = pool.submit(client.course_proficiency, course_id)
+        sections_f = pool.submit(client.sections, course_id)
+        enrollments_f = pool.submit(client.student_enrollments, course_id)
+        futures: list[Future[Any]] = [links_f, groups_f, proficiency_f, sections_f, enrollments_f]
+        pending = set(futures)
+        while pending:  # bounded: each call is bounded by the client's deadline
+            _, pending = wait(pending, timeout=PROGRESS_EVERY)
+            done = len(futures) - len(pending)
+            progress(2 + 7 * done, f"Reading course structure ({done} of {len(futures)})")
+    links = links_f.result()
+    groups = groups_f.result()
+    proficiency = proficiency_f.result()
+    sections = sections_f.result()
+    students = student_rows(enrollments_f.result())
 
     results: dict[str, ResultRow] = {}
     for attempt in range(RESULT_PASSES):
