@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import multiprocessing
+import os
 import platform as pyplatform
 import signal
 import sys
@@ -342,13 +343,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"Sync benchmark: Python {pyplatform.python_version()}; course of {args.students} "
             f"students x {args.outcomes} outcomes x {args.results} results = {sb['results']} "
             f"results; {args.latency_ms} ms latency per request; default throttle bucket; "
-            "sandbox in its own process",
+            f"sandbox in its own process; load average {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} CPUs",
             flush=True,
         )
         result: dict[str, Any] = {
             "benchmark": "course sync: lti_app canvas sync vs a canvasapi district script",
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "machine": {"python": pyplatform.python_version(), "platform": pyplatform.platform()},
+            "machine": {
+                "python": pyplatform.python_version(),
+                "platform": pyplatform.platform(),
+                "cpus": os.cpu_count(),
+                "load_average_at_start": os.getloadavg()[0],
+            },
             "course": {
                 "students": args.students,
                 "outcomes": args.outcomes,
