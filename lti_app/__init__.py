@@ -58,6 +58,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
         pathway_views,
         security,
         session_views,
+        student_views,
     )
 
     security.init_app(app)
@@ -67,5 +68,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(mastery_views.bp)
     app.register_blueprint(grid_views.bp)
     app.register_blueprint(pathway_views.bp)
+    app.register_blueprint(student_views.bp)
     cli.register(app)
     return app

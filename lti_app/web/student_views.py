@@ -1,0 +1,394 @@
+"""The student's own pages: "My learning targets", one target, and the pathway forms.
+
+Everything under /s/<handle>/me, for the launch's Learner only, and only ever about that
+student: the course and the student come from the launch, never from the URL, and every
+demonstration id in a URL goes through ``pathways_service`` (which finds only the student's own,
+so a guessed id of a classmate is "not found"). Levels are computed by ``course_mastery`` for
+the launch's own user id, exactly as the teacher's drill-down computes them.
+
+A refused form is rendered again (4xx: the request's transaction rolls back) with what was typed
+and a message per field; a successful one redirects (post/redirect/get) to the target page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, url_for
+from sqlalchemy.orm import Session
+
+from lti_app import course_mastery
+from lti_app import pathways_service as svc
+from lti_app.db import get_session
+from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.mastery import pathways as rules
+from lti_app.mastery.growth import GrowthStatus
+from lti_app.mastery.pathways import Action, PathwayKind, State
+from lti_app.mastery.scales import Level, Scale
+from lti_app.models.launch import LaunchSession
+from lti_app.models.pathways import Demonstration
+from lti_app.policy_store import EffectivePolicy, effective_policy
+from lti_app.web.grid_views import (
+    _BOTTOM,
+    _LEFT,
+    _RIGHT,
+    CHART_H,
+    CHART_W,
+    Chart,
+    _chart,
+    fmt,
+    levels_css_url,
+)
+from lti_app.web.session_views import _refuse, session_required
+
+bp = Blueprint("student", __name__, url_prefix="/s/<handle>/me")
+
+# What each state means, said to a 12-year-old.
+STATE_TEXT: dict[State, str] = {
+    State.CHOSEN: "You chose this pathway. When your work is ready, hand it in below.",
+    State.PROPOSED: "Your idea is waiting for your teacher to say yes.",
+    State.PROPOSAL_RETURNED: "Your teacher sent your idea back with a note. Change it and send it "
+    "again.",
+    State.APPROVED: "Your teacher said yes. When your work is ready, hand it in below.",
+    State.SUBMITTED: "You handed in your work. Your teacher will score it.",
+    State.RETURNED: "Your teacher sent your work back with a note. Improve it and hand it in "
+    "again.",
+    State.SCORED: "Your teacher scored this work.",
+    State.REASSESSMENT_REQUESTED: "You asked to try again. Your teacher will answer soon.",
+    State.REASSESSED: "You tried again after this one.",
+    State.WITHDRAWN: "You stopped this pathway.",
+}
+GROWTH_TEXT: dict[GrowthStatus, str] = {
+    GrowthStatus.NO_EVIDENCE: "There is no work scored on this target yet.",
+    GrowthStatus.NOT_ENOUGH_EVIDENCE: "You need a little more scored work before you get a level.",
+    GrowthStatus.MASTERED: "You have reached proficiency. Well done!",
+    GrowthStatus.ON_TRACK: "You are growing. If you keep going like this, you could reach "
+    "proficiency around {date}.",
+    GrowthStatus.NOT_ON_TRACK_YET: "Your scores are not going up yet. Pick a pathway below and "
+    "show what you have learned.",
+}
+NOTICES = {
+    "chosen": "You chose a pathway.",
+    "proposed": "Your idea was sent to your teacher.",
+    "submitted": "Your work was handed in. Your teacher will score it.",
+    "reassess": "Your request to try again was sent to your teacher.",
+    "withdrawn": "You stopped that pathway. You can choose another one now.",
+}
+FORM_ACTIONS = {  # URL word -> the service action (the page's forms)
+    "propose": Action.PROPOSE,
+    "submit": Action.SUBMIT,
+    "reassess": Action.REQUEST_REASSESSMENT,
+    "withdraw": Action.WITHDRAW,
+}
+# Field names of the service's messages -> the ids of the form fields they belong to.
+FIELD_IDS = {
+    "proposal": "f-proposal",
+    "evidence": "f-evidence",
+    "links": "f-links",
+    "reflection": "f-reflection",
+    "state": "f-state",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Who may look
+# --------------------------------------------------------------------------------------------
+
+
+def _student(row: LaunchSession) -> svc.Actor:
+    actor = svc.Actor.from_session(row)
+    if actor.is_teacher:
+        raise svc.Forbidden("These pages are for students.")
+    return actor
+
+
+def _refused(exc: svc.PathwayError, row: LaunchSession) -> Response:
+    if isinstance(exc, svc.NotSynced):
+        return _refuse(
+            409,
+            "Your learning targets are not ready yet.",
+            "Your teacher has to connect this course first. Please check again later.",
+            tone="info",
+        )
+    if exc.status == 403:
+        advice = "Teachers: open the class mastery grid from the course overview."
+    elif exc.status == 404:
+        advice = "Go back to My learning targets and choose again."
+    else:
+        advice = "Go back to My learning targets and try again."
+    return _refuse(exc.status, exc.message, advice)
+
+
+# --------------------------------------------------------------------------------------------
+# What a page shows about one target
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetCard:
+    target: svc.StudentTarget
+    group: str
+    level: Level | None
+    level_index: int | None
+    value: float | None
+    mastered: bool
+    growth_text: str
+    chart: Chart | None
+    next_level: Level | None
+    next_text: str
+    to_go: float | None
+    """How far the current level is below proficiency (None when there is no level yet)."""
+
+    @property
+    def state_text(self) -> str:
+        current = self.target.current
+        return STATE_TEXT[State(current.state)] if current else ""
+
+
+def _next_text(scale: Scale, oid: str, level: Level | None) -> str:
+    if level is None:
+        return ""
+    return scale.descriptor(oid, level.value) or level.description
+
+
+def _card(
+    db: Session,
+    actor: svc.Actor,
+    eff: EffectivePolicy,
+    target: svc.StudentTarget,
+    group: str,
+    now: datetime,
+) -> TargetCard:
+    scale = eff.scale
+    try:
+        drill = course_mastery.drilldown(
+            db,
+            actor.platform_id,
+            actor.canvas_course_id,
+            actor.canvas_user_id,  # always the launch's own student
+            target.canvas_outcome_id,
+            scale,
+            eff.policy,
+            eff.mapping,
+            now,
+        )
+    except course_mastery.UnknownPair:
+        drill = None  # enrolled after the last sync: no Canvas evidence yet
+    if drill is None or drill.level_index is None or drill.result.value is None:
+        first = scale.levels[0]
+        status = (
+            GrowthStatus.NOT_ENOUGH_EVIDENCE
+            if drill is not None and drill.evidence
+            else GrowthStatus.NO_EVIDENCE
+        )
+        return TargetCard(
+            target,
+            group,
+            None,
+            None,
+            None,
+            False,
+            GROWTH_TEXT[status],
+            _chart(drill, scale) if drill is not None else None,
+            first,
+            _next_text(scale, target.canvas_outcome_id, first),
+            None,
+        )
+    value = drill.result.value
+    g = drill.growth
+    nxt = scale.next_level_above(value)
+    text = GROWTH_TEXT[g.status].format(
+        date=g.projected_date.strftime("%B %-d") if g.projected_date else ""
+    )
+    return TargetCard(
+        target,
+        group,
+        scale.levels[drill.level_index],
+        drill.level_index,
+        value,
+        scale.is_mastery(value),
+        text,
+        _chart(drill, scale),
+        nxt,
+        _next_text(scale, target.canvas_outcome_id, nxt),
+        max(0.0, round(scale.mastery_threshold - value, 2)),
+    )
+
+
+def _cards(
+    db: Session, actor: svc.Actor, eff: EffectivePolicy, only: str | None = None
+) -> list[TargetCard]:
+    groups = {t.canvas_outcome_id: " / ".join(t.group_path) for t in svc.targets(db, actor)}
+    now = datetime.now(UTC)
+    return [
+        _card(db, actor, eff, t, groups.get(t.canvas_outcome_id, ""), now)
+        for t in svc.student_view(db, actor)
+        if only is None or t.canvas_outcome_id == only
+    ]
+
+
+def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any]:
+    return {
+        "s": row,
+        "scale": eff.scale,
+        "levels_css": levels_css_url(eff.scale),
+        "fmt": fmt,
+        "csrf_field": CSRF_FIELD,
+        "chart_w": CHART_W,
+        "chart_h": CHART_H,
+        "chart_left": _LEFT,
+        "chart_right": CHART_W - _RIGHT,
+        "chart_bottom": CHART_H - _BOTTOM,
+        "state_labels": {s.value: label for s, label in rules.STATE_LABELS.items()},
+        **ctx,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Pages
+# --------------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+@session_required()
+def targets(row: LaunchSession) -> Response:
+    db = get_session()
+    try:
+        actor = _student(row)
+        eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+        cards = _cards(db, actor, eff)
+    except svc.PathwayError as exc:
+        return _refused(exc, row)
+    groups: list[tuple[str, list[TargetCard]]] = []
+    for card in cards:  # already in Canvas's outline order: consecutive groups
+        if not groups or groups[-1][0] != card.group:
+            groups.append((card.group, []))
+        groups[-1][1].append(card)
+    mastered = sum(c.mastered for c in cards)
+    html = render_template(
+        "student_targets.html",
+        **_page(row, eff, groups=groups, cards=cards, mastered=mastered),
+    )
+    return Response(html, mimetype="text/html")
+
+
+def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) -> Response:
+    db = get_session()
+    try:
+        actor = _student(row)
+        eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+        found = _cards(db, actor, eff, only=oid)
+    except svc.PathwayError as exc:
+        return _refused(exc, row)
+    if not found:
+        return _refused(svc.NotFound("This course has no such learning target."), row)
+    card = found[0]
+    current = card.target.current
+    can_choose = current is None or not rules.is_open(State(current.state))
+    ctx.setdefault("errors", {})
+    ctx.setdefault("typed", {})
+    html = render_template(
+        "student_target.html",
+        **_page(
+            row,
+            eff,
+            c=card,
+            t=card.target,
+            current=current,
+            actions={a.value for a in card.target.actions},
+            can_choose=can_choose,
+            feedback=_feedback(card.target.history),
+            field_ids=FIELD_IDS,
+            proposal_kind=PathwayKind.PROPOSAL.value,
+            **ctx,
+        ),
+    )
+    return Response(html, status=status, mimetype="text/html")
+
+
+@dataclass(frozen=True)
+class Feedback:
+    demo: Demonstration
+    notes: list[tuple[datetime, str]]
+
+
+def _feedback(history: list[Demonstration]) -> list[Feedback]:
+    """Every attempt (newest first) with the teacher's notes on it."""
+    return [
+        Feedback(d, [(e.at, e.note or "") for e in svc.teacher_feedback(d)])
+        for d in history
+        if d.state != State.WITHDRAWN.value or svc.teacher_feedback(d)
+    ]
+
+
+@bp.get("/targets/<oid>")
+@session_required()
+def target(row: LaunchSession, oid: str) -> Response:
+    return _target_page(row, oid)
+
+
+@bp.get("/targets/<oid>/done/<what>")
+@session_required()
+def done(row: LaunchSession, oid: str, what: str) -> Response:
+    """Where a saved form lands (post/redirect/get: a reload does not post again)."""
+    return _target_page(row, oid, notice=NOTICES.get(what))
+
+
+def _after(row: LaunchSession, oid: str, what: str) -> Response:
+    location = url_for("student.done", handle=row.id, oid=oid, what=what)
+    return Response(status=303, headers={"Location": location})
+
+
+@bp.post("/targets/<oid>/choose")
+@session_required()
+def choose(row: LaunchSession, oid: str) -> Response:
+    db = get_session()
+    kind = request.form.get("kind", "")
+    try:
+        actor = _student(row)
+        if not kind:
+            raise svc.Invalid("Nothing was chosen.", {"kind": "Pick one of the pathways first."})
+        svc.choose(db, actor, oid, kind)
+    except (svc.Invalid, svc.Conflict) as exc:
+        errors = exc.errors or {"kind": exc.message}
+        return _target_page(row, oid, status=exc.status, errors=errors, typed={"kind": kind})
+    except svc.PathwayError as exc:
+        return _refused(exc, row)
+    return _after(row, oid, "chosen")
+
+
+@bp.post("/targets/<oid>/demonstrations/<int:demo_id>/<action>")
+@session_required()
+def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
+    db = get_session()
+    if action not in FORM_ACTIONS:
+        return _refuse(404, "There is no such page.", "Go back to My learning targets.")
+    form = request.form
+    typed = {k: form.get(k, "") for k in ("proposal", "evidence", "links", "reflection")}
+    try:
+        actor = _student(row)
+        demo = svc.demonstration(db, actor, demo_id)  # the student's own, or NotFound
+        if demo.canvas_outcome_id != oid:
+            raise svc.NotFound("There is no such demonstration.")
+        if action == "propose":
+            svc.propose(db, actor, demo_id, typed["proposal"])
+            what = "proposed"
+        elif action == "submit":
+            svc.submit(db, actor, demo_id, typed["evidence"], typed["links"])
+            what = "submitted"
+        elif action == "reassess":
+            svc.request_reassessment(db, actor, demo_id, typed["reflection"], typed["links"])
+            what = "reassess"
+        else:
+            svc.withdraw(db, actor, demo_id)
+            what = "withdrawn"
+    except (svc.Invalid, svc.Conflict) as exc:
+        errors = exc.errors or {"state": exc.message}
+        return _target_page(
+            row, oid, status=exc.status, errors=errors, typed=typed, form_action=action
+        )
+    except svc.PathwayError as exc:
+        return _refused(exc, row)
+    return _after(row, oid, what)
