@@ -39,6 +39,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/launch.py
 	$(PY) benchmarks/mastery.py
+	$(PY) benchmarks/sync.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -310,7 +310,8 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool]]:
         ),
         (
             f"wall {ours['wall_s']:.2f} s <= {TARGET_WALL_RATIO} x requests x latency "
-            f"({ours['requests_x_latency_s']:.2f} s)",
+            f"({TARGET_WALL_RATIO} x {ours['requests_x_latency_s']:.2f} s = "
+            f"{TARGET_WALL_RATIO * ours['requests_x_latency_s']:.2f} s)",
             ours["wall_s"] <= TARGET_WALL_RATIO * ours["requests_x_latency_s"],
         ),
         (f"throttled responses {ours['throttled']} == 0", ours["throttled"] == 0),
