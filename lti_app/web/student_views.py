@@ -12,6 +12,7 @@ and a message per field; a successful one redirects (post/redirect/get) to the t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,7 @@ from lti_app.mastery import pathways as rules
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.pathways import Action, PathwayKind, State
 from lti_app.mastery.scales import Level, Scale
+from lti_app.models.canvas import CourseOutcome
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
 from lti_app.policy_store import EffectivePolicy, effective_policy
@@ -130,6 +132,8 @@ def _refused(exc: svc.PathwayError, row: LaunchSession) -> Response:
 class TargetCard:
     target: svc.StudentTarget
     group: str
+    name: str
+    """The title with Canvas's friendly name ("RL.7.2: Theme and summary") when it has one."""
     level: Level | None
     level_index: int | None
     value: float | None
@@ -140,6 +144,10 @@ class TargetCard:
     next_text: str
     to_go: float | None
     """How far the current level is below proficiency (None when there is no level yet)."""
+    goal_text: str
+    """What the proficient level means (for this target, if the scale says)."""
+    show_description: bool
+    """False when Canvas's description only repeats the name."""
 
     @property
     def state_text(self) -> str:
@@ -158,10 +166,15 @@ def _card(
     actor: svc.Actor,
     eff: EffectivePolicy,
     target: svc.StudentTarget,
-    group: str,
+    outcome: CourseOutcome | None,
     now: datetime,
 ) -> TargetCard:
     scale = eff.scale
+    group = " / ".join(outcome.group_path) if outcome else ""
+    friendly = (outcome.display_name or "").strip() if outcome else ""
+    name = target.title
+    if friendly and friendly.casefold() not in target.title.casefold():
+        name = f"{target.title}: {friendly}"
     try:
         drill = course_mastery.drilldown(
             db,
@@ -176,8 +189,11 @@ def _card(
         )
     except course_mastery.UnknownPair:
         drill = None  # enrolled after the last sync: no Canvas evidence yet
+    goal = _next_text(scale, target.canvas_outcome_id, scale.mastery_level)
+    plain = re.sub(r"<[^>]*>", " ", target.description or "")
+    plain = " ".join(plain.split()).rstrip(".").casefold()
+    show_description = bool(plain) and plain not in name.casefold()
     if drill is None or drill.level_index is None or drill.result.value is None:
-        first = scale.levels[0]
         status = (
             GrowthStatus.NOT_ENOUGH_EVIDENCE
             if drill is not None and drill.evidence
@@ -186,15 +202,18 @@ def _card(
         return TargetCard(
             target,
             group,
+            name,
             None,
             None,
             None,
             False,
             GROWTH_TEXT[status],
             _chart(drill, scale) if drill is not None else None,
-            first,
-            _next_text(scale, target.canvas_outcome_id, first),
+            None,  # no level yet: the goal is proficiency itself
+            "",
             None,
+            goal,
+            show_description,
         )
     value = drill.result.value
     g = drill.growth
@@ -205,6 +224,7 @@ def _card(
     return TargetCard(
         target,
         group,
+        name,
         scale.levels[drill.level_index],
         drill.level_index,
         value,
@@ -214,16 +234,18 @@ def _card(
         nxt,
         _next_text(scale, target.canvas_outcome_id, nxt),
         max(0.0, round(scale.mastery_threshold - value, 2)),
+        goal,
+        show_description,
     )
 
 
 def _cards(
     db: Session, actor: svc.Actor, eff: EffectivePolicy, only: str | None = None
 ) -> list[TargetCard]:
-    groups = {t.canvas_outcome_id: " / ".join(t.group_path) for t in svc.targets(db, actor)}
+    outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
     now = datetime.now(UTC)
     return [
-        _card(db, actor, eff, t, groups.get(t.canvas_outcome_id, ""), now)
+        _card(db, actor, eff, t, outcomes.get(t.canvas_outcome_id), now)
         for t in svc.student_view(db, actor)
         if only is None or t.canvas_outcome_id == only
     ]
@@ -302,6 +324,7 @@ def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) ->
             feedback=_feedback(card.target.history),
             field_ids=FIELD_IDS,
             proposal_kind=PathwayKind.PROPOSAL.value,
+            now=datetime.now(UTC),
             **ctx,
         ),
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from lti_app import pathways_service as svc
 from lti_app.db import session_scope
 from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
-from lti_app.models.pathways import Demonstration
+from lti_app.models.pathways import Demonstration, PathwayMenuItem
 from tests.conftest import LtiBrowser
 from tests.lti_platform import INSTRUCTOR, LEARNER, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import (
@@ -104,8 +105,8 @@ def test_home_links_to_the_targets_page_grouped_with_levels_and_next_steps(
     assert html.index("RL.7.2 Central idea") < html.index("W.7.1 Argument")
     assert html.count("No level yet") == 2
     assert "proficiency on <strong>0 of 2</strong>" in html
-    # the next step names the first level and says what it means, in words
-    assert "Next step: 0 Not yet." in html
+    # without a level, the goal is proficiency, said in words
+    assert html.count("<strong>Goal: 3 Proficient.</strong>") == 2
     assert "You have not chosen a pathway yet." in html
     # colours come from the level stylesheet, never inline styles
     assert "/levels/" in html and "style=" not in html
@@ -259,3 +260,28 @@ def test_teachers_other_courses_and_unknown_sessions_are_refused(
     status, html = get(browser, handle, "/")
     assert status == 409 and "not ready yet" in html
     assert get(browser, "not-a-session", "/")[0] == 401
+
+
+def test_below_proficiency_the_next_level_and_the_distance_are_said_in_words(
+    app: Flask, pid: int, browser: LtiBrowser
+) -> None:
+    with app.app_context(), session_scope(app) as db:
+        ava = svc.Actor(pid, COURSE, AVA, Role.STUDENT)
+        d = svc.choose(db, ava, W, "test")
+        svc.submit(db, ava, d.id, "My argument", "")
+        svc.score(db, teacher(pid), d.id, "2.0", "")
+        past = svc.MenuRow("project", True, "Build a model", "Show the plot", "", "")
+        svc.save_menu(db, teacher(pid), RL, [past])
+        item = db.query(PathwayMenuItem).one()
+        item.due_at = datetime(2026, 1, 9, 23, 59, tzinfo=UTC)  # saved before, now past
+    handle, _, _ = launch(browser, [LEARNER])
+    status, html = get(browser, handle, "/")
+    assert status == 200
+    assert "<strong>Next step: 2.5 Developing, partial on target content.</strong>" in html
+    assert re.search(r'<span class="level-badge lv\d+">2 D – Developing</span>', html)
+    status, html = get(browser, handle, f"/targets/{W}")
+    assert "You are 1 below it." in html
+    assert "Ask my teacher to reassess me" in html
+    status, html = get(browser, handle, f"/targets/{RL}")
+    assert html.count('type="radio" name="kind"') == 1  # the teacher's menu only
+    assert "Due January 9, 2026. That date has passed" in html

@@ -1,0 +1,157 @@
+"""The whole loop in real Chromium against the demo stack (the real tool and canvas_sandbox):
+the course is synced, a student chooses a pathway and hands in work, the teacher scores it in
+the review queue, and the student sees the new level. axe-core checks every page on the way
+(student pages, teacher grid, drill-down, review queue, menu editor); screenshots at 1280 and
+375 px are written to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import BLOCK_THIRD_PARTY, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.e2e.core_loop_flows import (
+    SCREENSHOTS,
+    WIDE,
+    check_page,
+    open_in_frame,
+    session_base,
+    sync_course,
+    tool_frame,
+)
+from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
+from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(scope="module")
+def loop_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
+    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("core-loop"))
+    try:
+        yield stack
+    finally:
+        stop()
+
+
+@pytest.fixture
+def page(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Chromium's default cookie policy (third-party blocked, partitioned cookies kept)."""
+    user_data: Path = tmp_path_factory.mktemp("core-loop-chromium")
+    (user_data / "Default").mkdir()
+    (user_data / "Default" / "Preferences").write_text(json.dumps(BLOCK_THIRD_PARTY))
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(user_data),
+        executable_path="/usr/bin/chromium",
+        headless=True,
+        args=CHROMIUM_ARGS,
+        timeout=TIMEOUT_MS * 3,
+        viewport=WIDE,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.set_default_navigation_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and "Content Security Policy" in m.text
+            else None
+        ),
+    )
+    page.csp_errors = errors
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
+    page: Any, loop_stack: SandboxStack
+) -> None:
+    stack = loop_stack
+    ids = stack.ids
+    course = ids.ela_course
+    student = ids.no_results_student  # no Canvas results: the only evidence is this loop's
+    oid = str(ids.ela_outcomes["RL.7.2"])
+    sync_course(stack, course)
+    evidence = "I wrote a one-page summary of the story and marked its theme in three places."
+
+    # --- the student chooses a pathway and hands in work ---------------------------------
+    pick_user(page, stack, student)
+    frame = open_tool_tab(page, stack, course)
+    frame.get_by_role("link", name="My learning targets").click()
+    frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
+    tool = tool_frame(page)
+    assert "proficiency on 0 of" in tool.locator("main").inner_text()
+    card = frame.locator(f'article:has(a[href$="/me/targets/{oid}"])')
+    assert "No level yet" in card.inner_text()
+    check_page(page, "student-targets")
+    check_page(page, "student-targets-card", show=card)
+
+    card.get_by_role("link", name="Choose a pathway").click()
+    frame.get_by_role("heading", name="Show what I know").wait_for()
+    check_page(page, "student-target-choose")
+    frame.get_by_label("Project").check()
+    frame.get_by_role("button", name="Choose this pathway").click()
+    frame.get_by_text("You chose a pathway.").wait_for()
+    # a link that is not a web address: a clear message, and the typed text is still there
+    frame.get_by_label("About my work").fill(evidence)
+    frame.get_by_label("Links to my work (optional)").fill("javascript:alert(1)")
+    frame.get_by_role("button", name="Hand in my work").click()
+    frame.get_by_role("alert").wait_for()
+    assert "is not a web address" in frame.get_by_role("alert").inner_text()
+    assert frame.get_by_label("About my work").input_value() == evidence
+    check_page(page, "student-target-error", show=frame.get_by_role("alert"))
+    frame.get_by_label("Links to my work (optional)").fill("https://docs.example/summary")
+    frame.get_by_role("button", name="Hand in my work").click()
+    frame.get_by_text("Your work was handed in.").wait_for()
+    check_page(page, "student-target-submitted")
+
+    # --- the teacher scores it in the review queue ----------------------------------------
+    pick_user(page, stack, ids.teacher)
+    open_tool_tab(page, stack, course)
+    base = stack.tool_base + session_base(tool_frame(page))
+    frame = open_in_frame(page, base + "/pathways/review")
+    item = frame.locator("article", has_text=evidence)
+    item.wait_for()
+    check_page(page, "teacher-review-queue", show=item)
+    item.get_by_label("3.0 – ", exact=False).check()
+    item.get_by_label("Comment (optional with a score; required to return)").fill(
+        "Clear summary and a well-chosen theme."
+    )
+    item.get_by_role("button", name="Save score").click()
+    frame.get_by_text("Score saved; it counts as evidence now.").wait_for()
+    for name, path in (
+        ("teacher-grid", "/grid"),
+        ("teacher-drilldown", f"/grid/{student}/{oid}"),
+        ("teacher-menu-editor", f"/pathways/targets/{oid}"),
+    ):
+        open_in_frame(page, base + path)
+        check_page(page, name, fits_narrow=name != "teacher-grid")
+
+    # --- the student sees the new level and the feedback ----------------------------------
+    pick_user(page, stack, student)
+    frame = open_tool_tab(page, stack, course)
+    frame.get_by_role("link", name="My learning targets").click()
+    frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
+    card = frame.locator(f'article:has(a[href$="/me/targets/{oid}"])')
+    text = card.inner_text()
+    assert "No level yet" not in text and "Proficient" in text, text
+    badge = card.locator(".level-badge")
+    assert badge.inner_text().startswith("3 "), badge.inner_text()
+    colour = badge.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")  # the level's colour
+    assert card.locator("svg.chart circle").count() == 1  # the growth chart's one score
+    check_page(page, "student-targets-scored", show=card)
+    card.get_by_role("link", name="Open").click()
+    frame.get_by_text("Clear summary and a well-chosen theme.").wait_for()
+    check_page(page, "student-target-feedback", show=frame.locator("#fb-h"))
+
+    assert page.csp_errors == []
+    assert len(list(SCREENSHOTS.glob("*-375.png"))) >= 10
