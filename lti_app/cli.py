@@ -18,6 +18,7 @@ from lti_app.models.keys import ToolKey
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
+from lti_app.sync.cli import API_ONLY
 from lti_app.sync.cli import register as register_canvas_sync
 from lti_app.sync.connection import ACCESS, REFRESH
 
@@ -87,6 +88,18 @@ def register(app: Flask) -> None:
             platform = db.scalar(
                 select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
             )
+            if platform is None:
+                # A Canvas first registered by `canvas sync` (API only) becomes this platform,
+                # so its synced courses stay with the tenant instead of splitting in two.
+                platform = db.scalars(
+                    select(Platform).where(
+                        Platform.canvas_url == canvas_url,
+                        Platform.registered_via == API_ONLY,
+                    )
+                ).first()
+                if platform is not None:
+                    platform.issuer, platform.client_id = issuer, client_id
+                    platform.registered_via = "cli"
             created = platform is None
             if platform is None:
                 platform = Platform(issuer=issuer, client_id=client_id, registered_via="cli")

@@ -42,6 +42,10 @@ def _course_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+# How a Canvas registered by `canvas sync` is marked; `platform add` later adopts that row.
+API_ONLY = "canvas-sync-cli"
+
+
 def platform_for(canvas_url: str) -> tuple[int, bool]:
     """The tenant whose Canvas is `canvas_url`; registered (API only) when unknown."""
     with session_scope(current_app) as db:
@@ -59,7 +63,7 @@ def platform_for(canvas_url: str) -> tuple[int, bool]:
             auth_token_url=canvas_url + "/login/oauth2/token",
             jwks_url=canvas_url + "/api/lti/security/jwks",
             canvas_url=canvas_url,
-            registered_via="canvas-sync-cli",
+            registered_via=API_ONLY,
         )
         db.add(platform)
         db.flush()

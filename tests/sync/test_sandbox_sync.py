@@ -21,6 +21,7 @@ from lti_app.db import session_scope
 from lti_app.jobs.runner import runner
 from lti_app.models.canvas import (
     CanvasApiToken,
+    CanvasCourse,
     CourseOutcome,
     CourseOutcomeResult,
     CourseSection,
@@ -483,3 +484,31 @@ def test_cli_refuses_a_malformed_course_id_or_url(fault_app: Flask) -> None:
             args=["canvas", "sync", "--canvas-url", url, "--token", "t", "--course-id", course]
         )
         assert result.exit_code == 2, result.output
+
+
+def test_platform_add_adopts_the_canvas_registered_by_sync(
+    app: Flask, sandbox: RunningSandbox
+) -> None:
+    """`canvas sync` registers an unknown Canvas as API only; adding the LTI key later for the
+    same Canvas URL completes that platform, so the synced course stays with its tenant."""
+    ids = sandbox.ids
+    assert cli_sync(app, sandbox, ids.ela_course, sandbox.token(ids.teacher)).exit_code == 0
+    args = ["platform", "add", "--issuer", "https://canvas.instructure.com"]
+    args += ["--client-id", "10000000000001", "--deployment-id", "1:abc"]
+    for option, path in (
+        ("--auth-url", "/api/lti/authorize_redirect"),
+        ("--token-url", "/login/oauth2/token"),
+        ("--jwks-url", "/api/lti/security/jwks"),
+    ):
+        args += [option, sandbox.url + path]
+    result = app.test_cli_runner().invoke(args=[*args, "--canvas-url", sandbox.url])
+    assert result.exit_code == 0, result.output
+    with session_scope(app) as db:
+        platform = db.scalars(select(Platform)).one()  # adopted, not a second row
+        assert (platform.issuer, platform.client_id) == (
+            "https://canvas.instructure.com",
+            "10000000000001",
+        )
+        assert [d.deployment_id for d in platform.deployments] == ["1:abc"]
+        course = db.scalars(select(CanvasCourse)).one()
+        assert course.platform_id == platform.id
