@@ -8,6 +8,11 @@
   var headers = { "Accept": "application/json" };
   if (launch) { headers["X-Launch-Token"] = launch.content; }
 
+  // Without cookies a plain reload would lose the session: session_nav.js navigates instead.
+  function go(url) {
+    if (window.mpNavigate) { window.mpNavigate(url); } else { window.location.assign(url); }
+  }
+
   function poll(url, onStatus) {
     var polls = 0;
     function tick() {
@@ -25,7 +30,7 @@
     var bar = document.getElementById("sync-progress");
     var step = document.getElementById("sync-step");
     poll(box.dataset.statusUrl, function (st) {
-      if (!st.run || !st.run.active) { window.location.reload(); return false; }
+      if (!st.run || !st.run.active) { go(window.location.href); return false; }
       if (bar) { bar.value = st.run.progress; bar.textContent = st.run.progress + "%"; }
       if (step) { step.textContent = st.run.step; }
       return true;
@@ -35,7 +40,7 @@
   var connect = document.getElementById("connect");
   if (connect) {
     poll(connect.dataset.statusUrl, function (st) {
-      if (st.connected) { window.location.assign(connect.dataset.doneUrl); return false; }
+      if (st.connected) { go(connect.dataset.doneUrl); return false; }
       return true;
     });
   }
