@@ -18,6 +18,7 @@ from tests.e2e.test_accessibility import blocking_violations, horizontal_overflo
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 375, "height": 812}
+SMALLEST = {"width": 320, "height": 640}  # a small phone: no sideways scrolling either
 
 
 def sync_course(stack: SandboxStack, course_id: int) -> str:
@@ -65,8 +66,8 @@ def open_in_frame(page: Any, url: str) -> Any:
 
 def check_page(page: Any, name: str, *, fits_narrow: bool = True, show: Any = None) -> None:
     """axe-core on the tool's frame (no serious or critical violation), then screenshots of the
-    Canvas page with the tool at 1280 and 375 px; at 375 px the tool's page must not scroll
-    sideways. ``show``: a locator in the frame to scroll into view for the pictures."""
+    Canvas page with the tool at 1280 and 375 px; at 375 and 320 px the tool's page must not
+    scroll sideways. ``show``: a locator in the frame to scroll into view for the pictures."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     frame = tool_frame(page)
     assert blocking_violations(frame) == [], name
@@ -82,5 +83,9 @@ def check_page(page: Any, name: str, *, fits_narrow: bool = True, show: Any = No
         if show is not None:
             show.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{name}-375.png"))
+        if fits_narrow:
+            page.set_viewport_size(SMALLEST)
+            dims = horizontal_overflow(frame)
+            assert dims["scroll"] <= dims["client"], (name, "320 px", dims)
     finally:
         page.set_viewport_size(WIDE)

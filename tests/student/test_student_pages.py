@@ -255,6 +255,10 @@ def test_teachers_other_courses_and_unknown_sessions_are_refused(
     assert (
         post(browser, handle, f"/targets/{RL}/choose", {CSRF_FIELD: csrf, "kind": "test"})[0] == 403
     )
+    # a student who joined after the last sync: the targets, no level, and no one else's data
+    handle, _, _ = launch(browser, [LEARNER], user_id="999")
+    status, html = get(browser, handle, "/")
+    assert status == 200 and html.count("No level yet") == 2
     # a course that was never synced: a friendly "not ready yet"
     handle, _, _ = launch(browser, [LEARNER], course_id=OTHER_COURSE)
     status, html = get(browser, handle, "/")
