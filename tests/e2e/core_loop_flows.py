@@ -14,6 +14,7 @@ from typing import Any
 from canvas_sandbox.tokens import mint_token
 from tests.e2e.sandbox_harness import SandboxStack
 from tests.e2e.test_accessibility import blocking_violations, horizontal_overflow
+from tests.e2e.test_sandbox_launch import open_tool_tab
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 WIDE = {"width": 1280, "height": 900}
@@ -61,6 +62,16 @@ def open_in_frame(page: Any, url: str) -> Any:
     frame = tool_frame(page)
     frame.goto(url)
     frame.locator("h1").first.wait_for(state="visible")
+    return frame
+
+
+def open_student_target(page: Any, stack: SandboxStack, course_id: int, oid: str) -> Any:
+    """Course tab -> "My learning targets" -> the target, by clicking as a student would."""
+    frame = open_tool_tab(page, stack, course_id)
+    frame.get_by_role("link", name="My learning targets").click()
+    card = frame.locator(f'article:has(a[href$="/me/targets/{oid}"])')
+    card.locator(f'h3 a[href$="/me/targets/{oid}"]').click()
+    frame.get_by_role("heading", name="Show what I know").wait_for()
     return frame
 
 

@@ -1,6 +1,7 @@
 """The whole loop in real Chromium against the demo stack (the real tool and canvas_sandbox):
-the course is synced, a student chooses a pathway and hands in work, the teacher scores it in
-the review queue, and the student sees the new level. axe-core checks every page on the way
+the course is synced, a student chooses a pathway of their own and proposes it, the teacher
+approves it, the student hands in work, the teacher scores it in the review queue, and the
+student sees the new level and the feedback. axe-core checks every page on the way
 (student pages, teacher grid, drill-down, review queue, menu editor); screenshots at 1280 and
 375 px are written to test-artifacts/screenshots/."""
 
@@ -19,6 +20,7 @@ from tests.e2e.core_loop_flows import (
     WIDE,
     check_page,
     open_in_frame,
+    open_student_target,
     session_base,
     sync_course,
     tool_frame,
@@ -80,9 +82,10 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     student = ids.no_results_student  # no Canvas results: the only evidence is this loop's
     oid = str(ids.ela_outcomes["RL.7.2"])
     sync_course(stack, course)
-    evidence = "I wrote a one-page summary of the story and marked its theme in three places."
+    idea = "I will draw a six-panel comic strip that retells the story and shows its theme."
+    evidence = "My comic retells the story; the theme is marked in panels 2, 4 and 6."
 
-    # --- the student chooses a pathway and hands in work ---------------------------------
+    # --- the student chooses a pathway of their own and proposes it -----------------------
     pick_user(page, stack, student)
     frame = open_tool_tab(page, stack, course)
     frame.get_by_role("link", name="My learning targets").click()
@@ -97,9 +100,30 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     card.get_by_role("link", name="Choose a pathway").click()
     frame.get_by_role("heading", name="Show what I know").wait_for()
     check_page(page, "student-target-choose")
-    frame.get_by_label("Project").check()
+    frame.get_by_label("A proposal of your own").check()
     frame.get_by_role("button", name="Choose this pathway").click()
     frame.get_by_text("You chose a pathway.").wait_for()
+    frame.get_by_label("My idea: how I will show this target").fill(idea)
+    frame.get_by_role("button", name="Send my idea to my teacher").click()
+    frame.get_by_text("Your idea was sent to your teacher.").wait_for()
+    check_page(page, "student-target-proposed")
+
+    # --- the teacher approves the idea ----------------------------------------------------
+    pick_user(page, stack, ids.teacher)
+    open_tool_tab(page, stack, course)
+    base = stack.tool_base + session_base(tool_frame(page))
+    frame = open_in_frame(page, base + "/pathways/review")
+    item = frame.locator("article", has_text=idea)
+    item.get_by_label("Feedback (required to return; optional when approving)").fill(
+        "Yes, and mark the theme in each panel."
+    )
+    item.get_by_role("button", name="Approve", exact=True).click()
+    frame.get_by_text("Proposal approved.").wait_for()
+
+    # --- the student hands in work --------------------------------------------------------
+    pick_user(page, stack, student)
+    frame = open_student_target(page, stack, course, oid)
+    frame.get_by_text("Yes, and mark the theme in each panel.").wait_for()
     # a link that is not a web address: a clear message, and the typed text is still there
     frame.get_by_label("About my work").fill(evidence)
     frame.get_by_label("Links to my work (optional)").fill("javascript:alert(1)")
@@ -108,12 +132,12 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     assert "is not a web address" in frame.get_by_role("alert").inner_text()
     assert frame.get_by_label("About my work").input_value() == evidence
     check_page(page, "student-target-error", show=frame.get_by_role("alert"))
-    frame.get_by_label("Links to my work (optional)").fill("https://docs.example/summary")
+    frame.get_by_label("Links to my work (optional)").fill("https://docs.example/comic")
     frame.get_by_role("button", name="Hand in my work").click()
     frame.get_by_text("Your work was handed in.").wait_for()
     check_page(page, "student-target-submitted")
 
-    # --- the teacher scores it in the review queue ----------------------------------------
+    # --- the teacher scores it ------------------------------------------------------------
     pick_user(page, stack, ids.teacher)
     open_tool_tab(page, stack, course)
     base = stack.tool_base + session_base(tool_frame(page))
@@ -151,6 +175,7 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     check_page(page, "student-targets-scored", show=card)
     card.get_by_role("link", name="Open").click()
     frame.get_by_text("Clear summary and a well-chosen theme.").wait_for()
+    assert frame.get_by_text("Yes, and mark the theme in each panel.").is_visible()
     check_page(page, "student-target-feedback", show=frame.locator("#fb-h"))
 
     assert page.csp_errors == []
