@@ -62,6 +62,19 @@ STATE_TEXT: dict[State, str] = {
     State.REASSESSED: "You tried again after this one.",
     State.WITHDRAWN: "You stopped this pathway.",
 }
+# Short names of the states for the list of tries (the teachers' pages say it their way).
+STATE_NAMES: dict[State, str] = {
+    State.CHOSEN: "Chosen",
+    State.PROPOSED: "Idea sent",
+    State.PROPOSAL_RETURNED: "Idea sent back",
+    State.APPROVED: "Idea approved",
+    State.SUBMITTED: "Handed in",
+    State.RETURNED: "Sent back to improve",
+    State.SCORED: "Scored",
+    State.REASSESSMENT_REQUESTED: "Asked to try again",
+    State.REASSESSED: "Scored, then tried again",
+    State.WITHDRAWN: "Stopped",
+}
 GROWTH_TEXT: dict[GrowthStatus, str] = {
     GrowthStatus.NO_EVIDENCE: "There is no work scored on this target yet.",
     GrowthStatus.NOT_ENOUGH_EVIDENCE: "You need a little more scored work before you get a level.",
@@ -263,7 +276,7 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
         "chart_left": _LEFT,
         "chart_right": CHART_W - _RIGHT,
         "chart_bottom": CHART_H - _BOTTOM,
-        "state_labels": {s.value: label for s, label in rules.STATE_LABELS.items()},
+        "state_labels": {s.value: label for s, label in STATE_NAMES.items()},
         **ctx,
     }
 

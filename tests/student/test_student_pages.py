@@ -198,6 +198,7 @@ def test_a_proposal_is_sent_then_withdrawn_and_another_pathway_chosen(
         svc.return_proposal(db, teacher(pid), demo.id, "Who will argue the other side?")
     status, html = get(browser, handle, f"/targets/{W}")
     assert "Who will argue the other side?" in html and "A debate</textarea>" in html
+    assert "<p>Idea sent back</p>" in html  # the tries, named in plain words
     withdraw = f"/targets/{W}/demonstrations/{demo.id}/withdraw"
     assert post(browser, handle, withdraw, {CSRF_FIELD: csrf})[0] == 303
     assert demo_of(app, AVA, W).state == "withdrawn"
