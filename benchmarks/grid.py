@@ -223,7 +223,8 @@ def seed(app: Any) -> str:
                     "scored_at": at,
                 }
             )
-        db.execute(Demonstration.__table__.insert(), demos)
+        if demos:
+            db.execute(Demonstration.__table__.insert(), demos)
         for _ in range(OVERRIDES):
             db.add(
                 MasteryOverride(

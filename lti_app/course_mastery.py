@@ -15,12 +15,14 @@ all compute the same level from the same evidence.
 
 from __future__ import annotations
 
+import math
 import threading
 from bisect import bisect_right
 from collections import OrderedDict, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -461,11 +463,20 @@ def _compute_grid(
     for key in mixed:
         if key[0] not in known_students or key[1] not in known_targets:
             continue
-        own = [
-            Evidence(level, datetime.fromtimestamp(second, UTC))
-            for level, second in zip(canvas.get(key, ()), seconds.get(key, ()), strict=True)
-        ]
-        items = ordered([*own, *extra[key]])  # stable: Canvas order, then the tool's own
+        tool = extra[key]
+        timed = list(zip(canvas.get(key, ()), seconds.get(key, ()), strict=True))
+        if all(e.kind is not SourceKind.OVERRIDE for e in tool):
+            # Demonstrations are plain scores: the fast path on (score, whole second), sorted
+            # stably as ordered() does (Canvas order first, then the tool's own).
+            timed += [(e.score, math.floor(e.at.timestamp())) for e in tool]
+            timed.sort(key=itemgetter(1))
+            scores = [score for score, _ in timed]
+            count = len(scores)
+            level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
+            cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
+            continue
+        own = [Evidence(level, datetime.fromtimestamp(second, UTC)) for level, second in timed]
+        items = ordered([*own, *tool])  # stable: Canvas order, then the tool's own
         result = current_level(items, policy, lo, hi, threshold)
         cells[key] = _grid_cell(
             values, threshold, result.value, items[0].score, len(items), result.overridden

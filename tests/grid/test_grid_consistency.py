@@ -3,7 +3,8 @@
 The grid reads Canvas results as a few ordered columns and skips Evidence objects; the export
 (course_report) goes through the mastery report. Both must agree on every level, mastery flag,
 evidence count and change, including Canvas's ordering rules: whole seconds, ties in
-result-id order (numeric: "9" before "10"), and hidden or carrier results never counted.
+result-id order (numeric: "9" before "10"), hidden or carrier results never counted, scored
+demonstrations (tied with Canvas results in the same second) and an override.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from lti_app import course_mastery
 from lti_app.db import session_scope
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, Policy
 from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
-from lti_app.models.pathways import MasteryOverride
+from lti_app.models.pathways import Demonstration, MasteryOverride
 from lti_app.policy_store import builtin_default
 from tests.grid.seed import COURSE, platform_id, seed_course
 from tests.lti_platform import FakePlatform
@@ -58,6 +59,31 @@ def add_results(app: Flask, platform: FakePlatform) -> None:
                     submitted_or_assessed_at=at,
                     from_carrier=n % 13 == 0,
                 )
+            )
+        for uid, oid, seconds, score in (("812", "97", 2, 4.0), ("814", "99", 9, 0.5)):
+            db.execute(
+                Demonstration.__table__.insert(),
+                [
+                    {
+                        "platform_id": pid,
+                        "canvas_course_id": COURSE,
+                        "canvas_user_id": uid,
+                        "canvas_outcome_id": oid,
+                        "kind": "project",
+                        "title": "Poster",
+                        "state": "scored",
+                        "open_slot": None,
+                        "attempt": 1,
+                        "links": [],
+                        "reflection_links": [],
+                        "score": score,
+                        "scored_by": "1",
+                        "created_at": T0,
+                        "updated_at": T0,
+                        # a tie with Canvas results in the same whole second
+                        "scored_at": T0 + timedelta(seconds=seconds, microseconds=1),
+                    }
+                ],
             )
         db.add(
             MasteryOverride(
