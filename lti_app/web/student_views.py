@@ -232,7 +232,7 @@ def _card(
     g = drill.growth
     nxt = scale.next_level_above(value)
     text = GROWTH_TEXT[g.status].format(
-        date=g.projected_date.strftime("%B %-d") if g.projected_date else ""
+        date=g.projected_date.strftime("%B %-d, %Y") if g.projected_date else ""
     )
     return TargetCard(
         target,

@@ -14,7 +14,12 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import BLOCK_THIRD_PARTY, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.e2e.conftest import (
+    BLOCK_THIRD_PARTY,
+    CHROMIUM_ARGS,
+    TIMEOUT_MS,
+    block_all_cookies_for,
+)
 from tests.e2e.core_loop_flows import (
     SCREENSHOTS,
     WIDE,
@@ -33,20 +38,20 @@ pytestmark = pytest.mark.timeout(90)
 
 @pytest.fixture(scope="module")
 def loop_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
+    """The demo stack with the ELA course synced into the tool (as the teacher's sync does)."""
     stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("core-loop"))
     try:
+        sync_course(stack, stack.ids.ela_course)
         yield stack
     finally:
         stop()
 
 
-@pytest.fixture
-def page(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """Chromium's default cookie policy (third-party blocked, partitioned cookies kept)."""
-    user_data: Path = tmp_path_factory.mktemp("core-loop-chromium")
+def _page(driver: Any, tmp: pytest.TempPathFactory, prefs: dict[str, Any]) -> Iterator[Any]:
+    user_data: Path = tmp.mktemp("core-loop-chromium")
     (user_data / "Default").mkdir()
-    (user_data / "Default" / "Preferences").write_text(json.dumps(BLOCK_THIRD_PARTY))
-    context = playwright_driver.chromium.launch_persistent_context(
+    (user_data / "Default" / "Preferences").write_text(json.dumps(prefs))
+    context = driver.chromium.launch_persistent_context(
         str(user_data),
         executable_path="/usr/bin/chromium",
         headless=True,
@@ -73,6 +78,22 @@ def page(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> It
         context.close()
 
 
+@pytest.fixture
+def page(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Chromium's default cookie policy (third-party blocked, partitioned cookies kept)."""
+    yield from _page(playwright_driver, tmp_path_factory, BLOCK_THIRD_PARTY)
+
+
+@pytest.fixture
+def cookieless_page(
+    playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory, loop_stack: SandboxStack
+) -> Iterator[Any]:
+    """No cookie at all for the tool (as Safari in Canvas's frame): Platform Storage launch,
+    then the session's secret carried by session_nav.js."""
+    prefs = block_all_cookies_for(loop_stack.tool_base)
+    yield from _page(playwright_driver, tmp_path_factory, prefs)
+
+
 def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     page: Any, loop_stack: SandboxStack
 ) -> None:
@@ -81,7 +102,6 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     course = ids.ela_course
     student = ids.no_results_student  # no Canvas results: the only evidence is this loop's
     oid = str(ids.ela_outcomes["RL.7.2"])
-    sync_course(stack, course)
     idea = "I will draw a six-panel comic strip that retells the story and shows its theme."
     evidence = "My comic retells the story; the theme is marked in panels 2, 4 and 6."
 
@@ -180,3 +200,47 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
 
     assert page.csp_errors == []
     assert len(list(SCREENSHOTS.glob("*-375.png"))) >= 10
+
+
+def test_without_cookies_a_student_with_canvas_evidence_chooses_submits_and_withdraws(
+    cookieless_page: Any, loop_stack: SandboxStack
+) -> None:
+    """The student forms work when the browser gives the tool no cookie at all; a student with
+    Canvas results sees levels, growth charts and next steps from that evidence."""
+    page, stack = cookieless_page, loop_stack
+    ids = stack.ids
+    student = ids.students[1]
+    oid = str(ids.ela_outcomes["RL.7.3"])
+    stack.recorder.clear()  # what the tool received from this test's browser only
+    pick_user(page, stack, student)
+    frame = open_student_target(page, stack, ids.ela_course, oid)
+    assert stack.recorder.all() and all(r.cookies == {} for r in stack.recorder.all())
+    frame.get_by_label("Test or quiz").check()
+    frame.get_by_role("button", name="Choose this pathway").click()
+    frame.get_by_text("You chose a pathway.").wait_for()
+    frame.get_by_role("button", name="Hand in my work").click()  # nothing typed
+    frame.get_by_role("alert").wait_for()
+    assert (
+        "Write about your evidence or give at least one link"
+        in frame.get_by_role("alert").inner_text()
+    )
+    frame.get_by_role("button", name="Stop this pathway").click()
+    frame.get_by_text("You stopped that pathway.").wait_for()
+    frame.get_by_label("Project").check()
+    frame.get_by_role("button", name="Choose this pathway").click()
+    frame.get_by_text("You chose a pathway.").wait_for()
+    frame.get_by_label("About my work").fill("A model of how the setting shapes the plot.")
+    frame.get_by_role("button", name="Hand in my work").click()
+    frame.get_by_text("Your work was handed in.").wait_for()
+
+    frame.get_by_role("link", name="Back to My learning targets").click()
+    frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
+    badges = frame.locator(".target-card .level-badge:not(.lvn)")
+    assert badges.count() > 0  # levels from the synced Canvas results
+    assert frame.locator(".target-card svg.chart").count() > 0
+    assert frame.get_by_text("Next step:").count() > 0 or frame.get_by_text("Proficient").count()
+    card = frame.locator(f'article:has(a[href$="/me/targets/{oid}"])')
+    assert "Your teacher will score it." in card.inner_text()
+    check_page(page, "student-targets-canvas-evidence", show=card)
+    assert all(r.cookies == {} for r in stack.recorder.all())
+    assert page.csp_errors == []
