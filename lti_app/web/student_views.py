@@ -161,6 +161,8 @@ class TargetCard:
     """What the proficient level means (for this target, if the scale says)."""
     show_description: bool
     """False when Canvas's description only repeats the name."""
+    override_reason: str | None = None
+    """The teacher's reason when a teacher override sets the level (the student sees it)."""
 
     @property
     def state_text(self) -> str:
@@ -249,6 +251,7 @@ def _card(
         max(0.0, round(scale.mastery_threshold - value, 2)),
         goal,
         show_description,
+        drill.result.override_reason if drill.result.overridden else None,
     )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import responses
 from flask import Flask
 
 from lti_app import pathways_service as svc
@@ -290,3 +291,51 @@ def test_below_proficiency_the_next_level_and_the_distance_are_said_in_words(
     status, html = get(browser, handle, f"/targets/{RL}")
     assert html.count('type="radio" name="kind"') == 1  # the teacher's menu only
     assert "Due January 9, 2026. That date has passed" in html
+
+
+def test_a_teacher_override_shows_its_reason_and_another_tenant_sees_nothing(
+    app: Flask,
+    pid: int,
+    browser: LtiBrowser,
+    jwks: responses.RequestsMock,
+) -> None:
+    with app.app_context(), session_scope(app) as db:
+        svc.set_override(db, teacher(pid), AVA, RL, "3.5", "You explained it to the class.")
+        ava = svc.Actor(pid, COURSE, AVA, Role.STUDENT)
+        d = svc.choose(db, ava, W, "project")
+        svc.submit(db, ava, d.id, "Tenant A evidence", "")
+        demo_id = d.id
+    handle, _, _ = launch(browser, [LEARNER])
+    status, html = get(browser, handle, "/")
+    assert "Your teacher set this level.</strong> Why: “You explained it to the class.”" in html
+    assert re.search(r'<span class="level-badge lv\d+">3.5 \S+ – ', html)
+
+    # another district (tenant) with the same Canvas course and user ids
+    tenant_b = FakePlatform(
+        issuer="https://canvas.other.example",
+        client_id="20000000000099",
+        deployment_id="9:other",
+        canvas_url="https://other.canvas.example",
+        auth_url="https://sso.other.example/api/lti/authorize_redirect",
+        token_url="https://sso.other.example/login/oauth2/token",
+        jwks_url="https://sso.other.example/api/lti/security/jwks",
+        key_name="platform-b",
+    )
+    assert app.test_cli_runner().invoke(args=tenant_b.cli_args()).exit_code == 0
+    seed_course(app, platform_id_of(app, tenant_b), COURSE)
+    jwks.get(tenant_b.jwks_url, json=tenant_b.jwks())
+    browser_b = LtiBrowser(app.test_client(), tenant_b)
+    handle_b, csrf_b, _ = launch(browser_b, [LEARNER])  # "Ava" of tenant B
+    for path in ("/", f"/targets/{W}", f"/targets/{RL}"):
+        status, html = get(browser_b, handle_b, path)
+        assert status == 200
+        assert "Tenant A evidence" not in html and "You explained it" not in html
+        assert "No level yet" in html
+    status, _ = post(
+        browser_b,
+        handle_b,
+        f"/targets/{W}/demonstrations/{demo_id}/withdraw",
+        {CSRF_FIELD: csrf_b},
+    )
+    assert status == 404
+    assert demo_of(app, AVA, W).state == "submitted"
