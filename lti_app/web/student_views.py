@@ -170,10 +170,15 @@ class TargetCard:
         return STATE_TEXT[State(current.state)] if current else ""
 
 
-def _next_text(scale: Scale, oid: str, level: Level | None) -> str:
+def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
+    """The scale's words for ``level`` on this target (a descriptor names the target by its
+    Canvas id or its title), else the level's general description."""
     if level is None:
         return ""
-    return scale.descriptor(oid, level.value) or level.description
+    for key in keys:
+        if text := scale.descriptor(key, level.value):
+            return text
+    return level.description
 
 
 def _card(
@@ -204,7 +209,8 @@ def _card(
         )
     except course_mastery.UnknownPair:
         drill = None  # enrolled after the last sync: no Canvas evidence yet
-    goal = _next_text(scale, target.canvas_outcome_id, scale.mastery_level)
+    keys = (target.canvas_outcome_id, target.title)
+    goal = _next_text(scale, keys, scale.mastery_level)
     plain = re.sub(r"<[^>]*>", " ", target.description or "")
     plain = " ".join(plain.split()).rstrip(".").casefold()
     show_description = bool(plain) and plain not in name.casefold()
@@ -247,7 +253,7 @@ def _card(
         text,
         _chart(drill, scale),
         nxt,
-        _next_text(scale, target.canvas_outcome_id, nxt),
+        _next_text(scale, keys, nxt),
         max(0.0, round(scale.mastery_threshold - value, 2)),
         goal,
         show_description,
