@@ -75,7 +75,7 @@ def open_student_target(page: Any, stack: SandboxStack, course_id: int, oid: str
     return frame
 
 
-def check_page(page: Any, name: str, *, fits_narrow: bool = True, show: Any = None) -> None:
+def check_page(page: Any, name: str, *, show: Any = None) -> None:
     """axe-core on the tool's frame (no serious or critical violation), then screenshots of the
     Canvas page with the tool at 1280 and 375 px; at 375 and 320 px the tool's page must not
     scroll sideways. ``show``: a locator in the frame to scroll into view for the pictures."""
@@ -87,16 +87,16 @@ def check_page(page: Any, name: str, *, fits_narrow: bool = True, show: Any = No
     page.screenshot(path=str(SCREENSHOTS / f"{name}-1280.png"))
     page.set_viewport_size(NARROW)
     try:
-        frame.locator("h1").first.wait_for(state="visible")
-        if fits_narrow:
-            dims = horizontal_overflow(frame)
-            assert dims["scroll"] <= dims["client"], (name, dims)
+        # the frame has taken the narrow size before anything is measured
+        frame.wait_for_function("w => window.innerWidth <= w", arg=NARROW["width"])
+        dims = horizontal_overflow(frame)
+        assert dims["scroll"] <= dims["client"], (name, dims)
         if show is not None:
             show.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{name}-375.png"))
-        if fits_narrow:
-            page.set_viewport_size(SMALLEST)
-            dims = horizontal_overflow(frame)
-            assert dims["scroll"] <= dims["client"], (name, "320 px", dims)
+        page.set_viewport_size(SMALLEST)
+        frame.wait_for_function("w => window.innerWidth <= w", arg=SMALLEST["width"])
+        dims = horizontal_overflow(frame)
+        assert dims["scroll"] <= dims["client"], (name, "320 px", dims)
     finally:
         page.set_viewport_size(WIDE)

@@ -177,7 +177,7 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
         ("teacher-menu-editor", f"/pathways/targets/{oid}"),
     ):
         open_in_frame(page, base + path)
-        check_page(page, name, fits_narrow=name != "teacher-grid")
+        check_page(page, name)
 
     # --- the student sees the new level and the feedback ----------------------------------
     pick_user(page, stack, student)
