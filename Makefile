@@ -40,6 +40,7 @@ bench: install
 	$(PY) benchmarks/launch.py
 	$(PY) benchmarks/mastery.py
 	$(PY) benchmarks/sync.py
+	$(PY) benchmarks/grid.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
