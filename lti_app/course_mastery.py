@@ -49,6 +49,9 @@ from lti_app.models.canvas import (
     CourseOutcomeResult,
     CourseSection,
     CourseStudent,
+    canvas_id_key,
+    outline_key,
+    synced_course,
 )
 
 __all__ = [
@@ -102,14 +105,7 @@ def tool_evidence(
 
 def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
     """The synced course of this platform (tenant-scoped), its roster, targets and results."""
-    course = db.scalars(
-        select(CanvasCourse).where(
-            CanvasCourse.platform_id == platform_id,
-            CanvasCourse.canvas_course_id == canvas_course_id,
-        )
-    ).one_or_none()
-    if course is None or course.last_synced_at is None:
-        raise CourseNotSynced(canvas_course_id)
+    course = _course(db, platform_id, canvas_course_id)
     sections = {
         s.canvas_section_id: s.name
         for s in db.scalars(select(CourseSection).where(CourseSection.course_pk == course.id))
@@ -127,9 +123,9 @@ def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
         )
     ]
     outcomes = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course.id)).all()
-    # Canvas's outline order: by group path, then title (ids as the last tie-break).
+    # Canvas's outline order (outline_key): group path, then title, then id.
     outcomes = sorted(
-        outcomes, key=lambda o: (o.group_path, o.title.casefold(), int_or_text(o.canvas_outcome_id))
+        outcomes, key=lambda o: outline_key(o.group_path, o.title, o.canvas_outcome_id)
     )
     targets = [ReportTarget(o.canvas_outcome_id, o.title) for o in outcomes]
     results = list(
@@ -139,16 +135,12 @@ def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
     return CourseData(course, students, targets, results, tool)
 
 
-def int_or_text(value: str) -> tuple[int, str]:
-    return (int(value), "") if value.isdigit() else (0, value)
-
-
 def evidence_of(
     results: list[CourseOutcomeResult], mapping: AnyMapping
 ) -> dict[tuple[str, str], list[Evidence]]:
     """Evidence per (canvas_user_id, canvas_outcome_id), in the stored (Canvas) order."""
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    for r in sorted(results, key=lambda r: int_or_text(r.canvas_result_id)):
+    for r in sorted(results, key=lambda r: canvas_id_key(r.canvas_result_id)):
         if r.hidden or r.from_carrier or r.score is None or r.submitted_or_assessed_at is None:
             continue
         level = mapping.to_level(r.score, r.possible)
@@ -274,13 +266,9 @@ class Grid:
 
 
 def _course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse:
-    course = db.scalars(
-        select(CanvasCourse).where(
-            CanvasCourse.platform_id == platform_id,
-            CanvasCourse.canvas_course_id == canvas_course_id,
-        )
-    ).one_or_none()
-    if course is None or course.last_synced_at is None:
+    """The platform's synced course (tenant-scoped); CourseNotSynced before its first sync."""
+    course = synced_course(db, platform_id, canvas_course_id)
+    if course is None:
         raise CourseNotSynced(canvas_course_id)
     return course
 
@@ -292,7 +280,7 @@ def _targets(db: Session, course_pk: int) -> list[GridTarget]:
         ).where(CourseOutcome.course_pk == course_pk)
     ).all()
     # The same outline order as load(): group path, then title, then id.
-    rows = sorted(rows, key=lambda r: (r[2], r[1].casefold(), int_or_text(r[0])))
+    rows = sorted(rows, key=lambda r: outline_key(r[2], r[1], r[0]))
     return [GridTarget(oid, title, " / ".join(path)) for oid, title, path in rows]
 
 
@@ -322,7 +310,7 @@ def _canvas_evidence(
         query = query.where(CourseOutcomeResult.canvas_user_id == canvas_user_id)
     if canvas_outcome_id is not None:
         query = query.where(CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id)
-    rows = sorted(db.execute(query).all(), key=lambda r: int_or_text(r[0]))
+    rows = sorted(db.execute(query).all(), key=lambda r: canvas_id_key(r[0]))
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     to_level = mapping.to_level
     for rid, uid, oid, score, possible, at in rows:
@@ -551,7 +539,7 @@ def _canvas_levels(
             t.c.submitted_or_assessed_at.is_not(None),
         )
         # Canvas ids are integers written as text without leading zeros, so (length, text) is
-        # their numeric order (int_or_text) on every database.
+        # their numeric order (canvas_id_key) on every database.
         .order_by(
             second,
             func.length(t.c.canvas_result_id),

@@ -38,7 +38,13 @@ from lti_app.launch.roles import CourseRole
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.calculation import Evidence, SourceKind
 from lti_app.mastery.pathways import Action, PathwayKind, Role, State
-from lti_app.models.canvas import CanvasCourse, CourseOutcome, CourseStudent
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CourseOutcome,
+    CourseStudent,
+    outline_key,
+    synced_course,
+)
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import (
     Demonstration,
@@ -178,20 +184,14 @@ def _now() -> datetime:
 
 
 def _course(db: Session, actor: Actor) -> CanvasCourse:
-    course = db.scalars(
-        select(CanvasCourse).where(
-            CanvasCourse.platform_id == actor.platform_id,
-            CanvasCourse.canvas_course_id == actor.canvas_course_id,
-        )
-    ).one_or_none()
-    if course is None or course.last_synced_at is None:
+    course = synced_course(db, actor.platform_id, actor.canvas_course_id)
+    if course is None:
         raise NotSynced("This course has not been synced from Canvas yet.")
     return course
 
 
-def _order_key(o: CourseOutcome) -> tuple[list[str], str, tuple[int, str]]:
-    oid = o.canvas_outcome_id
-    return (o.group_path, o.title.casefold(), (int(oid), "") if oid.isdigit() else (0, oid))
+def _order_key(o: CourseOutcome) -> tuple[object, ...]:
+    return outline_key(o.group_path, o.title, o.canvas_outcome_id)
 
 
 def targets(db: Session, actor: Actor) -> list[CourseOutcome]:

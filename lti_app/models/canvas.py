@@ -20,8 +20,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
@@ -232,3 +233,27 @@ class CarrierAssignment(Base):
     canvas_course_id: Mapped[str] = mapped_column(String(64))
     canvas_assignment_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- queries shared by every reader of synced courses ---------------------------------------
+
+
+def canvas_id_key(value: str) -> tuple[int, str]:
+    """Canvas ids in numeric order (ids are strings; "sis_..."-style ones sort after digits)."""
+    return (int(value), "") if value.isdigit() else (0, value)
+
+
+def outline_key(group_path: list[str], title: str, canvas_outcome_id: str) -> tuple[Any, ...]:
+    """Canvas's outline order of learning targets: group path, then title, then id."""
+    return (group_path, title.casefold(), canvas_id_key(canvas_outcome_id))
+
+
+def synced_course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse | None:
+    """The platform's course (tenant-scoped) if a sync has completed for it, else None."""
+    course = db.scalars(
+        select(CanvasCourse).where(
+            CanvasCourse.platform_id == platform_id,
+            CanvasCourse.canvas_course_id == canvas_course_id,
+        )
+    ).one_or_none()
+    return course if course is not None and course.last_synced_at is not None else None
