@@ -20,17 +20,11 @@ from sqlalchemy import select
 from lti_app.db import session_scope
 from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.mastery.scales import load_preset
-from lti_app.models.canvas import (
-    CanvasCourse,
-    CourseOutcome,
-    CourseOutcomeResult,
-    CourseSection,
-    CourseStudent,
-)
 from lti_app.models.tenancy import Platform
 from lti_app.policy_store import effective_policy
 from tests.conftest import LtiBrowser
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
+from tests.synced_course import Result, Student, Target, platform_id_of, write_course
 
 MARZANO = load_preset("marzano_0_4_half")
 T0 = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)
@@ -40,72 +34,22 @@ COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
 def seed_course(app: Flask, platform: FakePlatform, course_id: str = COURSE) -> None:
     """Ava: 2 then 3 of 4 on RL.7.2; Ben: 4 of 4 on RL.7.2. A carrier result and a hidden
     result on W.7.1 must not count."""
-    with app.app_context(), session_scope(app) as db:
-        pid = db.scalars(select(Platform.id).where(Platform.client_id == platform.client_id)).one()
-        course = CanvasCourse(
-            platform_id=pid,
-            canvas_course_id=course_id,
-            scale_source="course_proficiency",
-            mastery_scale=None,
-            last_synced_at=T0 + timedelta(days=30),
-        )
-        db.add(course)
-        db.flush()
-        db.add(CourseSection(course_pk=course.id, canvas_section_id="45", name="Period 2"))
-        for uid, name in (("812", "Ava Jones"), ("813", "Ben Ortiz")):
-            db.add(
-                CourseStudent(
-                    course_pk=course.id,
-                    canvas_user_id=uid,
-                    name=name,
-                    sortable_name=", ".join(reversed(name.split())),
-                    login_id=None,
-                    section_ids=["45"],
-                )
-            )
-        for oid, title in (("97", "RL.7.2 Central idea"), ("98", "W.7.1 Argument")):
-            db.add(
-                CourseOutcome(
-                    course_pk=course.id,
-                    canvas_outcome_id=oid,
-                    title=title,
-                    display_name=None,
-                    description=None,
-                    vendor_guid=None,
-                    canvas_group_id="5",
-                    group_path=["Reading"],
-                    points_possible=4.0,
-                    mastery_points=3.0,
-                    ratings=[],
-                    calculation_method="decaying_average",
-                    calculation_int=65,
-                )
-            )
-        rows: list[tuple[str, str, str, float, datetime, bool, bool]] = [
-            ("1", "812", "97", 2.0, T0, False, False),
-            ("2", "812", "97", 3.0, T0 + timedelta(weeks=1), False, False),
-            ("3", "813", "97", 4.0, T0, False, False),
-            ("4", "812", "98", 4.0, T0, True, False),  # on the tool's carrier
-            ("5", "813", "98", 1.0, T0, False, True),  # hidden
-        ]
-        for rid, uid, oid, score, at, carrier, hidden in rows:
-            db.add(
-                CourseOutcomeResult(
-                    course_pk=course.id,
-                    canvas_result_id=rid,
-                    canvas_user_id=uid,
-                    canvas_outcome_id=oid,
-                    alignment="assignment_53",
-                    canvas_assignment_id="53",
-                    score=score,
-                    possible=4.0,
-                    percent=score / 4.0,
-                    mastery=score >= 3.0,
-                    hidden=hidden,
-                    submitted_or_assessed_at=at,
-                    from_carrier=carrier,
-                )
-            )
+    write_course(
+        app,
+        platform_id_of(app, platform),
+        course_id,
+        synced_at=T0 + timedelta(days=30),
+        sections={"45": "Period 2"},
+        students=[Student("812", "Ava Jones", ["45"]), Student("813", "Ben Ortiz", ["45"])],
+        targets=[Target("97", "RL.7.2 Central idea"), Target("98", "W.7.1 Argument")],
+        results=[
+            Result("1", "812", "97", 2.0, T0),
+            Result("2", "812", "97", 3.0, T0 + timedelta(weeks=1)),
+            Result("3", "813", "97", 4.0, T0),
+            Result("4", "812", "98", 4.0, T0, from_carrier=True),
+            Result("5", "813", "98", 1.0, T0, hidden=True),
+        ],
+    )
 
 
 def launch(browser: LtiBrowser, roles: list[str]) -> tuple[str, str]:

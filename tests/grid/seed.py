@@ -10,20 +10,11 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select
 
-from lti_app.db import session_scope
 from lti_app.launch.launch_session import CSRF_FIELD
-from lti_app.models.canvas import (
-    CanvasCourse,
-    CourseOutcome,
-    CourseOutcomeResult,
-    CourseSection,
-    CourseStudent,
-)
-from lti_app.models.tenancy import Platform
 from tests.conftest import LtiBrowser
 from tests.lti_platform import TOOL_BASE, FakePlatform
+from tests.synced_course import Result, Student, Target, platform_id_of, write_course
 
 T0 = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)
 COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
@@ -52,74 +43,23 @@ RESULTS: tuple[tuple[str, str, str, float, int, bool, bool], ...] = (
 
 
 def platform_id(app: Flask, platform: FakePlatform) -> int:
-    with app.app_context(), session_scope(app) as db:
-        pid: int = db.scalars(
-            select(Platform.id).where(Platform.client_id == platform.client_id)
-        ).one()
-        return pid
+    return platform_id_of(app, platform)
 
 
 def seed_course(app: Flask, platform: FakePlatform, course_id: str = COURSE) -> None:
-    pid = platform_id(app, platform)
-    with app.app_context(), session_scope(app) as db:
-        course = CanvasCourse(
-            platform_id=pid,
-            canvas_course_id=course_id,
-            scale_source="course_proficiency",
-            mastery_scale=None,
-            last_synced_at=T0 + timedelta(days=30),
-        )
-        db.add(course)
-        db.flush()
-        db.add(CourseSection(course_pk=course.id, canvas_section_id="45", name="Period 2"))
-        db.add(CourseSection(course_pk=course.id, canvas_section_id="46", name="Period 5"))
-        for uid, name, sections in STUDENTS:
-            db.add(
-                CourseStudent(
-                    course_pk=course.id,
-                    canvas_user_id=uid,
-                    name=name,
-                    sortable_name=", ".join(reversed(name.split())),
-                    login_id=None,
-                    section_ids=sections,
-                )
-            )
-        for oid, title, path in TARGETS:
-            db.add(
-                CourseOutcome(
-                    course_pk=course.id,
-                    canvas_outcome_id=oid,
-                    title=title,
-                    display_name=None,
-                    description=None,
-                    vendor_guid=None,
-                    canvas_group_id=str(len(path)),
-                    group_path=path,
-                    points_possible=4.0,
-                    mastery_points=3.0,
-                    ratings=[],
-                    calculation_method="decaying_average",
-                    calculation_int=65,
-                )
-            )
-        for rid, uid, oid, score, weeks, carrier, hidden in RESULTS:
-            db.add(
-                CourseOutcomeResult(
-                    course_pk=course.id,
-                    canvas_result_id=rid,
-                    canvas_user_id=uid,
-                    canvas_outcome_id=oid,
-                    alignment="assignment_53",
-                    canvas_assignment_id="53",
-                    score=score,
-                    possible=4.0,
-                    percent=score / 4.0,
-                    mastery=score >= 3.0,
-                    hidden=hidden,
-                    submitted_or_assessed_at=T0 + timedelta(weeks=weeks),
-                    from_carrier=carrier,
-                )
-            )
+    write_course(
+        app,
+        platform_id_of(app, platform),
+        course_id,
+        synced_at=T0 + timedelta(days=30),
+        sections={"45": "Period 2", "46": "Period 5"},
+        students=[Student(uid, name, sections) for uid, name, sections in STUDENTS],
+        targets=[Target(oid, title, path) for oid, title, path in TARGETS],
+        results=[
+            Result(rid, uid, oid, score, T0 + timedelta(weeks=weeks), carrier, hidden)
+            for rid, uid, oid, score, weeks, carrier, hidden in RESULTS
+        ],
+    )
 
 
 def launch(browser: LtiBrowser, roles: list[str]) -> tuple[str, str]:

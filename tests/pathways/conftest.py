@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
 
 from lti_app.db import session_scope
-from lti_app.models.canvas import CanvasCourse, CourseOutcome, CourseStudent
 from lti_app.models.tenancy import Platform
-from tests.lti_platform import FakePlatform
+from tests.synced_course import Student, Target, platform_id_of, write_course
+
+__all__ = ["platform_id_of"]  # the pathway tests take it from here
 
 SYNCED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
@@ -31,51 +31,17 @@ def seed_course(
     app: Flask, platform_id: int, course_id: str = COURSE, students: tuple[str, ...] = (AVA, BEN)
 ) -> None:
     names = {AVA: "Ava Jones", BEN: "Ben Ortiz"}
-    with app.app_context(), session_scope(app) as db:
-        course = CanvasCourse(
-            platform_id=platform_id,
-            canvas_course_id=course_id,
-            scale_source="course_proficiency",
-            mastery_scale=None,
-            last_synced_at=SYNCED,
-        )
-        db.add(course)
-        db.flush()
-        for uid in students:
-            name = names.get(uid, f"Student {uid}")
-            db.add(
-                CourseStudent(
-                    course_pk=course.id,
-                    canvas_user_id=uid,
-                    name=name,
-                    sortable_name=", ".join(reversed(name.split())),
-                    login_id=None,
-                    section_ids=[],
-                )
-            )
-        for oid, title in ((RL, "RL.7.2 Central idea"), (W, "W.7.1 Argument")):
-            db.add(
-                CourseOutcome(
-                    course_pk=course.id,
-                    canvas_outcome_id=oid,
-                    title=title,
-                    display_name=None,
-                    description="Determine a central idea of a text.",
-                    vendor_guid=None,
-                    canvas_group_id="5",
-                    group_path=["Reading"],
-                    points_possible=4.0,
-                    mastery_points=3.0,
-                    ratings=[],
-                    calculation_method="decaying_average",
-                    calculation_int=65,
-                )
-            )
-
-
-def platform_id_of(app: Flask, platform: FakePlatform) -> int:
-    with app.app_context(), session_scope(app) as db:
-        return db.scalars(select(Platform.id).where(Platform.client_id == platform.client_id)).one()
+    write_course(
+        app,
+        platform_id,
+        course_id,
+        synced_at=SYNCED,
+        students=[Student(uid, names.get(uid, f"Student {uid}")) for uid in students],
+        targets=[
+            Target(oid, title, description="Determine a central idea of a text.")
+            for oid, title in ((RL, "RL.7.2 Central idea"), (W, "W.7.1 Argument"))
+        ],
+    )
 
 
 def add_platform(app: Flask, client_id: str = "20000000000099") -> int:
