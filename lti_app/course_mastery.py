@@ -90,13 +90,14 @@ class CourseData:
 
 
 def tool_evidence(
-    db: Session, platform_id: int, canvas_course_id: str
+    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
-    """Scored demonstrations and the overrides in force, per (canvas_user_id, outcome id)."""
+    """Scored demonstrations and the overrides in force, per (canvas_user_id, outcome id),
+    for the whole course or for one student."""
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     for source in (
-        pathways_service.scored_evidence(db, platform_id, canvas_course_id),
-        pathways_service.override_evidence(db, platform_id, canvas_course_id),
+        pathways_service.scored_evidence(db, platform_id, canvas_course_id, canvas_user_id),
+        pathways_service.override_evidence(db, platform_id, canvas_course_id, canvas_user_id),
     ):
         for key, items in source.items():
             out[key].extend(items)
@@ -636,7 +637,7 @@ def drilldown(
     items = _canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id).get(
         (canvas_user_id, canvas_outcome_id), []
     )
-    extra = tool_evidence(db, platform_id, canvas_course_id).get(
+    extra = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id).get(
         (canvas_user_id, canvas_outcome_id), []
     )
     items = ordered([*items, *extra])

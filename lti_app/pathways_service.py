@@ -1039,43 +1039,50 @@ def teacher_feedback(demo: Demonstration) -> list[DemonstrationEvent]:
 
 
 def scored_evidence(
-    db: Session, platform_id: int, canvas_course_id: str
+    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
-    """Every scored attempt of the course as evidence, per (canvas_user_id, outcome id)."""
+    """Every scored attempt of the course (or of one student) as evidence, per
+    (canvas_user_id, outcome id); only the columns evidence needs are read."""
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    rows = db.scalars(
-        select(Demonstration)
-        .where(
-            Demonstration.platform_id == platform_id,
-            Demonstration.canvas_course_id == canvas_course_id,
-            Demonstration.score.is_not(None),
-            Demonstration.scored_at.is_not(None),
-        )
-        .order_by(Demonstration.scored_at, Demonstration.id)
+    query = select(
+        Demonstration.id,
+        Demonstration.canvas_user_id,
+        Demonstration.canvas_outcome_id,
+        Demonstration.score,
+        Demonstration.scored_at,
+    ).where(
+        Demonstration.platform_id == platform_id,
+        Demonstration.canvas_course_id == canvas_course_id,
+        Demonstration.score.is_not(None),
+        Demonstration.scored_at.is_not(None),
     )
-    for d in rows:
-        assert d.score is not None and d.scored_at is not None
-        out[(d.canvas_user_id, d.canvas_outcome_id)].append(
-            Evidence(d.score, d.scored_at, kind=SourceKind.DEMONSTRATION, id=f"demo:{d.id}")
+    if canvas_user_id is not None:
+        query = query.where(Demonstration.canvas_user_id == canvas_user_id)
+    for demo_id, uid, oid, score, at in db.execute(
+        query.order_by(Demonstration.scored_at, Demonstration.id)
+    ):
+        if score is None or at is None:  # excluded by the query; the column types allow None
+            continue
+        out[(uid, oid)].append(
+            Evidence(score, at, kind=SourceKind.DEMONSTRATION, id=f"demo:{demo_id}")
         )
     return dict(out)
 
 
 def override_evidence(
-    db: Session, platform_id: int, canvas_course_id: str
+    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
-    """Every override in force (not cleared), per (canvas_user_id, outcome id)."""
+    """Every override in force (not cleared) of the course (or of one student), per
+    (canvas_user_id, outcome id)."""
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    rows = db.scalars(
-        select(MasteryOverride)
-        .where(
-            MasteryOverride.platform_id == platform_id,
-            MasteryOverride.canvas_course_id == canvas_course_id,
-            MasteryOverride.cleared_at.is_(None),
-        )
-        .order_by(MasteryOverride.created_at, MasteryOverride.id)
+    query = select(MasteryOverride).where(
+        MasteryOverride.platform_id == platform_id,
+        MasteryOverride.canvas_course_id == canvas_course_id,
+        MasteryOverride.cleared_at.is_(None),
     )
-    for o in rows:
+    if canvas_user_id is not None:
+        query = query.where(MasteryOverride.canvas_user_id == canvas_user_id)
+    for o in db.scalars(query.order_by(MasteryOverride.created_at, MasteryOverride.id)):
         out[(o.canvas_user_id, o.canvas_outcome_id)].append(
             Evidence(
                 o.level,
