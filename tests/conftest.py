@@ -154,3 +154,24 @@ class LtiBrowser:
 @pytest.fixture
 def browser(app: Flask, platform: FakePlatform, jwks: responses.RequestsMock) -> LtiBrowser:
     return LtiBrowser(app.test_client(), platform)
+
+
+# --- the browser -----------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, installed by `make browser`
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """One Playwright driver for the whole session, shared by every browser test: the sync API
+    refuses to start while another instance runs in the process."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium); "
+            "Playwright cannot download its own browsers here"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
+    )
+    with sync_api.sync_playwright() as driver:
+        yield driver

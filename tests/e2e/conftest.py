@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import CHROMIUM
 from tests.e2e.harness import Stack, start_stack
 
-CHROMIUM = Path("/usr/bin/chromium")
+__all__ = ["CHROMIUM"]
+
+# The Playwright driver (one per test session: Playwright's sync API cannot run twice in a
+# process) is the `playwright_driver` fixture of tests/conftest.py.
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -57,20 +60,6 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stop()
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip(
-            f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium); "
-            "Playwright cannot download its own browsers here"
-        )
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')"
-    )
-    with sync_api.sync_playwright() as driver:
-        yield driver
 
 
 Profiles = Callable[[str], Any]
