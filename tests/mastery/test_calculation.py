@@ -6,8 +6,11 @@ import math
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lti_app.mastery.calculation import (
+    METHOD_PARAMETERS,
     Evidence,
     Method,
     OverrideReasonRequiredError,
@@ -17,6 +20,7 @@ from lti_app.mastery.calculation import (
     SourceKind,
     average,
     compute,
+    compute_many,
     current_level,
     decaying_average,
     highest,
@@ -456,3 +460,27 @@ def test_policy_accepts_stored_strings() -> None:
     assert compute("highest", [1.0, 2.0], None, 3.0, 0, 4) == 2.0  # type: ignore[arg-type]
     with pytest.raises(PolicyError, match="override rule"):
         Policy(Method.LATEST, override_rule="never")  # type: ignore[arg-type]
+
+
+# --- compute_many: the batch path gives exactly compute()'s levels -----------------------------
+
+
+@given(
+    series=st.lists(
+        st.lists(st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]), max_size=12)
+        | st.lists(st.floats(0, 4, allow_nan=False), max_size=12),
+        max_size=30,
+    ),
+    parameter=st.none() | st.integers(50, 99),
+)
+def test_compute_many_equals_compute_per_series(
+    series: list[list[float]], parameter: int | None
+) -> None:
+    for method in Method:
+        spec = METHOD_PARAMETERS[method]
+        param = (
+            None if spec is None or parameter is None else max(spec.low, min(parameter, spec.high))
+        )
+        batch = compute_many(method, series, param, 3.0, 0.0, 4.0)
+        single = [compute(method, s, param, 3.0, 0.0, 4.0) if s else None for s in series]
+        assert batch == single, method
