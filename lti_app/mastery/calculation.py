@@ -536,8 +536,46 @@ def compute_many(
                 counts[key] = counts.get(key, 0) + 1
             out.append(rnd(max(counts.items(), key=lambda kv: (kv[1], kv[0]))[0]))
         return out
-    # power_law and standard_decaying_average do more work per series than the dispatch costs.
-    return [
+    if method is Method.STANDARD_DECAYING_AVERAGE:
+        c = 65 if parameter is None else parameter
+        w, keep = 0.01 * c, 0.01 * (100 - c)
+        out = []
+        for s in series:
+            if not s:
+                out.append(None)
+                continue
+            d = s[0]
+            for x in s[1:]:
+                d = keep * d + w * x
+            out.append(rnd(d))
+        return out
+    if method is Method.POWER_LAW:
+        # power_law() with each distinct log(score + shift) computed once.
+        logs: dict[tuple[float, float], float] = {}
+        log, exp, fsum = math.log, math.exp, math.fsum
+        out = []
+        for s in series:
+            k = len(s)
+            if k < 2:
+                out.append(power_law(s, scale_min, scale_max))
+                continue
+            low = min(s)
+            shift = 0.0 if low > 0 else 1.0 - min(scale_min, low)
+            xs, sx, sxx = _log_attempts(k)
+            ys = []
+            for x in s:
+                y = logs.get((x, shift))
+                if y is None:
+                    y = logs[(x, shift)] = log(x + shift)
+                ys.append(y)
+            sy = fsum(ys)
+            sxy = fsum([a * b for a, b in zip(xs, ys, strict=True)])
+            slope = (k * sxy - sx * sy) / (k * sxx - sx * sx)
+            ln_a = (sy - slope * sx) / k
+            predicted = exp(ln_a + slope * xs[-1]) - shift
+            out.append(rnd(min(max(predicted, scale_min), scale_max)))
+        return out
+    return [  # pragma: no cover - every Method is handled above
         compute(method, s, parameter, mastery_threshold, scale_min, scale_max) for s in series
     ]
 
