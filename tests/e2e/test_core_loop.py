@@ -8,6 +8,7 @@ student sees the new level and the feedback. axe-core checks every page on the w
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,9 +173,13 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     item.get_by_role("button", name="Save score").click()
     frame.get_by_text("Score saved; it counts as evidence now.").wait_for()
     for name, path in (
+        ("teacher-home", "/"),
         ("teacher-grid", "/grid"),
         ("teacher-drilldown", f"/grid/{student}/{oid}"),
+        ("teacher-pathway-menus", "/pathways/"),
         ("teacher-menu-editor", f"/pathways/targets/{oid}"),
+        ("teacher-analytics", "/pathways/analytics"),
+        ("teacher-sync", "/canvas"),
     ):
         open_in_frame(page, base + path)
         check_page(page, name)
@@ -243,4 +248,32 @@ def test_without_cookies_a_student_with_canvas_evidence_chooses_submits_and_with
     assert "Your teacher will score it." in card.inner_text()
     check_page(page, "student-targets-canvas-evidence", show=card)
     assert all(r.cookies == {} for r in stack.recorder.all())
+    assert page.csp_errors == []
+
+
+def test_admin_pages_pass_axe_and_fit_narrow_screens(page: Any, loop_stack: SandboxStack) -> None:
+    """The district admin's pages, reached from the account navigation: installation,
+    proficiency scale and calculation (with a preview on the synced course), pathway library."""
+    stack = loop_stack
+    pick_user(page, stack, stack.ids.admin)
+    page.get_by_role("navigation", name="Global navigation").get_by_role(
+        "link", name="Admin"
+    ).click()
+    nav = page.get_by_role("navigation", name="Account navigation")
+    nav.get_by_role("link", name="Mastery Pathways Admin").click()
+    frame = page.frame_locator("#tool_content")
+    frame.get_by_role("heading", name="District administration").wait_for()
+    check_page(page, "admin-home")
+    base = stack.tool_base + session_base(tool_frame(page))
+    for name, path in (
+        ("admin-installation", "/admin"),
+        ("admin-mastery-settings", "/admin/mastery"),
+        ("admin-pathway-library", "/pathways/library"),
+    ):
+        open_in_frame(page, base + path)
+        check_page(page, name)
+    frame = open_in_frame(page, base + "/admin/mastery")
+    frame.get_by_role("button", name="Preview changes").click()
+    frame.get_by_role("heading", name=re.compile("What would change")).wait_for()
+    check_page(page, "admin-mastery-preview", show=frame.locator("#preview"))
     assert page.csp_errors == []
