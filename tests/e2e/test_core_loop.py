@@ -32,7 +32,7 @@ from tests.e2e.core_loop_flows import (
     tool_frame,
 )
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
-from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
+from tests.e2e.test_sandbox_launch import open_account_tool, open_tool_tab, pick_user
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -255,13 +255,7 @@ def test_admin_pages_pass_axe_and_fit_narrow_screens(page: Any, loop_stack: Sand
     """The district admin's pages, reached from the account navigation: installation,
     proficiency scale and calculation (with a preview on the synced course), pathway library."""
     stack = loop_stack
-    pick_user(page, stack, stack.ids.admin)
-    page.get_by_role("navigation", name="Global navigation").get_by_role(
-        "link", name="Admin"
-    ).click()
-    nav = page.get_by_role("navigation", name="Account navigation")
-    nav.get_by_role("link", name="Mastery Pathways Admin").click()
-    frame = page.frame_locator("#tool_content")
+    frame = open_account_tool(page, stack)
     frame.get_by_role("heading", name="District administration").wait_for()
     check_page(page, "admin-home")
     base = stack.tool_base + session_base(tool_frame(page))

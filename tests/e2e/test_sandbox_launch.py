@@ -91,6 +91,19 @@ def open_tool_tab(page: Any, stack: SandboxStack, course_id: int) -> Any:
     return frame
 
 
+def open_account_tool(page: Any, stack: SandboxStack) -> Any:
+    """As the district admin: Admin in the global navigation, then the tool's account tab."""
+    pick_user(page, stack, stack.ids.admin)
+    page.get_by_role("navigation", name="Global navigation").get_by_role(
+        "link", name="Admin"
+    ).click()
+    nav = page.get_by_role("navigation", name="Account navigation")
+    nav.get_by_role("link", name="Mastery Pathways Admin").click()
+    frame = page.frame_locator("#tool_content")
+    frame.locator("h1").first.wait_for(state="visible")
+    return frame
+
+
 @pytest.mark.parametrize(
     ("who", "role_text"),
     [("teacher", "Teacher"), ("student", "Student")],
@@ -171,14 +184,7 @@ def test_admin_launches_the_account_navigation_placement(
     ids = stack.ids
     page = browser_profile("tool_cookies_blocked").new_page()
     try:
-        pick_user(page, stack, ids.admin)
-        page.get_by_role("navigation", name="Global navigation").get_by_role(
-            "link", name="Admin"
-        ).click()
-        nav = page.get_by_role("navigation", name="Account navigation")
-        nav.get_by_role("link", name="Mastery Pathways Admin").click()
-        frame = page.frame_locator("#tool_content")
-        frame.locator("h1").first.wait_for(state="visible")
+        frame = open_account_tool(page, stack)
         text = frame.locator("body").inner_text()
         assert "Administrator" in text, text
         assert stack.state.users[ids.admin].name in text
