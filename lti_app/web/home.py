@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from flask import Response, g, render_template
 
-from lti_app.db import get_session
 from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.launch.roles import CourseRole
 from lti_app.models.launch import LaunchSession
-from lti_app.pathways_service import queue_counts
 
 ROLE_LABELS = {
     CourseRole.INSTRUCTOR: "Teacher",
@@ -33,15 +31,12 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
     if secret is not None:
         # base.html hands it to session_nav.js for cookie-less browsers
         g.launch_token, g.launch_session = secret, session
-    waiting = 0
-    if view == "teacher" and session.canvas_course_id:
-        platform_id = session.deployment.platform_id
-        waiting = queue_counts(get_session(), platform_id, session.canvas_course_id)["total"]
+    # No extra queries here: the launch renders this page while it holds the database's
+    # write lock (SQLite), so the review queue's count is shown on the queue's own tab.
     html = render_template(
         "home.html",
         s=session,
         view=view,
-        pathway_waiting=waiting,
         role_label=ROLE_LABELS[role],
         # Handed to the page once so it can authenticate without third-party cookies.
         launch_token=secret,
