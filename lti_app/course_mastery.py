@@ -634,13 +634,54 @@ def drilldown(
             )
         )
     }
-    items = _canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id).get(
-        (canvas_user_id, canvas_outcome_id), []
-    )
-    extra = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id).get(
-        (canvas_user_id, canvas_outcome_id), []
-    )
-    items = ordered([*items, *extra])
+    key = (canvas_user_id, canvas_outcome_id)
+    canvas = _canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
+    tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
+    items = [*canvas.get(key, []), *tool.get(key, [])]
+    return _build_drill(course, student, target, items, scale, policy, now, origin)
+
+
+def student_drills(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    canvas_user_id: str,
+    targets: Sequence[GridTarget],
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    now: datetime,
+) -> dict[str, Drill]:
+    """:func:`drilldown` for every target of one student, each source read once for that
+    student (not once per target): the student's own pages. The evidence table's Canvas
+    details (assignment, points) are left out; those pages do not show them."""
+    course = _course(db, platform_id, canvas_course_id)
+    canvas = _canvas_evidence(db, course.id, mapping, canvas_user_id)
+    tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
+    student = GridStudent(canvas_user_id, "", "", ())
+    out: dict[str, Drill] = {}
+    for target in targets:
+        key = (canvas_user_id, target.canvas_outcome_id)
+        items = [*canvas.get(key, []), *tool.get(key, [])]
+        out[target.canvas_outcome_id] = _build_drill(
+            course, student, target, items, scale, policy, now, {}
+        )
+    return out
+
+
+def _build_drill(
+    course: CanvasCourse,
+    student: GridStudent,
+    target: GridTarget,
+    evidence: list[Evidence],
+    scale: Scale,
+    policy: Policy,
+    now: datetime,
+    origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
+) -> Drill:
+    """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level,
+    which evidence it used, and growth."""
+    items = ordered(evidence)
     lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
     result = current_level(items, policy, lo, hi, threshold)
     used = set(result.used_evidence_ids)

@@ -575,9 +575,7 @@ def compute_many(
             predicted = exp(ln_a + slope * xs[-1]) - shift
             out.append(rnd(min(max(predicted, scale_min), scale_max)))
         return out
-    return [  # pragma: no cover - every Method is handled above
-        compute(method, s, parameter, mastery_threshold, scale_min, scale_max) for s in series
-    ]
+    raise PolicyError(f"unknown calculation method {method!r}")  # pragma: no cover
 
 
 # --------------------------------------------------------------------------------------------

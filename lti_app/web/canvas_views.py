@@ -79,18 +79,18 @@ def _page(template: str, status: int = 200, **context: Any) -> Response:
     return Response(render_template(template, **context), status=status, mimetype="text/html")
 
 
-def _refuse(status: int, title: str, advice: str) -> Response:
+def refuse(status: int, title: str, advice: str) -> Response:
     return _page("refused.html", status, title=title, advice=advice, tone="error")
 
 
 def _teacher_context(row: LaunchSession) -> Response | None:
     """None when this launch may manage the course's Canvas connection; else the refusal."""
     if not CourseRole(row.course_role).is_teacher:
-        return _refuse(
+        return refuse(
             403, "This page is for the course's teachers.", "Open Mastery Pathways from Canvas."
         )
     if not row.canvas_course_id or not row.canvas_user_id:
-        return _refuse(
+        return refuse(
             409,
             "Canvas did not say which course and user this is.",
             "Ask your Canvas admin to add the custom fields canvas_course_id=$Canvas.course.id "
@@ -267,7 +267,7 @@ def oauth_start() -> Response:
     db = get_session()
     found = db.get(CanvasOAuthState, _hash(state)) if state else None
     if found is None or found.consumed_at is not None or found.expires_at <= _now():
-        return _refuse(
+        return refuse(
             400,
             "This connect link has expired.",
             "Go back to Mastery Pathways in Canvas and choose Connect to Canvas again.",
@@ -275,7 +275,7 @@ def oauth_start() -> Response:
     platform = db.get(Platform, found.platform_id)
     assert platform is not None
     if not platform.api_client_id:
-        return _refuse(409, "Canvas API access is not set up.", "Ask your Canvas admin.")
+        return refuse(409, "Canvas API access is not set up.", "Ask your Canvas admin.")
     url = authorization_url(
         platform.canvas_url,
         platform.api_client_id,
@@ -314,7 +314,7 @@ def _consume_state(state: str) -> CanvasOAuthState | None:
 def oauth_callback() -> Response:
     found = _consume_state(request.args.get("state", ""))
     if found is None:
-        return _refuse(
+        return refuse(
             400,
             "This sign-in could not be verified.",
             "The link was used already or has expired. Go back to Mastery Pathways in Canvas "
@@ -322,7 +322,7 @@ def oauth_callback() -> Response:
         )
     if request.args.get("error"):
         # access_denied: the teacher chose Cancel on Canvas's authorize page.
-        return _refuse(
+        return refuse(
             400,
             "Canvas access was not granted.",
             "Mastery Pathways needs access to read the course's outcomes. Connect again when "
@@ -333,7 +333,7 @@ def oauth_callback() -> Response:
     platform = db.get(Platform, found.platform_id)
     launch = db.get(LaunchSession, found.launch_session_id)
     if platform is None or launch is None or launch.expires_at <= _now():
-        return _refuse(400, "Your session has ended.", "Open Mastery Pathways again from Canvas.")
+        return refuse(400, "Your session has ended.", "Open Mastery Pathways again from Canvas.")
     svc = services()
     try:
         client_id, client_secret = connection.platform_api_key(svc, platform)
@@ -351,7 +351,7 @@ def oauth_callback() -> Response:
         ).users_self()
     except (CanvasError, MissingApiKey) as exc:
         log.warning("canvas_connect_failed error=%s", type(exc).__name__)
-        return _refuse(
+        return refuse(
             502,
             "Canvas did not complete the connection.",
             "Try again in a minute. If it keeps failing, ask your Canvas admin to check the "
@@ -367,7 +367,7 @@ def oauth_callback() -> Response:
                 session=svc.http,
                 timeout=svc.settings.http_timeout,
             )
-        return _refuse(
+        return refuse(
             403,
             "That is a different Canvas account.",
             "You signed in to Canvas as someone else than the teacher who opened Mastery "

@@ -32,7 +32,7 @@ from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
 from lti_app.policy_store import EffectivePolicy, effective_policy
-from lti_app.web.session_views import _refuse, session_required
+from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("grid", __name__)
 
@@ -98,13 +98,13 @@ def levels_css(spec: str) -> Response:
 
 def _teacher_course(row: LaunchSession) -> Response | None:
     if not CourseRole(row.course_role).is_teacher:
-        return _refuse(
+        return refuse(
             403,
             "The class mastery grid is for the course's teachers.",
             "Open Mastery Pathways from the course navigation to see your own learning targets.",
         )
     if not row.canvas_course_id:
-        return _refuse(
+        return refuse(
             409,
             "Canvas did not say which course this is.",
             "Ask your Canvas admin to add the custom field canvas_course_id=$Canvas.course.id.",
@@ -307,6 +307,14 @@ def _method_text(eff: EffectivePolicy) -> str:
 
 CHART_W, CHART_H = 440, 230
 _LEFT, _RIGHT, _TOP, _BOTTOM = 62, 14, 14, 36
+# What the growth_chart macro needs to draw the frame (drill-down and student pages).
+CHART_FRAME = {
+    "chart_w": CHART_W,
+    "chart_h": CHART_H,
+    "chart_left": _LEFT,
+    "chart_right": CHART_W - _RIGHT,
+    "chart_bottom": CHART_H - _BOTTOM,
+}
 
 
 @dataclass(frozen=True)
@@ -334,7 +342,7 @@ def _date(at: datetime) -> str:
     return f"{at:%Y-%m-%d}"
 
 
-def _chart(drill: course_mastery.Drill, scale: Scale) -> Chart | None:
+def chart_of(drill: course_mastery.Drill, scale: Scale) -> Chart | None:
     """Geometry of the growth chart (inline SVG): every score over time, and the threshold."""
     items = [row.evidence for row in drill.evidence]
     if not items:
@@ -410,7 +418,7 @@ def _drill_page(
     except course_mastery.CourseNotSynced:
         return _not_synced(row)
     except course_mastery.UnknownPair:
-        return _refuse(
+        return refuse(
             404,
             "That student or learning target is not part of this course.",
             "Go back to the class mastery grid and choose a cell there.",
@@ -431,12 +439,8 @@ def _drill_page(
         scale=eff.scale,
         eff=eff,
         levels_css=levels_css_url(eff.scale),
-        chart=_chart(drill, eff.scale),
-        chart_w=CHART_W,
-        chart_h=CHART_H,
-        chart_left=_LEFT,
-        chart_right=CHART_W - _RIGHT,
-        chart_bottom=CHART_H - _BOTTOM,
+        chart=chart_of(drill, eff.scale),
+        **CHART_FRAME,
         status_text=status_text,
         method_name=_method_text(eff),
         fmt=fmt,
@@ -517,6 +521,6 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
             form_reason=request.form.get("reason", ""),
         )
     except pathways_service.PathwayError as exc:
-        return _refuse(exc.status, exc.message, "Go back to the class mastery grid.")
+        return refuse(exc.status, exc.message, "Go back to the class mastery grid.")
     target = url_for("grid.override_done", handle=row.id, uid=uid, oid=oid, what=what)
     return Response(status=303, headers={"Location": target})

@@ -31,7 +31,7 @@ from lti_app.policy_store import (
     set_policy,
 )
 from lti_app.web.mastery_form import MasteryForm, Parsed, form_choices
-from lti_app.web.session_views import _refuse, session_required
+from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("mastery", __name__, url_prefix="/s/<handle>")
 
@@ -90,7 +90,7 @@ def settings(row: LaunchSession) -> Response:
     try:
         course_id = _scope_course(scope, courses)
     except LookupError:
-        return _refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
+        return refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
     eff = effective_policy(db, platform_id, course_id)
     form = MasteryForm.from_effective(eff, scope)
     preset = request.args.get("preset")
@@ -125,7 +125,7 @@ def settings_post(row: LaunchSession) -> Response:
     try:
         course_id = _scope_course(form.scope, courses)
     except LookupError:
-        return _refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
+        return refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
     eff = effective_policy(db, platform_id, course_id)
     parsed = form.parse()
     if parsed is None:
@@ -202,15 +202,15 @@ def _save(
 def export(row: LaunchSession, fmt: str) -> Response:
     """The teacher's download: the course's mastery report as CSV or JSON."""
     if fmt not in ("csv", "json"):
-        return _refuse(404, "There is no such download.", "Choose CSV or JSON.")
+        return refuse(404, "There is no such download.", "Choose CSV or JSON.")
     if not CourseRole(row.course_role).is_teacher or row.canvas_course_id is None:
-        return _refuse(403, "The mastery export is for the course's teachers.", "")
+        return refuse(403, "The mastery export is for the course's teachers.", "")
     db = get_session()
     platform_id = row.deployment.platform_id
     try:
         data = course_mastery.load(db, platform_id, row.canvas_course_id)
     except course_mastery.CourseNotSynced:
-        return _refuse(
+        return refuse(
             409,
             "This course has not been synced from Canvas yet.",
             "Sync the course first, then download the export.",

@@ -19,7 +19,7 @@ from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
 from lti_app.policy_store import effective_policy
-from lti_app.web.session_views import _refuse, session_required
+from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("pathways", __name__, url_prefix="/s/<handle>/pathways")
 
@@ -36,7 +36,7 @@ def _refused(exc: svc.PathwayError) -> Response:
         404: "Go back to the pathways page and choose again.",
         409: "Sync the course from Canvas first." if isinstance(exc, svc.NotSynced) else "",
     }.get(exc.status, "")
-    return _refuse(exc.status, exc.message, advice, tone="info" if exc.status == 409 else "error")
+    return refuse(exc.status, exc.message, advice, tone="info" if exc.status == 409 else "error")
 
 
 def _render(
@@ -275,7 +275,7 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
         elif action == "decline_reassessment":
             svc.decline_reassessment(db, actor, demo_id, note)
         else:
-            return _refuse(400, "Unknown action.", "Use the buttons on the review page.")
+            return refuse(400, "Unknown action.", "Use the buttons on the review page.")
     except (svc.Invalid, svc.Conflict) as exc:
         typed = {demo_id: {"note": note, "level": request.form.get("level", "")}}
         errors = {demo_id: exc.errors or {"state": exc.message}}
@@ -295,7 +295,7 @@ def review_bulk(row: LaunchSession) -> Response:
         if not raw:
             return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
         if not all(r.isdigit() for r in raw):
-            return _refuse(400, "That selection could not be read.", "Reload the page.")
+            return refuse(400, "That selection could not be read.", "Reload the page.")
         approved, skipped = svc.bulk_approve(db, actor, [int(r) for r in raw])
     except svc.PathwayError as exc:
         return _refused(exc)

@@ -23,7 +23,7 @@ from lti_app.web.security import allow_framing_by
 bp = Blueprint("session", __name__, url_prefix="/s/<handle>")
 
 
-def _refuse(status: int, title: str, advice: str, tone: str = "error") -> Response:
+def refuse(status: int, title: str, advice: str, tone: str = "error") -> Response:
     html = render_template("refused.html", title=title, advice=advice, tone=tone)
     return Response(html, status=status, mimetype="text/html")
 
@@ -34,7 +34,7 @@ def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response
         def wrapper(handle: str, **kwargs: Any) -> Response:
             row = launch_session.authenticate(get_session(), request, handle)
             if row is None:
-                return _refuse(
+                return refuse(
                     401,
                     "Your session has ended.",
                     "Open Mastery Pathways again from the course navigation in Canvas.",
@@ -43,9 +43,9 @@ def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response
             if request.method not in ("GET", "HEAD", "OPTIONS") and not launch_session.csrf_ok(
                 request, row, services().settings.public_origin
             ):
-                return _refuse(403, "This request could not be verified.", "Reload the page.")
+                return refuse(403, "This request could not be verified.", "Reload the page.")
             if admin and not row.is_admin:
-                return _refuse(
+                return refuse(
                     403,
                     "This page is for district administrators.",
                     "Ask your Canvas admin if you need access.",
@@ -73,7 +73,7 @@ def home(row: LaunchSession) -> Response:
 def sign_out(row: LaunchSession) -> Response:
     handle = row.id
     launch_session.end(get_session(), row)
-    response = _refuse(
+    response = refuse(
         200,
         "You are signed out of Mastery Pathways.",
         "Open it again from Canvas whenever you need it.",

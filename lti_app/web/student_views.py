@@ -25,26 +25,15 @@ from lti_app import pathways_service as svc
 from lti_app.db import get_session
 from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
-from lti_app.mastery.calculation import current_level, ordered
-from lti_app.mastery.growth import GrowthStatus, growth
+from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.pathways import Action, PathwayKind, State
 from lti_app.mastery.scales import Level, Scale
 from lti_app.models.canvas import CourseOutcome
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
 from lti_app.policy_store import EffectivePolicy, effective_policy
-from lti_app.web.grid_views import (
-    _BOTTOM,
-    _LEFT,
-    _RIGHT,
-    CHART_H,
-    CHART_W,
-    Chart,
-    _chart,
-    fmt,
-    levels_css_url,
-)
-from lti_app.web.session_views import _refuse, session_required
+from lti_app.web.grid_views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
+from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("student", __name__, url_prefix="/s/<handle>/me")
 
@@ -122,7 +111,7 @@ def _student(row: LaunchSession) -> svc.Actor:
 
 def _refused(exc: svc.PathwayError, row: LaunchSession) -> Response:
     if isinstance(exc, svc.NotSynced):
-        return _refuse(
+        return refuse(
             409,
             "Your learning targets are not ready yet.",
             "Your teacher has to connect this course first. Please check again later.",
@@ -134,7 +123,7 @@ def _refused(exc: svc.PathwayError, row: LaunchSession) -> Response:
         advice = "Go back to My learning targets and choose again."
     else:
         advice = "Go back to My learning targets and try again."
-    return _refuse(exc.status, exc.message, advice)
+    return refuse(exc.status, exc.message, advice)
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,41 +178,22 @@ def _my_drills(
     targets: dict[str, CourseOutcome],
     now: datetime,
 ) -> dict[str, course_mastery.Drill]:
-    """The drill-down of every target for the launch's own student, from one read of each
-    source: ``course_mastery.drilldown``'s steps (Canvas results through the course mapping,
-    the tool's scored demonstrations and overrides in force, Canvas order, the policy, growth),
-    but with each source read once for this student, not once per target for the whole course
-    (a class with 4,500 scored demonstrations made that 9 s for 30 targets).
-    tests/student/test_student_levels.py checks that the two always agree."""
-    uid = actor.canvas_user_id  # always the launch's own student
-    course = course_mastery._course(db, actor.platform_id, actor.canvas_course_id)
-    canvas = course_mastery._canvas_evidence(db, course.id, eff.mapping, uid)
-    tool = course_mastery.tool_evidence(
-        db, actor.platform_id, actor.canvas_course_id, actor.canvas_user_id
+    """Every target's drill-down for the launch's own student (never another's: the id comes
+    from the launch). tests/student/test_student_levels.py checks it against the teacher's."""
+    return course_mastery.student_drills(
+        db,
+        actor.platform_id,
+        actor.canvas_course_id,
+        actor.canvas_user_id,
+        [
+            course_mastery.GridTarget(oid, o.title, " / ".join(o.group_path))
+            for oid, o in targets.items()
+        ],
+        eff.scale,
+        eff.policy,
+        eff.mapping,
+        now,
     )
-    scale, policy = eff.scale, eff.policy
-    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
-    values = scale.values
-    student = course_mastery.GridStudent(uid, "", "", ())
-    out: dict[str, course_mastery.Drill] = {}
-    for oid, outcome in targets.items():
-        items = ordered([*canvas.get((uid, oid), []), *tool.get((uid, oid), [])])
-        result = current_level(items, policy, lo, hi, threshold)
-        used = set(result.used_evidence_ids)
-        rows = [
-            course_mastery.DrillEvidence(
-                e,
-                course_mastery._level_index(values, e.score),
-                course_mastery._source(e, None),
-                e.id in used,
-            )
-            for e in items
-        ]
-        index = None if result.value is None else course_mastery._level_index(values, result.value)
-        target = course_mastery.GridTarget(oid, outcome.title, " / ".join(outcome.group_path))
-        g = growth(items, policy, lo, hi, threshold, now)
-        out[oid] = course_mastery.Drill(course, student, target, rows, result, g, index)
-    return out
 
 
 def _card(
@@ -257,7 +227,7 @@ def _card(
             None,
             False,
             GROWTH_TEXT[status],
-            _chart(drill, scale) if drill is not None else None,
+            chart_of(drill, scale) if drill is not None else None,
             None,  # no level yet: the goal is proficiency itself
             "",
             None,
@@ -279,7 +249,7 @@ def _card(
         value,
         scale.is_mastery(value),
         text,
-        _chart(drill, scale),
+        chart_of(drill, scale),
         nxt,
         _next_text(scale, keys, nxt),
         max(0.0, round(scale.mastery_threshold - value, 2)),
@@ -309,11 +279,7 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
         "levels_css": levels_css_url(eff.scale),
         "fmt": fmt,
         "csrf_field": CSRF_FIELD,
-        "chart_w": CHART_W,
-        "chart_h": CHART_H,
-        "chart_left": _LEFT,
-        "chart_right": CHART_W - _RIGHT,
-        "chart_bottom": CHART_H - _BOTTOM,
+        **CHART_FRAME,
         "state_labels": {s.value: label for s, label in STATE_NAMES.items()},
         **ctx,
     }
@@ -438,7 +404,7 @@ def choose(row: LaunchSession, oid: str) -> Response:
 def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
     db = get_session()
     if action not in FORM_ACTIONS:
-        return _refuse(404, "There is no such page.", "Go back to My learning targets.")
+        return refuse(404, "There is no such page.", "Go back to My learning targets.")
     form = request.form
     typed = {k: form.get(k, "") for k in ("proposal", "evidence", "links", "reflection")}
     try:

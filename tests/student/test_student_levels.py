@@ -16,7 +16,7 @@ from lti_app.db import session_scope
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
 from lti_app.policy_store import effective_policy
-from lti_app.web.grid_views import _chart
+from lti_app.web.grid_views import chart_of
 from lti_app.web.student_views import _my_drills
 from tests.grid.seed import COURSE, STUDENTS, T0, TARGETS, platform_id, seed_course
 from tests.lti_platform import FakePlatform
@@ -79,7 +79,7 @@ def test_the_student_pages_levels_equal_the_teachers_drilldown(
                     (r.evidence, r.level_index, r.counts) for r in want.evidence
                 ]
                 assert got.target == want.target
-                g_chart, w_chart = _chart(got, eff.scale), _chart(want, eff.scale)
+                g_chart, w_chart = chart_of(got, eff.scale), chart_of(want, eff.scale)
                 assert (g_chart and g_chart.polyline) == (w_chart and w_chart.polyline)
                 checked += bool(want.evidence)
                 if (uid, oid) == ("813", "97"):
