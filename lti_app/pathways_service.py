@@ -54,6 +54,7 @@ from lti_app.models.pathways import (
     PathwayMenuItem,
 )
 from lti_app.policy_store import effective_policy
+from lti_app.writeback import outbox
 
 __all__ = [
     "Actor",
@@ -691,6 +692,8 @@ def score(
     demo.scored_at = now
     label = eff.scale.level(value).label
     _event(db, actor, demo, before, comment, details={"score": value, "label": label})
+    # Owed to Canvas, committed with the score itself (a worker delivers it after commit).
+    outbox.enqueue_demonstration(db, demo, eff)
     return demo
 
 

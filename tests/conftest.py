@@ -101,6 +101,14 @@ def app(db_url: str, tmp_path: Path, platform: FakePlatform) -> Iterator[Flask]:
     result = app.test_cli_runner().invoke(args=platform.cli_args())
     assert result.exit_code == 0, result.output
     yield app
+    close_app(app)
+
+
+def close_app(app: Flask) -> None:
+    """Let background jobs (a write-back kicked by a scoring) finish, then close the DB."""
+    jobs = app.extensions.get("mp_jobs")
+    if jobs is not None:
+        jobs.shutdown(wait=True)
     app.extensions["db_engine"].dispose()
 
 

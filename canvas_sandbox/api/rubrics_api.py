@@ -216,6 +216,24 @@ def create_rubric(course_ref: str) -> Response:
     return as_json(ser.rubric_create_json(rubric, assoc))
 
 
+@bp.get("/courses/<course_ref>/rubrics/<rubric_ref>")
+def show_rubric(course_ref: str, rubric_ref: str) -> Response:
+    """``GET /courses/:id/rubrics/:id`` ("Get a single rubric"); ``include[]=associations``
+    lists its active associations (how a tool finds an association id it did not record)."""
+    course = course_or_404(course_ref)
+    require_grader(course)
+    st = state()
+    rubric = st.rubrics.get(parse_id(rubric_ref))
+    if rubric is None or rubric.context_id != course.id or rubric.workflow_state != "active":
+        raise not_found()
+    body = ser.rubric_json(rubric)
+    if "associations" in (arg_list("include") or []):
+        body["associations"] = [
+            ser.rubric_association_json(a) for a in rubrics.active_associations(st, rubric.id)
+        ]
+    return as_json(body)
+
+
 @bp.put("/courses/<course_ref>/rubrics/<rubric_ref>")
 def update_rubric(course_ref: str, rubric_ref: str) -> Response:
     course = course_or_404(course_ref)

@@ -56,6 +56,7 @@ from lti_app.canvas_client.types import (
     Proficiency,
     Progress,
     Rollup,
+    RubricAssociation,
     RubricCreated,
     Section,
     Submission,
@@ -67,6 +68,7 @@ from lti_app.canvas_client.types import (
     parse_proficiency,
     parse_progress,
     parse_rollup,
+    parse_rubric_associations,
     parse_rubric_created,
     parse_section,
     parse_submission,
@@ -853,10 +855,12 @@ class CanvasClient:
         omit_from_final_grade: bool = True,
         published: bool = True,
         assignment_group_id: str | None = None,
+        description: str | None = None,
     ) -> Assignment:
         """A carrier assignment (reference §4.2). POST: never retried after it may have run."""
         fields: dict[str, object] = {
             "name": name,
+            "description": description,
             "submission_types": list(submission_types),
             "grading_type": grading_type,
             "points_possible": points_possible,
@@ -951,6 +955,16 @@ class CanvasClient:
             scope="url:PUT|/api/v1/courses/:course_id/rubrics/:id",
         )
         return self._rubric_response(response)
+
+    def rubric_associations(self, course_id: str, rubric_id: str) -> tuple[RubricAssociation, ...]:
+        """The rubric's active associations (``GET /rubrics/:id?include[]=associations``)."""
+        return parse_rubric_associations(
+            self._get(
+                f"/api/v1/courses/{course_id}/rubrics/{rubric_id}",
+                {"include[]": ["associations"]},
+                scope="url:GET|/api/v1/courses/:course_id/rubrics/:id",
+            )
+        )
 
     def assess_submission(
         self,

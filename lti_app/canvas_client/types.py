@@ -508,6 +508,7 @@ class Assignment:
     rubric: tuple[Criterion, ...] = ()
     rubric_settings: Mapping[str, Any] | None = None
     use_rubric_for_grading: bool = False
+    description: str | None = None
 
 
 def parse_assignment(data: object) -> Assignment:
@@ -523,6 +524,7 @@ def parse_assignment(data: object) -> Assignment:
         rubric=_criteria(d.get("rubric")),
         rubric_settings=None if settings is None else dict(_obj(settings, "rubric settings")),
         use_rubric_for_grading=_bool(d.get("use_rubric_for_grading"), "use rubric for grading"),
+        description=_opt_str(d.get("description"), "assignment description"),
     )
 
 
@@ -543,6 +545,31 @@ def parse_rubric_created(data: object) -> RubricCreated:
         if association is None
         else _id(_obj(association, "rubric association").get("id"), "rubric association"),
         criteria=_criteria(rubric.get("criteria", rubric.get("data"))),
+    )
+
+
+@dataclass(frozen=True)
+class RubricAssociation:
+    id: str
+    association_id: str
+    association_type: str
+    purpose: str | None
+
+
+def parse_rubric_associations(data: object) -> tuple[RubricAssociation, ...]:
+    """The ``associations`` of a rubric fetched with ``include[]=associations``."""
+    rubric = _obj(data, "rubric")
+    return tuple(
+        RubricAssociation(
+            id=_id(a.get("id"), "rubric association"),
+            association_id=_id(a.get("association_id"), "association target"),
+            association_type=_str(a.get("association_type"), "association type"),
+            purpose=_opt_str(a.get("purpose"), "association purpose"),
+        )
+        for a in (
+            _obj(item, "rubric association")
+            for item in _list(rubric.get("associations", []), "rubric associations")
+        )
     )
 
 

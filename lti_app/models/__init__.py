@@ -20,6 +20,8 @@ from lti_app.models.pathways import MasteryOverride as MasteryOverride
 from lti_app.models.pathways import PathwayLibraryKind as PathwayLibraryKind
 from lti_app.models.pathways import PathwayMenuItem as PathwayMenuItem
 from lti_app.models.tenancy import Deployment, Platform
+from lti_app.models.writeback import WritebackItem as WritebackItem
+from lti_app.models.writeback import WritebackLease as WritebackLease
 
 __all__ = [
     "CanvasApiToken",

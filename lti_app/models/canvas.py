@@ -216,7 +216,13 @@ class CourseOutcomeResult(Base):
 
 
 class CarrierAssignment(Base):
-    """A Canvas assignment the tool created to write results back (filled by write-back)."""
+    """A Canvas assignment the tool created to carry written-back results (``lti_app.writeback``).
+
+    One per (course, kind, round): round n carries every student's n-th scored demonstration of
+    each target, so each demonstration stays its own Canvas outcome result. ``marker`` is written
+    into the assignment's description before the id is known: a worker that died between
+    Canvas's answer and the commit finds the assignment again by it instead of creating a twin.
+    """
 
     __tablename__ = "carrier_assignment"
     __table_args__ = (
@@ -226,12 +232,30 @@ class CarrierAssignment(Base):
             "canvas_assignment_id",
             name="uq_carrier_assignment_platform_course_assignment",
         ),
+        UniqueConstraint(
+            "platform_id",
+            "canvas_course_id",
+            "kind",
+            "round",
+            name="uq_carrier_assignment_platform_course_kind_round",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     canvas_course_id: Mapped[str] = mapped_column(String(64))
-    canvas_assignment_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    round: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    marker: Mapped[str] = mapped_column(String(64))
+    # None until Canvas has created the assignment (and the tool has recorded it).
+    canvas_assignment_id: Mapped[str | None] = mapped_column(String(64))
+    rubric_id: Mapped[str | None] = mapped_column(String(64))
+    rubric_association_id: Mapped[str | None] = mapped_column(String(64))
+    # {canvas_outcome_id: criterion id}, as Canvas answered.
+    criteria: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # A digest of the ratings sent: a changed scale or mapping updates the rubric in place.
+    ratings_digest: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

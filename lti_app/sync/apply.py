@@ -63,14 +63,16 @@ class ApplySummary:
 
 
 def carrier_assignment_ids(db: Session, platform_id: int, canvas_course_id: str) -> set[str]:
-    return set(
-        db.scalars(
+    return {
+        assignment_id
+        for assignment_id in db.scalars(
             select(CarrierAssignment.canvas_assignment_id).where(
                 CarrierAssignment.platform_id == platform_id,
                 CarrierAssignment.canvas_course_id == canvas_course_id,
             )
         )
-    )
+        if assignment_id is not None
+    }
 
 
 # Rows per statement for bulk deletes (keeps IN lists far below parameter limits).

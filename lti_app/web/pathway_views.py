@@ -20,6 +20,7 @@ from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
 from lti_app.policy_store import effective_policy
 from lti_app.web.session_views import refuse, session_required
+from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("pathways", __name__, url_prefix="/s/<handle>/pathways")
 
@@ -268,6 +269,7 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
             svc.return_proposal(db, actor, demo_id, note)
         elif action == "score":
             svc.score(db, actor, demo_id, request.form.get("level", ""), note)
+            kick_after_response(actor.platform_id, actor.canvas_course_id)
         elif action == "return_submission":
             svc.return_submission(db, actor, demo_id, note)
         elif action == "approve_reassessment":

@@ -1,0 +1,79 @@
+"""Celery for districts (``CELERY_BROKER_URL`` set): many workers on many machines run the same
+``deliver_course`` as the in-process threads.
+
+Delivery is safe to run twice and the outbox rows are the durable record, so the broker only
+has to get the work started: tasks are acknowledged after they ran (``acks_late``), a task
+whose worker died is handed to another (``reject_on_worker_lost``), and each worker takes one
+task at a time (``prefetch 1``: a long delivery does not hold others hostage). The sweeper runs
+under beat and re-sends every course with due items.
+
+Start a worker (with beat, for one machine): ``celery -A lti_app.writeback.worker worker -B``;
+for several machines run ``celery -A lti_app.writeback.worker beat`` once and workers without -B.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+from flask import Flask
+
+from lti_app.services import Services
+from lti_app.writeback.delivery import deliver_course
+
+TASK_DELIVER = "mastery_pathways.writeback.deliver_course"
+TASK_SWEEP = "mastery_pathways.writeback.sweep"
+QUEUE = "mastery_pathways_writeback"
+EXTENSION = "mp_celery"
+
+
+def _services(app: Flask) -> Services:
+    found: Services = app.extensions["mp_services"]
+    return found
+
+
+def make_celery(app: Flask) -> Celery:
+    settings = _services(app).settings
+    celery = Celery("mastery_pathways", broker=settings.celery_broker_url, set_as_current=False)
+    celery.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=QUEUE,
+        task_ignore_result=True,
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        # An unacknowledged task (its worker vanished) goes back to the queue after this; the
+        # sweeper usually gets there first, once the course lease expires.
+        broker_transport_options={"visibility_timeout": 3600},
+        beat_schedule={
+            "writeback-sweep": {"task": TASK_SWEEP, "schedule": settings.writeback_sweep_seconds}
+        },
+    )
+
+    @celery.task(name=TASK_DELIVER)  # type: ignore[untyped-decorator]
+    def deliver(platform_id: int, course_id: str) -> int:
+        return deliver_course(app, platform_id, course_id).delivered
+
+    @celery.task(name=TASK_SWEEP)  # type: ignore[untyped-decorator]
+    def sweep_due() -> int:
+        from lti_app.writeback.dispatch import sweep
+
+        return sweep(app, lambda pid, course: send_delivery(app, pid, course))
+
+    return celery
+
+
+def celery_for(app: Flask) -> Celery:
+    found = app.extensions.get(EXTENSION)
+    if found is None:
+        found = make_celery(app)
+        app.extensions[EXTENSION] = found
+    assert isinstance(found, Celery)
+    return found
+
+
+def send_delivery(app: Flask, platform_id: int, course_id: str) -> Any:
+    return celery_for(app).send_task(TASK_DELIVER, args=[platform_id, course_id])

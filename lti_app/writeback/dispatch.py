@@ -1,0 +1,117 @@
+"""Who runs deliveries: in-process threads by default, Celery when ``CELERY_BROKER_URL`` is
+set. Both run ``delivery.deliver_course``; a sweeper re-dispatches every course with due items
+(new ones whose kick was lost, retries whose backoff ran out, a dead worker's course)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+
+from flask import Flask, after_this_request, current_app
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response
+
+from lti_app.db import session_scope
+from lti_app.jobs.runner import QueueFull, runner
+from lti_app.services import Services
+from lti_app.writeback.delivery import deliver_course
+from lti_app.writeback.outbox import due_courses
+
+log = logging.getLogger("lti_app.writeback")
+
+SWEEPER = "mp_writeback_sweeper"
+_sweeper_lock = threading.Lock()
+
+
+def _services(app: Flask) -> Services:
+    found: Services = app.extensions["mp_services"]
+    return found
+
+
+def uses_celery(app: Flask) -> bool:
+    return bool(_services(app).settings.celery_broker_url)
+
+
+def kick(app: Flask, platform_id: int, course_id: str) -> None:
+    """Start delivering a course now (the sweeper catches anything a lost kick leaves)."""
+    if uses_celery(app):
+        from lti_app.writeback.celery_app import send_delivery
+
+        try:
+            send_delivery(app, platform_id, course_id)
+        except Exception:  # the broker is down: the outbox row waits for the sweeper
+            log.warning("writeback_enqueue_failed course=%s", course_id)
+        return
+    if not app.testing:
+        start_sweeper(app)
+    try:
+        runner(app).submit(
+            f"writeback:{platform_id}:{course_id}",
+            lambda: deliver_course(app, platform_id, course_id),
+        )
+    except QueueFull:
+        log.warning("writeback_queue_full course=%s", course_id)
+
+
+def kick_after_response(platform_id: int, course_id: str) -> None:
+    """Kick once the request's transaction has committed (the outbox row is then visible)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    @after_this_request
+    def _later(response: Response) -> ResponseReturnValue:
+        response.call_on_close(lambda: kick(app, platform_id, course_id))
+        return response
+
+
+def sweep(app: Flask, dispatch: Callable[[int, str], None] | None = None) -> int:
+    """Dispatch every course with due items; returns how many were dispatched."""
+    with session_scope(app) as db:
+        courses = due_courses(db)
+    send = dispatch or (lambda pid, course: kick(app, pid, course))
+    for platform_id, course_id in courses:
+        send(platform_id, course_id)
+    return len(courses)
+
+
+class _Sweeper:
+    """The in-process sweeper: a daemon thread that sweeps every few seconds."""
+
+    def __init__(self, app: Flask, interval: float) -> None:
+        self.app = app
+        self.interval = interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="mp-writeback-sweeper", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            try:
+                sweep(self.app, lambda pid, course: self._submit(pid, course))
+            except Exception:
+                log.exception("writeback_sweep_failed")
+
+    def _submit(self, platform_id: int, course_id: str) -> None:
+        with contextlib.suppress(QueueFull):  # the next sweep tries again
+            runner(self.app).submit(
+                f"writeback:{platform_id}:{course_id}",
+                lambda: deliver_course(self.app, platform_id, course_id),
+            )
+
+
+def start_sweeper(app: Flask) -> None:
+    """Start the in-process sweeper once per app (on first use; never under Celery)."""
+    if uses_celery(app) or app.extensions.get(SWEEPER) is not None:
+        return
+    with _sweeper_lock:
+        if app.extensions.get(SWEEPER) is None:
+            sweeper = _Sweeper(app, _services(app).settings.writeback_sweep_seconds)
+            app.extensions[SWEEPER] = sweeper
+            sweeper.thread.start()
+
+
+def stop_sweeper(app: Flask) -> None:
+    sweeper = app.extensions.pop(SWEEPER, None)
+    if isinstance(sweeper, _Sweeper):
+        sweeper.stop.set()
+        sweeper.thread.join(timeout=5)

@@ -1,0 +1,191 @@
+"""The outbox: what the tool owes Canvas, written in the scoring transaction, and its status
+for the teacher (pending, delivered, failed with the reason) with a retry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from lti_app.mastery.mapping import MappingError
+from lti_app.models.pathways import Demonstration
+from lti_app.models.writeback import (
+    DELIVERED,
+    FAILED,
+    KIND_DEMONSTRATION,
+    PENDING,
+    WritebackItem,
+)
+from lti_app.policy_store import EffectivePolicy
+
+# Canvas shows the row comment with the result; it names the pathway, never the teacher's note
+# (which may be private feedback) and never more than a line.
+COMMENT_LIMIT = 250
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def enqueue_demonstration(
+    db: Session, demo: Demonstration, eff: EffectivePolicy
+) -> WritebackItem | None:
+    """Owe Canvas this scored demonstration, in the caller's transaction.
+
+    Its round is the student's next free result slot for the target. Idempotent: scoring the
+    same demonstration again adds nothing. None when the mapping cannot express the level in
+    Canvas points (a scale/mapping mismatch the settings page already reports).
+    """
+    if demo.score is None:
+        raise ValueError("only a scored demonstration is written back")
+    key = f"demo:{demo.id}"
+    existing = db.scalar(
+        select(WritebackItem).where(
+            WritebackItem.platform_id == demo.platform_id, WritebackItem.idempotency_key == key
+        )
+    )
+    if existing is not None:
+        return existing
+    try:
+        points = eff.mapping.to_canvas_points(demo.score)
+    except MappingError:
+        return None
+    used = db.scalar(
+        select(func.max(WritebackItem.round)).where(
+            WritebackItem.platform_id == demo.platform_id,
+            WritebackItem.canvas_course_id == demo.canvas_course_id,
+            WritebackItem.canvas_user_id == demo.canvas_user_id,
+            WritebackItem.canvas_outcome_id == demo.canvas_outcome_id,
+            WritebackItem.kind == KIND_DEMONSTRATION,
+        )
+    )
+    label = eff.scale.level(demo.score).label
+    comment = f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)"
+    item = WritebackItem(
+        platform_id=demo.platform_id,
+        canvas_course_id=demo.canvas_course_id,
+        canvas_user_id=demo.canvas_user_id,
+        canvas_outcome_id=demo.canvas_outcome_id,
+        kind=KIND_DEMONSTRATION,
+        round=(used or 0) + 1,
+        idempotency_key=key,
+        demonstration_id=demo.id,
+        level=demo.score,
+        label=label[:200],
+        points=points,
+        comment=comment[:COMMENT_LIMIT],
+        teacher_canvas_user_id=demo.scored_by or "",
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=_now(),
+    )
+    db.add(item)
+    db.flush()
+    return item
+
+
+def retry(
+    db: Session, platform_id: int, canvas_course_id: str, item_ids: list[int] | None = None
+) -> int:
+    """Send failed items again (all of the course's, or the ones named); returns how many."""
+    query = (
+        update(WritebackItem)
+        .where(
+            WritebackItem.platform_id == platform_id,
+            WritebackItem.canvas_course_id == canvas_course_id,
+            WritebackItem.status == FAILED,
+        )
+        .values(status=PENDING, attempts=0, next_attempt_at=_now(), last_error=None)
+    )
+    if item_ids is not None:
+        query = query.where(WritebackItem.id.in_(item_ids))
+    return int(getattr(db.execute(query), "rowcount", 0) or 0)
+
+
+def due_courses(
+    db: Session, now: datetime | None = None, limit: int = 500
+) -> list[tuple[int, str]]:
+    """Courses with items waiting to be sent now (the sweeper dispatches each)."""
+    rows = db.execute(
+        select(WritebackItem.platform_id, WritebackItem.canvas_course_id)
+        .where(WritebackItem.status == PENDING, WritebackItem.next_attempt_at <= (now or _now()))
+        .group_by(WritebackItem.platform_id, WritebackItem.canvas_course_id)
+        .limit(limit)
+    )
+    return [(int(pid), str(course)) for pid, course in rows]
+
+
+def backoff(attempts: int, base_seconds: float) -> timedelta:
+    """Delay before attempt ``attempts + 1``: base, 2x base, 4x base... at most 30 minutes."""
+    return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 1800.0))
+
+
+# --- what the teacher sees ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseStatus:
+    pending: int
+    delivered: int
+    failed: int
+    # The batch in flight: every item since the oldest one still pending, and how many of
+    # them are settled (delivered or failed). A progress bar shows done / total.
+    batch_total: int
+    batch_done: int
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.delivered + self.failed
+
+    @property
+    def batch_percent(self) -> int:
+        return 100 if not self.batch_total else int(100 * self.batch_done / self.batch_total)
+
+
+def course_status(db: Session, platform_id: int, canvas_course_id: str) -> CourseStatus:
+    scope = (
+        WritebackItem.platform_id == platform_id,
+        WritebackItem.canvas_course_id == canvas_course_id,
+    )
+    counts = dict(
+        db.execute(
+            select(WritebackItem.status, func.count()).where(*scope).group_by(WritebackItem.status)
+        ).all()
+    )
+    oldest = db.scalar(
+        select(func.min(WritebackItem.created_at)).where(*scope, WritebackItem.status == PENDING)
+    )
+    batch_total = batch_done = 0
+    if oldest is not None:
+        batch = dict(
+            db.execute(
+                select(WritebackItem.status, func.count())
+                .where(*scope, WritebackItem.created_at >= oldest)
+                .group_by(WritebackItem.status)
+            ).all()
+        )
+        batch_total = sum(batch.values())
+        batch_done = batch_total - batch.get(PENDING, 0)
+    return CourseStatus(
+        pending=counts.get(PENDING, 0),
+        delivered=counts.get(DELIVERED, 0),
+        failed=counts.get(FAILED, 0),
+        batch_total=batch_total,
+        batch_done=batch_done,
+    )
+
+
+def course_items(db: Session, platform_id: int, canvas_course_id: str) -> list[WritebackItem]:
+    """Every item of the course, newest first (the status table)."""
+    return list(
+        db.scalars(
+            select(WritebackItem)
+            .where(
+                WritebackItem.platform_id == platform_id,
+                WritebackItem.canvas_course_id == canvas_course_id,
+            )
+            .order_by(WritebackItem.created_at.desc(), WritebackItem.id.desc())
+        )
+    )
