@@ -243,12 +243,18 @@ def load_settings(
         http_read_timeout=_float("http_read_timeout", merged["http_read_timeout"]),
         celery_broker_url=str(merged.get("celery_broker_url") or ""),
         writeback_max_attempts=_int("writeback_max_attempts", merged["writeback_max_attempts"], 1),
-        writeback_retry_seconds=_float("writeback_retry_seconds", merged["writeback_retry_seconds"]),
+        writeback_retry_seconds=_float(
+            "writeback_retry_seconds", merged["writeback_retry_seconds"]
+        ),
         writeback_verify_seconds=_float(
             "writeback_verify_seconds", merged["writeback_verify_seconds"]
         ),
-        writeback_lease_seconds=_int("writeback_lease_seconds", merged["writeback_lease_seconds"], 1),
-        writeback_sweep_seconds=_float("writeback_sweep_seconds", merged["writeback_sweep_seconds"]),
+        writeback_lease_seconds=_int(
+            "writeback_lease_seconds", merged["writeback_lease_seconds"], 1
+        ),
+        writeback_sweep_seconds=_float(
+            "writeback_sweep_seconds", merged["writeback_sweep_seconds"]
+        ),
         instance_path=instance_path,
     )
     assert {f.name for f in fields(Settings)} == set(values)

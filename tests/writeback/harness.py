@@ -141,7 +141,7 @@ def sync(app: Flask, platform_id: int, course: str, teacher: str) -> None:
     assert runner(app).wait_idle(timeout=120)
     with session_scope(app) as db:
         run = db.get(SyncRun, run_id)
-        assert run is not None and run.status == "succeeded", (run and run.error_message)
+        assert run is not None and run.status == "succeeded", run and run.error_message
 
 
 @contextmanager
