@@ -169,32 +169,33 @@ def test_incremental_apply_updates_adds_and_removes(sync_app: Flask, platform_id
     assert dump(sync_app) == rows
 
 
+def _carrier(platform_id: int, course: str, assignment: str, round_: int) -> CarrierAssignment:
+    return CarrierAssignment(
+        platform_id=platform_id,
+        canvas_course_id=course,
+        canvas_assignment_id=assignment,
+        kind="demonstration",
+        round=round_,
+        name=f"Mastery Pathways evidence, round {round_}",
+        marker=f"m{course}{assignment}",
+        criteria={},
+    )
+
+
 def test_carrier_results_are_flagged_and_a_later_carrier_is_honoured(
     sync_app: Flask, platform_id: int
 ) -> None:
     with session_scope(sync_app) as db:
-        db.add(
-            CarrierAssignment(
-                platform_id=platform_id, canvas_course_id="12", canvas_assignment_id="53"
-            )
-        )
+        db.add(_carrier(platform_id, "12", "53", 1))
         # Same assignment id in ANOTHER course is not a carrier of this one.
-        db.add(
-            CarrierAssignment(
-                platform_id=platform_id, canvas_course_id="99", canvas_assignment_id="60"
-            )
-        )
+        db.add(_carrier(platform_id, "99", "60", 1))
     summary = apply(sync_app, platform_id, snapshot())
     assert summary["counts"]["carrier_results"] == 2
     flags = {r[0]: r[3] for r in dump(sync_app)["results"]}
     assert flags == {"4711": True, "4712": True, "4713": False}
 
     with session_scope(sync_app) as db:
-        db.add(
-            CarrierAssignment(
-                platform_id=platform_id, canvas_course_id="12", canvas_assignment_id="60"
-            )
-        )
+        db.add(_carrier(platform_id, "12", "60", 2))
     summary = apply(sync_app, platform_id, snapshot())
     assert summary["changes"]["results"]["updated"] == 1
     assert {r[0]: r[3] for r in dump(sync_app)["results"]}["4713"] is True
