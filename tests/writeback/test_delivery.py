@@ -3,6 +3,7 @@ invariants (nothing destroyed, nothing duplicated, nothing re-sent)."""
 
 from __future__ import annotations
 
+from lti_app.db import session_scope
 from tests.writeback.harness import world
 
 
@@ -43,3 +44,100 @@ def test_scored_demonstrations_become_canvas_results_on_round_carriers() -> None
         stats = w.sb.stats()["total"]
         assert w.deliver().requests == 0
         assert w.sb.stats()["total"] == stats
+
+
+def test_the_next_sync_recognises_carrier_results_and_counts_each_demonstration_once() -> None:
+    from lti_app.course_mastery import evidence_of, load
+    from lti_app.policy_store import effective_policy
+    from tests.writeback.harness import sync
+
+    with world() as w:
+        a, rl = w.students[2], w.outcomes[0]
+        w.score(a, rl, "3.5")
+        assert w.deliver().delivered == 1
+        sync(w.app, w.platform_id, w.course, w.teacher)
+        [carrier] = w.carriers()
+        with w.app.app_context(), session_scope(w.app) as db:
+            data = load(db, w.platform_id, w.course)
+            mine = [
+                r for r in data.results if r.canvas_assignment_id == carrier.canvas_assignment_id
+            ]
+            assert [(r.canvas_user_id, r.score, r.from_carrier) for r in mine] == [(a, 3.5, True)]
+            canvas = evidence_of(
+                data.results, effective_policy(db, w.platform_id, w.course).mapping
+            )
+            assert not any(e.id == f"canvas:{mine[0].canvas_result_id}" for e in canvas[(a, rl)])
+            demos = [e for e in data.tool.get((a, rl), []) if e.id.startswith("demo:")]
+            assert [e.score for e in demos] == [3.5]
+
+
+def test_the_carrier_rubric_carries_the_district_levels_and_reads_back_as_the_same_level() -> None:
+    from lti_app.policy_store import effective_policy
+
+    with world() as w:
+        student = w.students[3]
+        with w.app.app_context(), session_scope(w.app) as db:
+            eff = effective_policy(db, w.platform_id, w.course)
+        for outcome, level in zip(w.outcomes, eff.scale.values, strict=False):
+            w.score(student, outcome, str(level))
+        assert w.deliver().delivered == min(len(w.outcomes), len(eff.scale.values))
+        [carrier] = w.carriers()
+        state = w.sb.state
+        assignment = state.assignments[int(carrier.canvas_assignment_id or 0)]
+        assert assignment.published and assignment.omit_from_final_grade
+        assert assignment.submission_types == ["none"]
+        rubric = state.rubrics[int(carrier.rubric_id or 0)]
+        assert {c.learning_outcome_id for c in rubric.criteria} == {int(o) for o in w.outcomes}
+        labels = {lv.value: lv.label for lv in eff.scale.levels}
+        for criterion in rubric.criteria:
+            ratings = {r.points: r.description for r in criterion.ratings}
+            for value, label in labels.items():
+                assert ratings[eff.mapping.to_canvas_points(value)] == label
+        # Canvas's own view of each written result maps back to the level that was scored.
+        results = [
+            r
+            for r in state.results.values()
+            if r.assignment_id == assignment.id and r.user_id == int(student)
+        ]
+        by_outcome = {r.outcome_id: r for r in results}
+        for outcome, level in zip(w.outcomes, eff.scale.values, strict=False):
+            r = by_outcome[int(outcome)]
+            assert eff.mapping.to_level(r.score, r.possible) == level
+
+
+def test_scoring_commits_its_outbox_row_in_the_same_transaction() -> None:
+    import pytest
+
+    from lti_app import pathways_service as svc
+    from lti_app.mastery.pathways import Role
+    from lti_app.policy_store import effective_policy
+    from lti_app.writeback import outbox
+
+    with world() as w:
+        student, outcome = w.students[4], w.outcomes[1]
+        s, t = w.actor(student), w.actor(w.teacher, Role.TEACHER)
+        with w.app.app_context(), session_scope(w.app) as db:
+            demo = svc.choose(db, s, outcome, "test")
+            svc.submit(db, s, demo.id, "Work", "")
+            demo_id = demo.id
+
+        def score_then_fail() -> None:
+            with w.app.app_context(), session_scope(w.app) as db:
+                svc.score(db, t, demo_id, "3")
+                raise RuntimeError("the request failed after scoring")
+
+        with pytest.raises(RuntimeError):
+            score_then_fail()
+        assert w.items() == []  # rolled back with the score
+        with w.app.app_context(), session_scope(w.app) as db:
+            scored = svc.score(db, t, demo_id, "3")
+            eff = effective_policy(db, w.platform_id, w.course)
+            again = outbox.enqueue_demonstration(db, scored, eff)
+            assert again is not None and again.idempotency_key == f"demo:{demo_id}"
+        [item] = w.items()
+        assert (item.status, item.round, item.points, item.demonstration_id) == (
+            "pending",
+            1,
+            3.0,
+            demo_id,
+        )
