@@ -197,6 +197,7 @@ class _Pass:
         self.make = make
         self.settings = _services(app).settings
         self.report = PassReport()
+        self.gone: set[str] = set()
 
     # --- the pass ------------------------------------------------------------------------
 
@@ -252,6 +253,14 @@ class _Pass:
         users = sorted({d.user for d in due})
         outcomes = sorted({d.outcome for d in due})
         held = self._held(client, users, outcomes)
+        gone = [d for d in due if d.user in self.gone]
+        if gone:
+            # Canvas refuses bulk grading when any student in it left the course (§4.5).
+            self._give_up_or_retry(
+                gone, "This student is no longer enrolled in the course in Canvas.", True
+            )
+            open_ids.difference_update(d.id for d in gone)
+            due = [d for d in due if d.id in open_ids]
         there = [d for d in due if _holds(held, carriers[(d.kind, d.round)], d)]
         self._mark_delivered(there)
         self.report.already_there = len(there)
@@ -282,7 +291,7 @@ class _Pass:
         """What Canvas holds: (user, outcome, assignment id) -> score, for these students.
 
         A student no longer in the course makes Canvas refuse the whole list (§7.10); then
-        each student is read alone and the missing ones are left out.
+        each student is read alone and the refused ones are noted in ``self.gone``.
         """
         try:
             return self._read(client, users, outcomes)
@@ -292,7 +301,7 @@ class _Pass:
                 try:
                     held.update(self._read(client, [user], outcomes))
                 except ValidationFailed:
-                    continue
+                    self.gone.add(user)
             return held
 
     def _read(

@@ -141,3 +141,25 @@ def test_scoring_commits_its_outbox_row_in_the_same_transaction() -> None:
             3.0,
             demo_id,
         )
+
+
+def test_a_student_who_left_the_course_fails_alone_and_the_others_are_delivered() -> None:
+    with world() as w:
+        stays, leaves = w.students[5], w.students[6]
+        w.score(stays, w.outcomes[0], "3")
+        w.score(leaves, w.outcomes[0], "2")
+        state = w.sb.state
+        with state.lock:
+            for e in state.enrollments.values():
+                if e.course_id == int(w.course) and e.user_id == int(leaves):
+                    e.workflow_state = "deleted"
+        w.deliver()
+        status = {i.canvas_user_id: (i.status, i.last_error) for i in w.items()}
+        assert status[stays] == ("delivered", None)
+        assert status[leaves][0] == "failed"
+        assert "no longer enrolled" in (status[leaves][1] or "")
+        [carrier] = w.carriers()
+        held = w.canvas_results()
+        assert (
+            held[(int(stays), int(w.outcomes[0]), int(carrier.canvas_assignment_id or 0))][0] == 3
+        )
