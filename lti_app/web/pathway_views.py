@@ -245,7 +245,7 @@ def review(row: LaunchSession) -> Response:
 _DONE = {
     "approve_proposal": "Proposal approved.",
     "return_proposal": "Proposal returned with your feedback.",
-    "score": "Score saved; it counts as evidence now.",
+    "score": "Score saved; it counts as evidence now and is on its way to Canvas.",
     "return_submission": "Submission returned with your feedback.",
     "approve_reassessment": "Reassessment approved: the student can submit a new attempt.",
     "decline_reassessment": "Reassessment declined with your note.",

@@ -171,7 +171,9 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
         "Clear summary and a well-chosen theme."
     )
     item.get_by_role("button", name="Save score").click()
-    frame.get_by_text("Score saved; it counts as evidence now.").wait_for()
+    frame.get_by_text(
+        "Score saved; it counts as evidence now and is on its way to Canvas."
+    ).wait_for()
     for name, path in (
         ("teacher-home", "/"),
         ("teacher-grid", "/grid"),
