@@ -7,8 +7,8 @@ from lti_app.db import session_scope
 from tests.writeback.harness import world
 
 
-def test_scored_demonstrations_become_canvas_results_on_round_carriers() -> None:
-    with world() as w:
+def test_scored_demonstrations_become_canvas_results_on_round_carriers(backend_url: str) -> None:
+    with world(backend_url) as w:
         a, b = w.students[0], w.students[1]
         rl, ri = w.outcomes[0], w.outcomes[1]
         before = w.canvas_results()
