@@ -59,6 +59,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
         security,
         session_views,
         student_views,
+        writeback_views,
     )
 
     security.init_app(app)
@@ -69,5 +70,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(grid_views.bp)
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
+    app.register_blueprint(writeback_views.bp)
     cli.register(app)
     return app

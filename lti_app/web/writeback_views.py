@@ -1,0 +1,153 @@
+"""The teacher's "Sent to Canvas" page: every scored result the tool owes Canvas, with its
+status (pending, in Canvas, failed with the reason), a progress bar for the batch in flight,
+and retry for failures.
+
+Same place, same refusals and the same navigation as the other pathway pages; the numbers
+refresh themselves from ``status.json`` while anything is pending (static/writeback.js).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from sqlalchemy import select
+
+from lti_app import pathways_service as svc
+from lti_app.db import get_session
+from lti_app.models.launch import LaunchSession
+from lti_app.models.writeback import DELIVERED, FAILED, PENDING, STATUSES, WritebackItem
+from lti_app.web.pathway_views import _refused, _render, _teacher
+from lti_app.web.session_views import refuse, session_required
+from lti_app.writeback import outbox
+from lti_app.writeback.dispatch import kick_after_response
+
+bp = Blueprint("writeback", __name__, url_prefix="/s/<handle>/pathways/canvas-results")
+
+# The table shows the newest rows; a status filter narrows it (failures are never many).
+ROW_LIMIT = 500
+STATUS_WORDS = {PENDING: "Pending", DELIVERED: "In Canvas", FAILED: "Failed"}
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def progress_text(st: outbox.CourseStatus) -> str:
+    return f"{st.batch_done} of {st.batch_total} sent"
+
+
+def _status_json(st: outbox.CourseStatus) -> dict[str, Any]:
+    return {
+        "pending": st.pending,
+        "delivered": st.delivered,
+        "failed": st.failed,
+        "total": st.total,
+        "batch": {
+            "total": st.batch_total,
+            "done": st.batch_done,
+            "percent": st.batch_percent,
+            "text": progress_text(st),
+        },
+    }
+
+
+def _page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any) -> Response:
+    db = get_session()
+    names = svc.roster_names(db, actor)
+    titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
+    shown = request.args.get("status", "")
+    if shown not in STATUSES:
+        shown = ""
+    items = outbox.course_items(db, actor.platform_id, actor.canvas_course_id)
+    if shown:
+        items = [i for i in items if i.status == shown]
+    st = outbox.course_status(db, actor.platform_id, actor.canvas_course_id)
+    return _render(
+        "writeback_status.html",
+        row,
+        actor,
+        status=status,
+        st=st,
+        progress=progress_text(st),
+        items=items[:ROW_LIMIT],
+        matching=len(items),
+        shown=shown,
+        names=names,
+        titles=titles,
+        words=STATUS_WORDS,
+        plural=_plural,
+        status_url=url_for("writeback.status_json", handle=row.id),
+        tab="canvas",
+        **ctx,
+    )
+
+
+@bp.get("")
+@session_required()
+def page(row: LaunchSession) -> Response:
+    try:
+        actor = _teacher(row)
+        return _page(row, actor)
+    except svc.PathwayError as exc:
+        return _refused(exc)
+
+
+@bp.get("/status.json")
+@session_required()
+def status_json(row: LaunchSession) -> Response:
+    try:
+        actor = _teacher(row)
+    except svc.PathwayError:
+        return Response('{"error": "forbidden"}', status=403, mimetype="application/json")
+    st = outbox.course_status(get_session(), actor.platform_id, actor.canvas_course_id)
+    response = jsonify(_status_json(st))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/retry")
+@session_required()
+def retry_all(row: LaunchSession) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        count = outbox.retry(db, actor.platform_id, actor.canvas_course_id)
+        if not count:
+            return _page(row, actor, saved="Nothing to retry: no result has failed.")
+        kick_after_response(actor.platform_id, actor.canvas_course_id)
+        return _page(
+            row,
+            actor,
+            saved=f"Sending {_plural(count, 'failed result')} to Canvas again.",
+        )
+    except svc.PathwayError as exc:
+        return _refused(exc)
+
+
+@bp.post("/retry/<int:item_id>")
+@session_required()
+def retry_one(row: LaunchSession, item_id: int) -> Response:
+    db = get_session()
+    try:
+        actor = _teacher(row)
+        # Only this course's rows exist for this page: another course's id is "no such result".
+        found = db.scalar(
+            select(WritebackItem.id).where(
+                WritebackItem.id == item_id,
+                WritebackItem.platform_id == actor.platform_id,
+                WritebackItem.canvas_course_id == actor.canvas_course_id,
+            )
+        )
+        if found is None:
+            return refuse(
+                404,
+                "There is no such result in this course.",
+                "Go back to the Sent to Canvas page and choose again.",
+            )
+        if not outbox.retry(db, actor.platform_id, actor.canvas_course_id, [item_id]):
+            return _page(row, actor, saved="That result is no longer failed: nothing to retry.")
+        kick_after_response(actor.platform_id, actor.canvas_course_id)
+        return _page(row, actor, saved="Sending that result to Canvas again.")
+    except svc.PathwayError as exc:
+        return _refused(exc)
