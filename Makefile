@@ -5,7 +5,7 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTHON    ?= python3
 
-.PHONY: install demo test lint bench browser clean
+.PHONY: install demo test lint bench bench-writeback browser clean
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ bench: install
 	$(PY) benchmarks/mastery.py
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/grid.py
+	$(PY) benchmarks/writeback.py
+
+# 35 students x 10 targets scored at once, written back to the sandbox, vs one PUT per score.
+bench-writeback: install
+	$(PY) benchmarks/writeback.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache
