@@ -27,6 +27,12 @@ browser:
 demo: install
 	@$(PY) -m canvas_sandbox.demo
 
+# A write-back worker with its sweeper (beat): Celery over CELERY_BROKER_URL (e.g.
+# redis://127.0.0.1:6379/0), on the tool's DATABASE_URL and SECRET_KEY/ENCRYPTION_KEYS.
+.PHONY: worker
+worker: install
+	$(BIN)/celery -A lti_app.writeback.worker worker -B --loglevel=INFO
+
 test: install browser
 	$(BIN)/pytest
 

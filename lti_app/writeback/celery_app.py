@@ -5,7 +5,8 @@ Delivery is safe to run twice and the outbox rows are the durable record, so the
 has to get the work started: tasks are acknowledged after they ran (``acks_late``), a task
 whose worker died is handed to another (``reject_on_worker_lost``), and each worker takes one
 task at a time (``prefetch 1``: a long delivery does not hold others hostage). The sweeper runs
-under beat and re-sends every course with due items.
+under beat and re-sends every course with due items that no live worker holds; what it sends
+expires, so a backlog does not fill the queue with copies (the next sweep sends a fresh one).
 
 Start a worker (with beat, for one machine): ``celery -A lti_app.writeback.worker worker -B``;
 for several machines run ``celery -A lti_app.writeback.worker beat`` once and workers without -B.
@@ -49,7 +50,11 @@ def make_celery(app: Flask) -> Celery:
         # sweeper usually gets there first, once the course lease expires.
         broker_transport_options={"visibility_timeout": 3600},
         beat_schedule={
-            "writeback-sweep": {"task": TASK_SWEEP, "schedule": settings.writeback_sweep_seconds}
+            "writeback-sweep": {
+                "task": TASK_SWEEP,
+                "schedule": settings.writeback_sweep_seconds,
+                "options": {"expires": sweep_expiry(settings.writeback_sweep_seconds)},
+            }
         },
     )
 
@@ -61,7 +66,8 @@ def make_celery(app: Flask) -> Celery:
     def sweep_due() -> int:
         from lti_app.writeback.dispatch import sweep
 
-        return sweep(app, lambda pid, course: send_delivery(app, pid, course))
+        expires = sweep_expiry(settings.writeback_sweep_seconds)
+        return sweep(app, lambda pid, course: send_delivery(app, pid, course, expires=expires))
 
     return celery
 
@@ -75,5 +81,15 @@ def celery_for(app: Flask) -> Celery:
     return found
 
 
-def send_delivery(app: Flask, platform_id: int, course_id: str) -> Any:
-    return celery_for(app).send_task(TASK_DELIVER, args=[platform_id, course_id])
+def sweep_expiry(sweep_seconds: float) -> float:
+    """How long a swept delivery may wait in the queue: a few sweeps, and never less than a
+    minute so clock skew between machines does not expire it on arrival."""
+    return max(4 * sweep_seconds, 60.0)
+
+
+def send_delivery(
+    app: Flask, platform_id: int, course_id: str, *, expires: float | None = None
+) -> Any:
+    """Queue one course's delivery; ``expires`` (seconds) drops it if no worker starts it
+    in time (the sweeper's copies: the next sweep sends another)."""
+    return celery_for(app).send_task(TASK_DELIVER, args=[platform_id, course_id], expires=expires)

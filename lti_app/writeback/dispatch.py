@@ -1,6 +1,7 @@
 """Who runs deliveries: in-process threads by default, Celery when ``CELERY_BROKER_URL`` is
 set. Both run ``delivery.deliver_course``; a sweeper re-dispatches every course with due items
-(new ones whose kick was lost, retries whose backoff ran out, a dead worker's course)."""
+(new ones whose kick was lost, retries whose backoff ran out, a dead worker's course once its
+lease expired) and leaves alone the courses a live worker holds."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import Flask, after_this_request, current_app
 from flask.typing import ResponseReturnValue
+from sqlalchemy import Select, and_, exists, func, select
 from werkzeug.wrappers import Response
 
 from lti_app.db import session_scope
 from lti_app.jobs.runner import QueueFull, runner
+from lti_app.models.writeback import PENDING, WritebackItem, WritebackLease
 from lti_app.services import Services
 from lti_app.writeback.delivery import deliver_course
-from lti_app.writeback.outbox import due_courses
 
 log = logging.getLogger("lti_app.writeback")
 
@@ -65,10 +68,37 @@ def kick_after_response(platform_id: int, course_id: str) -> None:
         return response
 
 
+# Courses dispatched per sweep (the most overdue first; the next sweep takes the rest).
+SWEEP_LIMIT = 500
+
+
+def unheld_due_courses(now: datetime | None = None) -> Select[int, str]:
+    """Courses with items due that no live lease holds, most overdue first.
+
+    A course whose worker is alive (its lease is renewed) is not re-sent every sweep: the
+    holder picks up new items in its next pass, and a copy would only find the course busy.
+    """
+    at = now or datetime.now(UTC)
+    held = exists().where(
+        and_(
+            WritebackLease.platform_id == WritebackItem.platform_id,
+            WritebackLease.canvas_course_id == WritebackItem.canvas_course_id,
+            WritebackLease.expires_at >= at,
+        )
+    )
+    return (
+        select(WritebackItem.platform_id, WritebackItem.canvas_course_id)
+        .where(WritebackItem.status == PENDING, WritebackItem.next_attempt_at <= at, ~held)
+        .group_by(WritebackItem.platform_id, WritebackItem.canvas_course_id)
+        .order_by(func.min(WritebackItem.next_attempt_at))
+        .limit(SWEEP_LIMIT)
+    )
+
+
 def sweep(app: Flask, dispatch: Callable[[int, str], None] | None = None) -> int:
-    """Dispatch every course with due items; returns how many were dispatched."""
+    """Dispatch every course with due items and no live worker; returns how many."""
     with session_scope(app) as db:
-        courses = due_courses(db)
+        courses = [(int(pid), str(course)) for pid, course in db.execute(unheld_due_courses())]
     send = dispatch or (lambda pid, course: kick(app, pid, course))
     for platform_id, course_id in courses:
         send(platform_id, course_id)

@@ -5,8 +5,19 @@ Builds the Flask app from the environment (like the WSGI server does) and its Ce
 
 from __future__ import annotations
 
+from typing import Any
+
+from celery.signals import worker_process_init
+
 from lti_app import create_app
 from lti_app.writeback.celery_app import celery_for
 
 flask_app = create_app()
 celery = celery_for(flask_app)
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _own_connections(**_: Any) -> None:
+    # A prefork child must not reuse database connections the parent opened before the fork
+    # (two processes on one PostgreSQL socket corrupt each other's sessions).
+    flask_app.extensions["db_engine"].dispose(close=False)

@@ -1,0 +1,148 @@
+"""Dispatch: a real Celery worker on the Redis at 127.0.0.1:6379 runs the deliveries `kick`
+sends, with the settings the design relies on; the sweeper leaves live courses alone and takes
+over a dead worker's course; without a broker, `kick` delivers on the in-process threads."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lti_app.db import session_scope
+from lti_app.jobs.runner import runner
+from lti_app.models.writeback import WritebackItem, WritebackLease
+from lti_app.writeback import dispatch
+from lti_app.writeback.celery_app import QUEUE, TASK_DELIVER, celery_for
+from tests.writeback.harness import World, world
+from tests.writeback.worker_process import celery_worker, redis_broker, wait_for, worker_ready
+
+REDIS_DB = 11
+
+
+def _all_delivered(w: World) -> bool:
+    items = w.items()
+    return bool(items) and all(i.status == "delivered" for i in items)
+
+
+def _carrier_results(w: World) -> dict[tuple[str, str, int], float]:
+    """(student, outcome, round) -> score of every result Canvas holds on the carriers."""
+    rounds = {int(c.canvas_assignment_id or 0): c.round for c in w.carriers()}
+    return {
+        (str(user), str(outcome), rounds[aid]): score
+        for (user, outcome, aid), (score, _) in w.canvas_results().items()
+        if aid in rounds
+    }
+
+
+def test_a_real_celery_worker_delivers_what_kick_sends(backend_url: str, tmp_path: Path) -> None:
+    broker = redis_broker(REDIS_DB)
+    with world(backend_url, celery_broker_url=broker) as w:
+        worker = celery_worker(w.app, tmp_path, "wb-kick")
+        try:
+            name = worker_ready(w.app, "wb-kick", timeout=20)
+            # What the running worker uses, asked over the broker (not our own copy).
+            inspect = celery_for(w.app).control.inspect(destination=[name], timeout=5)
+            conf = (inspect.conf() or {})[name]
+            assert conf["task_acks_late"] is True
+            assert conf["task_reject_on_worker_lost"] is True
+            assert conf["worker_prefetch_multiplier"] == 1
+            stats = (inspect.stats() or {})[name]
+            assert stats["prefetch_count"] == 1  # one task in hand per (single) child
+            assert [q["name"] for q in (inspect.active_queues() or {})[name]] == [QUEUE]
+
+            a, b = w.students[0], w.students[1]
+            rl, ri = w.outcomes[0], w.outcomes[1]
+            w.score(a, rl, "3")
+            w.score(a, ri, "2.5")
+            w.score(b, rl, "4")
+            w.score(a, rl, "2")  # a's second demonstration of rl: round 2
+            started = time.monotonic()
+            dispatch.kick(w.app, w.platform_id, w.course)
+            wait_for(lambda: _all_delivered(w), 30, "the worker to deliver", step=0.1)
+            elapsed = time.monotonic() - started
+
+            assert _carrier_results(w) == {
+                (a, rl, 1): 3.0,
+                (a, ri, 1): 2.5,
+                (b, rl, 1): 4.0,
+                (a, rl, 2): 2.0,
+            }
+            assert [c.round for c in w.carriers()] == [1, 2]
+            assert w.trap_fired() == 0
+            log = worker.output()
+            assert f"Task {TASK_DELIVER}[" in log and "succeeded" in log
+            print(f"celery kick -> delivered (4 items, 2 rounds): {elapsed:.2f}s")
+        finally:
+            worker.stop()
+
+
+def _age_lease(w: World, holder: str, expires_at: datetime) -> None:
+    with session_scope(w.app) as db:
+        lease = db.get(WritebackLease, (w.platform_id, w.course))
+        if lease is None:
+            db.add(
+                WritebackLease(
+                    platform_id=w.platform_id,
+                    canvas_course_id=w.course,
+                    holder=holder,
+                    expires_at=expires_at,
+                )
+            )
+        else:
+            lease.holder, lease.expires_at = holder, expires_at
+
+
+def test_the_sweeper_leaves_a_live_course_alone_and_takes_over_a_dead_workers_course() -> None:
+    with world(writeback_sweep_seconds=0.2) as w:
+        w.score(w.students[0], w.outcomes[0], "3")
+        w.score(w.students[1], w.outcomes[0], "2")
+        now = datetime.now(UTC)
+        sent: list[tuple[int, str]] = []
+
+        def record(pid: int, course: str) -> None:
+            sent.append((pid, course))
+
+        # A live worker holds the course: every sweep leaves it to that worker.
+        _age_lease(w, "alive-worker", now + timedelta(seconds=60))
+        assert [dispatch.sweep(w.app, record) for _ in range(3)] == [0, 0, 0]
+        assert sent == []
+
+        # Its items are not due yet (a backoff): nothing to send either.
+        _age_lease(w, "dead-worker", now - timedelta(seconds=1))
+        with session_scope(w.app) as db:
+            for item in db.scalars(select(WritebackItem)):
+                item.next_attempt_at = now + timedelta(seconds=60)
+        assert dispatch.sweep(w.app, record) == 0
+
+        # The worker died (its lease expired) and the items are due: the course is sent once
+        # per sweep.
+        with session_scope(w.app) as db:
+            for item in db.scalars(select(WritebackItem)):
+                item.next_attempt_at = now - timedelta(seconds=1)
+        assert dispatch.sweep(w.app, record) == 1
+        assert sent == [(w.platform_id, w.course)]
+
+        # The in-process sweeper thread does it by itself and the delivery takes the lease over.
+        dispatch.start_sweeper(w.app)
+        try:
+            wait_for(lambda: _all_delivered(w), 20, "the sweeper's delivery", step=0.1)
+        finally:
+            dispatch.stop_sweeper(w.app)
+        assert w.app.extensions.get(dispatch.SWEEPER) is None
+        with session_scope(w.app) as db:
+            assert db.get(WritebackLease, (w.platform_id, w.course)) is None  # released
+        assert set(_carrier_results(w).values()) == {3.0, 2.0}
+
+
+def test_kick_without_a_broker_delivers_on_the_in_process_threads() -> None:
+    with world() as w:
+        assert not dispatch.uses_celery(w.app)
+        w.score(w.students[2], w.outcomes[2], "3.5")
+        dispatch.kick(w.app, w.platform_id, w.course)
+        assert runner(w.app).wait_idle(timeout=30)
+        assert _all_delivered(w)
+        assert _carrier_results(w) == {(w.students[2], w.outcomes[2], 1): 3.5}
+        # Testing apps do not start the sweeper thread on a kick (tests start it themselves).
+        assert w.app.extensions.get(dispatch.SWEEPER) is None
