@@ -421,7 +421,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result["naive"] = naive
         print(
             f"  naive: {naive['requests']} requests, {naive['wall_s']:.2f} s "
-            f"({naive['writes_s']:.2f} s writing, {naive['read_backs']} read-backs)",
+            f"({naive['writes_s']:.2f} s writing; read back {naive['read_backs']}x)",
             flush=True,
         )
     lines, checks = table(result)
