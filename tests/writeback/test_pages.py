@@ -1,6 +1,7 @@
 """The teacher's Sent to Canvas page with real signed launches: statuses, reasons, the batch
 progress, the status JSON, retry (one and all), and who may see or retry what (students, other
-courses, other tenants, no CSRF token). Outbox rows are written straight into the table."""
+courses, other tenants, no CSRF token), on SQLite and PostgreSQL. Outbox rows are written
+straight into the table."""
 
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ from tests.pathways.test_pages import launch
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 REFUSED = "Canvas refused to let the tool grade in this course."
 OTHER_REASON = "A reason from another course"
+
+
+@pytest.fixture
+def db_url(backend_url: str) -> str:
+    """SQLite and PostgreSQL."""
+    return backend_url
 
 
 @pytest.fixture
