@@ -4,11 +4,14 @@ over a dead worker's course; without a broker, `kick` delivers on the in-process
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
 from lti_app.db import session_scope
 from lti_app.jobs.runner import runner
@@ -146,3 +149,25 @@ def test_kick_without_a_broker_delivers_on_the_in_process_threads() -> None:
         assert _carrier_results(w) == {(w.students[2], w.outcomes[2], 1): 3.5}
         # Testing apps do not start the sweeper thread on a kick (tests start it themselves).
         assert w.app.extensions.get(dispatch.SWEEPER) is None
+
+
+# A Kubernetes pod name (deployment, replica-set hash, pod suffix), as a district runs workers.
+POD_NAME = "mastery-pathways-worker-6d4cf56db6-tmq8z"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DataError,
+    reason=(
+        "BUG (lead): delivery.default_holder() is hostname:pid:thread-ident:8 hex, but "
+        "writeback_lease.holder is String(64); with a hostname longer than ~31 characters "
+        "PostgreSQL refuses the lease row (StringDataRightTruncation) and no delivery runs"
+    ),
+)
+def test_a_worker_on_a_host_with_a_long_name_can_take_a_course_lease(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with world(postgres_url) as w:
+        w.score(w.students[3], w.outcomes[3], "3")
+        monkeypatch.setattr(socket, "gethostname", lambda: POD_NAME)
+        assert w.deliver().delivered == 1
