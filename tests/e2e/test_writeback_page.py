@@ -17,8 +17,9 @@ from lti_app.db import session_scope
 from lti_app.models.tenancy import Platform
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
 from tests.e2e.conftest import BLOCK_THIRD_PARTY, block_all_cookies_for
-from tests.e2e.core_loop_flows import check_page, sync_course, tool_frame
+from tests.e2e.core_loop_flows import SMALLEST, WIDE, check_page, sync_course, tool_frame
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
+from tests.e2e.test_accessibility import blocking_violations
 from tests.e2e.test_core_loop import _page
 from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
 
@@ -100,6 +101,17 @@ def settle(stack: SandboxStack, item_ids: list[int]) -> None:
         )
 
 
+def axe_at_320(page: Any) -> None:
+    """axe-core once more on the stacked narrow layout (check_page runs it at 1280 px)."""
+    page.set_viewport_size(SMALLEST)
+    try:
+        frame = tool_frame(page)
+        frame.wait_for_function("w => window.innerWidth <= w", arg=SMALLEST["width"])
+        assert blocking_violations(frame) == []
+    finally:
+        page.set_viewport_size(WIDE)
+
+
 def test_sent_to_canvas_updates_itself_retries_and_passes_axe(
     wb_page: Any, wb_stack: SandboxStack
 ) -> None:
@@ -118,6 +130,7 @@ def test_sent_to_canvas_updates_itself_retries_and_passes_axe(
     failed_row = frame.locator(f"#wb-{made[FAILED][0]}")
     assert "Failed" in failed_row.inner_text() and REASON in failed_row.inner_text()
     check_page(page, "teacher-sent-to-canvas", show=failed_row)
+    axe_at_320(page)
 
     # a worker settles the newest result, then the rest: the numbers move, then the page reloads
     settle(stack, made[PENDING][-1:])
@@ -136,6 +149,7 @@ def test_sent_to_canvas_updates_itself_retries_and_passes_axe(
     frame.locator(f"#wb-{made[FAILED][0]}").get_by_text("connected to Canvas").wait_for()
     assert REASON not in frame.locator(f"#wb-{made[FAILED][0]}").inner_text()
     check_page(page, "teacher-sent-to-canvas-retried")
+    axe_at_320(page)
 
     polls = [r for r in stack.recorder.all() if r.path.endswith("/canvas-results/status.json")]
     assert polls and all(r.status == 200 for r in polls)
