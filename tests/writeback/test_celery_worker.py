@@ -4,6 +4,9 @@ over a dead worker's course; without a broker, `kick` delivers on the in-process
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -19,7 +22,13 @@ from lti_app.models.writeback import WritebackItem, WritebackLease
 from lti_app.writeback import dispatch
 from lti_app.writeback.celery_app import QUEUE, TASK_DELIVER, celery_for
 from tests.writeback.harness import World, world
-from tests.writeback.worker_process import celery_worker, redis_broker, wait_for, worker_ready
+from tests.writeback.worker_process import (
+    celery_worker,
+    gate,
+    redis_broker,
+    wait_for,
+    worker_ready,
+)
 
 REDIS_DB = 11
 
@@ -171,3 +180,49 @@ def test_a_worker_on_a_host_with_a_long_name_can_take_a_course_lease(
         w.score(w.students[3], w.outcomes[3], "3")
         monkeypatch.setattr(socket, "gethostname", lambda: POD_NAME)
         assert w.deliver().delivered == 1
+
+
+def test_a_task_whose_pool_process_dies_goes_back_to_the_queue(tmp_path: Path) -> None:
+    """reject_on_worker_lost at work: the pool process running a delivery is SIGKILLed while
+    Canvas handles its bulk write; the same task is handed out again (not acknowledged and
+    lost), and the sweeper finishes the course once the dead process's lease expired."""
+    broker = redis_broker(REDIS_DB)
+    with world(celery_broker_url=broker, writeback_lease_seconds=2) as w:
+        w.sb.knobs(result_delay_ms=1000)
+        for student in w.students[:3]:
+            w.score(student, w.outcomes[4], "2")
+        worker = celery_worker(w.app, tmp_path, "wb-lost")
+        try:
+            worker_ready(w.app, "wb-lost", timeout=20)
+            with gate(w.sb.app, "POST", r"/submissions/update_grades$") as held:
+                dispatch.kick(w.app, w.platform_id, w.course)
+                assert held.reached.wait(timeout=20), worker.output()
+                [child] = worker.children()
+                os.kill(child, signal.SIGKILL)
+                held.release.set()
+                assert held.handled.wait(timeout=10)
+
+            def received() -> list[str]:
+                return re.findall(
+                    rf"Task {re.escape(TASK_DELIVER)}\[([0-9a-f-]+)\] received", worker.output()
+                )
+
+            wait_for(lambda: len(received()) == 2, 20, "the task to be handed out again")
+            first, again = received()
+            assert first == again
+            assert "WorkerLostError" in worker.output()
+            assert worker.proc.poll() is None  # the worker itself lives on, with a new child
+            # Nothing is lost: sweeping (what beat does) re-sends the course once its lease
+            # is free, and never while it is held.
+            started = time.monotonic()
+
+            def swept_and_done() -> bool:
+                dispatch.sweep(w.app)
+                return _all_delivered(w)
+
+            wait_for(swept_and_done, 30, "the sweep to finish the course", step=0.5)
+            print(f"pool process killed: swept and delivered in {time.monotonic() - started:.2f}s")
+        finally:
+            worker.stop()
+        assert set(_carrier_results(w).values()) == {2.0} and len(_carrier_results(w)) == 3
+        assert w.trap_fired() == 0

@@ -106,6 +106,11 @@ class Worker:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def children(self) -> list[int]:
+        """The process's direct children (a prefork worker's pool processes)."""
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in path.read_text().split()]
+
     def kill(self) -> None:
         """SIGKILL the whole process group (a power cut, not a shutdown)."""
         with suppress(ProcessLookupError):
