@@ -226,3 +226,19 @@ def test_a_task_whose_pool_process_dies_goes_back_to_the_queue(tmp_path: Path) -
             worker.stop()
         assert set(_carrier_results(w).values()) == {2.0} and len(_carrier_results(w)) == 3
         assert w.trap_fired() == 0
+
+
+def test_a_kick_while_the_broker_is_down_leaves_the_item_for_the_sweeper() -> None:
+    # Nothing listens on port 1: publishing fails (after kombu's short retries).
+    with world(celery_broker_url="redis://127.0.0.1:1/0") as w:
+        w.score(w.students[5], w.outcomes[5], "3")
+        started = time.monotonic()
+        dispatch.kick(w.app, w.platform_id, w.course)  # logs and returns; never raises
+        took = time.monotonic() - started
+        assert took < 10, took
+        [item] = w.items()
+        assert item.status == "pending"
+        sent: list[tuple[int, str]] = []
+        assert dispatch.sweep(w.app, lambda pid, course: sent.append((pid, course))) == 1
+        assert sent == [(w.platform_id, w.course)]
+        print(f"kick with the broker down returned in {took:.2f}s")
