@@ -4,6 +4,7 @@ over a dead worker's course; without a broker, `kick` delivers on the in-process
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -20,7 +21,13 @@ from lti_app.db import session_scope
 from lti_app.jobs.runner import runner
 from lti_app.models.writeback import WritebackItem, WritebackLease
 from lti_app.writeback import dispatch
-from lti_app.writeback.celery_app import QUEUE, TASK_DELIVER, celery_for
+from lti_app.writeback.celery_app import (
+    QUEUE,
+    TASK_DELIVER,
+    TASK_SWEEP,
+    celery_for,
+    sweep_expiry,
+)
 from tests.writeback.harness import World, world
 from tests.writeback.worker_process import (
     celery_worker,
@@ -242,3 +249,25 @@ def test_a_kick_while_the_broker_is_down_leaves_the_item_for_the_sweeper() -> No
         assert dispatch.sweep(w.app, lambda pid, course: sent.append((pid, course))) == 1
         assert sent == [(w.platform_id, w.course)]
         print(f"kick with the broker down returned in {took:.2f}s")
+
+
+def test_the_celery_sweep_sends_due_courses_with_an_expiry_and_kick_without() -> None:
+    import redis
+
+    broker = redis_broker(REDIS_DB)
+    with world(celery_broker_url=broker) as w:
+        w.score(w.students[6], w.outcomes[6], "3")
+        celery = celery_for(w.app)
+        dispatch.kick(w.app, w.platform_id, w.course)
+        before = datetime.now(UTC)
+        assert celery.tasks[TASK_SWEEP]() == 1  # the task beat runs, here in the test process
+        queued = redis.Redis.from_url(broker).lrange(QUEUE, 0, -1)
+        headers = [json.loads(raw)["headers"] for raw in queued]
+        assert sorted(h["task"] for h in headers) == [TASK_DELIVER, TASK_DELIVER]
+        kicked, swept = sorted(headers, key=lambda h: h["expires"] is not None)
+        assert kicked["expires"] is None  # a kick is never dropped
+        expires = datetime.fromisoformat(swept["expires"])
+        wanted = sweep_expiry(w.app.extensions["mp_services"].settings.writeback_sweep_seconds)
+        assert abs((expires - before).total_seconds() - wanted) < 5
+        schedule = celery.conf.beat_schedule["writeback-sweep"]
+        assert schedule["task"] == TASK_SWEEP and schedule["options"]["expires"] == wanted
