@@ -16,9 +16,10 @@
     if (window.mpNavigate) { window.mpNavigate(url); } else { window.location.assign(url); }
   }
 
+  // Only on change: rewriting the same text in the live region would be announced again.
   function text(id, value) {
     var el = document.getElementById(id);
-    if (el) { el.textContent = String(value); }
+    if (el && el.textContent !== String(value)) { el.textContent = String(value); }
   }
 
   function show(st) {
@@ -30,7 +31,7 @@
     if (bar) {
       bar.max = Math.max(st.batch.total, 1);
       bar.value = st.batch.done;
-      bar.textContent = st.batch.text;
+      text("wb-progress", st.batch.text);
     }
   }
 
