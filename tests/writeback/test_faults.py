@@ -31,7 +31,9 @@ from tests.writeback.test_invariants import (
     BULK_GRADES,
     CREATE_ASSIGNMENT,
     CREATE_RUBRIC,
+    UPDATE_RUBRIC,
     assert_delivered_exactly,
+    assessment_rows,
     carrier_of_round,
     hooked_client_for,
     make_due_now,
@@ -294,8 +296,8 @@ def test_transient_failures_back_off_longer_each_time_then_fail_and_a_retry_deli
 # --- 3. a worker dying right after Canvas did something ---------------------------------------
 
 
-def test_a_worker_dying_after_creating_the_carrier_leaves_no_twin() -> None:
-    with world() as w:
+def test_a_worker_dying_after_creating_the_carrier_leaves_no_twin(backend_url: str) -> None:
+    with world(backend_url) as w:
         before = seeded(w)
         w.score(w.students[0], w.outcomes[0], "3")
         w.score(w.students[1], w.outcomes[0], "4")
@@ -310,8 +312,10 @@ def test_a_worker_dying_after_creating_the_carrier_leaves_no_twin() -> None:
         assert_delivered_exactly(w, before)
 
 
-def test_a_worker_dying_after_creating_the_rubric_adopts_it_and_never_posts_a_second() -> None:
-    with world() as w:
+def test_a_worker_dying_after_creating_the_rubric_adopts_it_and_never_posts_a_second(
+    backend_url: str,
+) -> None:
+    with world(backend_url) as w:
         before = seeded(w)
         w.score(w.students[0], w.outcomes[0], "3")
         w.score(w.students[1], w.outcomes[1], "2")
@@ -411,4 +415,41 @@ def test_a_post_canvas_finishes_late_is_adopted_not_duplicated(post: str, look: 
         w.score(w.students[0], w.outcomes[0], "3")
         w.score(w.students[1], w.outcomes[0], "2")
         drain(w, late_post_client_for(w, post, look))
+        assert_delivered_exactly(w, before)
+
+
+def test_a_target_linked_later_extends_the_rubric_in_place_even_after_a_crash() -> None:
+    from canvas_sandbox import outcomes as sandbox_outcomes
+    from tests.writeback.harness import sync
+
+    with world() as w:
+        before = seeded(w)
+        first, second = w.students[:2]
+        w.score(first, w.outcomes[0], "3")
+        w.score(second, w.outcomes[0], "2")
+        assert w.deliver().delivered == 2
+        carrier = carrier_of_round(w, 1)
+        kept = {k: v for k, v in w.canvas_results().items() if k[2] == carrier}
+
+        # The teacher links a new outcome in Canvas; the next sync makes it a target.
+        state = w.sb.state
+        new = sandbox_outcomes.create_outcome(
+            state, "Course", int(w.course), "Speaking", ratings=[("Mastery", 4.0), ("Not", 1.0)]
+        )
+        sandbox_outcomes.link_outcome(
+            state, sandbox_outcomes.root_group(state, "Course", int(w.course)), new
+        )
+        sync(w.app, w.platform_id, w.course, w.teacher)
+        w.score(first, str(new.id), "4")
+
+        with pytest.raises(WorkerDied):  # right after Canvas took the extended rubric
+            w.deliver(client_for=hooked_client_for(w, {"update_rubric": die}))
+        assert w.deliver().delivered == 1
+        sent = writes(w)
+        assert sent[CREATE_RUBRIC] == 1 and sent[UPDATE_RUBRIC] >= 1  # in place, never a POST
+        assert carrier_of_round(w, 1) == carrier
+        held = w.canvas_results()
+        assert {k: held[k] for k in kept} == kept  # same scores, same result ids
+        assert held[(int(first), new.id, carrier)][0] == 4.0
+        assert assessment_rows(w, carrier, first) == {int(w.outcomes[0]): 3.0, new.id: 4.0}
         assert_delivered_exactly(w, before)
