@@ -357,6 +357,25 @@ def test_a_worker_dying_after_the_grades_were_written_does_not_write_them_again(
         assert_delivered_exactly(w, before)
 
 
+def test_a_lost_answer_to_the_bulk_grading_post_is_retried_without_writing_again() -> None:
+    def lost(_result: Any) -> None:  # Canvas ran the job; its answer never arrived
+        raise CanvasUnavailable("Canvas failed POST update_grades; try again later.", status=502)
+
+    with world(writeback_retry_seconds=5) as w:
+        before = seeded(w)
+        for s in w.students[:3]:
+            w.score(s, w.outcomes[3], "2")
+        w.deliver(client_for=hooked_client_for(w, {"update_grades": lost}))
+        assert {(i.status, i.attempts) for i in w.items()} == {(PENDING, 1)}
+        sent = writes(w)
+        assert sent[BULK_GRADES] == 1
+        make_due_now(w)
+        first = w.deliver().passes[0]
+        assert (first.due, first.already_there, first.written) == (3, 3, 0)
+        assert writes(w) == sent
+        assert_delivered_exactly(w, before)
+
+
 # --- a write whose answer was lost, finished by Canvas only after the next attempt looked -----
 
 
