@@ -58,11 +58,13 @@ def make_celery(app: Flask) -> Celery:
         },
     )
 
-    @celery.task(name=TASK_DELIVER)  # type: ignore[untyped-decorator]
+    # Not shared: a shared task is added to every Celery app made later in the process, so a
+    # second Flask app (tests, the CLI) would run the first app's closure on its database.
+    @celery.task(name=TASK_DELIVER, shared=False)  # type: ignore[untyped-decorator]
     def deliver(platform_id: int, course_id: str) -> int:
         return deliver_course(app, platform_id, course_id).delivered
 
-    @celery.task(name=TASK_SWEEP)  # type: ignore[untyped-decorator]
+    @celery.task(name=TASK_SWEEP, shared=False)  # type: ignore[untyped-decorator]
     def sweep_due() -> int:
         from lti_app.writeback.dispatch import sweep
 

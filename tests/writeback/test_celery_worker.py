@@ -10,10 +10,12 @@ import re
 import signal
 import socket
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from celery.exceptions import DuplicateTaskNameWarning
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
@@ -28,6 +30,7 @@ from lti_app.writeback.celery_app import (
     celery_for,
     sweep_expiry,
 )
+from tests.conftest import close_app, make_app
 from tests.writeback.harness import World, world
 from tests.writeback.worker_process import (
     celery_worker,
@@ -251,16 +254,25 @@ def test_a_kick_while_the_broker_is_down_leaves_the_item_for_the_sweeper() -> No
         print(f"kick with the broker down returned in {took:.2f}s")
 
 
-def test_the_celery_sweep_sends_due_courses_with_an_expiry_and_kick_without() -> None:
+def test_the_celery_sweep_sends_due_courses_with_an_expiry_and_kick_without(
+    tmp_path: Path,
+) -> None:
     import redis
 
     broker = redis_broker(REDIS_DB)
+    # Another app's Celery made first in this process: its tasks must not stand in for ours.
+    other = make_app(f"sqlite:///{tmp_path / 'other.sqlite3'}", tmp_path, celery_broker_url=broker)
+    assert celery_for(other).tasks[TASK_SWEEP]() == 0
+    close_app(other)
     with world(celery_broker_url=broker) as w:
         w.score(w.students[6], w.outcomes[6], "3")
         celery = celery_for(w.app)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DuplicateTaskNameWarning)
+            sweep_task = celery.tasks[TASK_SWEEP]  # registers the tasks: ours, and only ours
         dispatch.kick(w.app, w.platform_id, w.course)
         before = datetime.now(UTC)
-        assert celery.tasks[TASK_SWEEP]() == 1  # the task beat runs, here in the test process
+        assert sweep_task() == 1  # the task beat runs, here in the test process
         queued = redis.Redis.from_url(broker).lrange(QUEUE, 0, -1)
         headers = [json.loads(raw)["headers"] for raw in queued]
         assert sorted(h["task"] for h in headers) == [TASK_DELIVER, TASK_DELIVER]
