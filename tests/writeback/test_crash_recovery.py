@@ -164,10 +164,10 @@ def _kill_mid_delivery(w: World, moment: str, start: Callable[[], Worker]) -> fl
 
 @pytest.mark.parametrize("moment", ["bulk write", READ_BACK])
 def test_a_celery_worker_killed_mid_delivery_and_restarted_delivers_everything_once(
-    moment: str, tmp_path: Path
+    moment: str, backend_url: str, tmp_path: Path
 ) -> None:
     broker = redis_broker(REDIS_DB)
-    with world(celery_broker_url=broker, **LEASE) as w:
+    with world(backend_url, celery_broker_url=broker, **LEASE) as w:
         w.sb.knobs(result_delay_ms=RESULT_DELAY_MS)
         seeded = w.canvas_results()
         intended = _score_many(w)
