@@ -112,6 +112,7 @@ class Carrier:
     round: int
     assignment_id: str
     criteria: dict[str, str]  # outcome id -> criterion id
+    new: bool = False  # created by this call: Canvas holds no result on it yet
 
 
 class CarrierKeeper:
@@ -212,7 +213,7 @@ class CarrierKeeper:
                 raise CarrierProblem(
                     "Canvas did not keep the rubric rows for outcomes " + ", ".join(sorted(missing))
                 )
-        return Carrier(row_id, round_, assignment_id, criteria)
+        return Carrier(row_id, round_, assignment_id, criteria, new=new_assignment)
 
     def _wanted(self, criteria: Mapping[str, str], needed: set[str]) -> dict[str, str]:
         """Every course target, plus rows the carrier already has or needs (kept in order)."""

@@ -155,7 +155,10 @@ def _services(app: Flask) -> Services:
 
 
 def default_holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+    """Who holds a lease, within writeback_lease.holder's 64 characters: a pod name can be
+    long, so the host part is cut (the random suffix keeps holders unique)."""
+    host = socket.gethostname()[:24]
+    return f"{host}:{os.getpid()}:{threading.get_ident() % 10**8}:{uuid.uuid4().hex[:12]}"
 
 
 def deliver_course(
@@ -252,8 +255,13 @@ class _Pass:
         self._set_carriers(due, carriers)
 
         users = sorted({d.user for d in due})
-        outcomes = sorted({d.outcome for d in due})
-        held = self._held(client, users, outcomes)
+        # Every row of the carriers involved, not only the due ones: the write sends back every
+        # row the student has on the carrier, so each must be known (§7.4).
+        outcomes = sorted({d.outcome for d in due}.union(*(c.criteria for c in carriers.values())))
+        if all(c.new for c in carriers.values()):
+            held: dict[tuple[str, str, str], float] = {}  # Canvas holds nothing on them yet
+        else:
+            held = self._held(client, users, outcomes)
         gone = [d for d in due if d.user in self.gone]
         if gone:
             # Canvas refuses bulk grading when any student in it left the course (§4.5).

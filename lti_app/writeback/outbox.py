@@ -130,8 +130,8 @@ class CourseStatus:
     pending: int
     delivered: int
     failed: int
-    # The batch in flight: every item since the oldest one still pending, and how many of
-    # them are settled (delivered or failed). A progress bar shows done / total.
+    # The batch in flight: what is pending plus what was settled (delivered or failed) since
+    # the oldest pending item was created. A progress bar shows done / total.
     batch_total: int
     batch_done: int
 
@@ -159,15 +159,18 @@ def course_status(db: Session, platform_id: int, canvas_course_id: str) -> Cours
     )
     batch_total = batch_done = 0
     if oldest is not None:
-        batch = dict(
-            db.execute(
-                select(WritebackItem.status, func.count())
-                .where(*scope, WritebackItem.created_at >= oldest)
-                .group_by(WritebackItem.status)
-            ).all()
+        # Something has been pending since ``oldest``: every item settled since then was pending
+        # then or came later, so it belongs to this batch (counting by creation instead would
+        # shrink the batch as its oldest items are delivered, and the bar would not move).
+        batch_done = int(
+            db.scalar(
+                select(func.count()).where(
+                    *scope, WritebackItem.status != PENDING, WritebackItem.updated_at >= oldest
+                )
+            )
+            or 0
         )
-        batch_total = sum(batch.values())
-        batch_done = batch_total - batch.get(PENDING, 0)
+        batch_total = counts.get(PENDING, 0) + batch_done
     return CourseStatus(
         pending=counts.get(PENDING, 0),
         delivered=counts.get(DELIVERED, 0),

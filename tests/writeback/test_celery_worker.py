@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from celery.exceptions import DuplicateTaskNameWarning
 from sqlalchemy import select
-from sqlalchemy.exc import DataError
 
 from lti_app.db import session_scope
 from lti_app.jobs.runner import runner
@@ -174,15 +173,6 @@ def test_kick_without_a_broker_delivers_on_the_in_process_threads() -> None:
 POD_NAME = "mastery-pathways-worker-6d4cf56db6-tmq8z"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=DataError,
-    reason=(
-        "BUG (lead): delivery.default_holder() is hostname:pid:thread-ident:8 hex, but "
-        "writeback_lease.holder is String(64); with a hostname longer than ~31 characters "
-        "PostgreSQL refuses the lease row (StringDataRightTruncation) and no delivery runs"
-    ),
-)
 def test_a_worker_on_a_host_with_a_long_name_can_take_a_course_lease(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -325,11 +325,6 @@ def test_a_retry_starts_a_worker_that_tries_again(
     assert row.last_error is not None and "connected to Canvas" in row.last_error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="outbox.course_status starts the batch at the oldest item still pending, so the "
-    "batch shrinks as results are delivered oldest first and the bar never advances",
-)
 def test_the_bar_advances_as_a_batch_is_delivered_oldest_first(
     app: Flask, pid: int, browser: LtiBrowser
 ) -> None:
