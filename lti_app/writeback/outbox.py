@@ -104,19 +104,6 @@ def retry(
     return int(getattr(db.execute(query), "rowcount", 0) or 0)
 
 
-def due_courses(
-    db: Session, now: datetime | None = None, limit: int = 500
-) -> list[tuple[int, str]]:
-    """Courses with items waiting to be sent now (the sweeper dispatches each)."""
-    rows = db.execute(
-        select(WritebackItem.platform_id, WritebackItem.canvas_course_id)
-        .where(WritebackItem.status == PENDING, WritebackItem.next_attempt_at <= (now or _now()))
-        .group_by(WritebackItem.platform_id, WritebackItem.canvas_course_id)
-        .limit(limit)
-    )
-    return [(int(pid), str(course)) for pid, course in rows]
-
-
 def backoff(attempts: int, base_seconds: float) -> timedelta:
     """Delay before attempt ``attempts + 1``: base, 2x base, 4x base... at most 30 minutes."""
     return timedelta(seconds=min(base_seconds * 2 ** max(attempts - 1, 0), 1800.0))
