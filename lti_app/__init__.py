@@ -61,6 +61,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
         student_views,
         writeback_views,
     )
+    from lti_app.writeback import dispatch
 
     security.init_app(app)
     app.register_blueprint(lti_views.bp)
@@ -71,5 +72,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
+    dispatch.start_with_first_request(app)
     cli.register(app)
     return app

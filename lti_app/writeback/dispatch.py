@@ -140,6 +140,18 @@ def start_sweeper(app: Flask) -> None:
             sweeper.thread.start()
 
 
+def start_with_first_request(app: Flask) -> None:
+    """Outside tests, the in-process sweeper starts with the app's first request, so items a
+    restart left pending are delivered without waiting for the next scoring."""
+    if app.testing:
+        return
+
+    @app.before_request
+    def _start() -> None:
+        if app.extensions.get(SWEEPER) is None:
+            start_sweeper(app)
+
+
 def stop_sweeper(app: Flask) -> None:
     sweeper = app.extensions.pop(SWEEPER, None)
     if isinstance(sweeper, _Sweeper):
