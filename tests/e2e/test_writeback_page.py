@@ -84,6 +84,8 @@ def seed_items(stack: SandboxStack) -> dict[str, list[int]]:
                 last_error=error,
                 delivered_at=created if status == DELIVERED else None,
                 created_at=created,
+                # settled when created: before the batch in flight began
+                updated_at=created,
             )
             db.add(row)
             db.flush()
