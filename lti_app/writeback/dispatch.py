@@ -5,7 +5,6 @@ lease expired) and leaves alone the courses a live worker holds."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -49,12 +48,16 @@ def kick(app: Flask, platform_id: int, course_id: str) -> None:
         return
     if not app.testing:
         start_sweeper(app)
+    _run_in_process(app, platform_id, course_id)
+
+
+def _run_in_process(app: Flask, platform_id: int, course_id: str) -> None:
     try:
         runner(app).submit(
             f"writeback:{platform_id}:{course_id}",
             lambda: deliver_course(app, platform_id, course_id),
         )
-    except QueueFull:
+    except QueueFull:  # the next sweep tries again
         log.warning("writeback_queue_full course=%s", course_id)
 
 
@@ -117,16 +120,9 @@ class _Sweeper:
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
             try:
-                sweep(self.app, lambda pid, course: self._submit(pid, course))
+                sweep(self.app, lambda pid, course: _run_in_process(self.app, pid, course))
             except Exception:
                 log.exception("writeback_sweep_failed")
-
-    def _submit(self, platform_id: int, course_id: str) -> None:
-        with contextlib.suppress(QueueFull):  # the next sweep tries again
-            runner(self.app).submit(
-                f"writeback:{platform_id}:{course_id}",
-                lambda: deliver_course(self.app, platform_id, course_id),
-            )
 
 
 def start_sweeper(app: Flask) -> None:
