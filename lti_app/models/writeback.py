@@ -20,10 +20,9 @@ DELIVERED = "delivered"
 FAILED = "failed"
 STATUSES = (PENDING, DELIVERED, FAILED)
 
-# What an item carries: one scored demonstration (a round carrier), or the teacher-verified
-# current level (one carrier per course, re-assessed in place).
+# What an item carries: one scored demonstration on its round's carrier (the only kind so far;
+# the column leaves room for the optional teacher-verified current level).
 KIND_DEMONSTRATION = "demonstration"
-KIND_CURRENT_LEVEL = "current_level"
 
 
 class WritebackItem(Base):

@@ -18,7 +18,6 @@ from lti_app.canvas_client.types import Assignment, Criterion, CriterionSpec, Ra
 from lti_app.db import session_scope
 from lti_app.mastery.mapping import MappingError
 from lti_app.models.canvas import CarrierAssignment
-from lti_app.models.writeback import KIND_CURRENT_LEVEL
 from lti_app.policy_store import EffectivePolicy
 
 MARKER_PREFIX = "mastery-pathways-carrier:"
@@ -64,8 +63,6 @@ def ratings_for(eff: EffectivePolicy) -> Ratings:
 
 
 def carrier_name(kind: str, round_: int) -> str:
-    if kind == KIND_CURRENT_LEVEL:
-        return "Mastery Pathways: current level"
     return f"Mastery Pathways evidence, round {round_}"
 
 
