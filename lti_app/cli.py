@@ -20,7 +20,7 @@ from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.cli import API_ONLY
 from lti_app.sync.cli import register as register_canvas_sync
-from lti_app.sync.connection import ACCESS, REFRESH
+from lti_app.sync.connection import ACCESS, REFRESH, store_api_key
 
 
 def alembic_config(database_url: str) -> Config:
@@ -163,9 +163,8 @@ def register(app: Flask) -> None:
                 raise click.ClickException(
                     f"No platform {issuer} client {client_id}; add it with `platform add` first."
                 )
-            platform.api_client_id = api_client_id.strip()
-            platform.api_client_secret_encrypted = services().keyring.encrypt(
-                api_client_secret.strip(), platform.secret_aad()
+            store_api_key(
+                services().keyring, platform, api_client_id.strip(), api_client_secret.strip()
             )
         click.echo(f"Canvas API key {api_client_id} stored (secret encrypted) for {issuer}.")
 

@@ -464,7 +464,7 @@ def test_keys_reencrypt_moves_secrets_to_the_newest_key(
             db,
             app.extensions["mp_services"].keyring,
             pid,
-            StoredToken("1~access", "1~refresh", datetime.now(UTC), "812"),
+            StoredToken("1~access", "1~refresh", datetime.now(UTC), "812", platform.canvas_url),
         )
     app.extensions["db_engine"].dispose()
 

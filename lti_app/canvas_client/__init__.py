@@ -26,6 +26,7 @@ from lti_app.canvas_client.tokens import (
     TokenSource,
     TokenStore,
     authorization_url,
+    canvas_origin,
     exchange_code,
     revoke,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "UnsafeLink",
     "ValidationFailed",
     "authorization_url",
+    "canvas_origin",
     "exchange_code",
     "revoke",
 ]

@@ -37,13 +37,14 @@ from lti_app.canvas_client.errors import (
     CanvasUnavailable,
     NotFound,
     PermissionDenied,
+    ReconnectRequired,
     Throttled,
     TokenInvalid,
     TokenProblem,
     UnsafeLink,
     ValidationFailed,
 )
-from lti_app.canvas_client.tokens import TokenSource
+from lti_app.canvas_client.tokens import TokenSource, canvas_origin
 from lti_app.canvas_client.types import (
     Assignment,
     CanvasUser,
@@ -170,13 +171,6 @@ def _lane_for(tokens: object, max_concurrency: int) -> _Lane:
             return _Lane(threading.BoundedSemaphore(max_concurrency))
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
-
-
 _LINK = re.compile(r"<([^>]*)>((?:\s*;\s*[^;,]+)*)")
 _REL = re.compile(r"""\brel\s*=\s*(?:"([^"]*)"|([^\s;,"]+))""", re.IGNORECASE)
 
@@ -301,11 +295,11 @@ class CanvasClient:
     ) -> None:
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
-        scheme, host, _ = _origin(base_url)
-        if scheme not in ("http", "https") or not host:
+        parts = urlsplit(base_url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an absolute http(s) URL")
         self.base_url = base_url.rstrip("/")
-        self._origin = _origin(self.base_url)
+        self._origin = canvas_origin(self.base_url)
         self.tokens = tokens
         self.session = session or requests.Session()
         self.timeout = (connect_timeout, read_timeout)
@@ -347,8 +341,16 @@ class CanvasClient:
         return url
 
     def _check_origin(self, url: str) -> None:
-        if _origin(url) != self._origin:
+        if canvas_origin(url) != self._origin:
             raise UnsafeLink("Canvas pointed to another host; the link was not followed.")
+
+    def _check_token_origin(self) -> None:
+        """A stored token only ever goes back to the Canvas that issued it."""
+        bound = self.tokens.origin
+        if bound is not None and bound != self._origin:
+            raise ReconnectRequired(
+                "This Canvas connection was made with another Canvas address; connect again."
+            )
 
     def _request(
         self,
@@ -372,6 +374,7 @@ class CanvasClient:
         while True:
             attempt += 1
             self._pace(deadline)
+            self._check_token_origin()
             token = fresh_token or self.tokens.access_token()
             fresh_token = None
             started = self._monotonic()

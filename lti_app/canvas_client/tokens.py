@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
@@ -30,7 +30,26 @@ DEFAULT_TIMEOUT: Timeout = (3.05, 30.0)
 DEFAULT_EXPIRES_IN = 3600
 
 
+def canvas_origin(url: str) -> str:
+    """scheme://host[:port] of a URL, lower-cased, default port dropped: the identity of the
+    Canvas a token belongs to, compared before any token or secret is sent."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or port == {"http": 80, "https": 443}.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
 class TokenSource(Protocol):
+    @property
+    def origin(self) -> str | None:
+        """The Canvas origin this token was issued by (None: a token given with its URL)."""
+        ...
+
     def access_token(self) -> str:
         """A token to send now (refreshing first if it is about to expire)."""
         ...
@@ -51,6 +70,10 @@ class StaticToken:
             raise ReconnectRequired("No Canvas API token was given.")
         self._token = token
 
+    @property
+    def origin(self) -> str | None:
+        return None  # the admin gave the token together with the Canvas URL it is for
+
     def access_token(self) -> str:
         return self._token
 
@@ -67,10 +90,12 @@ class StoredToken:
     refresh_token: str | None
     expires_at: datetime  # UTC
     canvas_user_id: str
+    # The Canvas that issued it (canvas_origin()); the token never goes anywhere else.
+    canvas_origin: str
 
     def __repr__(self) -> str:
         return (
-            f"StoredToken(canvas_user_id={self.canvas_user_id!r}, "
+            f"StoredToken(canvas_user_id={self.canvas_user_id!r}, origin={self.canvas_origin!r}, "
             f"expires_at={self.expires_at.isoformat()}, refresh={self.refresh_token is not None})"
         )
 
@@ -86,7 +111,8 @@ def _utcnow() -> datetime:
 
 
 def _token_url(canvas_url: str) -> str:
-    return canvas_url.rstrip("/") + "/login/oauth2/token"
+    """The token endpoint on the Canvas origin itself (the body carries the client secret)."""
+    return canvas_origin(canvas_url) + "/login/oauth2/token"
 
 
 def _oauth_session(
@@ -107,6 +133,7 @@ def _stored_from_response(
     *,
     now: datetime,
     previous: StoredToken | None,
+    origin: str,
 ) -> StoredToken:
     access = response.get("access_token")
     if not isinstance(access, str) or not access:
@@ -130,6 +157,7 @@ def _stored_from_response(
         refresh_token=refresh,
         expires_at=now + timedelta(seconds=float(expires_in)),
         canvas_user_id=canvas_user_id,
+        canvas_origin=origin,
     )
 
 
@@ -171,6 +199,7 @@ class OAuth2TokenSource:
         leeway: float = 60.0,
         timeout: Timeout = DEFAULT_TIMEOUT,
     ) -> None:
+        self._origin = canvas_origin(canvas_url)
         self._token_url = _token_url(canvas_url)
         self._client_id = client_id
         self._client_secret = client_secret
@@ -185,6 +214,10 @@ class OAuth2TokenSource:
 
     def __repr__(self) -> str:
         return f"OAuth2TokenSource({self._token_url!r})"
+
+    @property
+    def origin(self) -> str:
+        return self._origin
 
     def access_token(self) -> str:
         with self._lock:
@@ -209,6 +242,13 @@ class OAuth2TokenSource:
         token = self._store.load()
         if token is None:
             raise ReconnectRequired("Not connected to Canvas; connect first.")
+        if token.canvas_origin != self._origin:
+            # The Canvas address changed since this token was issued: neither the token, the
+            # refresh token nor the client secret may go to the new address.
+            log.warning("canvas_token_origin_mismatch user=%s", token.canvas_user_id)
+            raise ReconnectRequired(
+                "This Canvas connection was made with another Canvas address; connect again."
+            )
         self._current = token
         return token
 
@@ -230,7 +270,9 @@ class OAuth2TokenSource:
             if mapped is exc:
                 raise
             raise mapped from None  # the cause may quote the request body
-        fresh = _stored_from_response(response, now=self._clock(), previous=token)
+        fresh = _stored_from_response(
+            response, now=self._clock(), previous=token, origin=self._origin
+        )
         self._store.save(fresh)
         self._current = fresh
         log.info("canvas_token_refreshed user=%s", fresh.canvas_user_id)
@@ -279,7 +321,9 @@ def exchange_code(
         if mapped is exc:
             raise
         raise mapped from None
-    return _stored_from_response(response, now=clock(), previous=None)
+    return _stored_from_response(
+        response, now=clock(), previous=None, origin=canvas_origin(canvas_url)
+    )
 
 
 def revoke(

@@ -48,6 +48,9 @@ class CanvasApiToken(Base):
     access_token_encrypted: Mapped[str] = mapped_column(Text)
     refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The Canvas origin that issued these tokens; they are never sent anywhere else, even
+    # after the platform's canvas_url changes (the teacher reconnects instead).
+    canvas_origin: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -30,6 +30,9 @@ class Platform(Base):
     # Canvas API developer key (a separate key from the LTI one) for the REST API.
     api_client_id: Mapped[str | None] = mapped_column(String(255))
     api_client_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    # The Canvas origin the API key was stored for: its secret only ever goes to that
+    # origin's token endpoint (an admin stores the key again after a move).
+    api_key_origin: Mapped[str | None] = mapped_column(String(255))
     # Dynamic Registration installs learn deployment ids only at the first launch.
     auto_register_deployments: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_via: Mapped[str] = mapped_column(String(32), default="cli")

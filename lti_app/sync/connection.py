@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from lti_app.canvas_client.client import CanvasClient
 from lti_app.canvas_client.errors import ReconnectRequired
-from lti_app.canvas_client.tokens import OAuth2TokenSource, StaticToken, StoredToken, TokenSource
+from lti_app.canvas_client.tokens import (
+    OAuth2TokenSource,
+    StaticToken,
+    StoredToken,
+    TokenSource,
+    canvas_origin,
+)
 from lti_app.crypto import KeyRing
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken
@@ -46,6 +52,7 @@ def save_token(
     if token.refresh_token is not None:
         row.refresh_token_encrypted = keyring.encrypt(token.refresh_token, row.aad(REFRESH))
     row.expires_at = token.expires_at
+    row.canvas_origin = token.canvas_origin
     return row
 
 
@@ -60,6 +67,7 @@ def load_token(keyring: KeyRing, row: CanvasApiToken) -> StoredToken:
         refresh_token=refresh,
         expires_at=row.expires_at,
         canvas_user_id=row.canvas_user_id,
+        canvas_origin=row.canvas_origin,
     )
 
 
@@ -86,12 +94,27 @@ class DbTokenStore:
             save_token(db, self._keyring, self._platform_id, token)
 
 
+def store_api_key(keyring: KeyRing, platform: Platform, client_id: str, secret: str) -> None:
+    """Store the Canvas API developer key, encrypted, for the platform's current Canvas
+    origin: the secret will only ever be sent to that origin's token endpoint."""
+    platform.api_client_id = client_id
+    platform.api_client_secret_encrypted = keyring.encrypt(secret, platform.secret_aad())
+    platform.api_key_origin = canvas_origin(platform.canvas_url)
+
+
 def platform_api_key(services: Services, platform: Platform) -> tuple[str, str]:
-    """The tenant's Canvas API developer key (id, secret); MissingApiKey when unset."""
+    """The tenant's Canvas API developer key (id, secret) for its current Canvas address;
+    MissingApiKey when unset, or when it was stored for another Canvas origin (its secret
+    only ever goes to the token endpoint of the Canvas it was stored for)."""
     if not platform.api_client_id or not platform.api_client_secret_encrypted:
         raise MissingApiKey(
             "This Canvas has no API developer key configured; ask your Canvas admin to add "
             "one (flask --app lti_app platform set-api-key)."
+        )
+    if platform.api_key_origin != canvas_origin(platform.canvas_url):
+        raise MissingApiKey(
+            "This Canvas's address changed after its API developer key was stored; ask your "
+            "Canvas admin to store the key again (flask --app lti_app platform set-api-key)."
         )
     secret = services.keyring.decrypt(platform.api_client_secret_encrypted, platform.secret_aad())
     return platform.api_client_id, secret

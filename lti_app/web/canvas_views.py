@@ -24,6 +24,7 @@ from lti_app.canvas_client.errors import CanvasError, ReconnectRequired
 from lti_app.canvas_client.tokens import (
     StaticToken,
     authorization_url,
+    canvas_origin,
     exchange_code,
     revoke,
 )
@@ -228,7 +229,8 @@ def disconnect(row: LaunchSession) -> Response:
         token = connection.load_token(svc.keyring, token_row)
         access: str | None = token.access_token
         try:
-            if token.refresh_token and token.expires_at <= _now() + REVOKE_LEEWAY:
+            same_canvas = token.canvas_origin == canvas_origin(platform.canvas_url)
+            if same_canvas and token.refresh_token and token.expires_at <= _now() + REVOKE_LEEWAY:
                 # Canvas answers an expired token's DELETE with 401 and would keep the
                 # refresh token alive: refresh first, so the revocation ends the grant.
                 app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -239,9 +241,10 @@ def disconnect(row: LaunchSession) -> Response:
                 except (ReconnectRequired, MissingApiKey):
                     access = None  # the grant is already dead (or unusable): nothing to end
             if access is not None:
-                # Revoke the refresh-capable grant at Canvas first; then forget it here.
+                # Revoke the refresh-capable grant first, at the Canvas that issued it (never
+                # at another address the platform may have since); then forget it here.
                 revoke(
-                    platform.canvas_url,
+                    token.canvas_origin,
                     access,
                     session=svc.http,
                     timeout=svc.settings.http_timeout,
@@ -362,7 +365,7 @@ def oauth_callback() -> Response:
         # The token is discarded whether or not Canvas confirms the revocation.
         with contextlib.suppress(CanvasError):
             revoke(
-                platform.canvas_url,
+                token.canvas_origin,
                 token.access_token,
                 session=svc.http,
                 timeout=svc.settings.http_timeout,

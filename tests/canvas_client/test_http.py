@@ -367,6 +367,8 @@ def test_concurrency_per_token_source_is_bounded() -> None:
 
 
 class CountingRefresh:
+    origin = None
+
     def __init__(self) -> None:
         self.token = "old-token"
         self.rejected: list[str] = []

@@ -53,6 +53,7 @@ def stored(access: str = "old-access", *, expires_in: float = 3000, refresh: str
         refresh_token=refresh,
         expires_at=NOW + timedelta(seconds=expires_in),
         canvas_user_id="42",
+        canvas_origin=BASE,
     )
 
 
@@ -103,7 +104,13 @@ def test_refreshes_proactively_inside_the_leeway_and_keeps_the_refresh_token(
     }
     assert call.request.req_kwargs["timeout"] == (1.5, 7.0)
     assert store.saved == [
-        StoredToken("new-access", REFRESH, NOW + timedelta(seconds=3600), canvas_user_id="42")
+        StoredToken(
+            "new-access",
+            REFRESH,
+            NOW + timedelta(seconds=3600),
+            canvas_user_id="42",
+            canvas_origin=BASE,
+        )
     ]
     assert tokens.access_token() == "new-access"
     assert len(canvas.calls) == 1
@@ -224,7 +231,7 @@ def test_exchange_code_posts_the_grant_and_names_the_user(
         timeout=(2.0, 5.0),
         clock=lambda: NOW,
     )
-    assert token == StoredToken("1/fFAGR", "tIh2YBW", NOW + timedelta(hours=1), "42")
+    assert token == StoredToken("1/fFAGR", "tIh2YBW", NOW + timedelta(hours=1), "42", BASE)
     (call,) = canvas.calls
     assert form_of(call) == {
         "grant_type": ["authorization_code"],

@@ -175,6 +175,7 @@ def test_reconnect_failure_forgets_the_dead_token(sync_app: Flask, platform_id: 
                 canvas_user_id="812",
                 access_token_encrypted="v1:x:y",
                 expires_at=datetime.now(UTC),
+                canvas_origin="https://canvas.test",
             )
         )
     outcome = run(

@@ -403,9 +403,8 @@ def test_oauth_token_expiring_mid_sync_is_refreshed_once() -> None:
                 platform_for(sb.url)
                 platform = db.scalars(select(Platform)).one()
             platform.canvas_url = sb.url
-            platform.api_client_id = ids.api_client_id
-            platform.api_client_secret_encrypted = services().keyring.encrypt(
-                ids.api_client_secret, platform.secret_aad()
+            connection.store_api_key(
+                services().keyring, platform, ids.api_client_id, ids.api_client_secret
             )
             stale = dataclasses.replace(token, expires_at=datetime.now(UTC) + timedelta(hours=1))
             connection.save_token(db, services().keyring, platform.id, stale)

@@ -20,6 +20,7 @@ from lti_app.models.canvas import CanvasApiToken, CourseOutcomeResult, SyncRun
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
+from lti_app.sync import connection
 from tests.conftest import LtiBrowser
 from tests.lti_platform import CLAIM, TOOL_BASE
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
@@ -49,9 +50,8 @@ def tenant(app: Flask, sandbox: RunningSandbox) -> None:
     with app.app_context(), session_scope(app) as db:
         platform = db.scalars(select(Platform)).one()
         platform.canvas_url = sandbox.url
-        platform.api_client_id = ids.api_client_id
-        platform.api_client_secret_encrypted = services().keyring.encrypt(
-            ids.api_client_secret, platform.secret_aad()
+        connection.store_api_key(
+            services().keyring, platform, ids.api_client_id, ids.api_client_secret
         )
 
 

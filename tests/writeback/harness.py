@@ -127,9 +127,8 @@ def connect_teacher(app: Flask, sb: RunningSandbox, teacher: int) -> int:
         with session_scope(app) as db:
             platform = db.get(Platform, platform_id)
             assert platform is not None
-            platform.api_client_id = ids.api_client_id
-            platform.api_client_secret_encrypted = services().keyring.encrypt(
-                ids.api_client_secret, platform.secret_aad()
+            connection.store_api_key(
+                services().keyring, platform, ids.api_client_id, ids.api_client_secret
             )
             connection.save_token(db, services().keyring, platform_id, token)
     return platform_id
