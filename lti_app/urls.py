@@ -8,9 +8,18 @@ from urllib.parse import urlsplit
 
 
 def origin_of(url: str) -> str:
-    """scheme://host[:port] of a URL: what CSP frame-ancestors and postMessage compare."""
+    """scheme://host[:port] of a URL as browsers serialize an origin (lower-cased, default port
+    dropped, no user info): what CSP frame-ancestors and postMessage compare, and the identity
+    of the Canvas that a token or secret belongs to."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or port == {"http": 80, "https": 443}.get(scheme):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def resolves_to_public_addresses(url: str) -> bool:

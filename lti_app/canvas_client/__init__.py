@@ -26,7 +26,6 @@ from lti_app.canvas_client.tokens import (
     TokenSource,
     TokenStore,
     authorization_url,
-    canvas_origin,
     exchange_code,
     revoke,
 )
@@ -50,7 +49,6 @@ __all__ = [
     "UnsafeLink",
     "ValidationFailed",
     "authorization_url",
-    "canvas_origin",
     "exchange_code",
     "revoke",
 ]

@@ -44,7 +44,7 @@ from lti_app.canvas_client.errors import (
     UnsafeLink,
     ValidationFailed,
 )
-from lti_app.canvas_client.tokens import TokenSource, canvas_origin
+from lti_app.canvas_client.tokens import TokenSource
 from lti_app.canvas_client.types import (
     Assignment,
     CanvasUser,
@@ -75,6 +75,7 @@ from lti_app.canvas_client.types import (
     parse_submission,
     parse_user,
 )
+from lti_app.urls import origin_of
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +300,7 @@ class CanvasClient:
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an absolute http(s) URL")
         self.base_url = base_url.rstrip("/")
-        self._origin = canvas_origin(self.base_url)
+        self._origin = origin_of(self.base_url)
         self.tokens = tokens
         self.session = session or requests.Session()
         self.timeout = (connect_timeout, read_timeout)
@@ -341,7 +342,7 @@ class CanvasClient:
         return url
 
     def _check_origin(self, url: str) -> None:
-        if canvas_origin(url) != self._origin:
+        if origin_of(url) != self._origin:
             raise UnsafeLink("Canvas pointed to another host; the link was not followed.")
 
     def _check_token_origin(self) -> None:

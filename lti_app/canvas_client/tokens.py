@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
 from authlib.integrations.requests_client import OAuth2Session  # type: ignore[import-untyped]
 
 from lti_app.canvas_client.errors import BadPayload, CanvasUnavailable, ReconnectRequired
+from lti_app.urls import origin_of
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +29,6 @@ Timeout = tuple[float, float]
 DEFAULT_TIMEOUT: Timeout = (3.05, 30.0)
 # Canvas's token lifetime when a response omits expires_in (reference §5.3: one hour).
 DEFAULT_EXPIRES_IN = 3600
-
-
-def canvas_origin(url: str) -> str:
-    """scheme://host[:port] of a URL, lower-cased, default port dropped: the identity of the
-    Canvas a token belongs to, compared before any token or secret is sent."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    if ":" in host:  # an IPv6 literal keeps its brackets
-        host = f"[{host}]"
-    port = parts.port
-    if port is None or port == {"http": 80, "https": 443}.get(scheme):
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
 
 
 class TokenSource(Protocol):
@@ -90,7 +77,7 @@ class StoredToken:
     refresh_token: str | None
     expires_at: datetime  # UTC
     canvas_user_id: str
-    # The Canvas that issued it (canvas_origin()); the token never goes anywhere else.
+    # The Canvas that issued it (origin_of()); the token never goes anywhere else.
     canvas_origin: str
 
     def __repr__(self) -> str:
@@ -112,7 +99,7 @@ def _utcnow() -> datetime:
 
 def _token_url(canvas_url: str) -> str:
     """The token endpoint on the Canvas origin itself (the body carries the client secret)."""
-    return canvas_origin(canvas_url) + "/login/oauth2/token"
+    return origin_of(canvas_url) + "/login/oauth2/token"
 
 
 def _oauth_session(
@@ -199,7 +186,7 @@ class OAuth2TokenSource:
         leeway: float = 60.0,
         timeout: Timeout = DEFAULT_TIMEOUT,
     ) -> None:
-        self._origin = canvas_origin(canvas_url)
+        self._origin = origin_of(canvas_url)
         self._token_url = _token_url(canvas_url)
         self._client_id = client_id
         self._client_secret = client_secret
@@ -321,9 +308,7 @@ def exchange_code(
         if mapped is exc:
             raise
         raise mapped from None
-    return _stored_from_response(
-        response, now=clock(), previous=None, origin=canvas_origin(canvas_url)
-    )
+    return _stored_from_response(response, now=clock(), previous=None, origin=origin_of(canvas_url))
 
 
 def revoke(

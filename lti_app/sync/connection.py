@@ -18,7 +18,6 @@ from lti_app.canvas_client.tokens import (
     StaticToken,
     StoredToken,
     TokenSource,
-    canvas_origin,
 )
 from lti_app.crypto import KeyRing
 from lti_app.db import session_scope
@@ -26,6 +25,7 @@ from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.tenancy import Platform
 from lti_app.services import Services
 from lti_app.sync.errors import MissingApiKey
+from lti_app.urls import origin_of
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -99,7 +99,7 @@ def store_api_key(keyring: KeyRing, platform: Platform, client_id: str, secret: 
     origin: the secret will only ever be sent to that origin's token endpoint."""
     platform.api_client_id = client_id
     platform.api_client_secret_encrypted = keyring.encrypt(secret, platform.secret_aad())
-    platform.api_key_origin = canvas_origin(platform.canvas_url)
+    platform.api_key_origin = origin_of(platform.canvas_url)
 
 
 def platform_api_key(services: Services, platform: Platform) -> tuple[str, str]:
@@ -111,7 +111,7 @@ def platform_api_key(services: Services, platform: Platform) -> tuple[str, str]:
             "This Canvas has no API developer key configured; ask your Canvas admin to add "
             "one (flask --app lti_app platform set-api-key)."
         )
-    if platform.api_key_origin != canvas_origin(platform.canvas_url):
+    if platform.api_key_origin != origin_of(platform.canvas_url):
         raise MissingApiKey(
             "This Canvas's address changed after its API developer key was stored; ask your "
             "Canvas admin to store the key again (flask --app lti_app platform set-api-key)."

@@ -24,7 +24,6 @@ from lti_app.canvas_client.errors import CanvasError, ReconnectRequired
 from lti_app.canvas_client.tokens import (
     StaticToken,
     authorization_url,
-    canvas_origin,
     exchange_code,
     revoke,
 )
@@ -38,6 +37,7 @@ from lti_app.services import services
 from lti_app.sync import connection, service
 from lti_app.sync.background import start_user_sync
 from lti_app.sync.errors import MissingApiKey
+from lti_app.urls import origin_of
 from lti_app.web.session_views import session_required
 
 log = logging.getLogger("lti_app.canvas")
@@ -229,7 +229,7 @@ def disconnect(row: LaunchSession) -> Response:
         token = connection.load_token(svc.keyring, token_row)
         access: str | None = token.access_token
         try:
-            same_canvas = token.canvas_origin == canvas_origin(platform.canvas_url)
+            same_canvas = token.canvas_origin == origin_of(platform.canvas_url)
             if same_canvas and token.refresh_token and token.expires_at <= _now() + REVOKE_LEEWAY:
                 # Canvas answers an expired token's DELETE with 401 and would keep the
                 # refresh token alive: refresh first, so the revocation ends the grant.

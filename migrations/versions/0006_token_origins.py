@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def _origin(url: str) -> str:
-    # Frozen copy of canvas_client.tokens.canvas_origin as of this revision.
+    # Frozen copy of lti_app.urls.origin_of as of this revision.
     parts = urlsplit(url)
     scheme, host, port = parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
     if ":" in host:
