@@ -1,26 +1,32 @@
-"""Admin commands: `flask --app lti_app platform add|list`, `keys rotate`, `db upgrade|...`."""
+"""Admin commands: `flask --app lti_app platform add|update|list|remove-deployment|set-api-key`,
+`keys rotate|reencrypt`, `db upgrade|...`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import click
 from alembic import command
 from alembic.config import Config
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from lti_app import mastery_cli
 from lti_app.db import session_scope
 from lti_app.launch.tool_keys import rotate
+from lti_app.models._types import utcnow
 from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.keys import ToolKey
+from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.cli import API_ONLY
 from lti_app.sync.cli import register as register_canvas_sync
 from lti_app.sync.connection import ACCESS, REFRESH, store_api_key
+from lti_app.urls import origin_of
 
 
 def alembic_config(database_url: str) -> Config:
@@ -37,6 +43,33 @@ def _https_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if len(value) > 1024:
         raise click.BadParameter("must be at most 1024 characters")
     return value.rstrip("/") if param.name == "canvas_url" else value
+
+
+def _optional_url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _https_url(ctx, param, value)
+
+
+def _require_https_in_production(*options: tuple[str, str | None]) -> None:
+    if not services().settings.is_production:
+        return
+    for hint, url in options:
+        if url is not None and not url.startswith("https://"):
+            raise click.BadParameter("must be https:// in production", param_hint=hint)
+
+
+def _platform(db: Session, issuer: str, client_id: str) -> Platform:
+    platform = db.scalar(
+        select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
+    )
+    if platform is None:
+        raise click.ClickException(
+            f"No platform {issuer} client {client_id} (`platform list` shows them)."
+        )
+    return platform
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "never"
 
 
 def register(app: Flask) -> None:
@@ -75,15 +108,12 @@ def register(app: Flask) -> None:
                 raise click.BadParameter("must not be empty", param_hint=hint)
             if len(value) > 255:
                 raise click.BadParameter("must be at most 255 characters", param_hint=hint)
-        if services().settings.is_production:
-            for hint, url in (
-                ("--auth-url", auth_url),
-                ("--token-url", token_url),
-                ("--jwks-url", jwks_url),
-                ("--canvas-url", canvas_url),
-            ):
-                if not url.startswith("https://"):
-                    raise click.BadParameter("must be https:// in production", param_hint=hint)
+        _require_https_in_production(
+            ("--auth-url", auth_url),
+            ("--token-url", token_url),
+            ("--jwks-url", jwks_url),
+            ("--canvas-url", canvas_url),
+        )
         with session_scope(current_app) as db:
             platform = db.scalar(
                 select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
@@ -117,9 +147,68 @@ def register(app: Flask) -> None:
             f"{verb} platform {issuer} client {client_id}; deployment {deployment_id} {added}."
         )
 
+    @platform_group.command("update")
+    @click.option("--issuer", required=True, help="LTI issuer of the platform")
+    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @click.option("--auth-url", callback=_optional_url, help="new OIDC auth URL")
+    @click.option("--token-url", callback=_optional_url, help="new OAuth2 token URL")
+    @click.option("--jwks-url", callback=_optional_url, help="new platform JWKS URL")
+    @click.option("--canvas-url", callback=_optional_url, help="new institution Canvas URL")
+    @click.option(
+        "--auto-register-deployments/--no-auto-register-deployments",
+        default=None,
+        help="learn deployment ids at their first launch (Dynamic Registration installs do)",
+    )
+    def platform_update(
+        issuer: str,
+        client_id: str,
+        auth_url: str | None,
+        token_url: str | None,
+        jwks_url: str | None,
+        canvas_url: str | None,
+        auto_register_deployments: bool | None,
+    ) -> None:
+        """Change a registered platform's addresses (the only way they change)."""
+        changes = {
+            "auth_login_url": auth_url,
+            "auth_token_url": token_url,
+            "jwks_url": jwks_url,
+            "canvas_url": canvas_url,
+            "auto_register_deployments": auto_register_deployments,
+        }
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if not changes:
+            raise click.UsageError("Nothing to change: give at least one option to update.")
+        _require_https_in_production(
+            ("--auth-url", auth_url),
+            ("--token-url", token_url),
+            ("--jwks-url", jwks_url),
+            ("--canvas-url", canvas_url),
+        )
+        with session_scope(current_app) as db:
+            platform = _platform(db, issuer, client_id)
+            moved = canvas_url is not None and origin_of(canvas_url) != origin_of(
+                platform.canvas_url
+            )
+            for name, value in changes.items():
+                setattr(platform, name, value)
+            tokens = db.scalar(
+                select(func.count())
+                .select_from(CanvasApiToken)
+                .where(CanvasApiToken.platform_id == platform.id)
+            )
+        click.echo(f"Updated platform {issuer} client {client_id}: {', '.join(sorted(changes))}.")
+        if moved:
+            # Tokens and the API key secret stay bound to the Canvas they came from.
+            click.echo(
+                f"The Canvas address changed: store the API developer key again "
+                f"(`platform set-api-key`); {tokens} teacher connection(s) made with the old "
+                "address will ask the teacher to reconnect."
+            )
+
     @platform_group.command("list")
     def platform_list() -> None:
-        """Show every registered platform with its deployments."""
+        """Show every registered platform with its deployments (first and last launch)."""
         with session_scope(current_app) as db:
             platforms = db.scalars(select(Platform).order_by(Platform.id)).all()
             if not platforms:
@@ -128,15 +217,49 @@ def register(app: Flask) -> None:
                 )
                 return
             for p in platforms:
+                auto = "  auto-registers deployments" if p.auto_register_deployments else ""
                 click.echo(
                     f"{p.issuer}  client_id={p.client_id}  canvas={p.canvas_url}"
-                    f"  via={p.registered_via}"
+                    f"  via={p.registered_via}{auto}"
                 )
                 click.echo(f"  auth={p.auth_login_url}")
                 click.echo(f"  token={p.auth_token_url}")
                 click.echo(f"  jwks={p.jwks_url}")
                 for d in p.deployments:
-                    click.echo(f"  deployment {d.deployment_id}")
+                    how = "auto-registered" if d.auto_registered else "added by an admin"
+                    state = f"  REMOVED {_when(d.removed_at)}" if d.removed_at else ""
+                    click.echo(
+                        f"  deployment {d.deployment_id}  ({how}; first seen "
+                        f"{_when(d.created_at)}; last launch {_when(d.last_launch_at)}){state}"
+                    )
+
+    @platform_group.command("remove-deployment")
+    @click.option("--issuer", required=True, help="LTI issuer of the platform")
+    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @click.option("--deployment-id", required=True, help="the deployment to remove")
+    def platform_remove_deployment(issuer: str, client_id: str, deployment_id: str) -> None:
+        """Refuse every launch of a deployment from now on (also one that auto-registered:
+        it is not learned again); its open sessions end."""
+        with session_scope(current_app) as db:
+            platform = _platform(db, issuer, client_id)
+            found = next(
+                (d for d in platform.deployments if d.deployment_id == deployment_id), None
+            )
+            if found is None:
+                raise click.ClickException(
+                    f"No deployment {deployment_id} on {issuer} client {client_id} "
+                    "(`platform list` shows them)."
+                )
+            if found.removed_at is None:
+                found.removed_at = utcnow()
+            result = db.execute(
+                delete(LaunchSession).where(LaunchSession.deployment_pk == found.id)
+            )
+            ended = getattr(result, "rowcount", 0)
+        click.echo(
+            f"Removed deployment {deployment_id} of {issuer} client {client_id}: its launches "
+            f"are refused from now on; {ended} open session(s) ended."
+        )
 
     @platform_group.command("set-api-key")
     @click.option("--issuer", required=True, help="LTI issuer of the platform")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import math
 import os
+import re
 import secrets
 import tomllib
 from dataclasses import dataclass, fields
@@ -62,6 +63,10 @@ class Settings:
     writeback_verify_seconds: float
     writeback_lease_seconds: int
     writeback_sweep_seconds: float
+    # Dynamic Registration: off answers 404; a non-empty allow-list names the only Canvas
+    # hosts (configuration/issuer host and registration endpoint host) that may register.
+    registration_enabled: bool
+    registration_allowed_hosts: frozenset[str]
     instance_path: Path
 
     @property
@@ -102,6 +107,30 @@ def _float(name: str, raw: object) -> float:
     if value <= 0:
         raise SettingsError(f"{name.upper()} must be greater than 0, got {value}")
     return value
+
+
+def _bool(name: str, raw: object) -> bool:
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name.upper()} must be true or false, got {raw!r}")
+
+
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def _hosts(name: str, raw: object) -> frozenset[str]:
+    hosts = frozenset(h.strip().lower() for h in str(raw).split(",") if h.strip())
+    for host in hosts:
+        if len(host) > 253 or not _HOST.fullmatch(host):
+            raise SettingsError(
+                f"{name.upper()} must be comma-separated host names like "
+                f"district.instructure.com (no scheme, port or path), got {host!r}"
+            )
+    return hosts
 
 
 def _url(name: str, raw: str) -> str:
@@ -254,6 +283,10 @@ def load_settings(
         ),
         writeback_sweep_seconds=_float(
             "writeback_sweep_seconds", merged["writeback_sweep_seconds"]
+        ),
+        registration_enabled=_bool("registration_enabled", merged["registration_enabled"]),
+        registration_allowed_hosts=_hosts(
+            "registration_allowed_hosts", merged["registration_allowed_hosts"]
         ),
         instance_path=instance_path,
     )

@@ -1,4 +1,10 @@
-"""LTI Dynamic Registration as Canvas runs it (canvas-api.md §6.5), against a mocked Canvas."""
+"""LTI Dynamic Registration as Canvas runs it (canvas-api.md §6.5), against a mocked Canvas.
+
+Hosts as Instructure-hosted Canvas serves them (canvas-lms `DynamicRegistrationController#
+oidc_configuration_url` and `SecurityController#openid_configuration`): the configuration is
+read from the issuer's host, authorize/token/JWKS are on the OIDC auth domain, and the
+registration endpoint is on the account's own domain.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +31,7 @@ from tests.lti_platform import ADMIN, TOOL_BASE, FakePlatform
 
 ISSUER = "https://canvas.instructure.com"
 CANVAS = "https://district.instructure.com"
-OPENID_CONFIGURATION = CANVAS + "/api/lti/security/openid-configuration"
+OPENID_CONFIGURATION = ISSUER + "/api/lti/security/openid-configuration"
 REGISTRATION_ENDPOINT = CANVAS + "/api/lti/registrations"
 AUTH = "https://sso.canvaslms.com/api/lti/authorize_redirect"
 TOKEN_URL = "https://sso.canvaslms.com/login/oauth2/token"
@@ -352,10 +358,30 @@ def test_deployment_id_in_answer_is_stored(app: Flask, canvas: FakeCanvas) -> No
     assert [d.deployment_id for d in platform.deployments] == ["1:f1e2d3"]
 
 
-def test_registering_twice_updates_one_row(app: Flask, canvas: FakeCanvas) -> None:
+def test_a_registration_never_changes_an_installed_canvas(app: Flask, canvas: FakeCanvas) -> None:
+    """Canvas gives every registration a new client_id: an answer naming an installed one is
+    refused, and the installed platform keeps every address and setting."""
     assert confirm(app).status_code == 200
-    assert confirm(app).status_code == 200
-    assert len(canvas.registrations) == 2
+    before = [
+        (p.auth_login_url, p.auth_token_url, p.jwks_url, p.canvas_url, len(p.deployments))
+        for p in stored_platforms(app)
+    ]
+    canvas.config = openid_configuration(
+        authorization_endpoint="https://sso.elsewhere.example/api/lti/authorize_redirect",
+        jwks_uri="https://sso.elsewhere.example/api/lti/security/jwks",
+        token_endpoint="https://sso.elsewhere.example/login/oauth2/token",
+    )
+    canvas.answer_extra = {TOOL_CONFIG: {"deployment_id": "99:new"}}
+    response = confirm(app)
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "installed already" in html and "nothing was changed" in html
+    assert "platform update" in html
+    after = [
+        (p.auth_login_url, p.auth_token_url, p.jwks_url, p.canvas_url, len(p.deployments))
+        for p in stored_platforms(app)
+    ]
+    assert after == before
     assert len([p for p in stored_platforms(app) if p.client_id == CLIENT_ID]) == 1
 
 
@@ -525,15 +551,35 @@ def test_configuration_with_overlong_url(app: Flask, canvas: FakeCanvas) -> None
     assert_refused(app, confirm(app), "longer than 1024 characters")
 
 
-def test_registration_endpoint_on_another_host(app: Flask, canvas: FakeCanvas) -> None:
-    """The token is a credential: it is never sent anywhere but the Canvas that gave it."""
-    evil = "https://collector.evil.example/api/lti/registrations"
-    canvas.config = openid_configuration(registration_endpoint=evil)
-    canvas.mock.post(evil, json={"client_id": "stolen"})
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://evil.example",  # another host
+        "http://canvas.instructure.com",  # another scheme
+        "https://canvas.instructure.com:8443",  # another port
+        "https://canvas.instructure.com.evil.example",
+    ],
+)
+def test_issuer_on_another_address_than_the_configuration_is_refused(
+    app: Flask, canvas: FakeCanvas, issuer: str
+) -> None:
+    """LTI-DR's issuer check: only the host that is the issuer can vouch for it. Refused
+    before the registration token goes to any registration endpoint."""
+    canvas.config = openid_configuration(issuer=issuer)
     for response in (start(app), confirm(app)):
-        assert_refused(app, response, "The registration endpoint is on another host")
-    assert canvas.calls_to(evil) == []
+        assert_refused(app, response, "names an issuer on another address")
     assert canvas.calls_to(REGISTRATION_ENDPOINT) == []
+
+
+def test_canvas_url_is_the_account_domain_of_the_registration_endpoint(
+    app: Flask, canvas: FakeCanvas
+) -> None:
+    """The issuer's host (canvas.instructure.com) is shared by every hosted Canvas; the
+    district's own Canvas is where Canvas puts the registration endpoint."""
+    assert confirm(app).status_code == 200
+    platform = registered(app)
+    assert platform is not None
+    assert platform.canvas_url == CANVAS != ISSUER
 
 
 def _resolve_as(monkeypatch: pytest.MonkeyPatch, address: str) -> None:
@@ -629,7 +675,7 @@ def test_registration_token_never_logged(
     assert confirm(app).status_code == 200
     canvas.registration_status = 500
     assert confirm(app).status_code == 400
-    canvas.config = openid_configuration(registration_endpoint="https://evil.example/r")
+    canvas.config = openid_configuration(issuer="https://evil.example")
     assert confirm(app).status_code == 400
     with responses.RequestsMock() as mock:
         mock.get(OPENID_CONFIGURATION, body=requests.ConnectionError(f"failed {REG_TOKEN}"))
@@ -642,7 +688,7 @@ def test_registration_token_never_logged(
     assert any(
         "registration_rejected host=district.instructure.com status=500" in m for m in messages
     ), messages
-    assert any("registration_endpoint_foreign" in m and "evil.example" in m for m in messages)
+    assert any("registration_issuer_mismatch" in m and "evil.example" in m for m in messages)
     assert any(
         "registration_config_unreadable" in m and "ConnectionError" in m for m in messages
     ), messages

@@ -1,9 +1,22 @@
-"""LTI Dynamic Registration as Canvas does it (canvas-api.md §6.5).
+"""LTI Dynamic Registration as Canvas does it (canvas-api.md §6.5, canvas-lms
+`Lti::IMS::DynamicRegistrationController` and `SecurityController#openid_configuration`).
 
 Canvas opens our registration URL with `openid_configuration` and `registration_token`; we
 read the platform configuration with the token, post our client metadata to the
 registration endpoint, and store the platform with the client_id Canvas assigned. Deployment
 ids are learned at first launch, so such platforms auto-register deployments.
+
+The endpoint is unauthenticated by design, so what it may do is narrow:
+- the configuration's `issuer` must be on the scheme, host and port it was read from (the
+  LTI-DR spec's issuer check): nobody can claim an issuer whose host they do not serve.
+  Canvas's other endpoints are not on that host (Instructure-hosted Canvas: issuer
+  canvas.instructure.com, authorize/token/JWKS on sso.canvaslms.com, the registration
+  endpoint on the account's own domain), so they are trusted as the issuer's host served
+  them, after the URL checks;
+- it only ever creates a platform: an (issuer, client_id) that exists is refused, because
+  Canvas assigns a new client_id to every registration (a collision is never legitimate);
+  changing a platform is `flask --app lti_app platform update`;
+- REGISTRATION_ALLOWED_HOSTS narrows the Canvases that may register at all.
 """
 
 from __future__ import annotations
@@ -14,7 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_app.launch.tool_configuration import registration_request
@@ -30,6 +43,14 @@ log = logging.getLogger(__name__)
 
 class RegistrationError(Exception):
     """Registration cannot go on; the message is safe to show the admin."""
+
+    status = 400
+
+
+class AlreadyRegistered(RegistrationError):
+    """The (issuer, client_id) Canvas answered is installed already; nothing was changed."""
+
+    status = 409
 
 
 @dataclass(frozen=True)
@@ -72,14 +93,30 @@ def _check_url(url: str, allow_http: bool) -> str:
     return url
 
 
+def _hostname(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _check_allowed(url: str, allowed_hosts: frozenset[str], what: str) -> None:
+    if allowed_hosts and _hostname(url) not in allowed_hosts:
+        log.warning("registration_host_not_allowed what=%s host=%s", what, _host(url))
+        raise RegistrationError(
+            f"This tool only accepts registrations from the Canvas its administrator listed; "
+            f"{_hostname(url)[:200]} is not one of them."
+        )
+
+
 def fetch_configuration(
     http: requests.Session,
     openid_configuration: str,
     registration_token: str,
     timeout: tuple[float, float],
     allow_http: bool,
+    allowed_hosts: frozenset[str] = frozenset(),
 ) -> PlatformConfiguration:
     _check_url(openid_configuration, allow_http)
+    # Before the registration token goes anywhere.
+    _check_allowed(openid_configuration, allowed_hosts, "configuration")
     try:
         response = http.get(
             openid_configuration,
@@ -102,18 +139,34 @@ def fetch_configuration(
         ) from exc
     if not isinstance(doc, dict):
         raise RegistrationError("Canvas's OpenID configuration is not a JSON object.")
-    issuer = doc.get("issuer")
-    if "issuer" in doc and (not isinstance(issuer, str) or not issuer.strip() or len(issuer) > 255):
+    if "issuer" not in doc:
+        raise RegistrationError("Canvas's OpenID configuration lacks issuer.")
+    issuer = doc["issuer"]
+    if not isinstance(issuer, str) or not issuer.strip() or len(issuer) > 255:
         raise RegistrationError("Canvas's OpenID configuration has no usable issuer.")
+    if origin_of(issuer) != origin_of(openid_configuration):
+        # Only the host that is the issuer can vouch for it: a configuration served from
+        # anywhere else could claim any Canvas's issuer.
+        log.warning(
+            "registration_issuer_mismatch host=%s issuer_host=%s",
+            _host(openid_configuration),
+            _host(issuer),
+        )
+        raise RegistrationError(
+            "Canvas's OpenID configuration names an issuer on another address than the one it "
+            "was read from; the installation was stopped. Start it again from Canvas."
+        )
     try:
         config = PlatformConfiguration(
-            issuer=str(doc["issuer"]),
+            issuer=issuer,
             authorization_endpoint=_check_url(str(doc["authorization_endpoint"]), allow_http),
             registration_endpoint=_check_url(str(doc["registration_endpoint"]), allow_http),
             token_endpoint=_check_url(str(doc["token_endpoint"]), allow_http),
             jwks_uri=_check_url(str(doc["jwks_uri"]), allow_http),
             scopes_supported=_string_list(doc.get("scopes_supported")),
-            canvas_url=origin_of(openid_configuration),
+            # Canvas puts the registration endpoint on the account's own domain: the Canvas
+            # whose API the tool reads and that frames it (the issuer's host is shared).
+            canvas_url=origin_of(str(doc["registration_endpoint"])),
             product=str(_object(doc.get(PLATFORM_CONFIG)).get("product_family_code", "")),
         )
     except KeyError as exc:
@@ -123,14 +176,7 @@ def fetch_configuration(
             exc.args[0],
         )
         raise RegistrationError(f"Canvas's OpenID configuration lacks {exc.args[0]}.") from exc
-    # The registration token is a credential: only send it back to the host that gave it.
-    if urlsplit(config.registration_endpoint).netloc != urlsplit(openid_configuration).netloc:
-        log.warning(
-            "registration_endpoint_foreign host=%s endpoint_host=%s",
-            _host(openid_configuration),
-            _host(config.registration_endpoint),
-        )
-        raise RegistrationError("The registration endpoint is on another host than Canvas.")
+    _check_allowed(config.registration_endpoint, allowed_hosts, "registration_endpoint")
     return config
 
 
@@ -169,26 +215,38 @@ def register(
         raise RegistrationError(
             "Canvas did not accept the registration; start the installation again."
         ) from exc
-    platform = db.scalar(
-        select(Platform).where(Platform.issuer == config.issuer, Platform.client_id == client_id)
+    platform = Platform(
+        issuer=config.issuer,
+        client_id=client_id,
+        auth_login_url=config.authorization_endpoint,
+        auth_token_url=config.token_endpoint,
+        jwks_url=config.jwks_uri,
+        canvas_url=config.canvas_url,
+        auto_register_deployments=True,
+        registered_via="dynamic_registration",
     )
-    if platform is None:
-        platform = Platform(issuer=config.issuer, client_id=client_id)
-        db.add(platform)
-    platform.auth_login_url = config.authorization_endpoint
-    platform.auth_token_url = config.token_endpoint
-    platform.jwks_url = config.jwks_uri
-    platform.canvas_url = config.canvas_url
-    platform.auto_register_deployments = True
-    platform.registered_via = "dynamic_registration"
     deployment_id = _object(answer.get(TOOL_CONFIG)).get("deployment_id")
     if isinstance(deployment_id, int) and not isinstance(deployment_id, bool):
         deployment_id = str(deployment_id)
-    if not isinstance(deployment_id, str) or len(deployment_id) > 255:
-        deployment_id = None  # learned at the first launch instead
-    if deployment_id and not any(d.deployment_id == deployment_id for d in platform.deployments):
-        platform.deployments.append(Deployment(deployment_id=str(deployment_id)))
-    db.flush()
+    if isinstance(deployment_id, str) and deployment_id and len(deployment_id) <= 255:
+        platform.deployments.append(Deployment(deployment_id=deployment_id, auto_registered=True))
+    # Insert only, never update: the unique (issuer, client_id) decides, also between two
+    # concurrent registrations.
+    try:
+        with db.begin_nested():
+            db.add(platform)
+    except IntegrityError:
+        log.warning(
+            "registration_refused_existing issuer=%s client_id=%s",
+            config.issuer[:255],
+            client_id[:255],
+        )
+        raise AlreadyRegistered(
+            f"Canvas {config.issuer[:200]} with client id {client_id[:64]} is installed already; "
+            "nothing was changed. A new registration always gets a new client id from Canvas. "
+            "To change an installed Canvas's addresses, the tool's administrator runs "
+            "`flask --app lti_app platform update`."
+        ) from None
     log.info(
         "registration_done issuer=%s client_id=%s canvas=%s",
         config.issuer[:255],

@@ -160,8 +160,12 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
                 Deployment.deployment_id == deployment_id,
             )
         )
+        if row is not None and row.removed_at is not None:
+            return None
         if row is None and platform.auto_register_deployments:
-            row = Deployment(platform_id=platform.id, deployment_id=deployment_id)
+            row = Deployment(
+                platform_id=platform.id, deployment_id=deployment_id, auto_registered=True
+            )
             self._session.add(row)
         now = datetime.now(UTC)
         # Hourly resolution is enough for the admin page and keeps launches from all writing

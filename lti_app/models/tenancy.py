@@ -57,5 +57,10 @@ class Deployment(Base):
     deployment_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Learned from a launch or a registration answer, not added by an admin.
+    auto_registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Removed by an admin (`platform remove-deployment`): its launches are refused, and a
+    # platform that auto-registers does not add it back.
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     platform: Mapped[Platform] = relationship(back_populates="deployments")

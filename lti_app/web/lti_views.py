@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 from pylti1p3.contrib.flask import FlaskRequest
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -213,13 +213,20 @@ def _registration_inputs(source: Any) -> tuple[str, str]:
 @bp.route("/lti/register", methods=["GET", "POST"])
 def register() -> Response:
     svc = services()
+    if not svc.settings.registration_enabled:
+        abort(404)
     allow_http = not svc.settings.is_production
     try:
         openid_configuration, token = _registration_inputs(
             request.args if request.method == "GET" else request.form
         )
         config = dynamic_registration.fetch_configuration(
-            svc.http, openid_configuration, token, svc.settings.http_timeout, allow_http
+            svc.http,
+            openid_configuration,
+            token,
+            svc.settings.http_timeout,
+            allow_http,
+            svc.settings.registration_allowed_hosts,
         )
         allow_framing_by(config.canvas_url)
         if request.method == "GET":
@@ -241,5 +248,5 @@ def register() -> Response:
         )
     except dynamic_registration.RegistrationError as exc:
         allow_framing_by("*")
-        return Response(render_template("register_error.html", message=str(exc)), status=400)
+        return Response(render_template("register_error.html", message=str(exc)), status=exc.status)
     return Response(render_template("register_done.html", platform=platform))

@@ -1,7 +1,9 @@
-"""bind Canvas tokens and the API key secret to the Canvas origin that issued or received them
+"""bind Canvas tokens and the API key secret to the Canvas origin that issued or received them;
+mark auto-registered and removed deployments
 
 Existing rows were obtained from (or stored for) the platform's current canvas_url, so that
-origin is filled in.
+origin is filled in. Existing deployments of platforms that auto-register are marked as
+auto-registered (nothing tells them apart from the one a registration answer named).
 
 Revision ID: 0006
 Revises: 0005
@@ -36,6 +38,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("canvas_origin", sa.String(length=255), nullable=True))
     with op.batch_alter_table("platform") as batch:
         batch.add_column(sa.Column("api_key_origin", sa.String(length=255), nullable=True))
+    with op.batch_alter_table("deployment") as batch:
+        batch.add_column(
+            sa.Column("auto_registered", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch.add_column(sa.Column("removed_at", sa.DateTime(timezone=True), nullable=True))
 
     conn = op.get_bind()
     platform = sa.table(
@@ -44,17 +51,34 @@ def upgrade() -> None:
         sa.column("canvas_url", sa.String),
         sa.column("api_client_id", sa.String),
         sa.column("api_key_origin", sa.String),
+        sa.column("auto_register_deployments", sa.Boolean),
+    )
+    deployment = sa.table(
+        "deployment",
+        sa.column("platform_id", sa.Integer),
+        sa.column("auto_registered", sa.Boolean),
     )
     token = sa.table(
         "canvas_api_token",
         sa.column("platform_id", sa.Integer),
         sa.column("canvas_origin", sa.String),
     )
-    for pid, canvas_url, api_client_id in conn.execute(
-        sa.select(platform.c.id, platform.c.canvas_url, platform.c.api_client_id)
+    for pid, canvas_url, api_client_id, auto in conn.execute(
+        sa.select(
+            platform.c.id,
+            platform.c.canvas_url,
+            platform.c.api_client_id,
+            platform.c.auto_register_deployments,
+        )
     ):
         origin = _origin(canvas_url)
         conn.execute(token.update().where(token.c.platform_id == pid).values(canvas_origin=origin))
+        if auto:
+            conn.execute(
+                deployment.update()
+                .where(deployment.c.platform_id == pid)
+                .values(auto_registered=True)
+            )
         if api_client_id:
             conn.execute(
                 platform.update().where(platform.c.id == pid).values(api_key_origin=origin)
@@ -65,6 +89,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("deployment") as batch:
+        batch.drop_column("removed_at")
+        batch.drop_column("auto_registered")
     with op.batch_alter_table("platform") as batch:
         batch.drop_column("api_key_origin")
     with op.batch_alter_table("canvas_api_token") as batch:
