@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -20,10 +21,11 @@ from lti_app.cli import alembic_config
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.keys import SLOT_CURRENT, SLOT_PREVIOUS, ToolKey
+from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.connection import load_token, save_token
-from tests.conftest import make_app
+from tests.conftest import LtiBrowser, make_app
 from tests.lti_platform import FakePlatform
 
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -236,19 +238,127 @@ def test_platform_list_output(app: Flask, platform: FakePlatform) -> None:
     result = runner.invoke(args=["platform", "list"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines == [
+    admin_added = "(added by an admin; first seen {when}; last launch never)"
+    assert [re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "{when}", line) for line in lines] == [
         f"{platform.issuer}  client_id={platform.client_id}  canvas={platform.canvas_url}  via=cli",
         f"  auth={platform.auth_url}",
         f"  token={platform.token_url}",
         f"  jwks={platform.jwks_url}",
-        f"  deployment {platform.deployment_id}",
-        "  deployment 12:second",
+        f"  deployment {platform.deployment_id}  {admin_added}",
+        f"  deployment 12:second  {admin_added}",
         "https://canvas.other.example  client_id=77  canvas=https://other.example  via=cli",
         f"  auth={other.auth_url}",
         f"  token={other.token_url}",
         f"  jwks={other.jwks_url}",
-        "  deployment 3:x",
+        f"  deployment 3:x  {admin_added}",
     ]
+
+
+# --- platform update and remove-deployment ----------------------------------------------------
+
+
+def _ids(platform: FakePlatform) -> list[str]:
+    return ["--issuer", platform.issuer, "--client-id", platform.client_id]
+
+
+def test_platform_update_changes_only_what_is_given(app: Flask, platform: FakePlatform) -> None:
+    runner = app.test_cli_runner()
+    with session_scope(app) as db:
+        save_token(
+            db,
+            app.extensions["mp_services"].keyring,
+            db.scalars(select(Platform.id)).one(),
+            StoredToken("1~a", "1~r", datetime.now(UTC), "812", platform.canvas_url),
+        )
+    result = runner.invoke(
+        args=["platform", "update", *_ids(platform), "--canvas-url", "https://new.canvas.test/"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "canvas_url" in result.output
+    assert "store the API developer key again" in result.output
+    assert "1 teacher connection(s)" in result.output
+    with session_scope(app) as db:
+        row = db.scalars(select(Platform)).one()
+        assert row.canvas_url == "https://new.canvas.test"
+        assert (row.auth_login_url, row.jwks_url) == (platform.auth_url, platform.jwks_url)
+        assert row.auto_register_deployments is False
+    result = runner.invoke(
+        args=["platform", "update", *_ids(platform), "--auto-register-deployments"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "store the API developer key again" not in result.output
+    with session_scope(app) as db:
+        assert db.scalars(select(Platform)).one().auto_register_deployments is True
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "Nothing to change"),
+        (["--jwks-url", "ftp://x"], "absolute https:// URL"),
+    ],
+)
+def test_platform_update_refuses_bad_input(
+    app: Flask, platform: FakePlatform, args: list[str], message: str
+) -> None:
+    result = app.test_cli_runner().invoke(args=["platform", "update", *_ids(platform), *args])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_platform_update_of_an_unknown_platform(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["platform", "update", "--issuer", "x", "--client-id", "y", "--jwks-url", "https://j"]
+    )
+    assert result.exit_code != 0
+    assert "No platform x client y" in result.output
+
+
+def test_remove_deployment_refuses_its_launches_and_is_not_learned_again(
+    app: Flask, platform: FakePlatform, browser: LtiBrowser
+) -> None:
+    runner = app.test_cli_runner()
+    # A platform that learns deployments at their first launch (as Dynamic Registration's).
+    assert (
+        runner.invoke(
+            args=["platform", "update", *_ids(platform), "--auto-register-deployments"]
+        ).exit_code
+        == 0
+    )
+    learned = FakePlatform(deployment_id="55:sub-account")
+    assert LtiBrowser(browser.client, learned).launch().status_code == 200
+    listing = runner.invoke(args=["platform", "list"]).output
+    assert re.search(
+        r"deployment 55:sub-account  \(auto-registered; first seen .* UTC; "
+        r"last launch \d{4}-.* UTC\)",
+        listing,
+    ), listing
+
+    result = runner.invoke(
+        args=["platform", "remove-deployment", *_ids(platform), "--deployment-id", "55:sub-account"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 open session(s) ended" in result.output
+    with session_scope(app) as db:
+        assert db.scalars(select(LaunchSession)).all() == []
+    response = LtiBrowser(browser.client, learned).launch()
+    assert response.status_code in (400, 403)
+    with session_scope(app) as db:
+        rows = db.scalars(select(Deployment).where(Deployment.deployment_id == "55:sub-account"))
+        [row] = rows.all()
+        assert row.removed_at is not None
+        assert db.scalars(select(LaunchSession)).all() == []
+    assert "REMOVED" in runner.invoke(args=["platform", "list"]).output
+    # The other deployment still launches.
+    assert browser.launch().status_code == 200
+
+
+def test_remove_unknown_deployment(app: Flask, platform: FakePlatform) -> None:
+    result = app.test_cli_runner().invoke(
+        args=["platform", "remove-deployment", *_ids(platform), "--deployment-id", "nope"]
+    )
+    assert result.exit_code != 0
+    assert "No deployment nope" in result.output
 
 
 # --- keys rotate --------------------------------------------------------------------------

@@ -696,3 +696,51 @@ def test_registration_token_never_logged(
         assert REG_TOKEN not in record.getMessage()
         assert REG_TOKEN not in str(record.exc_info or "")
     assert REG_TOKEN not in caplog.text
+
+
+# --- district controls: REGISTRATION_ENABLED and REGISTRATION_ALLOWED_HOSTS -----------------
+
+
+def test_registration_switched_off_answers_404_and_calls_nobody(
+    tmp_path: Path, sqlite_url: str, canvas: FakeCanvas
+) -> None:
+    app = make_app(sqlite_url, tmp_path, registration_enabled="false")
+    assert start(app).status_code == 404
+    assert confirm(app).status_code == 404
+    assert len(canvas.mock.calls) == 0
+    assert registered(app) is None
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.mark.parametrize(
+    ("allowed", "refused_before"),
+    [
+        # The configuration's host (the issuer's) is not listed: refused before the token is
+        # sent anywhere.
+        ("district.instructure.com", OPENID_CONFIGURATION),
+        # The registration endpoint's host (the district's Canvas) is not listed.
+        ("canvas.instructure.com,other-district.instructure.com", REGISTRATION_ENDPOINT),
+    ],
+)
+def test_allow_list_refuses_unlisted_canvas(
+    tmp_path: Path, sqlite_url: str, canvas: FakeCanvas, allowed: str, refused_before: str
+) -> None:
+    app = make_app(sqlite_url, tmp_path, registration_allowed_hosts=allowed)
+    html = assert_refused(app, confirm(app), "only accepts registrations from the Canvas")
+    assert "administrator listed" in html
+    assert canvas.calls_to(refused_before) == []
+    assert canvas.registrations == []
+    app.extensions["db_engine"].dispose()
+
+
+def test_allow_list_accepts_the_listed_canvas(
+    tmp_path: Path, sqlite_url: str, canvas: FakeCanvas
+) -> None:
+    app = make_app(
+        sqlite_url,
+        tmp_path,
+        registration_allowed_hosts="Canvas.Instructure.com, district.instructure.com",
+    )
+    assert confirm(app).status_code == 200
+    assert registered(app) is not None
+    app.extensions["db_engine"].dispose()

@@ -413,3 +413,26 @@ def test_encryption_keys_accept_padding_and_spaces(tmp_path: Path) -> None:
     assert padded.endswith("=")
     settings = load(tmp_path, secret_key="k", encryption_keys=f" a:{padded} , b:{key_b64(5)}")
     assert settings.encryption_keys == (("a", bytes([4]) * 32), ("b", bytes([5]) * 32))
+
+
+def test_registration_settings_defaults_and_validation() -> None:
+    settings = load_settings({"app_env": "testing"}, environ={})
+    assert settings.registration_enabled is True
+    assert settings.registration_allowed_hosts == frozenset()
+    settings = load_settings(
+        {"app_env": "testing"},
+        environ={
+            "REGISTRATION_ENABLED": "off",
+            "REGISTRATION_ALLOWED_HOSTS": "canvas.instructure.com, District.Instructure.com",
+        },
+    )
+    assert settings.registration_enabled is False
+    assert settings.registration_allowed_hosts == {
+        "canvas.instructure.com",
+        "district.instructure.com",
+    }
+    with pytest.raises(SettingsError, match="REGISTRATION_ENABLED must be true or false"):
+        load_settings({"app_env": "testing"}, environ={"REGISTRATION_ENABLED": "maybe"})
+    for bad in ("https://canvas.instructure.com", "canvas.instructure.com:443", "a/b", "a..b"):
+        with pytest.raises(SettingsError, match="REGISTRATION_ALLOWED_HOSTS must be"):
+            load_settings({"app_env": "testing"}, environ={"REGISTRATION_ALLOWED_HOSTS": bad})
