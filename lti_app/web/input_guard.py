@@ -8,6 +8,8 @@
   (see ``lti_app.mastery.input_rules``): PostgreSQL cannot store NUL, and no person types any
   of them. Such a request is refused with 400 before the view runs, saying which field.
 
+Links a student gave are shown through the ``reveal_bidi`` filter.
+
 Numbers inside forms go through ``input_rules`` in the form parsers, so that an
 out-of-range value is a message on its field with everything typed kept.
 """
@@ -21,7 +23,13 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter, ValidationError
 
-from lti_app.mastery.input_rules import INT4_MAX, codepoint, control_character, whole_number
+from lti_app.mastery.input_rules import (
+    BIDI_CONTROLS,
+    INT4_MAX,
+    codepoint,
+    control_character,
+    whole_number,
+)
 
 # Field names worth repeating on the error page; anything else is "a field".
 _PRINTABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
@@ -84,7 +92,14 @@ def _check_text() -> None:
             )
 
 
+def reveal_bidi(text: str) -> str:
+    """Show each direction control as a visible ``[U+202E]``: a student's link stored before
+    links with them were refused must not read as another host to the teacher."""
+    return BIDI_CONTROLS.sub(lambda m: f"[{codepoint(m.group())}]", text)
+
+
 def init_app(app: Flask) -> None:
     """Before any blueprint: routes are compiled with the converters known at that time."""
     app.url_map.converters["id"] = IdConverter
     app.before_request(_check_text)
+    app.jinja_env.filters["reveal_bidi"] = reveal_bidi
