@@ -36,6 +36,11 @@ class Roles:
             self.sessions[role] = launch(browser, role)
         return self.browsers[role], self.sessions[role]
 
+    def forget(self, role: str) -> None:
+        """After a sign-out: the next use launches again."""
+        self.browsers.pop(role, None)
+        self.sessions.pop(role, None)
+
 
 @pytest.fixture
 def roles(app: Flask, platform: FakePlatform, jwks: responses.RequestsMock) -> Roles:
