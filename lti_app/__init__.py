@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.web import (
         canvas_views,
         grid_views,
+        input_guard,
         lti_views,
         mastery_views,
         pathway_views,
@@ -63,6 +64,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     )
     from lti_app.writeback import dispatch
 
+    input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)

@@ -27,6 +27,8 @@ from datetime import UTC, datetime, time
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from lti_app.mastery.input_rules import bidi_control, codepoint, finite_number, whole_number
+
 __all__ = [
     "ATTEMPT_LIMIT_MAX",
     "DEFAULT_KINDS",
@@ -355,14 +357,12 @@ def validate_menu_item(
                 )
     limit: int | None = None
     if attempt_limit.strip():
-        text = attempt_limit.strip()
-        if not text.isdigit() or not 1 <= int(text) <= ATTEMPT_LIMIT_MAX:
+        limit = whole_number(attempt_limit, 1, ATTEMPT_LIMIT_MAX)
+        if limit is None:
             errors["attempt_limit"] = (
                 f"The attempt limit is a whole number from 1 to {ATTEMPT_LIMIT_MAX}, "
                 "or blank for no limit."
             )
-        else:
-            limit = int(text)
     if errors:
         return None, errors
     return MenuItemInput(parsed_kind, title, instructions, due_at, limit), {}
@@ -399,6 +399,13 @@ def parse_links(raw: str) -> tuple[list[str], dict[str, str]]:
                 "it must start with https:// or http://."
             )
             break
+        if (char := bidi_control(link)) is not None:
+            # It would make the link read as another address to the teacher.
+            errors["links"] = (
+                f"Link {number} contains an invisible character ({codepoint(char)}) that "
+                "changes the direction of the text around it; remove it."
+            )
+            break
     return links, errors
 
 
@@ -431,11 +438,8 @@ def validate_feedback(note: str, required: bool) -> dict[str, str]:
 def validate_score(raw: str, values: Iterable[float]) -> tuple[float | None, dict[str, str]]:
     """A level value of the district scale (``values``), as sent by the radio buttons."""
     allowed = sorted(set(values))
-    try:
-        value = float(raw)
-    except ValueError:
-        return None, {"score": "Choose a level of the scale."}
-    if value not in allowed:
+    value = finite_number(raw)
+    if value is None or value not in allowed:
         return None, {"score": "Choose a level of the scale."}
     return value, {}
 

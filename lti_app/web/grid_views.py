@@ -29,6 +29,7 @@ from lti_app.launch.launch_session import CSRF_FIELD
 from lti_app.launch.roles import CourseRole
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, SourceKind
 from lti_app.mastery.growth import GrowthStatus
+from lti_app.mastery.input_rules import whole_number
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
 from lti_app.policy_store import EffectivePolicy, effective_policy
@@ -221,7 +222,8 @@ def _sort(rows: list[Row], how: str) -> None:
 
 
 def _closed(raw: Sequence[str], count: int) -> set[int]:
-    return {int(v) for v in raw if v.isdigit() and int(v) < count}
+    """The collapsed groups' indexes; anything else in the URL is ignored."""
+    return {i for i in (whole_number(v, 0, count - 1) for v in raw) if i is not None}
 
 
 @bp.get("/s/<handle>/grid")

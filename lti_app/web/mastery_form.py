@@ -8,13 +8,13 @@ it into domain objects, validated by the domain itself (``Scale``, ``Policy``,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, OverrideRule, Policy, PolicyError
+from lti_app.mastery.input_rules import INT4_MAX, NUMBER_LIMIT, finite_number, whole_number
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
 from lti_app.mastery.scales import Level, Scale, ScaleError
 from lti_app.policy_store import EffectivePolicy, default_mapping
@@ -125,11 +125,13 @@ class MasteryForm:
         return cls(
             scope=text("scope", 64) or "district",
             scale_name=text("scale_name"),
-            threshold=text("threshold", 20),
-            points_possible=text("points_possible", 20),
+            # Numbers keep more than any valid one needs: cutting "1000000000000" to ten
+            # characters would save a number nobody typed; the parser refuses long ones.
+            threshold=text("threshold", 40),
+            points_possible=text("points_possible", 40),
             method=text("method", 40),
-            parameter=text("parameter", 10),
-            minimum_evidence=text("minimum_evidence", 10),
+            parameter=text("parameter", 40),
+            minimum_evidence=text("minimum_evidence", 40),
             override_rule=text("override_rule", 40),
             preview_course=text("preview_course", 64),
             levels=levels,
@@ -143,21 +145,25 @@ class MasteryForm:
     # -- parsing ------------------------------------------------------------------------------
 
     def _number(self, raw: str, where: str, key: str) -> float | None:
-        try:
-            value = float(raw)
-        except ValueError:
-            self.errors.setdefault(key, f"{where} must be a number (you typed “{raw}”).")
-            return None
-        if not math.isfinite(value):
-            self.errors.setdefault(key, f"{where} must be a finite number.")
-            return None
+        value = finite_number(raw)
+        if value is None:
+            self.errors.setdefault(
+                key,
+                f"{where} must be a number from {-NUMBER_LIMIT:,.0f} to {NUMBER_LIMIT:,.0f}, "
+                f"written with the digits 0-9 (you typed “{raw}”).",
+            )
         return value
 
     def _whole(self, raw: str, where: str, key: str) -> int | None:
-        if not raw.lstrip("-").isdigit():
-            self.errors.setdefault(key, f"{where} must be a whole number (you typed “{raw}”).")
-            return None
-        return int(raw)
+        # Bounded by the database column (int4); the domain checks its own range after.
+        value = whole_number(raw, -INT4_MAX, INT4_MAX)
+        if value is None:
+            self.errors.setdefault(
+                key,
+                f"{where} must be a whole number written with the digits 0-9, at most "
+                f"{INT4_MAX:,} (you typed “{raw}”).",
+            )
+        return value
 
     def parse(self) -> Parsed | None:
         """Domain objects, or None with :attr:`errors` filled (field name -> message)."""

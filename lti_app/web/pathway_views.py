@@ -19,6 +19,7 @@ from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
 from lti_app.policy_store import effective_policy
+from lti_app.web.input_guard import ids
 from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback.dispatch import kick_after_response
 
@@ -252,7 +253,7 @@ _DONE = {
 }
 
 
-@bp.post("/review/<int:demo_id>")
+@bp.post("/review/<id:demo_id>")
 @session_required()
 def review_act(row: LaunchSession, demo_id: int) -> Response:
     db = get_session()
@@ -296,9 +297,10 @@ def review_bulk(row: LaunchSession) -> Response:
         actor = _teacher(row)
         if not raw:
             return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
-        if not all(r.isdigit() for r in raw):
+        chosen = ids(raw)
+        if chosen is None:
             return refuse(400, "That selection could not be read.", "Reload the page.")
-        approved, skipped = svc.bulk_approve(db, actor, [int(r) for r in raw])
+        approved, skipped = svc.bulk_approve(db, actor, chosen)
     except svc.PathwayError as exc:
         return _refused(exc)
     note = f"Approved {approved}."
@@ -307,7 +309,7 @@ def review_bulk(row: LaunchSession) -> Response:
     return _review_page(row, actor, saved=note)
 
 
-@bp.get("/demonstrations/<int:demo_id>")
+@bp.get("/demonstrations/<id:demo_id>")
 @session_required()
 def detail(row: LaunchSession, demo_id: int) -> Response:
     """One demonstration with its whole audit trail (who, when, from, to, note)."""

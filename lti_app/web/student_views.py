@@ -399,7 +399,7 @@ def choose(row: LaunchSession, oid: str) -> Response:
     return _after(row, oid, "chosen")
 
 
-@bp.post("/targets/<oid>/demonstrations/<int:demo_id>/<action>")
+@bp.post("/targets/<oid>/demonstrations/<id:demo_id>/<action>")
 @session_required()
 def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
     db = get_session()

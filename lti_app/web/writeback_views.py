@@ -125,7 +125,7 @@ def retry_all(row: LaunchSession) -> Response:
         return _refused(exc)
 
 
-@bp.post("/retry/<int:item_id>")
+@bp.post("/retry/<id:item_id>")
 @session_required()
 def retry_one(row: LaunchSession, item_id: int) -> Response:
     db = get_session()
