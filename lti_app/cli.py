@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -66,6 +68,17 @@ def _platform(db: Session, issuer: str, client_id: str) -> Platform:
             f"No platform {issuer} client {client_id} (`platform list` shows them)."
         )
     return platform
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _platform_ids(command: F) -> F:
+    """--issuer and --client-id: which registered platform a command is about."""
+    command = click.option("--client-id", required=True, help="LTI developer key client id")(
+        command
+    )
+    return click.option("--issuer", required=True, help="LTI issuer of the platform")(command)
 
 
 def _when(moment: datetime | None) -> str:
@@ -148,8 +161,7 @@ def register(app: Flask) -> None:
         )
 
     @platform_group.command("update")
-    @click.option("--issuer", required=True, help="LTI issuer of the platform")
-    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @_platform_ids
     @click.option("--auth-url", callback=_optional_url, help="new OIDC auth URL")
     @click.option("--token-url", callback=_optional_url, help="new OAuth2 token URL")
     @click.option("--jwks-url", callback=_optional_url, help="new platform JWKS URL")
@@ -234,8 +246,7 @@ def register(app: Flask) -> None:
                     )
 
     @platform_group.command("remove-deployment")
-    @click.option("--issuer", required=True, help="LTI issuer of the platform")
-    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @_platform_ids
     @click.option("--deployment-id", required=True, help="the deployment to remove")
     def platform_remove_deployment(issuer: str, client_id: str, deployment_id: str) -> None:
         """Refuse every launch of a deployment from now on (also one that auto-registered:
@@ -262,8 +273,7 @@ def register(app: Flask) -> None:
         )
 
     @platform_group.command("set-api-key")
-    @click.option("--issuer", required=True, help="LTI issuer of the platform")
-    @click.option("--client-id", required=True, help="LTI developer key client id")
+    @_platform_ids
     @click.option("--api-client-id", required=True, help="Canvas API developer key client id")
     @click.option(
         "--api-client-secret",

@@ -112,6 +112,26 @@ def close_app(app: Flask) -> None:
     app.extensions["db_engine"].dispose()
 
 
+def set_api_key(app: Flask, platform: FakePlatform, api_client_id: str, secret: str) -> str:
+    """Store the platform's Canvas API developer key as an admin does (the CLI, secret from
+    the environment); returns what the command printed."""
+    result = app.test_cli_runner().invoke(
+        args=[
+            "platform",
+            "set-api-key",
+            "--issuer",
+            platform.issuer,
+            "--client-id",
+            platform.client_id,
+            "--api-client-id",
+            api_client_id,
+        ],
+        env={"CANVAS_API_CLIENT_SECRET": secret},
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
 @pytest.fixture
 def jwks(platform: FakePlatform) -> Iterator[responses.RequestsMock]:
     """The platform's JWKS endpoint (the only outbound HTTP a launch makes)."""

@@ -25,7 +25,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.connection import load_token, save_token
-from tests.conftest import LtiBrowser, make_app
+from tests.conftest import LtiBrowser, make_app, set_api_key
 from tests.lti_platform import FakePlatform
 
 FLASK = str(Path(sys.executable).parent / "flask")
@@ -497,21 +497,8 @@ def test_real_flask_bad_setting_names_the_variable(real_env: dict[str, str]) -> 
 
 
 def test_set_api_key_stores_the_secret_encrypted(app: Flask, platform: FakePlatform) -> None:
-    result = app.test_cli_runner().invoke(
-        args=[
-            "platform",
-            "set-api-key",
-            "--issuer",
-            platform.issuer,
-            "--client-id",
-            platform.client_id,
-            "--api-client-id",
-            "170000000000123",
-        ],
-        env={"CANVAS_API_CLIENT_SECRET": "api-secret-value-42"},
-    )
-    assert result.exit_code == 0, result.output
-    assert "api-secret-value-42" not in result.output
+    output = set_api_key(app, platform, "170000000000123", "api-secret-value-42")
+    assert "api-secret-value-42" not in output
     with session_scope(app) as db:
         row = db.scalar(select(Platform))
         assert row is not None
@@ -552,22 +539,7 @@ def test_keys_reencrypt_moves_secrets_to_the_newest_key(
     runner = app.test_cli_runner()
     assert runner.invoke(args=platform.cli_args()).exit_code == 0
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
-    assert (
-        runner.invoke(
-            args=[
-                "platform",
-                "set-api-key",
-                "--issuer",
-                platform.issuer,
-                "--client-id",
-                platform.client_id,
-                "--api-client-id",
-                "9",
-            ],
-            env={"CANVAS_API_CLIENT_SECRET": "s3cret"},
-        ).exit_code
-        == 0
-    )
+    set_api_key(app, platform, "9", "s3cret")
     with session_scope(app) as db:
         pid = db.scalars(select(Platform.id)).one()
         save_token(

@@ -33,7 +33,7 @@ from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.sync import connection
 from lti_app.sync.background import start_user_sync
-from tests.conftest import LtiBrowser
+from tests.conftest import LtiBrowser, set_api_key
 from tests.lti_platform import ADMIN, INSTRUCTOR, TOOL_BASE, FakePlatform
 from tests.test_dynamic_registration import REG_TOKEN, openid_configuration
 
@@ -54,20 +54,7 @@ def db_url(backend_url: str) -> str:
 @pytest.fixture
 def district(app: Flask, platform: FakePlatform) -> int:
     """The district as installed: API key stored, a teacher connected (token expiring)."""
-    result = app.test_cli_runner().invoke(
-        args=[
-            "platform",
-            "set-api-key",
-            "--issuer",
-            platform.issuer,
-            "--client-id",
-            platform.client_id,
-            "--api-client-id",
-            "170000000000001",
-        ],
-        env={"CANVAS_API_CLIENT_SECRET": API_SECRET},
-    )
-    assert result.exit_code == 0, result.output
+    set_api_key(app, platform, "170000000000001", API_SECRET)
     with app.app_context(), session_scope(app) as db:
         row = db.scalars(select(Platform)).one()
         token = StoredToken(

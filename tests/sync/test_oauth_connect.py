@@ -21,7 +21,7 @@ from lti_app.models.canvas import CanvasApiToken, CanvasOAuthState
 from lti_app.models.launch import LaunchSession
 from lti_app.services import services
 from lti_app.sync import connection
-from tests.conftest import LtiBrowser
+from tests.conftest import LtiBrowser, set_api_key
 from tests.lti_platform import LEARNER, TOOL_BASE, FakePlatform
 
 ACCESS = "1~AccessTokenSecretValue0123456789"
@@ -37,20 +37,7 @@ def db_url(backend_url: str) -> str:
 
 @pytest.fixture
 def api_key(app: Flask, platform: FakePlatform) -> None:
-    result = app.test_cli_runner().invoke(
-        args=[
-            "platform",
-            "set-api-key",
-            "--issuer",
-            platform.issuer,
-            "--client-id",
-            platform.client_id,
-            "--api-client-id",
-            API_CLIENT_ID,
-        ],
-        env={"CANVAS_API_CLIENT_SECRET": API_SECRET},
-    )
-    assert result.exit_code == 0, result.output
+    set_api_key(app, platform, API_CLIENT_ID, API_SECRET)
 
 
 def teacher(browser: LtiBrowser, roles: list[str] | None = None) -> LaunchSession:

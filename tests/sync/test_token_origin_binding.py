@@ -25,7 +25,7 @@ from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.sync import connection
 from lti_app.sync.errors import MissingApiKey
-from tests.conftest import LtiBrowser
+from tests.conftest import LtiBrowser, set_api_key
 from tests.lti_platform import FakePlatform
 from tests.sync.test_oauth_connect import (
     ACCESS,
@@ -109,20 +109,7 @@ def test_sync_after_the_canvas_url_changed_sends_nothing_and_asks_to_reconnect(
 
     # Even once an admin stores the API key again for the new address, the teacher's token
     # (issued by the old Canvas) is not sent there: the teacher reconnects instead.
-    result = app.test_cli_runner().invoke(
-        args=[
-            "platform",
-            "set-api-key",
-            "--issuer",
-            platform.issuer,
-            "--client-id",
-            platform.client_id,
-            "--api-client-id",
-            API_CLIENT_ID,
-        ],
-        env={"CANVAS_API_CLIENT_SECRET": API_SECRET},
-    )
-    assert result.exit_code == 0, result.output
+    set_api_key(app, platform, API_CLIENT_ID, API_SECRET)
     html = post(browser, row, "/canvas/sync")
     assert runner(app).wait_idle(timeout=60)
     assert calls_carrying_secrets(jwks) == []
