@@ -75,7 +75,7 @@ from lti_app.canvas_client.types import (
     parse_submission,
     parse_user,
 )
-from lti_app.urls import origin_of
+from lti_app.urls import UnsafeUrl, checked_url, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +342,10 @@ class CanvasClient:
         return url
 
     def _check_origin(self, url: str) -> None:
+        try:
+            checked_url(url)  # a URL two parsers could read as two hosts is never followed
+        except UnsafeUrl:
+            raise UnsafeLink("Canvas gave an unreadable link; it was not followed.") from None
         if origin_of(url) != self._origin:
             raise UnsafeLink("Canvas pointed to another host; the link was not followed.")
 

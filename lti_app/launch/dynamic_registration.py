@@ -21,7 +21,10 @@ The endpoint is unauthenticated by design, so what it may do is narrow:
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.launch.tool_configuration import registration_request
 from lti_app.models.tenancy import Deployment, Platform
-from lti_app.urls import origin_of, resolves_to_public_addresses
+from lti_app.urls import UnsafeUrl, checked_url, origin_of, resolves_to_public_addresses
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIG = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -76,15 +79,48 @@ def _string_list(value: Any) -> list[str] | None:
     return [v for v in value if isinstance(v, str)]
 
 
+# Canvas's ids (client ids, deployment ids such as "7:8865aa05...") are printable ASCII:
+# nothing that could forge a log line, hide in a page or fail to store.
+_IDENTIFIER = re.compile(r"[!-~]{1,255}")
+# Canvas's configuration and registration answers are a few kilobytes.
+MAX_DOCUMENT_BYTES = 1_000_000
+
+
+def _identifier(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    return value if isinstance(value, str) and _IDENTIFIER.fullmatch(value) else None
+
+
+def _json_body(response: requests.Response, timeout: tuple[float, float]) -> Any:
+    """The JSON document, read within a size and a time budget; ValueError otherwise."""
+    deadline = time.monotonic() + 2 * sum(timeout)
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(65536):
+            body += chunk
+            if len(body) > MAX_DOCUMENT_BYTES or time.monotonic() > deadline:
+                raise ValueError("the document is too large or too slow")
+    finally:
+        response.close()
+    try:
+        return json.loads(bytes(body))
+    except RecursionError:
+        raise ValueError("the document is nested too deeply") from None
+
+
 def _host(url: str) -> str:
     return urlsplit(url).netloc[:255]
 
 
 def _check_url(url: str, allow_http: bool) -> str:
-    parts = urlsplit(url)
     if len(url) > 1024:  # the platform table's URL columns
         raise RegistrationError("Canvas gave an address longer than 1024 characters.")
-    if parts.scheme not in (("https", "http") if allow_http else ("https",)) or not parts.netloc:
+    try:
+        parts = checked_url(url)
+    except UnsafeUrl as exc:
+        raise RegistrationError(f"Canvas gave an address that cannot be used: {exc}.") from None
+    if parts.scheme not in (("https", "http") if allow_http else ("https",)):
         raise RegistrationError(f"Canvas gave an address that is not https: {url[:200]}")
     # In production the tool only talks to public hosts (no SSRF into its own network);
     # development and tests run Canvas on loopback.
@@ -123,9 +159,10 @@ def fetch_configuration(
             headers={"Authorization": f"Bearer {registration_token}"},
             timeout=timeout,
             allow_redirects=False,
+            stream=True,
         )
         response.raise_for_status()
-        doc: Any = response.json()
+        doc: Any = _json_body(response, timeout)
     except (requests.RequestException, ValueError) as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         log.warning(
@@ -144,6 +181,10 @@ def fetch_configuration(
     issuer = doc["issuer"]
     if not isinstance(issuer, str) or not issuer.strip() or len(issuer) > 255:
         raise RegistrationError("Canvas's OpenID configuration has no usable issuer.")
+    try:
+        checked_url(issuer)
+    except UnsafeUrl:
+        raise RegistrationError("Canvas's OpenID configuration has no usable issuer.") from None
     if origin_of(issuer) != origin_of(openid_configuration):
         # Only the host that is the issuer can vouch for it: a configuration served from
         # anywhere else could claim any Canvas's issuer.
@@ -196,14 +237,13 @@ def register(
             headers={"Authorization": f"Bearer {registration_token}"},
             timeout=timeout,
             allow_redirects=False,
+            stream=True,
         )
         response.raise_for_status()
-        answer: Any = response.json()
-        client_id = answer["client_id"]
-        if isinstance(client_id, int) and not isinstance(client_id, bool):
-            client_id = str(client_id)
-        if not isinstance(client_id, str) or not client_id.strip() or len(client_id) > 255:
-            raise ValueError("client_id is not a usable string")
+        answer: Any = _json_body(response, timeout)
+        client_id = _identifier(answer["client_id"])
+        if client_id is None:
+            raise ValueError("client_id is not a usable identifier")
     except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         log.warning(
@@ -225,10 +265,9 @@ def register(
         auto_register_deployments=True,
         registered_via="dynamic_registration",
     )
-    deployment_id = _object(answer.get(TOOL_CONFIG)).get("deployment_id")
-    if isinstance(deployment_id, int) and not isinstance(deployment_id, bool):
-        deployment_id = str(deployment_id)
-    if isinstance(deployment_id, str) and deployment_id and len(deployment_id) <= 255:
+    # Anything else is learned at the first launch instead.
+    deployment_id = _identifier(_object(answer.get(TOOL_CONFIG)).get("deployment_id"))
+    if deployment_id is not None:
         platform.deployments.append(Deployment(deployment_id=deployment_id, auto_registered=True))
     # Insert only, never update: the unique (issuer, client_id) decides, also between two
     # concurrent registrations.

@@ -1,8 +1,9 @@
 """Attack review after the registration / token-binding / hostile-input fix round.
 
-Every test asserts the behaviour the fix round promised; the ones that fail today are marked
-``xfail(strict=True, reason="finding: ...")`` so the branch stays green and each turns into a
-pass (then an XPASS failure, a reminder to drop the mark) once the finding is fixed.
+Every test asserts the behaviour the fix round promised. The review found: URLs that urlsplit
+and urllib3 read as two hosts (a backslash before "@"), unparseable ports and nesting that gave
+500s, and control characters from Canvas's answers reaching logs and the database; each is
+fixed (lti_app.urls.checked_url, the registration's identifier and document rules).
 
 Loopback / mocked HTTP only (responses); no sleeps.
 """
@@ -80,11 +81,6 @@ def _serve(mock: responses.RequestsMock, url: Any, config: dict[str, Any], clien
 # --- registration: the origin comparison -------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: backslash in openid_configuration host (urlsplit vs urllib3) bypasses "
-    "the issuer-origin check; an attacker host registers a platform claiming Canvas's issuer",
-)
 def test_backslash_config_url_cannot_claim_canvas_issuer(app: Flask) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         attacker = openid_configuration(
@@ -102,11 +98,6 @@ def test_backslash_config_url_cannot_claim_canvas_issuer(app: Flask) -> None:
     assert all(p[0] != ISSUER for p in _platforms(app))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: REGISTRATION_ALLOWED_HOSTS is checked with urlsplit's host; a backslash "
-    "URL passes the allow-list and the registration token goes to an unlisted host",
-)
 def test_backslash_config_url_does_not_pass_the_allow_list(tmp_path: Path, sqlite_url: str) -> None:
     app = make_app(
         sqlite_url,
@@ -132,11 +123,6 @@ def _resolve_by_host(monkeypatch: pytest.MonkeyPatch, table: dict[str, str]) -> 
     monkeypatch.setattr("lti_app.urls.socket.getaddrinfo", fake)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: SSRF filter (resolves_to_public_addresses) resolves urlsplit's host, "
-    "requests connects to the host before the backslash: production GETs internal addresses",
-)
 def test_backslash_config_url_is_no_ssrf_into_the_private_network(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -155,11 +141,6 @@ def test_backslash_config_url_is_no_ssrf_into_the_private_network(
         app.extensions["db_engine"].dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: SSRF via a backslash registration_endpoint: the registration POST (with "
-    "the token) goes to an internal host in production",
-)
 def test_backslash_registration_endpoint_is_no_ssrf(
     tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -180,11 +161,6 @@ def test_backslash_registration_endpoint_is_no_ssrf(
         app.extensions["db_engine"].dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a backslash registration_endpoint makes canvas_url the district's Canvas "
-    "(CSP frame-ancestors, token binding) while the registration went to another host",
-)
 def test_backslash_registration_endpoint_cannot_borrow_a_canvas_url(app: Flask) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(
@@ -201,11 +177,6 @@ def test_backslash_registration_endpoint_cannot_borrow_a_canvas_url(app: Flask) 
 # --- registration: values that only Python's URL parser rejects -> 500 ------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: openid_configuration with an unclosed IPv6 bracket raises ValueError in "
-    "urlsplit: 500",
-)
 @pytest.mark.parametrize("value", ["https://[::1/x", "https://[canvas.instructure.com]/x"])
 def test_unparseable_openid_configuration_parameter_is_a_400(app: Flask, value: str) -> None:
     assert _get_register(app, value).status_code == 400
@@ -224,10 +195,6 @@ def test_bad_port_in_openid_configuration_parameter_is_a_400(app: Flask, value: 
     assert _get_register(app, value).status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: an issuer with an invalid port makes origin_of raise ValueError: 500",
-)
 @pytest.mark.parametrize(
     "issuer",
     ["https://canvas.instructure.com:99999", "https://canvas.instructure.com:x", "https://[::1"],
@@ -238,11 +205,6 @@ def test_issuer_with_unparseable_port_is_a_400(app: Flask, issuer: str) -> None:
         assert _get_register(app, OPENID_CONFIGURATION).status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a registration_endpoint with an invalid port passes _check_url, then "
-    "origin_of raises ValueError computing canvas_url: 500",
-)
 def test_registration_endpoint_with_unparseable_port_is_a_400(app: Flask) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(
@@ -255,11 +217,6 @@ def test_registration_endpoint_with_unparseable_port_is_a_400(app: Flask) -> Non
         assert _post_register(app, OPENID_CONFIGURATION).status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding (low): authorize/token/JWKS endpoints with an invalid port are stored; the "
-    "platform can never launch and the operator sees no error at registration",
-)
 @pytest.mark.parametrize("endpoint", ["authorization_endpoint", "jwks_uri", "token_endpoint"])
 def test_endpoint_with_unparseable_port_is_refused(app: Flask, endpoint: str) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -273,11 +230,6 @@ def test_endpoint_with_unparseable_port_is_refused(app: Flask, endpoint: str) ->
     assert all(p[1] != "4242" for p in _platforms(app))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a deeply nested JSON configuration raises RecursionError in "
-    "response.json() (not ValueError): 500 from the unauthenticated endpoint",
-)
 @pytest.mark.parametrize("depth", [5_000, 100_000])
 def test_deeply_nested_configuration_is_a_400(app: Flask, depth: int) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -292,12 +244,6 @@ def test_deeply_nested_configuration_is_a_400(app: Flask, depth: int) -> None:
 # --- registration: control characters from the configuration / the answer -------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: client_id from the registration answer is not checked for control "
-    "characters: CR/LF forges log lines (registration_done), bidi is stored, NUL gives "
-    "500 on PostgreSQL",
-)
 @pytest.mark.parametrize(
     "client_id",
     ["4242\nregistration_done issuer=https://forged.example client_id=1", "4242\x00", "42\u202e24"],
@@ -316,12 +262,6 @@ def test_control_characters_in_client_id_are_refused(
         assert "\n" not in record.getMessage()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: issuer passes the origin check with CR/LF/TAB/NUL in its path (urlsplit "
-    "drops CR/LF/TAB): forged log lines, control characters stored, NUL gives 500 on "
-    "PostgreSQL",
-)
 @pytest.mark.parametrize(
     "issuer",
     [
@@ -344,11 +284,6 @@ def test_control_characters_in_issuer_are_refused(
         assert "\n" not in record.getMessage()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: endpoint URLs with CR/LF/NUL pass _check_url (urlsplit drops CR/LF) and "
-    "are stored raw; NUL gives 500 on PostgreSQL",
-)
 @pytest.mark.parametrize(
     "endpoint", ["authorization_endpoint", "token_endpoint", "jwks_uri", "registration_endpoint"]
 )
@@ -367,11 +302,6 @@ def test_control_characters_in_endpoints_are_refused(app: Flask, endpoint: str) 
     assert [p for p in _platforms(app) if p[1] == "4242"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: deployment_id from the registration answer is stored with CR/LF/bidi; NUL "
-    "gives 500 on PostgreSQL",
-)
 @pytest.mark.parametrize("deployment_id", ["1:abc\r\nX", "1:abc\x00", "1:\u202eabc"])
 def test_control_characters_in_deployment_id_are_not_stored(app: Flask, deployment_id: str) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -415,11 +345,6 @@ def _token_leaks(mock: responses.RequestsMock) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: pagination rel=next with a backslash host passes _check_origin (urlsplit) "
-    "and the teacher's token is sent to another host (urllib3 host)",
-)
 def test_backslash_next_link_never_carries_the_token_away() -> None:
     foreign = "https://evil.test\\@canvas.test/api/v1/courses/12/sections?page=2"
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
@@ -434,11 +359,6 @@ def test_backslash_next_link_never_carries_the_token_away() -> None:
         assert _token_leaks(mock) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="finding: a same-origin-looking redirect Location with a backslash host passes "
-    "_check_origin and the token follows it to another host",
-)
 def test_backslash_redirect_never_carries_the_token_away() -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.get(
