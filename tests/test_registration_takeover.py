@@ -23,13 +23,15 @@ import pytest
 import responses
 from flask import Flask
 from sqlalchemy import select, text, update
+from sqlalchemy.orm import Session
 
 from lti_app.canvas_client.tokens import StoredToken
 from lti_app.db import session_scope
 from lti_app.jobs.runner import runner
+from lti_app.launch.tool_conf import DbToolConf
 from lti_app.models.canvas import SyncRun
 from lti_app.models.launch import LaunchSession
-from lti_app.models.tenancy import Platform
+from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
 from lti_app.sync import connection
 from lti_app.sync.background import start_user_sync
@@ -210,3 +212,25 @@ def test_step_4_a_moved_platform_row_gets_no_token_and_no_secret(
         sent = f"{call.request.url}{call.request.headers}{call.request.body!r}"
         for secret in (ACCESS, REFRESH, API_SECRET):
             assert secret not in sent, call.request.url
+
+
+def test_two_first_launches_of_a_new_deployment_find_one_row(
+    app: Flask, platform: FakePlatform
+) -> None:
+    """Right after a Dynamic Registration two teachers open the tool at once: the second
+    insert of the same new deployment finds the first one's row instead of failing (500)."""
+    with session_scope(app) as db:
+        db.execute(update(Platform).values(auto_register_deployments=True))
+    engine = app.extensions["db_engine"]
+    with Session(engine) as first, Session(engine) as second:
+        conf_first, conf_second = DbToolConf(first), DbToolConf(second)
+        # Both looked and found nothing; the first commits its new row.
+        row = conf_first.deployment(platform.issuer, platform.client_id, "9:new")
+        assert row is not None
+        first.commit()
+        again = conf_second._learn_deployment(row.platform_id, "9:new")
+        assert again is not None and again.id == row.id
+        second.commit()
+    with session_scope(app) as db:
+        rows = db.scalars(select(Deployment).where(Deployment.deployment_id == "9:new")).all()
+        assert len(rows) == 1 and rows[0].auto_registered

@@ -12,6 +12,7 @@ from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_app.models.tenancy import Deployment, Platform
@@ -150,6 +151,23 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
             self._deployments[key] = self._load_deployment(iss, client_id, deployment_id)
         return self._deployments[key]
 
+    def _learn_deployment(self, platform_id: int, deployment_id: str) -> Deployment | None:
+        """Record a deployment at its first launch; two first launches at once both find the
+        one row (the unique constraint decides, inside a savepoint)."""
+        row = Deployment(platform_id=platform_id, deployment_id=deployment_id, auto_registered=True)
+        try:
+            with self._session.begin_nested():
+                self._session.add(row)
+        except IntegrityError:
+            return self._session.scalar(
+                select(Deployment).where(
+                    Deployment.platform_id == platform_id,
+                    Deployment.deployment_id == deployment_id,
+                    Deployment.removed_at.is_(None),
+                )
+            )
+        return row
+
     def _load_deployment(self, iss: str, client_id: str, deployment_id: str) -> Deployment | None:
         platform = self.platform(iss, client_id)
         if platform is None or not deployment_id or len(deployment_id) > 255:
@@ -163,10 +181,7 @@ class DbToolConf(ToolConfAbstract):  # type: ignore[misc]
         if row is not None and row.removed_at is not None:
             return None
         if row is None and platform.auto_register_deployments:
-            row = Deployment(
-                platform_id=platform.id, deployment_id=deployment_id, auto_registered=True
-            )
-            self._session.add(row)
+            row = self._learn_deployment(platform.id, deployment_id)
         now = datetime.now(UTC)
         # Hourly resolution is enough for the admin page and keeps launches from all writing
         # the same row (a hot spot under concurrent launches).
