@@ -73,9 +73,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
-from lti_app import course_mastery, create_app  # noqa: E402
+from lti_app import create_app  # noqa: E402
 from lti_app.db import Base, session_scope  # noqa: E402
-from lti_app.launch import launch_session  # noqa: E402
+from lti_app.grading import course_mastery  # noqa: E402
+from lti_app.lti import launch_session  # noqa: E402
 from lti_app.models.canvas import (  # noqa: E402
     CanvasCourse,
     CourseOutcome,

@@ -15,7 +15,7 @@ shows up in ``outcome_results`` that long after its assessment. Throttling is th
 default (Canvas's 600 high-water bucket per token, 10 units/s).
 
 1. **ours**: 35 x 10 demonstrations are chosen, submitted and scored through
-   ``lti_app.pathways_service`` (which commits one outbox row per score; not timed), then
+   ``lti_app.pathways.service`` (which commits one outbox row per score; not timed), then
    ``deliver_course`` runs: the round-1 carrier assignment and its rubric, one read of what
    Canvas holds, one bulk ``update_grades`` with every row per student, Progress polling, and
    read-backs until every result shows its value. Timed until every item is ``delivered`` (a
@@ -72,7 +72,7 @@ from canvas_sandbox.generator import synthetic_course  # noqa: E402
 from lti_app.db import session_scope  # noqa: E402
 from lti_app.models.canvas import CourseOutcome, synced_course  # noqa: E402
 from lti_app.models.writeback import DELIVERED, KIND_DEMONSTRATION, PENDING  # noqa: E402
-from lti_app.policy_store import effective_policy  # noqa: E402
+from lti_app.policies.store import effective_policy  # noqa: E402
 from lti_app.services import services  # noqa: E402
 from lti_app.sync.background import user_client_factory  # noqa: E402
 from lti_app.writeback.carriers import CarrierKeeper, ratings_for  # noqa: E402

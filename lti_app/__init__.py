@@ -50,27 +50,23 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     services.install(app, services.build(settings))
 
     from lti_app import cli
-    from lti_app.web import (
-        canvas_views,
-        grid_views,
-        input_guard,
-        lti_views,
-        mastery_views,
-        pathway_views,
-        security,
-        session_views,
-        student_views,
-        writeback_views,
-    )
+    from lti_app.grading import views as grading_views
+    from lti_app.lti import views as lti_views
+    from lti_app.pathways import student_views
+    from lti_app.pathways import views as pathway_views
+    from lti_app.policies import views as policy_views
+    from lti_app.sync import views as sync_views
+    from lti_app.web import input_guard, security, session_views
     from lti_app.writeback import dispatch
+    from lti_app.writeback import views as writeback_views
 
     input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)
-    app.register_blueprint(canvas_views.bp)
-    app.register_blueprint(mastery_views.bp)
-    app.register_blueprint(grid_views.bp)
+    app.register_blueprint(sync_views.bp)
+    app.register_blueprint(policy_views.bp)
+    app.register_blueprint(grading_views.bp)
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)

@@ -15,9 +15,10 @@ from flask import Flask, current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from lti_app import mastery_cli
+from lti_app.canvas.connection import ACCESS, REFRESH, store_api_key
 from lti_app.db import session_scope
-from lti_app.launch.tool_keys import rotate
+from lti_app.grading import cli as mastery_cli
+from lti_app.lti.tool_keys import rotate
 from lti_app.models._types import utcnow
 from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.keys import ToolKey
@@ -27,7 +28,6 @@ from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.cli import API_ONLY
 from lti_app.sync.cli import register as register_canvas_sync
-from lti_app.sync.connection import ACCESS, REFRESH, store_api_key
 from lti_app.urls import origin_of
 
 

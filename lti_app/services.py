@@ -8,8 +8,8 @@ import requests
 from flask import Flask, current_app
 
 from lti_app.crypto import KeyRing
-from lti_app.launch.platform_keys import PlatformKeyCache
-from lti_app.launch.tool_conf import PlatformCache
+from lti_app.lti.platform_keys import PlatformKeyCache
+from lti_app.lti.tool_conf import PlatformCache
 from lti_app.settings import Settings
 
 USER_AGENT = "MasteryPathways/0.1 (+LTI 1.3 tool)"

@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from lti_app.db import session_scope
-from lti_app.launch.tool_keys import rotate
+from lti_app.lti.tool_keys import rotate
 from lti_app.services import services
 from tests.conftest import LtiBrowser
 from tests.lti_platform import (

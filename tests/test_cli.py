@@ -16,7 +16,8 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import select
 
-from lti_app.canvas_client.tokens import StoredToken
+from lti_app.canvas.client.tokens import StoredToken
+from lti_app.canvas.connection import load_token, save_token
 from lti_app.cli import alembic_config
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken
@@ -24,7 +25,6 @@ from lti_app.models.keys import SLOT_CURRENT, SLOT_PREVIOUS, ToolKey
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.settings import PROJECT_ROOT
-from lti_app.sync.connection import load_token, save_token
 from tests.conftest import LtiBrowser, make_app, set_api_key
 from tests.lti_platform import FakePlatform
 

@@ -21,7 +21,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 
-from lti_app.launch.login import LAUNCH_PATH
+from lti_app.lti.login import LAUNCH_PATH
 from lti_app.models.launch import OidcLogin
 from tests.conftest import LtiBrowser, make_app
 from tests.lti_platform import (

@@ -18,10 +18,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.scales import load_preset
 from lti_app.models.tenancy import Platform
-from lti_app.policy_store import effective_policy
+from lti_app.policies.store import effective_policy
 from tests.conftest import LtiBrowser
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
 from tests.synced_course import Result, Student, Target, platform_id_of, write_course

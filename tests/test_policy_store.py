@@ -16,7 +16,7 @@ from lti_app.mastery.calculation import Method, OverrideRule, Policy, PolicyErro
 from lti_app.mastery.mapping import PercentMapping, PercentThreshold, mapping_to_dict
 from lti_app.mastery.scales import Scale, load_preset, scale_to_dict
 from lti_app.models import MasteryPolicy, Platform, ProficiencyScaleVersion
-from lti_app.policy_store import (
+from lti_app.policies.store import (
     PolicyStoreError,
     builtin_default,
     clear_policy,

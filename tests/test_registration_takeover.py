@@ -25,16 +25,16 @@ from flask import Flask
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
-from lti_app.canvas_client.tokens import StoredToken
+from lti_app.canvas import connection
+from lti_app.canvas.client.tokens import StoredToken
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
-from lti_app.launch.tool_conf import DbToolConf
+from lti_app.lti.tool_conf import DbToolConf
 from lti_app.models.canvas import SyncRun
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.services import services
-from lti_app.sync import connection
 from lti_app.sync.background import start_user_sync
+from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser, set_api_key
 from tests.lti_platform import ADMIN, INSTRUCTOR, TOOL_BASE, FakePlatform
 from tests.test_dynamic_registration import REG_TOKEN, openid_configuration

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lti_app.launch.roles import CourseRole, classify
+from lti_app.lti.roles import CourseRole, classify
 from tests.lti_platform import (
     ADMIN,
     INSTITUTION_INSTRUCTOR,

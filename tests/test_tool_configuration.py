@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
-from lti_app.launch.tool_configuration import developer_key_json
+from lti_app.lti.tool_configuration import developer_key_json
 from tests.conftest import LtiBrowser, make_app
 from tests.lti_platform import TOOL_BASE
 

@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 
 from lti_app.crypto import DecryptionError, KeyRing
 from lti_app.db import session_scope
-from lti_app.launch.tool_keys import (
+from lti_app.lti.tool_keys import (
     current_private_pem,
     ensure_current_key,
     published_jwks,

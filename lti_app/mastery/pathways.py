@@ -27,7 +27,7 @@ from datetime import UTC, datetime, time
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from lti_app.mastery.input_rules import bidi_control, codepoint, finite_number, whole_number
+from lti_app.input_rules import bidi_control, codepoint, finite_number, whole_number
 
 __all__ = [
     "ATTEMPT_LIMIT_MAX",

@@ -2,7 +2,7 @@
 
 Scale versions are append-only once evidence refers to them: evidence recorded with version k
 keeps the meaning version k gave it. Only the latest version of a scale is ever edited in
-place, and only when the edit changes no meaning (see ``lti_app.policy_store``).
+place, and only when the edit changes no meaning (see ``lti_app.policies.store``).
 
 A policy row with ``canvas_course_id`` NULL is the district default of its platform; a row
 with a course id overrides it for that Canvas course. A partial unique index guarantees at most

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from lti_app.canvas_client.client import CanvasClient
+from lti_app.canvas import connection
+from lti_app.canvas.client.client import CanvasClient
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
 from lti_app.models.tenancy import Platform
 from lti_app.services import Services
-from lti_app.sync import connection, service
+from lti_app.sync import service
+from lti_app.tasks.runner import runner
 
 
 def user_client_factory(

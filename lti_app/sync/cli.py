@@ -15,10 +15,11 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from lti_app.canvas import connection
 from lti_app.db import session_scope
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import connection, errors, service
+from lti_app.sync import errors, service
 
 # Canvas ids, or the prefixed forms Canvas accepts (sis_course_id:..., reference §5.6).
 COURSE_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,64}")

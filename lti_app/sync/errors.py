@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lti_app.canvas_client.errors import (
+from lti_app.canvas.client.errors import (
     CanvasError,
     CanvasUnavailable,
     NotFound,

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-from lti_app.canvas_client.errors import CanvasError, ValidationFailed
-from lti_app.canvas_client.types import (
+from lti_app.canvas.client.errors import CanvasError, ValidationFailed
+from lti_app.canvas.client.types import (
     Enrollment,
     OutcomeGroup,
     OutcomeLink,

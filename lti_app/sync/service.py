@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from lti_app.canvas_client.errors import ReconnectRequired, TokenInvalid
+from lti_app.canvas.client.errors import ReconnectRequired, TokenInvalid
 from lti_app.db import session_scope
 from lti_app.models.canvas import (
     SYNC_ACTIVE,

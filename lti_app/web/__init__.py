@@ -1,0 +1,2 @@
+"""Shared web layer: security headers, error pages, input guard, sessions pages, base templates
+and static assets."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Response, g, render_template
 
-from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
-from lti_app.launch.roles import CourseRole
+from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.lti.roles import CourseRole
 from lti_app.models.launch import LaunchSession
 
 ROLE_LABELS = {

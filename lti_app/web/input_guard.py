@@ -5,7 +5,7 @@
   primary keys, else the route does not match (404) and no query is made.
 - :func:`ids` reads a list of ids from a form the same way.
 - Every request's path, query and form (names and values) is checked for control characters
-  (see ``lti_app.mastery.input_rules``): PostgreSQL cannot store NUL, and no person types any
+  (see ``lti_app.input_rules``): PostgreSQL cannot store NUL, and no person types any
   of them. Such a request is refused with 400 before the view runs, saying which field.
 
 Links a student gave are shown through the ``reveal_bidi`` filter.
@@ -23,7 +23,7 @@ from flask import Flask, request
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter, ValidationError
 
-from lti_app.mastery.input_rules import (
+from lti_app.input_rules import (
     BIDI_CONTROLS,
     INT4_MAX,
     codepoint,

@@ -18,13 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from lti_app.db import get_session
-from lti_app.launch import launch_session
-from lti_app.launch.errors import LaunchError
+from lti_app.lti import launch_session
+from lti_app.lti.errors import LaunchError
 from lti_app.services import Services
 from lti_app.urls import origin_of
 from lti_app.web.input_guard import RefusedInput
 
-log = logging.getLogger("lti_app.launch")
+log = logging.getLogger("lti_app.lti")
 
 _BASE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

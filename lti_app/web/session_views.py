@@ -10,8 +10,8 @@ from flask import Blueprint, Response, g, render_template, request
 from sqlalchemy import select
 
 from lti_app.db import get_session
-from lti_app.launch import launch_session
-from lti_app.launch.tool_keys import ensure_current_key
+from lti_app.lti import launch_session
+from lti_app.lti.tool_keys import ensure_current_key
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform

@@ -13,12 +13,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from lti_app.canvas_client.client import CanvasClient
-from lti_app.canvas_client.types import Assignment, Criterion, CriterionSpec, RatingSpec
+from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.client.types import Assignment, Criterion, CriterionSpec, RatingSpec
 from lti_app.db import session_scope
 from lti_app.mastery.mapping import MappingError
 from lti_app.models.canvas import CarrierAssignment
-from lti_app.policy_store import EffectivePolicy
+from lti_app.policies.store import EffectivePolicy
 
 MARKER_PREFIX = "mastery-pathways-carrier:"
 

@@ -30,8 +30,8 @@ from datetime import UTC, datetime
 from flask import Flask
 from sqlalchemy import select
 
-from lti_app.canvas_client.client import CanvasClient
-from lti_app.canvas_client.errors import (
+from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.client.errors import (
     CanvasError,
     CanvasUnavailable,
     NotFound,
@@ -41,13 +41,13 @@ from lti_app.canvas_client.errors import (
     TokenInvalid,
     ValidationFailed,
 )
+from lti_app.canvas.connection import find_token
 from lti_app.db import session_scope
 from lti_app.models.canvas import CourseOutcome, synced_course
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
-from lti_app.policy_store import effective_policy
+from lti_app.policies.store import effective_policy
 from lti_app.services import Services
 from lti_app.sync.background import user_client_factory
-from lti_app.sync.connection import find_token
 from lti_app.sync.errors import MissingApiKey
 from lti_app.writeback import lease
 from lti_app.writeback.carriers import Carrier, CarrierKeeper, CarrierProblem, ratings_for

@@ -16,9 +16,9 @@ from sqlalchemy import Select, and_, exists, func, select
 from werkzeug.wrappers import Response
 
 from lti_app.db import session_scope
-from lti_app.jobs.runner import QueueFull, runner
 from lti_app.models.writeback import PENDING, WritebackItem, WritebackLease
 from lti_app.services import Services
+from lti_app.tasks.runner import QueueFull, runner
 from lti_app.writeback.delivery import deliver_course
 
 log = logging.getLogger("lti_app.writeback")

@@ -18,7 +18,7 @@ from lti_app.models.writeback import (
     PENDING,
     WritebackItem,
 )
-from lti_app.policy_store import EffectivePolicy
+from lti_app.policies.store import EffectivePolicy
 
 # Canvas shows the row comment with the result; it names the pathway, never the teacher's note
 # (which may be private feedback) and never more than a line.

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import responses
 
-from lti_app.canvas_client import CanvasClient, StaticToken
-from lti_app.canvas_client.tokens import TokenSource
+from lti_app.canvas.client import CanvasClient, StaticToken
+from lti_app.canvas.client.tokens import TokenSource
 
 BASE = "https://canvas.test"
 TOKEN = "7~sEcReTtOkEn-abc"

@@ -13,7 +13,7 @@ import requests
 import responses
 
 from canvas_sandbox import serializers as ser
-from lti_app.canvas_client import (
+from lti_app.canvas.client import (
     BadPayload,
     CanvasClient,
     CanvasError,
@@ -26,7 +26,7 @@ from lti_app.canvas_client import (
     TokenInvalid,
     ValidationFailed,
 )
-from lti_app.canvas_client.types import parse_progress
+from lti_app.canvas.client.types import parse_progress
 from tests.canvas_client import payloads
 from tests.canvas_client.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 
@@ -485,7 +485,7 @@ def test_logs_carry_method_path_status_attempt_but_no_token_or_query(
     canvas.get(SECTIONS, status=503)
     canvas.get(SECTIONS, body=requests.ReadTimeout("slow"))
     canvas.get(SECTIONS, json=[SECTION])
-    caplog.set_level(logging.DEBUG, logger="lti_app.canvas_client")
+    caplog.set_level(logging.DEBUG, logger="lti_app.canvas.client")
     make_client().sections("12")
     text = caplog.text
     assert "method=GET path=/api/v1/courses/12/sections status=503" in text

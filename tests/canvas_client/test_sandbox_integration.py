@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from lti_app.canvas_client import (
+from lti_app.canvas.client import (
     CanvasClient,
     OAuth2TokenSource,
     ReconnectRequired,
@@ -25,7 +25,7 @@ from lti_app.canvas_client import (
     exchange_code,
     revoke,
 )
-from lti_app.canvas_client.types import CriterionSpec, RatingSpec, dedupe_rollups
+from lti_app.canvas.client.types import CriterionSpec, RatingSpec, dedupe_rollups
 
 sandbox_app = pytest.importorskip(
     "canvas_sandbox.app", reason="canvas_sandbox.app (helper S1) is not importable yet"

@@ -14,7 +14,7 @@ import pytest
 import requests
 import responses
 
-from lti_app.canvas_client import (
+from lti_app.canvas.client import (
     CanvasClient,
     CanvasUnavailable,
     OAuth2TokenSource,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from lti_app.canvas_client import BadPayload
-from lti_app.canvas_client.types import (
+from lti_app.canvas.client import BadPayload
+from lti_app.canvas.client.types import (
     assignment_id_of,
     dedupe_rollups,
     parse_assignment,

@@ -10,8 +10,8 @@ import pytest
 import requests
 import responses
 
-from lti_app.canvas_client import CanvasUnavailable, ValidationFailed
-from lti_app.canvas_client.types import CriterionSpec, RatingSpec
+from lti_app.canvas.client import CanvasUnavailable, ValidationFailed
+from lti_app.canvas.client.types import CriterionSpec, RatingSpec
 from tests.canvas_client.conftest import BASE, MakeClient
 
 seed = pytest.importorskip("canvas_sandbox.seed", reason="canvas_sandbox seed not importable yet")

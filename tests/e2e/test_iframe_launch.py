@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from lti_app.launch.launch_session import COOKIE_PREFIX as SESSION_COOKIE_PREFIX
-from lti_app.launch.state_store import STATE_COOKIE_PREFIX
+from lti_app.lti.launch_session import COOKIE_PREFIX as SESSION_COOKIE_PREFIX
+from lti_app.lti.state_store import STATE_COOKIE_PREFIX
 from tests.e2e.fake_canvas import PROBE_COOKIE
 from tests.e2e.flows import (
     COURSE_TITLE,

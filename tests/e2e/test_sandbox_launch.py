@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from canvas_sandbox.platform.store import developer_keys
-from lti_app.launch.state_store import STATE_COOKIE_PREFIX
+from lti_app.lti.state_store import STATE_COOKIE_PREFIX
 from tests.e2e.conftest import BLOCK_THIRD_PARTY, CHROMIUM_ARGS, TIMEOUT_MS, block_all_cookies_for
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
 from tests.e2e.test_accessibility import blocking_violations, horizontal_overflow

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from tests.conftest import LtiBrowser
 from tests.lti_platform import TOOL_BASE, FakePlatform
 from tests.synced_course import Result, Student, Target, platform_id_of, write_course

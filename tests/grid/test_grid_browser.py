@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from lti_app.db import session_scope
-from lti_app.launch import launch_session
+from lti_app.lti import launch_session
 from lti_app.models.tenancy import Deployment
 from tests.conftest import make_app
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS

@@ -16,12 +16,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from lti_app import course_mastery
 from lti_app.db import session_scope
+from lti_app.grading import course_mastery
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, Policy
 from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
 from lti_app.models.pathways import Demonstration, MasteryOverride
-from lti_app.policy_store import builtin_default
+from lti_app.policies.store import builtin_default
 from tests.grid.seed import COURSE, platform_id, seed_course
 from tests.lti_platform import FakePlatform
 

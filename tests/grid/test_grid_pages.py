@@ -236,7 +236,7 @@ def test_grid_follows_a_new_sync_and_a_policy_change(
     from lti_app.mastery.calculation import Method, Policy
     from lti_app.mastery.scales import load_preset
     from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
-    from lti_app.policy_store import default_mapping, save_scale, set_policy
+    from lti_app.policies.store import default_mapping, save_scale, set_policy
     from tests.grid.seed import platform_id
 
     handle, _ = launch(browser, [INSTRUCTOR])

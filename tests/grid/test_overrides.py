@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.models.pathways import Demonstration, MasteryOverride
 from tests.conftest import LtiBrowser
 from tests.grid.seed import T0, get, launch, platform_id, seed_course

@@ -13,12 +13,12 @@ import responses
 from flask import Flask
 from sqlalchemy import select
 
-from lti_app import pathways_service as svc
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
-from lti_app.policy_store import builtin_default
+from lti_app.pathways import service as svc
+from lti_app.policies.store import builtin_default
 from tests.conftest import LtiBrowser
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import (

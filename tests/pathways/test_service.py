@@ -12,13 +12,13 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app import pathways_service as svc
 from lti_app.db import session_scope
 from lti_app.mastery.calculation import SourceKind
 from lti_app.mastery.pathways import Role, State
 from lti_app.mastery.scales import load_preset
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
-from lti_app.policy_store import builtin_default, default_mapping, save_scale, set_policy
+from lti_app.pathways import service as svc
+from lti_app.policies.store import builtin_default, default_mapping, save_scale, set_policy
 from tests.lti_platform import FakePlatform
 from tests.pathways.conftest import (
     AVA,

@@ -22,7 +22,7 @@ from canvas_sandbox.platform import context, install, keys, register
 from canvas_sandbox.platform.launch import CLAIM
 from canvas_sandbox.platform.store import add_developer_key, deploy, developer_keys
 from canvas_sandbox.state import Account, Course, Enrollment, SandboxState, Section, User
-from lti_app.launch.tool_configuration import developer_key_json, registration_request
+from lti_app.lti.tool_configuration import developer_key_json, registration_request
 
 BASE = "http://localhost:8100"
 TOOL = "http://127.0.0.1:5000"

@@ -11,7 +11,7 @@ from flask import Flask
 from canvas_sandbox.platform.install import key_values_from_config
 from canvas_sandbox.platform.store import add_developer_key, deploy
 from canvas_sandbox.state import SandboxState
-from lti_app.launch.tool_configuration import developer_key_json
+from lti_app.lti.tool_configuration import developer_key_json
 from tests.sandbox.test_platform import (
     ADMIN,
     COURSE,

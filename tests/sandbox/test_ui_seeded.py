@@ -79,7 +79,7 @@ def test_learning_mastery_gradebook_matches_the_rollups_api(app: Flask, ids: Any
 def test_the_seeded_teacher_opens_the_installed_tool(app: Flask, ids: Any) -> None:
     from canvas_sandbox.platform.install import key_values_from_config
     from canvas_sandbox.platform.store import add_developer_key, deploy
-    from lti_app.launch.tool_configuration import developer_key_json
+    from lti_app.lti.tool_configuration import developer_key_json
 
     state = app.extensions["sandbox_state"]
     key = add_developer_key(

@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import Flask
 
-from lti_app import pathways_service as svc
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
+from lti_app.pathways import service as svc
 from tests.conftest import LtiBrowser
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER
 from tests.pathways.conftest import AVA, BEN, COURSE, RL, W, seed_course

@@ -326,7 +326,7 @@ SECTIONS = CANVAS_BASE + "/api/v1/courses/12/sections"
 
 
 def _client() -> Any:
-    from lti_app.canvas_client import CanvasClient, StaticToken
+    from lti_app.canvas.client import CanvasClient, StaticToken
 
     return CanvasClient(
         CANVAS_BASE,

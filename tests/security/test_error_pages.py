@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from lti_app import pathways_service
+from lti_app.pathways import service as pathways_service
 from tests.conftest import LtiBrowser, close_app, make_app
 from tests.lti_platform import INSTRUCTOR, TOOL_BASE
 from tests.security.course import Course

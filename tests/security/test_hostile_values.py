@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from tests.lti_platform import TOOL_BASE
 from tests.pathways.conftest import COURSE, RL
 from tests.security.conftest import Roles

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import PathwayKind
 from lti_app.models.writeback import WritebackItem
 from lti_app.writeback import dispatch

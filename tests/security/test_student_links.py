@@ -6,11 +6,11 @@ from __future__ import annotations
 from flask import Flask
 from sqlalchemy import update
 
-from lti_app import pathways_service as svc
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
+from lti_app.pathways import service as svc
 from tests.lti_platform import TOOL_BASE
 from tests.pathways.conftest import AVA, COURSE, W
 from tests.security.conftest import Roles

@@ -10,14 +10,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Flask
 
-from lti_app import course_mastery
-from lti_app import pathways_service as svc
 from lti_app.db import session_scope
+from lti_app.grading import course_mastery
+from lti_app.grading.views import chart_of
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
-from lti_app.policy_store import effective_policy
-from lti_app.web.grid_views import chart_of
-from lti_app.web.student_views import _my_drills
+from lti_app.pathways import service as svc
+from lti_app.pathways.student_views import _my_drills
+from lti_app.policies.store import effective_policy
 from tests.grid.seed import COURSE, STUDENTS, T0, TARGETS, platform_id, seed_course
 from tests.lti_platform import FakePlatform
 

@@ -13,11 +13,11 @@ import pytest
 import responses
 from flask import Flask
 
-from lti_app import pathways_service as svc
 from lti_app.db import session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration, PathwayMenuItem
+from lti_app.pathways import service as svc
 from tests.conftest import LtiBrowser
 from tests.lti_platform import INSTRUCTOR, LEARNER, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import (

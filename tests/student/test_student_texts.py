@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lti_app.mastery.pathways import State
 from lti_app.mastery.scales import Level, Scale, TargetDescriptor
-from lti_app.web.student_views import STATE_NAMES, STATE_TEXT, _next_text
+from lti_app.pathways.student_views import STATE_NAMES, STATE_TEXT, _next_text
 
 LEVELS = (
     Level(1.0, "Beginning", "B", "#d97900", "With help, partial success."),

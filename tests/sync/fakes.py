@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lti_app.canvas_client.errors import ValidationFailed
-from lti_app.canvas_client.types import (
+from lti_app.canvas.client.errors import ValidationFailed
+from lti_app.canvas.client.types import (
     CanvasUser,
     Enrollment,
     Outcome,

@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from lti_app.canvas_client.errors import (
+from lti_app.canvas.client.errors import (
     CanvasUnavailable,
     PermissionDenied,
     ReconnectRequired,

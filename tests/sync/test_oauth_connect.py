@@ -16,11 +16,11 @@ import responses
 from flask import Flask
 from sqlalchemy import select, text, update
 
+from lti_app.canvas import connection
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken, CanvasOAuthState
 from lti_app.models.launch import LaunchSession
 from lti_app.services import services
-from lti_app.sync import connection
 from tests.conftest import LtiBrowser, set_api_key
 from tests.lti_platform import LEARNER, TOOL_BASE, FakePlatform
 

@@ -16,9 +16,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from lti_app.canvas_client.tokens import exchange_code
+from lti_app.canvas import connection
+from lti_app.canvas.client.tokens import exchange_code
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
 from lti_app.models.canvas import (
     CanvasApiToken,
     CanvasCourse,
@@ -30,8 +30,8 @@ from lti_app.models.canvas import (
 )
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import connection
 from lti_app.sync.background import start_user_sync
+from lti_app.tasks.runner import runner
 from tests.conftest import make_app
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
 
@@ -204,7 +204,7 @@ def test_resync_reflects_a_new_result_a_removed_link_and_a_dropped_student(
 
 def quick_client(app: Flask, sb: RunningSandbox, token: str, **kw: Any) -> Any:
     """A client with tiny backoffs (faults cost milliseconds) and the app's short timeouts."""
-    from lti_app.canvas_client.tokens import StaticToken
+    from lti_app.canvas.client.tokens import StaticToken
 
     options: dict[str, Any] = {"backoff_base": 0.01, "backoff_cap": 0.05, **kw}
     with app.app_context():

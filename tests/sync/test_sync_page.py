@@ -14,13 +14,13 @@ import responses
 from flask import Flask
 from sqlalchemy import func, select
 
+from lti_app.canvas import connection
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
 from lti_app.models.canvas import CanvasApiToken, CourseOutcomeResult, SyncRun
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import connection
+from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser
 from tests.lti_platform import CLAIM, TOOL_BASE
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
@@ -142,7 +142,7 @@ def test_connect_sync_with_progress_then_a_revoked_token_asks_to_reconnect(
     from canvas_sandbox.tokens import token_hash
 
     with app.app_context(), session_scope(app) as db:
-        from lti_app.sync.connection import load_token
+        from lti_app.canvas.connection import load_token
 
         stored = load_token(services().keyring, db.scalars(select(CanvasApiToken)).one())
     with sandbox.state.lock:

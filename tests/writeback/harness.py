@@ -16,18 +16,18 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
-from lti_app import pathways_service as svc
-from lti_app.canvas_client.tokens import exchange_code
+from lti_app.canvas import connection
+from lti_app.canvas.client.tokens import exchange_code
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
 from lti_app.mastery.pathways import Role
 from lti_app.models.canvas import CarrierAssignment, SyncRun
 from lti_app.models.tenancy import Platform
 from lti_app.models.writeback import WritebackItem
+from lti_app.pathways import service as svc
 from lti_app.services import services
-from lti_app.sync import connection
 from lti_app.sync.background import start_user_sync
 from lti_app.sync.cli import platform_for
+from lti_app.tasks.runner import runner
 from lti_app.writeback.delivery import DeliveryReport, deliver_course
 from tests.conftest import make_app
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox

@@ -19,8 +19,8 @@ from celery.exceptions import DuplicateTaskNameWarning
 from sqlalchemy import select
 
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
 from lti_app.models.writeback import WritebackItem, WritebackLease
+from lti_app.tasks.runner import runner
 from lti_app.writeback import dispatch
 from lti_app.writeback.celery_app import (
     QUEUE,

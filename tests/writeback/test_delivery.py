@@ -48,8 +48,8 @@ def test_scored_demonstrations_become_canvas_results_on_round_carriers(backend_u
 
 
 def test_the_next_sync_recognises_carrier_results_and_counts_each_demonstration_once() -> None:
-    from lti_app.course_mastery import evidence_of, load
-    from lti_app.policy_store import effective_policy
+    from lti_app.grading.course_mastery import evidence_of, load
+    from lti_app.policies.store import effective_policy
     from tests.writeback.harness import sync
 
     with world() as w:
@@ -73,7 +73,7 @@ def test_the_next_sync_recognises_carrier_results_and_counts_each_demonstration_
 
 
 def test_the_carrier_rubric_carries_the_district_levels_and_reads_back_as_the_same_level() -> None:
-    from lti_app.policy_store import effective_policy
+    from lti_app.policies.store import effective_policy
 
     with world() as w:
         student = w.students[3]
@@ -109,9 +109,9 @@ def test_the_carrier_rubric_carries_the_district_levels_and_reads_back_as_the_sa
 def test_scoring_commits_its_outbox_row_in_the_same_transaction() -> None:
     import pytest
 
-    from lti_app import pathways_service as svc
     from lti_app.mastery.pathways import Role
-    from lti_app.policy_store import effective_policy
+    from lti_app.pathways import service as svc
+    from lti_app.policies.store import effective_policy
     from lti_app.writeback import outbox
 
     with world() as w:

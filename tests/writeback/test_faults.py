@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from lti_app.canvas_client.client import CanvasClient
-from lti_app.canvas_client.errors import CanvasUnavailable
+from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.client.errors import CanvasUnavailable
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken, CourseOutcome
 from lti_app.models.writeback import FAILED, PENDING, WritebackItem

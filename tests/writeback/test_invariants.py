@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 
 from canvas_sandbox.results import materialize
-from lti_app.canvas_client.client import CanvasClient
+from lti_app.canvas.client.client import CanvasClient
 from lti_app.db import session_scope
 from lti_app.models.writeback import PENDING, WritebackItem, WritebackLease
 from lti_app.sync.background import user_client_factory

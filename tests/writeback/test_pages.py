@@ -14,10 +14,10 @@ from flask import Flask
 from sqlalchemy import select
 
 from lti_app.db import session_scope
-from lti_app.jobs.runner import runner
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
-from lti_app.web import writeback_views
+from lti_app.tasks.runner import runner
+from lti_app.writeback import views as writeback_views
 from tests.conftest import LtiBrowser
 from tests.lti_platform import INSTRUCTOR, LEARNER, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import (

@@ -11,12 +11,12 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from lti_app import course_mastery
 from lti_app.db import session_scope
+from lti_app.grading import course_mastery
 from lti_app.mastery.report import write_csv
 from lti_app.models.canvas import CanvasCourse
 from lti_app.models.tenancy import Platform
-from lti_app.policy_store import effective_policy
+from lti_app.policies.store import effective_policy
 
 
 def register(app: Flask) -> None:

@@ -13,11 +13,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
-from lti_app import pathways_service as svc
 from lti_app.db import get_session
 from lti_app.models.launch import LaunchSession
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, STATUSES, WritebackItem
-from lti_app.web.pathway_views import _refused, _render, _teacher
+from lti_app.pathways import service as svc
+from lti_app.pathways.views import _refused, _render, _teacher
 from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback import outbox
 from lti_app.writeback.dispatch import kick_after_response

@@ -21,7 +21,7 @@ from flask import Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lti_app.launch.roles import classify
+from lti_app.lti.roles import classify
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment
 

@@ -15,22 +15,22 @@ from flask import Blueprint, Response, render_template, request
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from lti_app import course_mastery
 from lti_app.db import get_session
-from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
-from lti_app.launch.roles import CourseRole
+from lti_app.grading import course_mastery
+from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.lti.roles import CourseRole
 from lti_app.mastery.report import write_csv
 from lti_app.mastery.scales import list_presets, load_preset
 from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
 from lti_app.models.launch import LaunchSession
-from lti_app.policy_store import (
+from lti_app.policies.form import MasteryForm, Parsed, form_choices
+from lti_app.policies.store import (
     EffectivePolicy,
     PolicyStoreError,
     effective_policy,
     save_scale,
     set_policy,
 )
-from lti_app.web.mastery_form import MasteryForm, Parsed, form_choices
 from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("mastery", __name__, url_prefix="/s/<handle>")

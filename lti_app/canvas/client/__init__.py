@@ -6,8 +6,8 @@
 - `types`: frozen results parsed from Canvas's JSON; `errors`: typed, display-safe errors.
 """
 
-from lti_app.canvas_client.client import CanvasClient, RequestStats
-from lti_app.canvas_client.errors import (
+from lti_app.canvas.client.client import CanvasClient, RequestStats
+from lti_app.canvas.client.errors import (
     BadPayload,
     CanvasError,
     CanvasUnavailable,
@@ -19,7 +19,7 @@ from lti_app.canvas_client.errors import (
     UnsafeLink,
     ValidationFailed,
 )
-from lti_app.canvas_client.tokens import (
+from lti_app.canvas.client.tokens import (
     OAuth2TokenSource,
     StaticToken,
     StoredToken,

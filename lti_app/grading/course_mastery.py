@@ -9,7 +9,7 @@ Which Canvas results become evidence: not hidden, not on the tool's own carrier 
 A result's level is the policy's mapping applied to ``score`` of ``possible``.
 
 The tool's own evidence joins it everywhere: scored demonstrations and the teacher overrides in
-force (``lti_app.pathways_service``), so the export, the preview, the grid and the drill-down
+force (``lti_app.pathways.service``), so the export, the preview, the grid and the drill-down
 all compute the same level from the same evidence.
 """
 
@@ -28,7 +28,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lti_app import pathways_service
 from lti_app.mastery.calculation import (
     Evidence,
     Policy,
@@ -53,6 +52,7 @@ from lti_app.models.canvas import (
     outline_key,
     synced_course,
 )
+from lti_app.pathways import service as pathways_service
 
 __all__ = [
     "CourseData",

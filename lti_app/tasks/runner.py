@@ -10,7 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from flask import Flask
 
-log = logging.getLogger("lti_app.jobs")
+log = logging.getLogger("lti_app.tasks")
 
 EXTENSION = "mp_jobs"
 MAX_WORKERS = 2

@@ -33,7 +33,7 @@ import requests
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lti_app.launch.tool_configuration import registration_request
+from lti_app.lti.tool_configuration import registration_request
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.urls import UnsafeUrl, checked_url, origin_of, resolves_to_public_addresses
 

@@ -20,21 +20,22 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from sqlalchemy import delete, update
 
-from lti_app.canvas_client.errors import CanvasError, ReconnectRequired
-from lti_app.canvas_client.tokens import (
+from lti_app.canvas import connection
+from lti_app.canvas.client.errors import CanvasError, ReconnectRequired
+from lti_app.canvas.client.tokens import (
     StaticToken,
     authorization_url,
     exchange_code,
     revoke,
 )
 from lti_app.db import get_session, session_scope
-from lti_app.launch.launch_session import CSRF_FIELD
-from lti_app.launch.roles import CourseRole
+from lti_app.lti.launch_session import CSRF_FIELD
+from lti_app.lti.roles import CourseRole
 from lti_app.models.canvas import SYNC_ACTIVE, CanvasOAuthState
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import connection, service
+from lti_app.sync import service
 from lti_app.sync.background import start_user_sync
 from lti_app.sync.errors import MissingApiKey
 from lti_app.urls import origin_of

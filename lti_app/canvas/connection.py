@@ -1,4 +1,4 @@
-"""The wiring between the app and ``canvas_client``: stored OAuth2 tokens (encrypted with the
+"""The wiring between the app and the Canvas client (``canvas.client``): stored OAuth2 tokens (encrypted with the
 KeyRing, AAD bound to the row) and the construction of a client for a platform and user.
 """
 
@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.canvas_client.client import CanvasClient
-from lti_app.canvas_client.errors import ReconnectRequired
-from lti_app.canvas_client.tokens import (
+from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.client.errors import ReconnectRequired
+from lti_app.canvas.client.tokens import (
     OAuth2TokenSource,
     StaticToken,
     StoredToken,

@@ -21,10 +21,10 @@ from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskRequest
 from pylti1p3.exception import LtiException
 from pylti1p3.message_launch import MessageLaunch
 
-from lti_app.launch.errors import LaunchError
-from lti_app.launch.platform_keys import PlatformKeyCache
-from lti_app.launch.state_store import DbSessionService, PartitionedCookieService
-from lti_app.launch.tool_conf import DbToolConf, PlatformInfo
+from lti_app.lti.errors import LaunchError
+from lti_app.lti.platform_keys import PlatformKeyCache
+from lti_app.lti.state_store import DbSessionService, PartitionedCookieService
+from lti_app.lti.tool_conf import DbToolConf, PlatformInfo
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 MESSAGE_TYPE = CLAIM + "message_type"

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 
 from werkzeug.datastructures import MultiDict
 
+from lti_app.input_rules import INT4_MAX, NUMBER_LIMIT, finite_number, whole_number
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, OverrideRule, Policy, PolicyError
-from lti_app.mastery.input_rules import INT4_MAX, NUMBER_LIMIT, finite_number, whole_number
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
 from lti_app.mastery.scales import Level, Scale, ScaleError
-from lti_app.policy_store import EffectivePolicy, default_mapping
+from lti_app.policies.store import EffectivePolicy, default_mapping
 
 MAX_LEVELS = 12
 LEVEL_FIELDS = ("value", "label", "short_label", "color", "description", "min_percent")

@@ -1,7 +1,7 @@
 """Teacher pages for demonstration pathways: target menus, the review queue, choice analytics.
 
 All under /s/<handle>/pathways, for the launched course's teachers only; every operation goes
-through ``lti_app.pathways_service`` (which authorizes and audits). A refused form is rendered
+through ``lti_app.pathways.service`` (which authorizes and audits). A refused form is rendered
 again with what was typed and a message per field; nothing is written then (4xx responses roll
 the request's transaction back).
 """
@@ -13,12 +13,12 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy.orm import Session
 
-from lti_app import pathways_service as svc
 from lti_app.db import get_session
-from lti_app.launch.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
-from lti_app.policy_store import effective_policy
+from lti_app.pathways import service as svc
+from lti_app.policies.store import effective_policy
 from lti_app.web.input_guard import ids
 from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback.dispatch import kick_after_response

@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 import requests
 
-from lti_app.launch.errors import LaunchError
+from lti_app.lti.errors import LaunchError
 
 log = logging.getLogger(__name__)
 

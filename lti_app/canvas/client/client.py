@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from lti_app.canvas_client.errors import (
+from lti_app.canvas.client.errors import (
     BadPayload,
     CanvasError,
     CanvasUnavailable,
@@ -44,8 +44,8 @@ from lti_app.canvas_client.errors import (
     UnsafeLink,
     ValidationFailed,
 )
-from lti_app.canvas_client.tokens import TokenSource
-from lti_app.canvas_client.types import (
+from lti_app.canvas.client.tokens import TokenSource
+from lti_app.canvas.client.types import (
     Assignment,
     CanvasUser,
     CriterionSpec,

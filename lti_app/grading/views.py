@@ -22,17 +22,18 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 
-from lti_app import course_mastery, pathways_service
-from lti_app.course_mastery import Grid, GridStudent, GridTarget
 from lti_app.db import get_session
-from lti_app.launch.launch_session import CSRF_FIELD
-from lti_app.launch.roles import CourseRole
+from lti_app.grading import course_mastery
+from lti_app.grading.course_mastery import Grid, GridStudent, GridTarget
+from lti_app.input_rules import whole_number
+from lti_app.lti.launch_session import CSRF_FIELD
+from lti_app.lti.roles import CourseRole
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, SourceKind
 from lti_app.mastery.growth import GrowthStatus
-from lti_app.mastery.input_rules import whole_number
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
-from lti_app.policy_store import EffectivePolicy, effective_policy
+from lti_app.pathways import service as pathways_service
+from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("grid", __name__)

@@ -10,9 +10,9 @@ from pylti1p3.contrib.flask import FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import OIDCException
 from pylti1p3.registration import Registration
 
-from lti_app.launch.errors import LaunchError
-from lti_app.launch.state_store import DbSessionService, PartitionedCookieService
-from lti_app.launch.tool_conf import DbToolConf
+from lti_app.lti.errors import LaunchError
+from lti_app.lti.state_store import DbSessionService, PartitionedCookieService
+from lti_app.lti.tool_conf import DbToolConf
 
 LAUNCH_PATH = "/lti/launch"
 

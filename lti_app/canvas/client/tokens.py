@@ -20,7 +20,7 @@ import requests
 from authlib.integrations.base_client.errors import OAuthError  # type: ignore[import-untyped]
 from authlib.integrations.requests_client import OAuth2Session  # type: ignore[import-untyped]
 
-from lti_app.canvas_client.errors import BadPayload, CanvasUnavailable, ReconnectRequired
+from lti_app.canvas.client.errors import BadPayload, CanvasUnavailable, ReconnectRequired
 from lti_app.urls import origin_of
 
 log = logging.getLogger(__name__)

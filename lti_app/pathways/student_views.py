@@ -20,10 +20,10 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, url_for
 from sqlalchemy.orm import Session
 
-from lti_app import course_mastery
-from lti_app import pathways_service as svc
 from lti_app.db import get_session
-from lti_app.launch.launch_session import CSRF_FIELD
+from lti_app.grading import course_mastery
+from lti_app.grading.views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
+from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.pathways import Action, PathwayKind, State
@@ -31,8 +31,8 @@ from lti_app.mastery.scales import Level, Scale
 from lti_app.models.canvas import CourseOutcome
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
-from lti_app.policy_store import EffectivePolicy, effective_policy
-from lti_app.web.grid_views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
+from lti_app.pathways import service as svc
+from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.session_views import refuse, session_required
 
 bp = Blueprint("student", __name__, url_prefix="/s/<handle>/me")

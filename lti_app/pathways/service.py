@@ -34,7 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lti_app.launch.roles import CourseRole
+from lti_app.lti.roles import CourseRole
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.calculation import Evidence, SourceKind
 from lti_app.mastery.pathways import Action, PathwayKind, Role, State
@@ -53,7 +53,7 @@ from lti_app.models.pathways import (
     PathwayLibraryKind,
     PathwayMenuItem,
 )
-from lti_app.policy_store import effective_policy
+from lti_app.policies.store import effective_policy
 from lti_app.writeback import outbox
 
 __all__ = [

@@ -10,18 +10,18 @@ from pylti1p3.contrib.flask import FlaskRequest
 from werkzeug.wrappers import Response as BaseResponse
 
 from lti_app.db import get_session
-from lti_app.launch import dynamic_registration, launch_session
-from lti_app.launch.errors import LaunchError
-from lti_app.launch.login import LAUNCH_PATH, HardenedOIDCLogin, check_target_link_uri
-from lti_app.launch.state_store import (
+from lti_app.lti import dynamic_registration, launch_session
+from lti_app.lti.errors import LaunchError
+from lti_app.lti.login import LAUNCH_PATH, HardenedOIDCLogin, check_target_link_uri
+from lti_app.lti.state_store import (
     STATE_COOKIE_PREFIX,
     DbSessionService,
     PartitionedCookieService,
 )
-from lti_app.launch.tool_conf import DbToolConf
-from lti_app.launch.tool_configuration import developer_key_json
-from lti_app.launch.tool_keys import published_jwks
-from lti_app.launch.validation import (
+from lti_app.lti.tool_conf import DbToolConf
+from lti_app.lti.tool_configuration import developer_key_json
+from lti_app.lti.tool_keys import published_jwks
+from lti_app.lti.validation import (
     DEPLOYMENT_ID,
     HardenedMessageLaunch,
     LaunchRules,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from lti_app.canvas_client.errors import BadPayload
+from lti_app.canvas.client.errors import BadPayload
 
 JsonObj = Mapping[str, Any]
 

@@ -1,0 +1,1 @@
+"""Canvas: the REST client (client/, no Flask) and the stored teacher connections."""

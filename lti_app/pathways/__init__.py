@@ -1,0 +1,1 @@
+"""Demonstration pathways: library, menus, the demonstration lifecycle, review, student pages."""

@@ -1,0 +1,1 @@
+"""Versioned proficiency scales and district/course calculation policy; the admin page."""

@@ -1,0 +1,1 @@
+"""Reading a course from Canvas: fetch, one-transaction apply, runs; the sync page and CLI."""
