@@ -581,8 +581,9 @@ def progress_json(progress: Progress, base_url: str) -> JSON:
         "created_at": iso(progress.created_at),
         "updated_at": iso(progress.updated_at),
         "message": progress.message,
-        "results": progress.results,
         "url": f"{base_url}/api/v1/progress/{progress.id}",
+        # Api::V1::Progress#progress_json adds "results" only once the job stored some.
+        **({"results": progress.results} if progress.results is not None else {}),
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, has_request_context, request
 
 from canvas_sandbox import pagination
 from canvas_sandbox.config import SandboxConfig
@@ -28,6 +28,11 @@ def config() -> SandboxConfig:
 
 
 def base_url() -> str:
+    """The origin the client used: Canvas builds Link, Location and Progress URLs from the
+    request (``Api.build_links`` through Rails URL helpers), so a client on ``127.0.0.1`` is
+    never sent to ``localhost``. Outside a request (CLI, seed), the configured address."""
+    if has_request_context():
+        return request.host_url.rstrip("/")
     return config().base_url.rstrip("/")
 
 
@@ -140,6 +145,12 @@ def arg_list(name: str) -> list[str] | None:
         return values
     # Id lists also accept comma-separated values.
     return [part for v in values for part in v.split(",") if part]
+
+
+def rails_flag(value: Any) -> bool:
+    """A Rails checkbox parameter compared with ``== "1"`` (``Rubric#generate_criteria``,
+    ``Rubric#update_with_association``): ``true``, ``"true"`` or ``"True"`` leave it off."""
+    return str(value) == "1" if not isinstance(value, bool) else False
 
 
 def truthy(value: Any) -> bool:

@@ -225,16 +225,14 @@ def outcome_results(course_ref: str) -> Response:
     includes = _includes(RESULT_INCLUDES)
     include_hidden = truthy(request.args.get("include_hidden", "false"))
     st = state()
-
-    def key(r: LearningOutcomeResult) -> tuple[str, int, int, int]:
-        return (st.users[r.user_id].sortable_name, r.user_id, r.outcome_id, r.id)
-
+    # OutcomeResultsController#index: Api.paginate on the ordered relation, by page number
+    # with a count (Link: current, next, prev, first, last), not bookmarks.
     rows = _visible_results(scope, include_hidden, cached=True)
-    page = pagination.bookmarked(rows, request.args, base_url(), request.path, key)
+    page = pagination.numbered(rows, request.args, base_url(), request.path)
     if not result_model.page_is_current(st, page.items, include_hidden):
         result_model.forget_cache(st)  # something changed behind the cache's back
         rows = _visible_results(scope, include_hidden, cached=True)
-        page = pagination.bookmarked(rows, request.args, base_url(), request.path, key)
+        page = pagination.numbered(rows, request.args, base_url(), request.path)
     count_rows(len(page.items))
     body: dict[str, Any] = {"outcome_results": [ser.outcome_result_json(r) for r in page.items]}
     if includes:
