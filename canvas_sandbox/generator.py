@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from canvas_sandbox import outcomes as om
-from canvas_sandbox import roster, rubrics
+from canvas_sandbox import results, roster, rubrics
 from canvas_sandbox.seed import DISTRICT_SCALE, FIRST_NAMES, LAST_NAMES
 from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
 
@@ -164,4 +164,5 @@ def _build(
             groups=group_ids,
         )
     finally:
+        results.materialize(state, everything=True)  # the history is already written
         state.result_delay_ms, state.clock = delay, clock

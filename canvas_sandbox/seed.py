@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from canvas_sandbox import outcomes as om
-from canvas_sandbox import roster, rubrics
+from canvas_sandbox import results, roster, rubrics
 from canvas_sandbox import tokens as tk
 from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
 
@@ -289,7 +289,9 @@ def demo_district(
         state.result_delay_ms = 0  # the seed's history is already written
         state.clock = lambda: TERM_START  # creation times do not depend on the day it runs
         try:
-            return _build(state, rng, seed, api_redirect_uri)
+            ids = _build(state, rng, seed, api_redirect_uri)
+            results.materialize(state, everything=True)
+            return ids
         finally:
             state.result_delay_ms, state.clock = delay, clock
 

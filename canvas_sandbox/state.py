@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from canvas_sandbox.config import DEFAULT_RESULT_DELAY_MS
+
 EnrollmentType = Literal["StudentEnrollment", "TeacherEnrollment", "TaEnrollment"]
 
 
@@ -402,7 +404,7 @@ class SandboxState:
     refresh_tokens: dict[str, int] = field(default_factory=dict)  # refresh hash -> token id
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)  # by code hash
     # How long the simulated delayed job takes to write outcome results (reference §4.4).
-    result_delay_ms: int = 0
+    result_delay_ms: int = DEFAULT_RESULT_DELAY_MS
     # The sandbox's clock; tests and the seed replace it to travel in time.
     clock: Callable[[], datetime] = field(default=_utcnow, repr=False)
     tables: dict[str, dict[Any, Any]] = field(default_factory=dict)

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from canvas_sandbox.app import create_sandbox
-from canvas_sandbox.config import SandboxConfig
+from canvas_sandbox.config import DEFAULT_RESULT_DELAY_MS, SandboxConfig
 from canvas_sandbox.seed import DemoIds
 from canvas_sandbox.state import SandboxState
 from canvas_sandbox.throttle import Throttle
@@ -111,7 +111,8 @@ def test_knobs_faults_stats_and_reset(
     sandbox: Flask, client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
 ) -> None:
     knobs = client.get("/_sandbox/knobs").get_json()
-    assert knobs["result_delay_ms"] == 0 and knobs["throttle_status"] == 403
+    assert knobs["result_delay_ms"] == DEFAULT_RESULT_DELAY_MS > 0
+    assert knobs["throttle_status"] == 403
     assert client.post("/_sandbox/knobs", json={"nope": 1}).status_code == 400
     client.post("/_sandbox/knobs", json={"error_rate": 1.0})
     failed = client.get("/api/v1/users/self", headers=teacher)

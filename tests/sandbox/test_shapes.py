@@ -58,8 +58,17 @@ LINK_KEYS = {
 PROFICIENCY_RATING_KEYS = {"description", "points", "mastery", "color"}
 # §4.5
 PROGRESS_KEYS = {
-    "id", "context_id", "context_type", "user_id", "tag", "completion", "workflow_state",
-    "created_at", "updated_at", "message", "url",
+    "id",
+    "context_id",
+    "context_type",
+    "user_id",
+    "tag",
+    "completion",
+    "workflow_state",
+    "created_at",
+    "updated_at",
+    "message",
+    "url",
 }  # fmt: skip  (Api::V1::Progress#progress_json: "results" only once the job stored some)
 # §1.4 assignment rubric rows and settings
 RUBRIC_ROW_KEYS = {
