@@ -59,6 +59,8 @@ class Course:
     lti_context_id: str  # opaque hash, as Canvas sends in the context claim
     workflow_state: str = "available"
     sis_course_id: str | None = None
+    # The course's default post policy; new assignments copy it (PostPolicy).
+    post_manually: bool = False
     proficiency: list[ProficiencyRating] | None = None
     calculation: CalculationMethod | None = None
     created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
@@ -186,6 +188,9 @@ class Assignment:
     assignment_group_id: int = 1
     created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
     workflow_state: str = "published"
+    post_manually: bool = False  # the assignment's PostPolicy
+    # A New Quiz (quiz_lti): its outcome results live in the Outcomes Service.
+    new_quiz: bool = False
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from canvas_sandbox import outcomes as om
-from canvas_sandbox import pagination, rollups
+from canvas_sandbox import pagination, rollups, visibility
 from canvas_sandbox import results as result_model
 from canvas_sandbox import serializers as ser
 from canvas_sandbox.api.common import (
@@ -150,19 +150,7 @@ def _visible_results(
         include_hidden=include_hidden,
     )
     if not scope.grader:
-        # exclude_muted_associations: unposted submissions stay invisible to students.
-        def posted(r: LearningOutcomeResult) -> bool:
-            assignment = st.assignments.get(r.assignment_id)
-            if assignment is not None and assignment.grading_type == "not_graded":
-                return True
-            return any(
-                s.assignment_id == r.assignment_id
-                and s.user_id == r.user_id
-                and s.posted_at is not None
-                for s in st.submissions.values()
-            )
-
-        rows = [r for r in rows if posted(r)]
+        rows = [r for r in rows if visibility.visible_to_student(st, r)]
     return rows
 
 
