@@ -262,6 +262,12 @@ def test_root_outcome_group_redirect_is_followed(sandbox: Sandbox) -> None:
     assert client.stats.requests == 2  # the 302 and its same-origin target
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: CanvasClient.assess_submission expects the PUT .../submissions/:user_id "
+    "reply to echo rubric_assessment; Canvas (SubmissionsApiController#update) never includes "
+    "it: only GET with include[]=rubric_assessment shows it",
+)
 def test_write_back_path_creates_readable_outcome_results(sandbox: Sandbox) -> None:
     """Carrier assignment → outcome-linked rubric → single and bulk assessment → results."""
     ids = sandbox.ids
