@@ -97,7 +97,17 @@ def course_results(
         ]
 
         names = {uid: state.users[uid].sortable_name for uid in {r.user_id for r in rows}}
-        return sorted(rows, key=lambda r: (names[r.user_id], r.user_id, r.outcome_id, r.id))
+        # Outcomes Service (New Quizzes) results have no id: after the stored ones.
+        return sorted(
+            rows,
+            key=lambda r: (
+                names[r.user_id],
+                r.user_id,
+                r.outcome_id,
+                r.from_outcomes_service,
+                r.id,
+            ),
+        )
 
 
 def _still_listed(state: SandboxState, result: LearningOutcomeResult, include_hidden: bool) -> bool:

@@ -294,7 +294,8 @@ def outcome_result_json(result: LearningOutcomeResult) -> JSON:
     """One entry of ``outcome_results`` (§1.1): asset-string alignment links."""
     asset = f"assignment_{result.assignment_id}"
     return {
-        "id": result.id,
+        # Outcomes Service results are unsaved records (json_to_outcome_result): no id.
+        "id": None if result.from_outcomes_service else result.id,
         "score": result.score,
         "possible": result.possible,
         "mastery": result.mastery,

@@ -305,6 +305,8 @@ class LearningOutcomeResult:
     hide_points: bool = False
     hidden: bool = False
     workflow_state: str = "active"
+    # A New Quizzes result merged from the Outcomes Service: serialized with "id": null.
+    from_outcomes_service: bool = False
 
     @property
     def submitted_or_assessed_at(self) -> datetime:

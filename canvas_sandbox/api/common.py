@@ -175,7 +175,7 @@ def resolve_user(raw: str) -> int | None:
     raw = str(raw).strip()
     if raw == "self":
         return user_id()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         uid = int(raw)
         return uid if uid in st.users else None
     prefix, _, value = raw.partition(":")

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, request
 
 from canvas_sandbox import rubrics
 from canvas_sandbox.api.common import as_json, config, state
-from canvas_sandbox.generator import synthetic_course
+from canvas_sandbox.generator import second_district, synthetic_course
 from canvas_sandbox.tokens import mint_token
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
@@ -79,7 +79,9 @@ def tokens_for_tests() -> Response:
 
 @bp.post("/generate")
 def generate() -> Response:
-    """Add a synthetic course: ``{"students": 35, "outcomes": 40, "results_per_pair": 6}``."""
+    """Add a synthetic course: ``{"students": 35, "outcomes": 40, "results_per_pair": 6}``
+    (``"new_quiz": true`` adds a New Quiz; ``"district": "new"`` makes a second district with
+    the mastery scales flag off instead)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return as_json({"errors": [{"message": "send a JSON object"}]}, 400)
@@ -103,6 +105,12 @@ def generate() -> Response:
         and 1 <= sizes["sections"] <= 50
     ):
         return as_json({"errors": [{"message": "sizes out of range"}]}, 400)
+    if body.get("district") == "new":  # a second root account, mastery scales flag off
+        return as_json(
+            dataclasses.asdict(
+                second_district(state(), seed=sizes["seed"], students=sizes["students"])
+            )
+        )
     made = synthetic_course(
         state(),
         sizes["students"],
@@ -110,6 +118,7 @@ def generate() -> Response:
         sizes["results_per_pair"],
         sections=sizes["sections"],
         seed=sizes["seed"],
+        new_quiz=body.get("new_quiz") is True,
     )
     return as_json(dataclasses.asdict(made))
 
