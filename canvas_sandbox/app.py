@@ -158,6 +158,7 @@ def create_sandbox(config: SandboxConfig | None = None, state: SandboxState | No
         runtime.seed()
 
     from canvas_sandbox.api import (
+        features_api,
         oauth,
         outcomes_api,
         results_api,
@@ -166,7 +167,7 @@ def create_sandbox(config: SandboxConfig | None = None, state: SandboxState | No
         sandbox_admin,
     )
 
-    for module in (outcomes_api, results_api, rubrics_api, roster_api):
+    for module in (outcomes_api, results_api, rubrics_api, roster_api, features_api):
         app.register_blueprint(module.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(sandbox_admin.bp)

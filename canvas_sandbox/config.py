@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+DEFAULT_RESULT_DELAY_MS = 250
+
 
 @dataclass
 class SandboxConfig:
@@ -32,8 +34,10 @@ class SandboxConfig:
     request_cost: float = 1.0
     row_cost: float = 0.05
     throttle_status: int = 403  # 403 (what Canvas sends) or 429 (what its docs now say)
-    # Outcome results appear this long after an assessment (Canvas writes them in a job).
-    result_delay_ms: int = 0
+    # Outcome results appear this long after an assessment: Canvas never writes them in the
+    # request (RubricAssessment#track_outcomes queues update_outcomes_for_assessment). 0 turns
+    # the job into an immediate write.
+    result_delay_ms: int = DEFAULT_RESULT_DELAY_MS
     # Access tokens minted by the OAuth flow.
     token_ttl_s: int = 3600
     # The seeded API developer key's redirect URI (the tool's OAuth callback).

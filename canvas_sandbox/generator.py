@@ -11,8 +11,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from canvas_sandbox import new_quizzes, results, roster, rubrics
 from canvas_sandbox import outcomes as om
-from canvas_sandbox import roster, rubrics
 from canvas_sandbox.seed import DISTRICT_SCALE, FIRST_NAMES, LAST_NAMES
 from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
 
@@ -29,6 +29,7 @@ class SyntheticIds:
     outcomes: list[int]
     assignments: list[int]
     groups: list[int] = field(default_factory=list)
+    admin: int | None = None  # second_district's account admin
 
 
 def _account(state: SandboxState, account_id: int | None) -> int:
@@ -52,13 +53,45 @@ def synthetic_course(
     *,
     account_id: int | None = None,
     outcomes_per_group: int = 10,
+    new_quiz: bool = False,
 ) -> SyntheticIds:
-    """Build a course of ``students`` x ``outcomes`` x ``results_per_pair`` outcome results."""
+    """Build a course of ``students`` x ``outcomes`` x ``results_per_pair`` outcome results;
+    ``new_quiz``: plus a New Quiz aligned to the first two outcomes (results with no id)."""
     with state.lock:  # the clock is swapped below: nobody else may run meanwhile
-        return _build(
+        made = _build(
             state, students, outcomes, results_per_pair, sections, seed, account_id,
             outcomes_per_group,
         )  # fmt: skip
+        if new_quiz and len(made.outcomes) >= 2:
+            quiz = new_quizzes.add_new_quiz(
+                state,
+                made.course,
+                "New Quiz check",
+                made.outcomes[:2],
+                made.students,
+                at=START + timedelta(weeks=results_per_pair, days=1),
+                rng=random.Random(seed + 1),  # noqa: S311 - synthetic data
+            )
+            made.assignments.append(quiz.id)
+        return made
+
+
+def second_district(state: SandboxState, *, seed: int = 2, students: int = 8) -> SyntheticIds:
+    """Another root account with ``account_level_mastery_scales`` off but a stored mastery
+    scale (``outcome_proficiency`` still answers 200: only the rollups tell, §8.7), with an
+    admin and one course (New Quiz included)."""
+    with state.lock:
+        account = roster.add_account(state, f"Lakeside District {seed}")
+        account.account_level_mastery_scales = False
+        account.proficiency = [ProficiencyRating(d, p, m, c) for d, p, m, c in DISTRICT_SCALE]
+        account.calculation = CalculationMethod("latest", None)
+        admin = roster.add_user(state, "Lee", f"Admin{seed}", rng=random.Random(seed))  # noqa: S311
+        admin.account_admin_of.append(account.id)
+        made = synthetic_course(
+            state, students, 4, 3, sections=1, seed=seed, account_id=account.id, new_quiz=True
+        )
+        made.admin = admin.id
+        return made
 
 
 def _build(
@@ -164,4 +197,5 @@ def _build(
             groups=group_ids,
         )
     finally:
+        results.materialize(state, everything=True)  # the history is already written
         state.result_delay_ms, state.clock = delay, clock

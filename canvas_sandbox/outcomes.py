@@ -121,7 +121,7 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-def _account_chain(state: SandboxState, account_id: int) -> list[Account]:
+def account_chain(state: SandboxState, account_id: int) -> list[Account]:
     chain: list[Account] = []
     current: int | None = account_id
     while current is not None and current in state.accounts and len(chain) < 20:
@@ -132,7 +132,7 @@ def _account_chain(state: SandboxState, account_id: int) -> list[Account]:
 
 
 def root_account(state: SandboxState, account_id: int) -> Account:
-    return _account_chain(state, account_id)[-1]
+    return account_chain(state, account_id)[-1]
 
 
 def course_flags(state: SandboxState, course_id: int) -> Account:
@@ -152,7 +152,7 @@ def resolved_scale(
             account_id = course.account_id
         else:
             account_id = context_id
-        chain = _account_chain(state, account_id)
+        chain = account_chain(state, account_id)
         for account in chain:
             if account.proficiency is not None:
                 return account.proficiency
@@ -175,7 +175,7 @@ def resolved_calculation(
             account_id = course.account_id
         else:
             account_id = context_id
-        chain = _account_chain(state, account_id)
+        chain = account_chain(state, account_id)
         for account in chain:
             if account.calculation is not None:
                 return account.calculation

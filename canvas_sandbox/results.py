@@ -23,22 +23,27 @@ def schedule(state: SandboxState, result: LearningOutcomeResult) -> None:
     The caller runs ``materialize`` once it has queued an assessment's results (with no
     delay they land at once)."""
     with state.lock:
-        due = state.now() + timedelta(milliseconds=state.result_delay_ms)
+        # The job runs result_delay_ms after the save it follows (``assessed_at`` holds the
+        # save time until the job stamps its own).
+        due = result.assessed_at + timedelta(milliseconds=state.result_delay_ms)
         state.pending_results.append(PendingResult(due, result))
 
 
-def materialize(state: SandboxState) -> None:
-    """Run the 'jobs' that are due: insert new results, update (re-version) existing ones."""
+def materialize(state: SandboxState, *, everything: bool = False) -> None:
+    """Run the 'jobs' that are due (``everything``: all queued, for history written by the
+    seed): insert new results, update (re-version) existing ones."""
     with state.lock:
         if not state.pending_results:
             return
-        now = state.now()
+        now = max(p.due for p in state.pending_results) if everything else state.now()
         due = [p for p in state.pending_results if p.due <= now]
         if not due:
             return
         state.pending_results = [p for p in state.pending_results if p.due > now]
         for pending in due:
             new = pending.result
+            # create_outcome_result: assessed_at = Time.zone.now when the job runs.
+            new.assessed_at = pending.due
             assoc = state.rubric_associations.get(new.association_id)
             if assoc is None or assoc.workflow_state != "active":
                 continue  # the association was destroyed before the job ran
@@ -92,7 +97,17 @@ def course_results(
         ]
 
         names = {uid: state.users[uid].sortable_name for uid in {r.user_id for r in rows}}
-        return sorted(rows, key=lambda r: (names[r.user_id], r.user_id, r.outcome_id, r.id))
+        # Outcomes Service (New Quizzes) results have no id: after the stored ones.
+        return sorted(
+            rows,
+            key=lambda r: (
+                names[r.user_id],
+                r.user_id,
+                r.outcome_id,
+                r.from_outcomes_service,
+                r.id,
+            ),
+        )
 
 
 def _still_listed(state: SandboxState, result: LearningOutcomeResult, include_hidden: bool) -> bool:

@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from canvas_sandbox import outcomes as outcome_model
 from canvas_sandbox import results as result_model
+from canvas_sandbox import visibility
 from canvas_sandbox.state import LearningOutcomeResult, SandboxState
 
 
@@ -182,10 +183,15 @@ def aggregate(scores: Sequence[RollupScore], stat: str = "mean") -> float | None
     return round2(sum(values) / len(values))
 
 
-def course_rollups(state: SandboxState, course_id: int) -> dict[int, list[RollupScore]]:
-    """Every student's rollups in a course as the LMGB shows them (hidden results excluded)."""
+def course_rollups(
+    state: SandboxState, course_id: int, *, student: int | None = None
+) -> dict[int, list[RollupScore]]:
+    """Every student's rollups in a course as the LMGB shows them (hidden results excluded);
+    ``student``: that student's own view, without results of unposted submissions (§8.3)."""
     outcome_ids = outcome_model.course_outcome_ids(state, course_id)
-    students = [u.id for u in state.students_of(course_id)]
+    students = [u.id for u in state.students_of(course_id) if student in (None, u.id)]
     rows = result_model.course_results(state, course_id, user_ids=students, outcome_ids=outcome_ids)
+    if student is not None:
+        rows = [r for r in rows if visibility.visible_to_student(state, r)]
     scores = user_scores(state, course_id, rows, outcome_ids)
     return {uid: scores.get(uid, []) for uid in students}

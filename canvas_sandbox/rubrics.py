@@ -103,6 +103,7 @@ def create_assignment(
             position=position,
             created_at=state.now(),
             workflow_state="published" if published else "unpublished",
+            post_manually=state.courses[course_id].post_manually,
         )
         state.assignments[assignment.id] = assignment
         return assignment
@@ -446,17 +447,42 @@ def assess(
             assessment.score = score
             assessment.assessor_id = assessor_id
             assessment.assessed_at = when
-        if submission.posted_at is None:
-            submission.posted_at = when  # the default (automatic) post policy
         if assoc.use_for_grading:
             submission.score = score
             submission.grade = _fmt(score)
             submission.graded_at = when
             submission.grader_id = assessor_id
             submission.workflow_state = "graded"
+            # Assignment#grade_student posts a graded submission under an automatic post
+            # policy; a rubric-only assessment (RubricAssessment#update_artifact returns
+            # early without use_for_grading) never posts it.
+            assignment = state.assignments[assoc.association_id]
+            if submission.posted_at is None and not assignment.post_manually:
+                submission.posted_at = when
         _track_outcomes(state, assoc, rubric, assessment, submission, when)
         result_model.materialize(state)
         return assessment
+
+
+def post_submissions(state: SandboxState, assignment: Assignment) -> int:
+    """Post every graded or assessed submission of an assignment (Canvas's "Post grades",
+    ``Assignment#post_submissions``); return how many were newly posted."""
+    with state.lock:
+        now = state.now()
+        assessed = {
+            a.submission_id
+            for a in state.assessments.values()
+            if state.rubric_associations[a.rubric_association_id].association_id == assignment.id
+        }
+        posted = 0
+        for sub in state.submissions.values():
+            if sub.assignment_id != assignment.id or sub.posted_at is not None:
+                continue
+            if sub.workflow_state == "graded" or sub.id in assessed:
+                sub.posted_at = now
+                posted += 1
+        state.result_generation += 1
+        return posted
 
 
 def _fmt(value: float) -> str:

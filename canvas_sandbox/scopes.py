@@ -61,10 +61,14 @@ ROUTE_SCOPES: dict[str, tuple[str, str]] = {
     "sandbox_roster.sections": ("GET", "/api/v1/courses/:course_id/sections"),
     "sandbox_roster.course_users": ("GET", "/api/v1/courses/:course_id/users"),
     "sandbox_roster.course_enrollments": ("GET", "/api/v1/courses/:course_id/enrollments"),
-    "sandbox_roster.features_enabled": (
+    "sandbox_roster.search_users": ("GET", "/api/v1/courses/:course_id/search_users"),
+    "sandbox_features.account_enabled": ("GET", "/api/v1/accounts/:account_id/features/enabled"),
+    "sandbox_features.course_enabled": ("GET", "/api/v1/courses/:course_id/features/enabled"),
+    "sandbox_features.account_flag": (
         "GET",
-        "/api/v1/courses/:course_id/features/enabled",
+        "/api/v1/accounts/:account_id/features/flags/:feature",
     ),
+    "sandbox_features.course_flag": ("GET", "/api/v1/courses/:course_id/features/flags/:feature"),
 }
 
 

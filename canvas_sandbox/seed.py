@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from canvas_sandbox import new_quizzes, results, roster, rubrics
 from canvas_sandbox import outcomes as om
-from canvas_sandbox import roster, rubrics
 from canvas_sandbox import tokens as tk
 from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
 
@@ -128,6 +128,8 @@ class DemoIds:
     courses: list[int] = field(default_factory=list)
     sections: dict[int, list[int]] = field(default_factory=dict)
     teachers: list[int] = field(default_factory=list)
+    # A New Quiz aligned to two ELA outcomes: its results come with "id": null (§8.5).
+    new_quiz: int = 0
 
 
 def _scale() -> list[ProficiencyRating]:
@@ -289,7 +291,9 @@ def demo_district(
         state.result_delay_ms = 0  # the seed's history is already written
         state.clock = lambda: TERM_START  # creation times do not depend on the day it runs
         try:
-            return _build(state, rng, seed, api_redirect_uri)
+            ids = _build(state, rng, seed, api_redirect_uri)
+            results.materialize(state, everything=True)
+            return ids
         finally:
             state.result_delay_ms, state.clock = delay, clock
 
@@ -357,6 +361,15 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
     math_assignments = _assess_course(
         state, rng, math.id, okafor.id, math_students, math_outcomes, MATH_ASSIGNMENTS
     )
+    quiz = new_quizzes.add_new_quiz(
+        state,
+        ela.id,
+        "Unit 2 Check (New Quiz)",
+        [ela_outcomes["RL.7.1"], ela_outcomes["RL.7.2"]],
+        assessed,
+        at=TERM_START + timedelta(weeks=5, days=2),
+        rng=random.Random(seed + 1),  # noqa: S311 - its own stream: other data stays the same
+    )
 
     secret = hashlib.sha256(f"riverside-api-key-{seed}".encode()).hexdigest()
     key = tk.create_api_key(
@@ -389,5 +402,6 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
         api_client_secret=key.secret,
         courses=[ela.id, math.id],
         sections={ela.id: [sec_a.id, sec_b.id], math.id: [msec.id]},
+        new_quiz=quiz.id,
         teachers=[rivera.id, okafor.id],
     )

@@ -294,7 +294,8 @@ def outcome_result_json(result: LearningOutcomeResult) -> JSON:
     """One entry of ``outcome_results`` (§1.1): asset-string alignment links."""
     asset = f"assignment_{result.assignment_id}"
     return {
-        "id": result.id,
+        # Outcomes Service results are unsaved records (json_to_outcome_result): no id.
+        "id": None if result.from_outcomes_service else result.id,
         "score": result.score,
         "possible": result.possible,
         "mastery": result.mastery,
@@ -581,8 +582,9 @@ def progress_json(progress: Progress, base_url: str) -> JSON:
         "created_at": iso(progress.created_at),
         "updated_at": iso(progress.updated_at),
         "message": progress.message,
-        "results": progress.results,
         "url": f"{base_url}/api/v1/progress/{progress.id}",
+        # Api::V1::Progress#progress_json adds "results" only once the job stored some.
+        **({"results": progress.results} if progress.results is not None else {}),
     }
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from canvas_sandbox.config import DEFAULT_RESULT_DELAY_MS
+
 EnrollmentType = Literal["StudentEnrollment", "TeacherEnrollment", "TaEnrollment"]
 
 
@@ -57,6 +59,8 @@ class Course:
     lti_context_id: str  # opaque hash, as Canvas sends in the context claim
     workflow_state: str = "available"
     sis_course_id: str | None = None
+    # The course's default post policy; new assignments copy it (PostPolicy).
+    post_manually: bool = False
     proficiency: list[ProficiencyRating] | None = None
     calculation: CalculationMethod | None = None
     created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
@@ -184,6 +188,9 @@ class Assignment:
     assignment_group_id: int = 1
     created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
     workflow_state: str = "published"
+    post_manually: bool = False  # the assignment's PostPolicy
+    # A New Quiz (quiz_lti): its outcome results live in the Outcomes Service.
+    new_quiz: bool = False
 
 
 @dataclass
@@ -298,6 +305,8 @@ class LearningOutcomeResult:
     hide_points: bool = False
     hidden: bool = False
     workflow_state: str = "active"
+    # A New Quizzes result merged from the Outcomes Service: serialized with "id": null.
+    from_outcomes_service: bool = False
 
     @property
     def submitted_or_assessed_at(self) -> datetime:
@@ -402,7 +411,7 @@ class SandboxState:
     refresh_tokens: dict[str, int] = field(default_factory=dict)  # refresh hash -> token id
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)  # by code hash
     # How long the simulated delayed job takes to write outcome results (reference §4.4).
-    result_delay_ms: int = 0
+    result_delay_ms: int = DEFAULT_RESULT_DELAY_MS
     # The sandbox's clock; tests and the seed replace it to travel in time.
     clock: Callable[[], datetime] = field(default=_utcnow, repr=False)
     tables: dict[str, dict[Any, Any]] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, g, has_request_context, request
 
 from canvas_sandbox import pagination
 from canvas_sandbox.config import SandboxConfig
@@ -28,6 +28,11 @@ def config() -> SandboxConfig:
 
 
 def base_url() -> str:
+    """The origin the client used: Canvas builds Link, Location and Progress URLs from the
+    request (``Api.build_links`` through Rails URL helpers), so a client on ``127.0.0.1`` is
+    never sent to ``localhost``. Outside a request (CLI, seed), the configured address."""
+    if has_request_context():
+        return request.host_url.rstrip("/")
     return config().base_url.rstrip("/")
 
 
@@ -142,6 +147,12 @@ def arg_list(name: str) -> list[str] | None:
     return [part for v in values for part in v.split(",") if part]
 
 
+def rails_flag(value: Any) -> bool:
+    """A Rails checkbox parameter compared with ``== "1"`` (``Rubric#generate_criteria``,
+    ``Rubric#update_with_association``): ``true``, ``"true"`` or ``"True"`` leave it off."""
+    return str(value) == "1" if not isinstance(value, bool) else False
+
+
 def truthy(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -164,7 +175,7 @@ def resolve_user(raw: str) -> int | None:
     raw = str(raw).strip()
     if raw == "self":
         return user_id()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         uid = int(raw)
         return uid if uid in st.users else None
     prefix, _, value = raw.partition(":")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from canvas_sandbox import outcomes as om
+from canvas_sandbox import rubric_rewrites
 from canvas_sandbox import serializers as ser
 from canvas_sandbox.api.common import (
     as_json,
@@ -356,6 +357,8 @@ def outcome_update(outcome_ref: str) -> Response:
                 method, int_value, new_decaying=flags.new_decaying_average
             )
             outcome.calculation_method, outcome.calculation_int = calc.method, calc.int_value
+    if {"title", "description", "ratings", "mastery_points"} & set(params):
+        rubric_rewrites.outcome_changed(st, outcome)
     return as_json(ser.outcome_json(st, outcome))
 
 
@@ -400,4 +403,5 @@ def proficiency_save(kind: str, ref: str) -> Response:
             st.courses[cid].proficiency = ratings
         else:
             st.accounts[cid].proficiency = ratings
+        rubric_rewrites.scale_changed(st, ctype, cid)
     return as_json(ser.proficiency_json(ratings))

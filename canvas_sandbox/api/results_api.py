@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from canvas_sandbox import outcomes as om
-from canvas_sandbox import pagination, rollups
+from canvas_sandbox import pagination, rollups, visibility
 from canvas_sandbox import results as result_model
 from canvas_sandbox import serializers as ser
 from canvas_sandbox.api.common import (
@@ -150,19 +150,7 @@ def _visible_results(
         include_hidden=include_hidden,
     )
     if not scope.grader:
-        # exclude_muted_associations: unposted submissions stay invisible to students.
-        def posted(r: LearningOutcomeResult) -> bool:
-            assignment = st.assignments.get(r.assignment_id)
-            if assignment is not None and assignment.grading_type == "not_graded":
-                return True
-            return any(
-                s.assignment_id == r.assignment_id
-                and s.user_id == r.user_id
-                and s.posted_at is not None
-                for s in st.submissions.values()
-            )
-
-        rows = [r for r in rows if posted(r)]
+        rows = [r for r in rows if visibility.visible_to_student(st, r)]
     return rows
 
 
@@ -225,16 +213,14 @@ def outcome_results(course_ref: str) -> Response:
     includes = _includes(RESULT_INCLUDES)
     include_hidden = truthy(request.args.get("include_hidden", "false"))
     st = state()
-
-    def key(r: LearningOutcomeResult) -> tuple[str, int, int, int]:
-        return (st.users[r.user_id].sortable_name, r.user_id, r.outcome_id, r.id)
-
+    # OutcomeResultsController#index: Api.paginate on the ordered relation, by page number
+    # with a count (Link: current, next, prev, first, last), not bookmarks.
     rows = _visible_results(scope, include_hidden, cached=True)
-    page = pagination.bookmarked(rows, request.args, base_url(), request.path, key)
+    page = pagination.numbered(rows, request.args, base_url(), request.path)
     if not result_model.page_is_current(st, page.items, include_hidden):
         result_model.forget_cache(st)  # something changed behind the cache's back
         rows = _visible_results(scope, include_hidden, cached=True)
-        page = pagination.bookmarked(rows, request.args, base_url(), request.path, key)
+        page = pagination.numbered(rows, request.args, base_url(), request.path)
     count_rows(len(page.items))
     body: dict[str, Any] = {"outcome_results": [ser.outcome_result_json(r) for r in page.items]}
     if includes:

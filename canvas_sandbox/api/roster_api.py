@@ -97,6 +97,13 @@ def _types(param: str) -> set[str] | None:
     return out
 
 
+@bp.get("/courses/<course_ref>/search_users")
+def search_users(course_ref: str) -> Response:
+    """Canvas still routes ``search_users`` to ``courses#users`` (config/routes.rb, kept for
+    compatibility; canvasapi's ``Course.get_users`` calls it)."""
+    return course_users(course_ref)
+
+
 @bp.get("/courses/<course_ref>/users")
 def course_users(course_ref: str) -> Response:
     course = course_or_404(course_ref)
@@ -149,21 +156,3 @@ def course_enrollments(course_ref: str) -> Response:
         lambda e: ser.enrollment_json(e, base_url(), root, st.users[e.user_id]),
         lambda e: (e.id,),
     )
-
-
-@bp.get("/courses/<course_ref>/features/enabled")
-def features_enabled(course_ref: str) -> Response:
-    """Feature Flags API: the enabled flags that change outcome semantics (§3.5)."""
-    course = course_or_404(course_ref)
-    require_course_member(course)
-    flags = om.course_flags(state(), course.id)
-    enabled = [
-        name
-        for name, on in (
-            ("account_level_mastery_scales", flags.account_level_mastery_scales),
-            ("outcomes_new_decaying_average_calculation", flags.new_decaying_average),
-            ("outcome_extra_credit", flags.outcome_extra_credit),
-        )
-        if on
-    ]
-    return as_json(enabled)

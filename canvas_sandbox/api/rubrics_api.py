@@ -18,6 +18,7 @@ from canvas_sandbox.api.common import (
     obj,
     paginate,
     parse_id,
+    rails_flag,
     require_course_member,
     require_grader,
     resolve_user,
@@ -162,8 +163,11 @@ def _criteria(raw: Any) -> list[rubrics.CriterionInput]:
                 long_description=str(item.get("long_description") or ""),
                 learning_outcome_id=int(outcome) if outcome is not None else None,
                 mastery_points=mastery,
-                ignore_for_scoring=truthy(item.get("ignore_for_scoring", False)),
-                criterion_use_range=truthy(item.get("criterion_use_range", False)),
+                # Rubric#generate_criteria: ignore_for_scoring only as "1" and only on an
+                # outcome row; criterion_use_range as true or "true".
+                ignore_for_scoring=outcome is not None
+                and rails_flag(item.get("ignore_for_scoring")),
+                criterion_use_range=item.get("criterion_use_range") in (True, "true"),
                 id=str(item["id"]) if item.get("id") not in (None, "") else None,
             )
         )
@@ -208,7 +212,8 @@ def create_rubric(course_ref: str) -> Response:
             str(raw.get("title") or ""),
             criteria,
             user_id=user_id(),
-            free_form_criterion_comments=truthy(raw.get("free_form_criterion_comments", False)),
+            # Rubric#update_with_association: == "1"
+            free_form_criterion_comments=rails_flag(raw.get("free_form_criterion_comments")),
         )
     except ValidationFailed as err:
         return as_json(ser.rubric_error_json([err.message]))  # HTTP 200, as Canvas does
@@ -280,7 +285,8 @@ def create_association(course_ref: str) -> Response:
         raise not_found()
     kind, target = _association_target(course, raw)
     assoc = rubrics.associate(st, rubric, kind, target, _association_input(raw))
-    return as_json({"rubric_association": ser.rubric_association_json(assoc)})
+    # RubricAssociationsController#create renders both (json_for_rubric_association).
+    return as_json(ser.rubric_create_json(rubric, assoc))
 
 
 # --- assessments (§4.4, §4.5) -----------------------------------------------------------------
@@ -316,12 +322,11 @@ def update_submission(course_ref: str, assignment_ref: str, user_ref: str) -> Re
     if student is None or not st.is_student(course.id, student):
         raise not_found()
     params = body_params()
-    assessment = None
     assoc = rubrics.grading_association(st, assignment.id)
     raw = params.get("rubric_assessment")
     if raw is not None and assoc is not None:
         try:
-            assessment = rubrics.assess(st, assoc, student, user_id(), _assess_rows(raw))
+            rubrics.assess(st, assoc, student, user_id(), _assess_rows(raw))
         except rubrics.InvalidAssessment:
             return as_json({"message": "invalid rubric_assessment"}, 400)
     submission = rubrics.submission_for(st, assignment.id, student)
@@ -333,7 +338,11 @@ def update_submission(course_ref: str, assignment_ref: str, user_ref: str) -> Re
             raise ApiError(400, {"error": f"invalid grade {posted!r}"}) from None
         submission.grade = str(posted)
         submission.workflow_state = "graded"
-    return as_json(ser.submission_json(submission, base_url(), course.id, assessment))
+    # SubmissionsApiController#update: no rubric_assessment (GET with include[] shows it),
+    # and the student's submissions as "all_submissions".
+    body = ser.submission_json(submission, base_url(), course.id)
+    body["all_submissions"] = [ser.submission_json(submission, base_url(), course.id)]
+    return as_json(body)
 
 
 @bp.get("/courses/<course_ref>/assignments/<assignment_ref>/submissions/<user_ref>")
@@ -369,7 +378,7 @@ def update_grades(course_ref: str, assignment_ref: str) -> Response:
     progress = _new_progress(course)
     queued = ser.progress_json(progress, base_url())
     # The "job" runs right away; the reply still shows the queued Progress, as Canvas's does.
-    _run_bulk(course, assignment, grade_data, progress)
+    _finish(progress, _run_bulk(course, assignment, grade_data, progress))
     return as_json(queued)
 
 
@@ -386,14 +395,12 @@ def update_grades_multi(course_ref: str) -> Response:
         raise unauthorized()
     progress = _new_progress(course)
     queued = ser.progress_json(progress, base_url())
+    missing: list[str] = []
     for assignment in assignments:
         per_student = grade_data[str(assignment.id)]
         if isinstance(per_student, dict):
-            _run_bulk(course, assignment, per_student, progress, finish=False)
-        if progress.workflow_state == "failed":
-            break
-    if progress.workflow_state != "failed":
-        _complete(progress)
+            missing += _run_bulk(course, assignment, per_student, progress)
+    _finish(progress, missing)
     return as_json(queued)
 
 
@@ -413,10 +420,17 @@ def _new_progress(course: Course) -> Progress:
     return progress
 
 
-def _complete(progress: Progress) -> None:
+def _finish(progress: Progress, missing: list[str]) -> None:
+    """``Submission.process_bulk_update`` ends by failing the Progress when some ids were not
+    found; the students it did find stay graded."""
+    progress.updated_at = state().now()
+    if missing:
+        progress.workflow_state = "failed"
+        quoted = ", ".join(f"'{key}'" for key in missing)
+        progress.message = f"Couldn't find User(s) with API ids {quoted}"
+        return
     progress.workflow_state = "completed"
     progress.completion = 100.0
-    progress.updated_at = state().now()
 
 
 def _run_bulk(
@@ -424,24 +438,16 @@ def _run_bulk(
     assignment: Assignment,
     grade_data: dict[str, Any],
     progress: Progress,
-    *,
-    finish: bool = True,
-) -> None:
+) -> list[str]:
+    """Grade every student of ``grade_data`` that is in the course; return the others' keys."""
     st = state()
-    resolved: dict[str, int | None] = {}
-    for key in grade_data:
-        uid = resolve_user(str(key))
-        resolved[str(key)] = uid if uid is not None and st.is_student(course.id, uid) else None
-    missing = [k for k, v in resolved.items() if v is None]
-    progress.updated_at = st.now()
-    if missing:
-        progress.workflow_state = "failed"
-        progress.message = f"Couldn't find User(s) with API ids '{', '.join(missing)}'"
-        return
+    missing: list[str] = []
     assoc = rubrics.grading_association(st, assignment.id)
     for key, data in grade_data.items():
-        uid = resolved[str(key)]
-        assert uid is not None
+        uid = resolve_user(str(key))
+        if uid is None or not st.is_student(course.id, uid):
+            missing.append(str(key))
+            continue
         if not isinstance(data, dict):
             continue
         if assoc is not None and isinstance(data.get("rubric_assessment"), dict):
@@ -461,8 +467,7 @@ def _run_bulk(
                 submission.score = None
             submission.grade = str(data["posted_grade"])
             submission.workflow_state = "graded"
-    if finish:
-        _complete(progress)
+    return missing
 
 
 @bp.get("/progress/<progress_ref>")

@@ -9,8 +9,9 @@ import dataclasses
 
 from flask import Blueprint, Response, current_app, request
 
+from canvas_sandbox import rubrics
 from canvas_sandbox.api.common import as_json, config, state
-from canvas_sandbox.generator import synthetic_course
+from canvas_sandbox.generator import second_district, synthetic_course
 from canvas_sandbox.tokens import mint_token
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
@@ -78,7 +79,9 @@ def tokens_for_tests() -> Response:
 
 @bp.post("/generate")
 def generate() -> Response:
-    """Add a synthetic course: ``{"students": 35, "outcomes": 40, "results_per_pair": 6}``."""
+    """Add a synthetic course: ``{"students": 35, "outcomes": 40, "results_per_pair": 6}``
+    (``"new_quiz": true`` adds a New Quiz; ``"district": "new"`` makes a second district with
+    the mastery scales flag off instead)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return as_json({"errors": [{"message": "send a JSON object"}]}, 400)
@@ -102,6 +105,12 @@ def generate() -> Response:
         and 1 <= sizes["sections"] <= 50
     ):
         return as_json({"errors": [{"message": "sizes out of range"}]}, 400)
+    if body.get("district") == "new":  # a second root account, mastery scales flag off
+        return as_json(
+            dataclasses.asdict(
+                second_district(state(), seed=sizes["seed"], students=sizes["students"])
+            )
+        )
     made = synthetic_course(
         state(),
         sizes["students"],
@@ -109,5 +118,36 @@ def generate() -> Response:
         sizes["results_per_pair"],
         sections=sizes["sections"],
         seed=sizes["seed"],
+        new_quiz=body.get("new_quiz") is True,
     )
     return as_json(dataclasses.asdict(made))
+
+
+@bp.post("/courses/<int:course_id>/post_policy")
+def set_post_policy(course_id: int) -> Response:
+    """The course's post policy (Canvas: GraphQL ``setCoursePostPolicy``), applied to its
+    assignments too: ``{"post_manually": true}``."""
+    body = request.get_json(silent=True)
+    st = state()
+    course = st.courses.get(course_id)
+    if course is None:
+        return as_json({"errors": [{"message": "no such course"}]}, 404)
+    if not isinstance(body, dict) or not isinstance(body.get("post_manually"), bool):
+        return as_json({"errors": [{"message": 'send {"post_manually": <bool>}'}]}, 400)
+    with st.lock:
+        course.post_manually = body["post_manually"]
+        for assignment in st.assignments.values():
+            if assignment.course_id == course_id:
+                assignment.post_manually = course.post_manually
+        st.result_generation += 1
+    return as_json({"course_id": course_id, "post_manually": course.post_manually})
+
+
+@bp.post("/assignments/<int:assignment_id>/post")
+def post_grades(assignment_id: int) -> Response:
+    """Post an assignment's grades (Canvas: GraphQL ``postAssignmentGrades``)."""
+    st = state()
+    assignment = st.assignments.get(assignment_id)
+    if assignment is None:
+        return as_json({"errors": [{"message": "no such assignment"}]}, 404)
+    return as_json({"posted": rubrics.post_submissions(st, assignment)})

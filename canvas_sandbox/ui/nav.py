@@ -80,6 +80,8 @@ def course_tabs(state: SandboxState, user: User | None, course: Course) -> list[
     tabs = [Tab("home", "Home", base), Tab("outcomes", "Outcomes", base + "/outcomes")]
     if is_course_teacher(state, user, course):
         tabs.append(Tab("lmgb", "Learning Mastery Gradebook", base + "/gradebook/learning_mastery"))
+    elif user is not None and state.is_student(course.id, user.id):
+        tabs.append(Tab("lmgb", "Learning Mastery", base + "/gradebook/learning_mastery"))
     for key, _deployment in course_tools(state, user, course):
         placement = key.placement("course_navigation")
         assert placement is not None

@@ -121,15 +121,18 @@ def _rating(scale: list[ProficiencyRating] | None, score: float) -> tuple[str, s
     return "", ""
 
 
-def mastery_gradebook(state: SandboxState, course: Course) -> Gradebook:
+def mastery_gradebook(state: SandboxState, course: Course, student: int | None = None) -> Gradebook:
     """The Learning Mastery Gradebook: each student's rollup per outcome, hidden results left
-    out as Canvas leaves them out, rated on the course's (or district's) mastery scale."""
+    out as Canvas leaves them out, rated on the course's (or district's) mastery scale.
+    ``student``: the student's own view (their row, posted results only)."""
     outcome_ids = outcome_model.course_outcome_ids(state, course.id)
-    scores = rollups.course_rollups(state, course.id)
+    scores = rollups.course_rollups(state, course.id, student=student)
     scale = outcome_model.resolved_scale(state, "Course", course.id)
     rows = []
-    for student in state.students_of(course.id):
-        by_outcome = {s.outcome_id: s for s in scores.get(student.id, [])}
+    for student_user in state.students_of(course.id):
+        if student not in (None, student_user.id):
+            continue
+        by_outcome = {s.outcome_id: s for s in scores.get(student_user.id, [])}
         cells = []
         for outcome_id in outcome_ids:
             rollup = by_outcome.get(outcome_id)
@@ -138,5 +141,5 @@ def mastery_gradebook(state: SandboxState, course: Course) -> Gradebook:
             else:
                 label, color = _rating(scale, rollup.score)
                 cells.append(Cell(rollup.score, label, color))
-        rows.append((student, cells))
+        rows.append((student_user, cells))
     return Gradebook([state.outcomes[i] for i in outcome_ids], rows)

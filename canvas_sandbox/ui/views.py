@@ -185,14 +185,19 @@ def learning_mastery(course_id: int) -> Response:
     if isinstance(found, Response):
         return found
     course, user = found
-    if not nav.is_course_teacher(context.state(), user, course):
-        return render("unauthorized.html", status=401, reason="Only teachers see the gradebook.")
+    st = context.state()
+    if nav.is_course_teacher(st, user, course):
+        own = None
+    elif st.is_student(course.id, user.id):
+        own = user.id  # a student's own mastery view: posted results only
+    else:
+        return render("unauthorized.html", status=401, reason="You are not enrolled here.")
     return _course_page(
         "course_lmgb.html",
         course,
         user,
         "lmgb",
-        gradebook=pages.mastery_gradebook(context.state(), course),
+        gradebook=pages.mastery_gradebook(st, course, own),
     )
 
 

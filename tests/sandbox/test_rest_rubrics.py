@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from canvas_sandbox.seed import DemoIds
 from canvas_sandbox.state import SandboxState
+from tests.sandbox.conftest import run_result_jobs
 
 H = dict[str, str]
 
@@ -135,11 +136,15 @@ def _assess(
     )
 
 
+def _settled(state: SandboxState) -> list[Any]:
+    """Every stored result once the queued result jobs have run."""
+    run_result_jobs(state)
+    return list(state.results.values())
+
+
 def _results_for(state: SandboxState, aid: int, user: int) -> dict[int, Any]:
     return {
-        r.outcome_id: r
-        for r in state.results.values()
-        if r.assignment_id == aid and r.user_id == user
+        r.outcome_id: r for r in _settled(state) if r.assignment_id == aid and r.user_id == user
     }
 
 
@@ -188,12 +193,12 @@ def test_second_grading_association_deletes_results(
     c0 = rubric["criteria"][0]["id"]
     for student in ids.students[:3]:
         _assess(client, ids, teacher, aid, student, {c0: {"points": 4}})
-    assert sum(1 for r in state.results.values() if r.assignment_id == aid) == 3
+    assert sum(1 for r in _settled(state) if r.assignment_id == aid) == 3
     # THE TRAP: POSTing the rubric again makes a second grading association
     _post_rubric(client, ids, teacher, _rubric_body(ids, aid))
-    assert sum(1 for r in state.results.values() if r.assignment_id == aid) == 0
+    assert sum(1 for r in _settled(state) if r.assignment_id == aid) == 0
     # the seeded assignments are untouched
-    assert any(r.assignment_id == ids.ela_assignments[0] for r in state.results.values())
+    assert any(r.assignment_id == ids.ela_assignments[0] for r in _settled(state))
 
 
 def test_rubric_update_in_place_keeps_results(
@@ -215,7 +220,7 @@ def test_rubric_update_in_place_keeps_results(
     assert updated["rubric"]["id"] == rubric["id"]  # used in one place: updated in place
     assert updated["rubric"]["title"] == "Renamed"
     assert updated["rubric_association"]["id"] == assoc["id"]
-    assert sum(1 for r in state.results.values() if r.assignment_id == aid) == 1
+    assert sum(1 for r in _settled(state) if r.assignment_id == aid) == 1
 
 
 def test_bulk_update_grades_and_progress(
@@ -240,7 +245,7 @@ def test_bulk_update_grades_and_progress(
     assert progress["url"] == f"http://sandbox.test:8100/api/v1/progress/{progress['id']}"
     done = client.get(f"/api/v1/progress/{progress['id']}", headers=teacher).get_json()
     assert done["workflow_state"] == "completed" and done["completion"] == 100
-    assert sum(1 for r in state.results.values() if r.assignment_id == aid) == 8
+    assert sum(1 for r in _settled(state) if r.assignment_id == aid) == 8
     unknown = client.post(
         url, json={"grade_data": {"999999": {"posted_grade": "1"}}}, headers=teacher
     )
@@ -320,7 +325,7 @@ def test_trap_through_rubric_associations_endpoint(
     created = _post_rubric(client, ids, teacher, _rubric_body(ids, aid))
     c0 = created["rubric"]["criteria"][0]["id"]
     _assess(client, ids, teacher, aid, ids.students[2], {c0: {"points": 3}})
-    assert any(r.assignment_id == aid for r in state.results.values())
+    assert any(r.assignment_id == aid for r in _settled(state))
     client.post(
         f"/api/v1/courses/{ids.ela_course}/rubric_associations",
         json={
@@ -333,7 +338,7 @@ def test_trap_through_rubric_associations_endpoint(
         },
         headers=teacher,
     )
-    assert not any(r.assignment_id == aid for r in state.results.values())
+    assert not any(r.assignment_id == aid for r in _settled(state))
     assert state.rubric_associations[created["rubric_association"]["id"]].workflow_state == (
         "deleted"
     )
@@ -368,9 +373,7 @@ def test_multi_assignment_bulk_update(
     )
     progress = client.get(f"/api/v1/progress/{resp.get_json()['id']}", headers=teacher).get_json()
     assert progress["workflow_state"] == "completed"
-    scores = {
-        r.assignment_id: r.score for r in state.results.values() if r.assignment_id in (a1, a2)
-    }
+    scores = {r.assignment_id: r.score for r in _settled(state) if r.assignment_id in (a1, a2)}
     assert scores == {a1: 2.0, a2: 4.0}
 
 

@@ -81,15 +81,6 @@ def test_course_sections_users_enrollments(
     assert outsider.status_code == 401
 
 
-def test_feature_flags_probe(
-    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
-) -> None:
-    url = f"/api/v1/courses/{ids.ela_course}/features/enabled"
-    assert "account_level_mastery_scales" in client.get(url, headers=teacher).get_json()
-    state.accounts[ids.account].account_level_mastery_scales = False
-    assert "account_level_mastery_scales" not in client.get(url, headers=teacher).get_json()
-
-
 def test_ff_off_rollups_use_each_outcomes_method(
     client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
 ) -> None:

@@ -58,9 +58,18 @@ LINK_KEYS = {
 PROFICIENCY_RATING_KEYS = {"description", "points", "mastery", "color"}
 # §4.5
 PROGRESS_KEYS = {
-    "id", "context_id", "context_type", "user_id", "tag", "completion", "workflow_state",
-    "created_at", "updated_at", "message", "results", "url",
-}  # fmt: skip
+    "id",
+    "context_id",
+    "context_type",
+    "user_id",
+    "tag",
+    "completion",
+    "workflow_state",
+    "created_at",
+    "updated_at",
+    "message",
+    "url",
+}  # fmt: skip  (Api::V1::Progress#progress_json: "results" only once the job stored some)
 # §1.4 assignment rubric rows and settings
 RUBRIC_ROW_KEYS = {
     "id", "points", "description", "long_description", "ignore_for_scoring", "criterion_use_range",
@@ -119,6 +128,8 @@ def test_scale_progress_rubric_roster_shapes(state: SandboxState, ids: DemoIds) 
     assert set(body) == {"ratings"} and set(body["ratings"][0]) == PROFICIENCY_RATING_KEYS
     progress = Progress(1, "Course", ids.ela_course, ids.teacher, "submissions_update")
     assert set(serializers.progress_json(progress, "http://x")) == PROGRESS_KEYS
+    progress.results = {"ok": True}
+    assert set(serializers.progress_json(progress, "http://x")) == PROGRESS_KEYS | {"results"}
     assignment = state.assignments[ids.ela_assignments[0]]
     assoc = grading_association(state, assignment.id)
     assert assoc is not None

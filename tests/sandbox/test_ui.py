@@ -87,12 +87,14 @@ def test_teacher_sees_course_navigation_with_the_tool_tab(app: Flask, state: San
     assert "Rosa Rivera" in page and "Sam Student" in page  # roster
 
 
-def test_student_has_no_gradebook(app: Flask, state: SandboxState) -> None:
+def test_student_sees_only_their_own_mastery(app: Flask, state: SandboxState) -> None:
     install_tool(state)
     client = client_as(app, STUDENT)
     page = client.get(f"/courses/{COURSE}").text
-    assert nav_labels(page) == ["Home", "Outcomes", "Mastery Pathways"]
-    assert client.get(f"/courses/{COURSE}/gradebook/learning_mastery").status_code == 401
+    assert nav_labels(page) == ["Home", "Outcomes", "Learning Mastery", "Mastery Pathways"]
+    own = client.get(f"/courses/{COURSE}/gradebook/learning_mastery")
+    assert own.status_code == 200
+    assert own.text.count('<th scope="row">') <= 1  # their own row at most
     ta = client_as(app, TA_USER).get(f"/courses/{COURSE}/gradebook/learning_mastery")
     assert ta.status_code == 200
 
