@@ -1,5 +1,6 @@
-"""The wiring between the app and the Canvas client (``canvas.client``): stored OAuth2 tokens (encrypted with the
-KeyRing, AAD bound to the row) and the construction of a client for a platform and user.
+"""The wiring between the app and the Canvas client (``canvas.client``): stored OAuth2 tokens
+(encrypted with the KeyRing, AAD bound to the row), the API developer key, and the
+construction of a client for a platform and user.
 """
 
 from __future__ import annotations

@@ -25,13 +25,12 @@ from lti_app.canvas.client import (
     exchange_code,
     revoke,
 )
-from lti_app.canvas.client.types import CriterionSpec, RatingSpec, dedupe_rollups
-
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
+from lti_app.canvas.client.types import (
+    CriterionSpec,
+    RatingSpec,
+    dedupe_rollups,
 )
+from tests.sandbox_results import canvas_result_id
 
 sandbox_app = pytest.importorskip(
     "canvas_sandbox.app", reason="canvas_sandbox.app (helper S1) is not importable yet"
@@ -96,7 +95,7 @@ def expected_result_ids(sandbox: Sandbox, *, include_hidden: bool) -> set[str]:
     rows = sandbox_results.course_results(
         sandbox.state, sandbox.ids.ela_course, include_hidden=include_hidden
     )
-    return {str(r.id) for r in rows}
+    return {canvas_result_id(r) for r in rows}
 
 
 def read_everything(client: CanvasClient, course: str) -> dict[str, Any]:
@@ -110,7 +109,6 @@ def read_everything(client: CanvasClient, course: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_reads_the_seeded_course_completely(sandbox: Sandbox) -> None:
     ids = sandbox.ids
     course = str(ids.ela_course)
@@ -140,7 +138,6 @@ def test_reads_the_seeded_course_completely(sandbox: Sandbox) -> None:
     assert client.stats.throttled == 0 and client.stats.retries == 0
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_same_data_under_server_errors(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     clean = read_everything(teacher_client(sandbox), course)
@@ -161,7 +158,6 @@ BUSY_BUCKET = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_throttled_reads_are_retried_to_the_same_data(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     clean = read_everything(teacher_client(sandbox), course)
@@ -203,7 +199,6 @@ def test_throttled_reads_are_retried_to_the_same_data(sandbox: Sandbox, knobs: A
     assert outcomes == [clean, clean, clean]
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_pacing_by_remaining_avoids_throttling(sandbox: Sandbox, knobs: Any) -> None:
     course = str(sandbox.ids.ela_course)
     knobs.update(BUSY_BUCKET)

@@ -34,12 +34,6 @@ from tests.e2e.core_loop_flows import (
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
 from tests.e2e.test_sandbox_launch import open_account_tool, open_tool_tab, pick_user
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
-
 pytestmark = pytest.mark.timeout(90)
 
 
@@ -101,7 +95,6 @@ def cookieless_page(
     yield from _page(playwright_driver, tmp_path_factory, prefs)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     page: Any, loop_stack: SandboxStack
 ) -> None:
@@ -216,7 +209,6 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
     assert len(list(SCREENSHOTS.glob("*-375.png"))) >= 10
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_without_cookies_a_student_with_canvas_evidence_chooses_submits_and_withdraws(
     cookieless_page: Any, loop_stack: SandboxStack
 ) -> None:
@@ -261,7 +253,6 @@ def test_without_cookies_a_student_with_canvas_evidence_chooses_submits_and_with
     assert page.csp_errors == []
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_admin_pages_pass_axe_and_fit_narrow_screens(page: Any, loop_stack: SandboxStack) -> None:
     """The district admin's pages, reached from the account navigation: installation,
     proficiency scale and calculation (with a preview on the synced course), pathway library."""

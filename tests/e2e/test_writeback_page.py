@@ -23,12 +23,6 @@ from tests.e2e.test_accessibility import blocking_violations
 from tests.e2e.test_core_loop import _page
 from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
-
 pytestmark = pytest.mark.timeout(90)
 
 REASON = "Canvas refused to let the tool grade in this course."
@@ -120,7 +114,6 @@ def axe_at_320(page: Any) -> None:
         page.set_viewport_size(WIDE)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_sent_to_canvas_updates_itself_retries_and_passes_axe(
     wb_page: Any, wb_stack: SandboxStack
 ) -> None:

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from canvas_sandbox import generator
 from canvas_sandbox.seed import DemoIds
 from canvas_sandbox.state import SandboxState
-from lti_app.web.canvas_views import SCOPES
+from lti_app.sync.views import SCOPES
 from tests.sandbox.test_scopes_roster import _scoped_token
 
 H = dict[str, str]

@@ -33,13 +33,8 @@ from lti_app.services import services
 from lti_app.sync.background import start_user_sync
 from lti_app.tasks.runner import runner
 from tests.conftest import make_app
+from tests.sandbox_results import canvas_result_id
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
-
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("canvas_sandbox.api.results_api") is None,
@@ -99,7 +94,7 @@ def expected(sb: RunningSandbox, course: int) -> dict[str, Any]:
     outcomes = {str(o) for o in course_outcome_ids(state, course)}
     students = {str(u.id) for u in state.students_of(course)}
     results = {
-        str(r.id): (str(r.user_id), str(r.outcome_id), r.score)
+        canvas_result_id(r): (str(r.user_id), str(r.outcome_id), r.score)
         for r in course_results(state, course)
         if str(r.user_id) in students and str(r.outcome_id) in outcomes
     }
@@ -120,7 +115,6 @@ def stored(app: Flask) -> dict[str, Any]:
         }
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_cli_sync_of_the_seeded_ela_course_matches_the_sandbox(
     app: Flask, sandbox: RunningSandbox
 ) -> None:
@@ -155,7 +149,6 @@ def test_cli_sync_of_the_seeded_ela_course_matches_the_sandbox(
     assert stored(app) == want
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_resync_reflects_a_new_result_a_removed_link_and_a_dropped_student(
     app: Flask, sandbox: RunningSandbox
 ) -> None:
@@ -267,14 +260,12 @@ def clean_then_faulty(
     return outcome, sb.stats()
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_5xx_bursts(fault_app: Flask, sandbox: RunningSandbox) -> None:
     outcome, stats = clean_then_faulty(fault_app, sandbox, error_rate=0.3, fault_seed=3)
     assert stats["injected_errors"] > 0
     assert outcome.ok  # bounded retries ride out a 30% error rate
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_timeouts(fault_app: Flask, sandbox: RunningSandbox) -> None:
     outcome, stats = clean_then_faulty(
         fault_app, sandbox, timeout_rate=0.25, timeout_sleep_s=1.0, fault_seed=5
@@ -294,7 +285,6 @@ THROTTLING = {
 UNPACED = {"pace_below": 0.0, "backoff_base": 0.2, "backoff_cap": 1.0, "max_attempts": 8}
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_throttling_mid_pagination(
     fault_app: Flask, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -306,7 +296,6 @@ def test_throttling_mid_pagination(
     assert outcome.ok  # throttled mid-way, backed off, and finished complete
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_throttling_of_concurrent_slices(fault_app: Flask, sandbox: RunningSandbox) -> None:
     # Three chains competing for a bucket that holds one page: each ends complete, or the sync
     # fails cleanly as "throttled" and the retry succeeds (clean_then_faulty checks both).
@@ -315,7 +304,6 @@ def test_throttling_of_concurrent_slices(fault_app: Flask, sandbox: RunningSandb
     assert outcome.ok or outcome.error_code == "throttled"
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_canvas_down_fails_cleanly_and_a_retry_succeeds(
     fault_app: Flask, sandbox: RunningSandbox
 ) -> None:
@@ -326,7 +314,6 @@ def test_canvas_down_fails_cleanly_and_a_retry_succeeds(
         assert failed.error_message and "Try again later" in failed.error_message
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_student_dropped_between_result_pages() -> None:
     state_box: dict[str, Any] = {}
 
@@ -376,7 +363,6 @@ class _app:
         self._dir.cleanup()
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_oauth_token_expiring_mid_sync_is_refreshed_once() -> None:
     """The stored token's expiry says an hour, but Canvas expires it after a few requests
     (revoked early, clock skew): the client refreshes once and the sync completes."""
@@ -447,7 +433,6 @@ def test_oauth_token_expiring_mid_sync_is_refreshed_once() -> None:
 # --- the CLI's failures -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_cli_takes_the_token_from_the_environment(
     fault_app: Flask, sandbox: RunningSandbox
 ) -> None:
@@ -501,7 +486,6 @@ def test_cli_refuses_a_malformed_course_id_or_url(fault_app: Flask) -> None:
         assert result.exit_code == 2, result.output
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_platform_add_adopts_the_canvas_registered_by_sync(
     app: Flask, sandbox: RunningSandbox
 ) -> None:

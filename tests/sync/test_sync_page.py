@@ -25,12 +25,6 @@ from tests.conftest import LtiBrowser
 from tests.lti_platform import CLAIM, TOOL_BASE
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
-
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("canvas_sandbox.api.results_api") is None,
     reason="canvas_sandbox's results API is not there yet (helper S1)",
@@ -121,7 +115,6 @@ def connect(browser: LtiBrowser, row: LaunchSession, sb: RunningSandbox) -> None
     assert done.status_code == 200, done.get_data(as_text=True)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_connect_sync_with_progress_then_a_revoked_token_asks_to_reconnect(
     app: Flask, browser: LtiBrowser, sandbox: RunningSandbox, tenant: None
 ) -> None:
@@ -171,7 +164,6 @@ def test_connect_sync_with_progress_then_a_revoked_token_asks_to_reconnect(
         assert db.scalar(select(func.count()).select_from(SyncRun)) == 2
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_second_click_while_syncing_does_not_start_another(
     app: Flask, browser: LtiBrowser, sandbox: RunningSandbox, tenant: None
 ) -> None:

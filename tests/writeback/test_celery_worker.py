@@ -39,12 +39,6 @@ from tests.writeback.worker_process import (
     worker_ready,
 )
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
-
 REDIS_DB = 11
 
 
@@ -63,7 +57,6 @@ def _carrier_results(w: World) -> dict[tuple[str, str, int], float]:
     }
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_real_celery_worker_delivers_what_kick_sends(backend_url: str, tmp_path: Path) -> None:
     broker = redis_broker(REDIS_DB)
     with world(backend_url, celery_broker_url=broker) as w:
@@ -122,7 +115,6 @@ def _age_lease(w: World, holder: str, expires_at: datetime) -> None:
             lease.holder, lease.expires_at = holder, expires_at
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_the_sweeper_leaves_a_live_course_alone_and_takes_over_a_dead_workers_course() -> None:
     with world(writeback_sweep_seconds=0.2) as w:
         w.score(w.students[0], w.outcomes[0], "3")
@@ -165,7 +157,6 @@ def test_the_sweeper_leaves_a_live_course_alone_and_takes_over_a_dead_workers_co
         assert set(_carrier_results(w).values()) == {3.0, 2.0}
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_kick_without_a_broker_delivers_on_the_in_process_threads() -> None:
     with world() as w:
         assert not dispatch.uses_celery(w.app)
@@ -182,7 +173,6 @@ def test_kick_without_a_broker_delivers_on_the_in_process_threads() -> None:
 POD_NAME = "mastery-pathways-worker-6d4cf56db6-tmq8z"
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_worker_on_a_host_with_a_long_name_can_take_a_course_lease(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -192,7 +182,6 @@ def test_a_worker_on_a_host_with_a_long_name_can_take_a_course_lease(
         assert w.deliver().delivered == 1
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_task_whose_pool_process_dies_goes_back_to_the_queue(tmp_path: Path) -> None:
     """reject_on_worker_lost at work: the pool process running a delivery is SIGKILLed while
     Canvas handles its bulk write; the same task is handed out again (not acknowledged and
@@ -239,7 +228,6 @@ def test_a_task_whose_pool_process_dies_goes_back_to_the_queue(tmp_path: Path) -
         assert w.trap_fired() == 0
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_kick_while_the_broker_is_down_leaves_the_item_for_the_sweeper() -> None:
     # Nothing listens on port 1: publishing fails (after kombu's short retries).
     with world(celery_broker_url="redis://127.0.0.1:1/0") as w:
@@ -256,7 +244,6 @@ def test_a_kick_while_the_broker_is_down_leaves_the_item_for_the_sweeper() -> No
         print(f"kick with the broker down returned in {took:.2f}s")
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_the_celery_sweep_sends_due_courses_with_an_expiry_and_kick_without(
     tmp_path: Path,
 ) -> None:

@@ -32,12 +32,6 @@ from tests.writeback.worker_process import (
     wait_for,
 )
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
-
 REDIS_DB = 12
 # Short lease: the restarted worker takes the dead one's course over within seconds.
 LEASE = {"writeback_lease_seconds": 2, "writeback_sweep_seconds": 0.5}
@@ -168,7 +162,6 @@ def _kill_mid_delivery(w: World, moment: str, start: Callable[[], Worker]) -> fl
     return died
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 @pytest.mark.parametrize("moment", ["bulk write", READ_BACK])
 def test_a_celery_worker_killed_mid_delivery_and_restarted_delivers_everything_once(
     moment: str, backend_url: str, tmp_path: Path
@@ -197,7 +190,6 @@ def test_a_celery_worker_killed_mid_delivery_and_restarted_delivers_everything_o
         print(f"celery, killed at {moment}: all delivered {recovered:.2f}s after the kill")
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 @pytest.mark.parametrize("moment", [*REQUESTS, READ_BACK])
 def test_an_in_process_delivery_killed_mid_way_is_completed_once_by_the_next_one(
     moment: str, tmp_path: Path

@@ -9,14 +9,7 @@ from lti_app.db import session_scope
 from tests.writeback.harness import world
 from tests.writeback.test_invariants import make_due_now
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
 
-
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_scored_demonstrations_become_canvas_results_on_round_carriers(backend_url: str) -> None:
     with world(backend_url) as w:
         a, b = w.students[0], w.students[1]
@@ -56,7 +49,6 @@ def test_scored_demonstrations_become_canvas_results_on_round_carriers(backend_u
         assert w.sb.stats()["total"] == stats
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_the_next_sync_recognises_carrier_results_and_counts_each_demonstration_once() -> None:
     from lti_app.grading.course_mastery import evidence_of, load
     from lti_app.policies.store import effective_policy
@@ -82,7 +74,6 @@ def test_the_next_sync_recognises_carrier_results_and_counts_each_demonstration_
             assert [e.score for e in demos] == [3.5]
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_the_carrier_rubric_carries_the_district_levels_and_reads_back_as_the_same_level() -> None:
     from lti_app.policies.store import effective_policy
 
@@ -117,9 +108,7 @@ def test_the_carrier_rubric_carries_the_district_levels_and_reads_back_as_the_sa
             assert eff.mapping.to_level(r.score, r.possible) == level
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_scoring_commits_its_outbox_row_in_the_same_transaction() -> None:
-    import pytest
 
     from lti_app.mastery.pathways import Role
     from lti_app.pathways import service as svc
@@ -156,7 +145,6 @@ def test_scoring_commits_its_outbox_row_in_the_same_transaction() -> None:
         )
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_student_who_left_the_course_fails_alone_and_the_others_are_delivered() -> None:
     with world() as w:
         stays, leaves = w.students[5], w.students[6]

@@ -41,12 +41,6 @@ from tests.writeback.test_invariants import (
     writes,
 )
 
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
-
 MAX_ROUNDS = 10
 
 # Canvas's delayed result job (sandbox default result_delay_ms > 0, reference 8.1/8.2).
@@ -114,7 +108,6 @@ FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_faults_during_delivery_end_with_everything_delivered_once(fault: str) -> None:
     # The retry wait (5 s) is longer than any stall, as in production (30 s vs a 10 s timeout):
@@ -135,7 +128,6 @@ def test_faults_during_delivery_end_with_everything_delivered_once(fault: str) -
         assert sum(r.delivered for r in reports) == 5
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 @pytest.mark.parametrize("status", [403, 429])
 def test_throttling_during_delivery_ends_with_everything_delivered_once(status: int) -> None:
     with world(writeback_retry_seconds=5) as w:
@@ -162,7 +154,6 @@ def test_throttling_during_delivery_ends_with_everything_delivered_once(status: 
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_an_access_token_expiring_mid_delivery_is_refreshed_once() -> None:
     with world() as w:
         before = seeded(w)
@@ -211,7 +202,6 @@ def retry_all(w: World) -> int:
         return outbox.retry(db, w.platform_id, w.course)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_revoked_token_fails_at_once_with_the_reason_and_reconnecting_then_retry_delivers() -> (
     None
 ):
@@ -238,7 +228,6 @@ def test_a_revoked_token_fails_at_once_with_the_reason_and_reconnecting_then_ret
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_teacher_not_connected_fails_with_the_reason_and_a_retry_after_connecting_delivers() -> (
     None
 ):
@@ -260,7 +249,6 @@ def test_a_teacher_not_connected_fails_with_the_reason_and_a_retry_after_connect
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_target_removed_from_the_course_fails_alone_and_the_others_are_delivered() -> None:
     with world() as w:
         gone, kept = w.outcomes[0], w.outcomes[1]
@@ -280,7 +268,6 @@ def test_a_target_removed_from_the_course_fails_alone_and_the_others_are_deliver
         assert held[(int(w.students[0]), int(kept), carrier)][0] == 2.0
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_transient_failures_back_off_longer_each_time_then_fail_and_a_retry_delivers() -> None:
     base = 2.0
     with world(writeback_max_attempts=3, writeback_retry_seconds=base) as w:
@@ -318,7 +305,6 @@ def test_transient_failures_back_off_longer_each_time_then_fail_and_a_retry_deli
 # --- 3. a worker dying right after Canvas did something ---------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_worker_dying_after_creating_the_carrier_leaves_no_twin(backend_url: str) -> None:
     with world(backend_url) as w:
         before = seeded(w)
@@ -335,7 +321,6 @@ def test_a_worker_dying_after_creating_the_carrier_leaves_no_twin(backend_url: s
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_worker_dying_after_creating_the_rubric_adopts_it_and_never_posts_a_second(
     backend_url: str,
 ) -> None:
@@ -466,7 +451,6 @@ def test_a_post_canvas_finishes_late_is_adopted_not_duplicated(post: str, look: 
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_target_linked_later_extends_the_rubric_in_place_even_after_a_crash() -> None:
     from canvas_sandbox import outcomes as sandbox_outcomes
     from tests.writeback.harness import sync

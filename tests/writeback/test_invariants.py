@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
 from canvas_sandbox.results import materialize
@@ -26,12 +25,6 @@ from lti_app.sync.background import user_client_factory
 from lti_app.writeback.carriers import MARKER_PREFIX
 from lti_app.writeback.delivery import DeliveryReport
 from tests.writeback.harness import World, world
-
-NULL_ID_RESULTS = (
-    "issue 16: the tool's Canvas client refuses outcome results whose id is null (New Quizzes "
-    "results from the Outcomes Service, OutcomesServiceAuthoritativeResultsHelper, now in the "
-    "demo course): every sync of the seeded ELA course fails with BadPayload"
-)
 
 # Sandbox request counters (``w.sb.stats()["by_endpoint"]``) of the calls that change Canvas.
 CREATE_ASSIGNMENT = "POST /api/v1/courses/<course_ref>/assignments"
@@ -198,7 +191,6 @@ def make_due_now(w: World) -> None:
 # --- the tests ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_new_row_is_sent_with_every_row_the_student_already_has_on_the_carrier() -> None:
     with world() as w:
         student, other = w.students[0], w.students[1]
@@ -222,7 +214,6 @@ def test_a_new_row_is_sent_with_every_row_the_student_already_has_on_the_carrier
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_nothing_is_written_when_canvas_already_holds_the_value() -> None:
     with world() as w:
         s1, s2 = w.students[2], w.students[3]
@@ -241,7 +232,6 @@ def test_nothing_is_written_when_canvas_already_holds_the_value() -> None:
         assert all(i.status == "delivered" for i in w.items())
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_the_teachers_own_rubric_results_and_assessments_are_untouched() -> None:
     with world() as w:
         before = seeded(w)
@@ -255,7 +245,6 @@ def test_the_teachers_own_rubric_results_and_assessments_are_untouched() -> None
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_row_canvas_holds_for_an_item_that_gave_up_is_kept_when_the_next_row_is_written() -> None:
     with world(writeback_verify_seconds=0.3, writeback_max_attempts=1) as w:
         student = w.students[4]
@@ -308,7 +297,6 @@ def _two_deliveries_at_once(w: World) -> tuple[DeliveryReport, DeliveryReport]:
     return box["first"], second
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_two_deliveries_of_one_course_at_once_one_runs_and_the_other_is_busy(
     backend_url: str,
 ) -> None:
@@ -345,7 +333,6 @@ def test_two_deliveries_of_one_course_at_once_one_runs_and_the_other_is_busy(
         assert_delivered_exactly(w, before)
 
 
-@pytest.mark.xfail(strict=False, reason=NULL_ID_RESULTS)
 def test_a_dead_workers_lease_blocks_the_course_until_it_expires() -> None:
     with world() as w:
         before = seeded(w)

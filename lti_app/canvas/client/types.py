@@ -7,6 +7,7 @@ Optional or version-dependent fields are tolerated as absent; anything of the wr
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -323,14 +324,30 @@ class OutcomeResult:
     submitted_or_assessed_at: datetime | None = None
 
 
+def outcomes_service_result_id(user_id: str, outcome_id: str, alignment: str | None) -> str:
+    """A stable key for a result Canvas sends with ``"id": null``: New Quizzes results live in
+    the Outcomes Service and are merged into outcome_results unsaved (canvas-lms
+    ``OutcomesServiceAuthoritativeResultsHelper#json_to_outcome_result``). There is one per
+    student, outcome and quiz, so those three name it across syncs."""
+    digest = hashlib.sha256(f"{user_id}|{outcome_id}|{alignment or ''}".encode()).hexdigest()
+    return "os:" + digest[:40]
+
+
 def parse_outcome_result(data: object) -> OutcomeResult:
     d = _obj(data, "outcome result")
     links = _obj(d.get("links"), "outcome result links")
     alignment = _opt_str(links.get("alignment"), "alignment")
+    user_id = _id(links.get("user"), "result user")
+    outcome_id = _id(links.get("learning_outcome"), "result outcome")
+    raw_id = d.get("id")
     return OutcomeResult(
-        id=_id(d.get("id"), "outcome result"),
-        user_id=_id(links.get("user"), "result user"),
-        outcome_id=_id(links.get("learning_outcome"), "result outcome"),
+        id=(
+            outcomes_service_result_id(user_id, outcome_id, alignment)
+            if raw_id is None
+            else _id(raw_id, "outcome result")
+        ),
+        user_id=user_id,
+        outcome_id=outcome_id,
         alignment=alignment,
         # links.assignment (newer Canvas) is authoritative when present; else the alignment
         assignment_id=assignment_id_of(_opt_str(links.get("assignment"), "assignment link"))
