@@ -25,8 +25,7 @@ from sqlalchemy import select
 from lti_app.db import session_scope
 from lti_app.models.tenancy import Platform
 from tests.conftest import make_app
-from tests.lti_platform import TOOL_BASE
-from tests.test_dynamic_registration import (
+from tests.lti.test_dynamic_registration import (
     CANVAS,
     ISSUER,
     OPENID_CONFIGURATION,
@@ -35,6 +34,7 @@ from tests.test_dynamic_registration import (
     TOOL_CONFIG,
     openid_configuration,
 )
+from tests.lti_platform import TOOL_BASE
 
 EVIL = "https://evil.example"
 # urlsplit (the checks) reads the host after the last "@"; urllib3 (what requests connects to)

@@ -18,7 +18,7 @@ from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
 from lti_app.pathways.student_views import _my_drills
 from lti_app.policies.store import effective_policy
-from tests.grid.seed import COURSE, STUDENTS, T0, TARGETS, platform_id, seed_course
+from tests.grading.seed import COURSE, STUDENTS, T0, TARGETS, platform_id, seed_course
 from tests.lti_platform import FakePlatform
 
 

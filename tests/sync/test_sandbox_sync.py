@@ -6,7 +6,6 @@ expiring mid-sync, a student dropped between pages)."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,11 +34,6 @@ from lti_app.tasks.runner import runner
 from tests.conftest import make_app
 from tests.sandbox_results import canvas_result_id
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("canvas_sandbox.api.results_api") is None,
-    reason="canvas_sandbox's results API is not there yet (helper S1)",
-)
 
 
 @pytest.fixture

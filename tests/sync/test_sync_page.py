@@ -4,7 +4,6 @@ reconnect path (and the previous data stays)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -24,11 +23,6 @@ from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser
 from tests.lti_platform import CLAIM, TOOL_BASE
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("canvas_sandbox.api.results_api") is None,
-    reason="canvas_sandbox's results API is not there yet (helper S1)",
-)
 
 
 @pytest.fixture

@@ -27,8 +27,8 @@ from lti_app.canvas.client import (
     ValidationFailed,
 )
 from lti_app.canvas.client.types import parse_progress
-from tests.canvas_client import payloads
-from tests.canvas_client.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
+from tests.canvas import payloads
+from tests.canvas.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
 SECTION = payloads.section(45, "Period 2")

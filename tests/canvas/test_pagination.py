@@ -16,8 +16,8 @@ from canvas_sandbox import serializers as ser
 from canvas_sandbox.state import OutcomeGroup
 from lti_app.canvas.client import CanvasError, CanvasUnavailable, UnsafeLink
 from lti_app.canvas.client.client import parse_link_header
-from tests.canvas_client import payloads
-from tests.canvas_client.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
+from tests.canvas import payloads
+from tests.canvas.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
 

@@ -16,6 +16,12 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
+import canvas_sandbox.app as sandbox_app
+import canvas_sandbox.config as sandbox_config
+import canvas_sandbox.results as sandbox_results
+import canvas_sandbox.seed as sandbox_seed
+import canvas_sandbox.state as sandbox_state
+import canvas_sandbox.tokens as sandbox_tokens
 from lti_app.canvas.client import (
     CanvasClient,
     OAuth2TokenSource,
@@ -31,15 +37,6 @@ from lti_app.canvas.client.types import (
     dedupe_rollups,
 )
 from tests.sandbox_results import canvas_result_id
-
-sandbox_app = pytest.importorskip(
-    "canvas_sandbox.app", reason="canvas_sandbox.app (helper S1) is not importable yet"
-)
-sandbox_config = pytest.importorskip("canvas_sandbox.config")
-sandbox_state = pytest.importorskip("canvas_sandbox.state")
-sandbox_seed = pytest.importorskip("canvas_sandbox.seed")
-sandbox_tokens = pytest.importorskip("canvas_sandbox.tokens")
-sandbox_results = pytest.importorskip("canvas_sandbox.results")
 
 
 @dataclass

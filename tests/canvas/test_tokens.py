@@ -25,8 +25,8 @@ from lti_app.canvas.client import (
     exchange_code,
     revoke,
 )
-from tests.canvas_client import payloads
-from tests.canvas_client.conftest import BASE
+from tests.canvas import payloads
+from tests.canvas.conftest import BASE
 
 TOKEN_URL = f"{BASE}/login/oauth2/token"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

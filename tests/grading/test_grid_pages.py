@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import LtiBrowser
-from tests.grid.seed import get, launch, seed_course
+from tests.grading.seed import get, launch, seed_course
 from tests.lti_platform import INSTRUCTOR, LEARNER, TA, FakePlatform
 
 
@@ -185,7 +185,7 @@ OTHER = FakePlatform(
 def add_student(app: Flask, platform: FakePlatform, course_id: str, uid: str, name: str) -> None:
     from lti_app.db import session_scope
     from lti_app.models.canvas import CanvasCourse, CourseStudent
-    from tests.grid.seed import platform_id
+    from tests.grading.seed import platform_id
 
     pid = platform_id(app, platform)
     with app.app_context(), session_scope(app) as db:
@@ -237,7 +237,7 @@ def test_grid_follows_a_new_sync_and_a_policy_change(
     from lti_app.mastery.scales import load_preset
     from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
     from lti_app.policies.store import default_mapping, save_scale, set_policy
-    from tests.grid.seed import platform_id
+    from tests.grading.seed import platform_id
 
     handle, _ = launch(browser, [INSTRUCTOR])
     assert '<a href="grid/812/97">2.65 D+</a>' in get(browser, f"/s/{handle}/grid")[1]

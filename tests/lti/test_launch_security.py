@@ -24,6 +24,7 @@ from flask import Flask
 from lti_app.lti.login import LAUNCH_PATH
 from lti_app.models.launch import OidcLogin
 from tests.conftest import LtiBrowser, make_app
+from tests.lti.test_launch_certification import session_count
 from tests.lti_platform import (
     CLAIM,
     INSTRUCTOR,
@@ -34,7 +35,6 @@ from tests.lti_platform import (
     login_params,
     rsa_key,
 )
-from tests.test_launch_certification import session_count
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,11 @@ from typing import Any
 
 import pytest
 
+import canvas_sandbox.outcomes as sandbox_outcomes
+import canvas_sandbox.rubrics as sandbox_rubrics
+import canvas_sandbox.seed as seed
+import canvas_sandbox.serializers as ser
+import canvas_sandbox.state as sandbox_state
 from lti_app.canvas.client import BadPayload
 from lti_app.canvas.client.types import (
     assignment_id_of,
@@ -27,12 +32,6 @@ from lti_app.canvas.client.types import (
     parse_user,
 )
 from tests.sandbox_results import canvas_result_id
-
-seed = pytest.importorskip("canvas_sandbox.seed", reason="canvas_sandbox seed not importable yet")
-ser = pytest.importorskip("canvas_sandbox.serializers", reason="sandbox serializers not there yet")
-sandbox_state = pytest.importorskip("canvas_sandbox.state")
-sandbox_outcomes = pytest.importorskip("canvas_sandbox.outcomes")
-sandbox_rubrics = pytest.importorskip("canvas_sandbox.rubrics")
 
 BASE_URL = "http://localhost:8100"
 

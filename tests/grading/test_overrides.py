@@ -17,7 +17,7 @@ from lti_app.db import session_scope
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.models.pathways import Demonstration, MasteryOverride
 from tests.conftest import LtiBrowser
-from tests.grid.seed import T0, get, launch, platform_id, seed_course
+from tests.grading.seed import T0, get, launch, platform_id, seed_course
 from tests.lti_platform import INSTRUCTOR, LEARNER, TOOL_BASE, FakePlatform
 
 DRILL = "/s/{h}/grid/812/97"

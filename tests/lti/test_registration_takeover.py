@@ -36,8 +36,8 @@ from lti_app.services import services
 from lti_app.sync.background import start_user_sync
 from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser, set_api_key
+from tests.lti.test_dynamic_registration import REG_TOKEN, openid_configuration
 from tests.lti_platform import ADMIN, INSTRUCTOR, TOOL_BASE, FakePlatform
-from tests.test_dynamic_registration import REG_TOKEN, openid_configuration
 
 ATTACKER = "https://attacker.example"
 ATTACKER_CONFIG = ATTACKER + "/api/lti/security/openid-configuration"

@@ -10,14 +10,13 @@ import pytest
 import requests
 import responses
 
+import canvas_sandbox.rubrics as sandbox_rubrics
+import canvas_sandbox.seed as seed
+import canvas_sandbox.serializers as ser
+import canvas_sandbox.state as sandbox_state
 from lti_app.canvas.client import CanvasUnavailable, ValidationFailed
 from lti_app.canvas.client.types import CriterionSpec, RatingSpec
-from tests.canvas_client.conftest import BASE, MakeClient
-
-seed = pytest.importorskip("canvas_sandbox.seed", reason="canvas_sandbox seed not importable yet")
-ser = pytest.importorskip("canvas_sandbox.serializers", reason="sandbox serializers not there yet")
-sandbox_state = pytest.importorskip("canvas_sandbox.state")
-sandbox_rubrics = pytest.importorskip("canvas_sandbox.rubrics")
+from tests.canvas.conftest import BASE, MakeClient
 
 BASE_URL = BASE
 SCALE = (

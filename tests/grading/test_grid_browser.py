@@ -23,7 +23,7 @@ from tests.conftest import make_app
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.e2e.harness import ServerThread
 from tests.e2e.test_accessibility import blocking_violations
-from tests.grid.seed import seed_course
+from tests.grading.seed import seed_course
 from tests.lti_platform import INSTRUCTOR, FakePlatform
 
 pytestmark = pytest.mark.timeout(90)

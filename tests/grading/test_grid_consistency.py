@@ -22,7 +22,7 @@ from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, Policy
 from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
 from lti_app.models.pathways import Demonstration, MasteryOverride
 from lti_app.policies.store import builtin_default
-from tests.grid.seed import COURSE, platform_id, seed_course
+from tests.grading.seed import COURSE, platform_id, seed_course
 from tests.lti_platform import FakePlatform
 
 T0 = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)
