@@ -22,6 +22,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from markupsafe import Markup, escape
 
+from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.grading import course_mastery
 from lti_app.grading.course_mastery import Grid, GridStudent, GridTarget
@@ -523,7 +524,7 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
             form_level=request.form.get("level", ""),
             form_reason=request.form.get("reason", ""),
         )
-    except pathways_service.PathwayError as exc:
+    except DomainError as exc:
         return refuse(exc.status, exc.message, "Go back to the class mastery grid.")
     target = url_for("grid.override_done", handle=row.id, uid=uid, oid=oid, what=what)
     return Response(status=303, headers={"Location": target})

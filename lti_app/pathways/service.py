@@ -11,7 +11,7 @@ boundary). The rules themselves (who may do what when, input limits) are the pur
 Until a teacher saves a menu for a target, the target offers the district default menu: the
 enabled kinds of the district library with the library's instructions.
 
-For the student pages (``actor = Actor.from_session(row)``; each raises a ``PathwayError``
+For the student pages (``actor = Actor.from_session(row)``; each raises a ``DomainError``
 subclass whose ``status`` is the HTTP status and whose ``errors`` maps form fields to messages):
 
 - ``student_view(db, actor)``: every target with its menu, the current demonstration, the
@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lti_app.context import Conflict, DomainError, Forbidden, Invalid, NotFound, NotSynced
 from lti_app.lti.roles import CourseRole
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.calculation import Evidence, SourceKind
@@ -59,6 +60,7 @@ from lti_app.writeback import outbox
 __all__ = [
     "Actor",
     "Conflict",
+    "DomainError",
     "Forbidden",
     "Invalid",
     "LibraryRow",
@@ -66,7 +68,6 @@ __all__ = [
     "MenuRow",
     "NotFound",
     "NotSynced",
-    "PathwayError",
     "approve_proposal",
     "approve_reassessment",
     "bulk_approve",
@@ -102,41 +103,6 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # Errors and the actor
 # --------------------------------------------------------------------------------------------
-
-
-class PathwayError(Exception):
-    status = 400
-
-    def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
-
-
-class NotFound(PathwayError):
-    """No such record in the actor's reach (also for other students', courses', tenants')."""
-
-    status = 404
-
-
-class Forbidden(PathwayError):
-    status = 403
-
-
-class Conflict(PathwayError):
-    """The record is not in a state that allows the action (e.g. already scored)."""
-
-    status = 409
-
-
-class Invalid(PathwayError):
-    """Bad input: ``errors`` maps each field to a message for the person who typed it."""
-
-    status = 400
-
-
-class NotSynced(PathwayError):
-    status = 409
 
 
 @dataclass(frozen=True)

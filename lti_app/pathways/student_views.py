@@ -20,6 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, url_for
 from sqlalchemy.orm import Session
 
+from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.grading import course_mastery
 from lti_app.grading.views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
@@ -109,7 +110,7 @@ def _student(row: LaunchSession) -> svc.Actor:
     return actor
 
 
-def _refused(exc: svc.PathwayError, row: LaunchSession) -> Response:
+def student_refusal(exc: DomainError) -> Response:
     if isinstance(exc, svc.NotSynced):
         return refuse(
             409,
@@ -124,6 +125,9 @@ def _refused(exc: svc.PathwayError, row: LaunchSession) -> Response:
     else:
         advice = "Go back to My learning targets and try again."
     return refuse(exc.status, exc.message, advice)
+
+
+bp.register_error_handler(DomainError, student_refusal)
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,12 +298,9 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
 @session_required()
 def targets(row: LaunchSession) -> Response:
     db = get_session()
-    try:
-        actor = _student(row)
-        eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-        cards = _cards(db, actor, eff)
-    except svc.PathwayError as exc:
-        return _refused(exc, row)
+    actor = _student(row)
+    eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+    cards = _cards(db, actor, eff)
     groups: list[tuple[str, list[TargetCard]]] = []
     for card in cards:  # already in Canvas's outline order: consecutive groups
         if not groups or groups[-1][0] != card.group:
@@ -315,14 +316,11 @@ def targets(row: LaunchSession) -> Response:
 
 def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) -> Response:
     db = get_session()
-    try:
-        actor = _student(row)
-        eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-        found = _cards(db, actor, eff, only=oid)
-    except svc.PathwayError as exc:
-        return _refused(exc, row)
+    actor = _student(row)
+    eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+    found = _cards(db, actor, eff, only=oid)
     if not found:
-        return _refused(svc.NotFound("This course has no such learning target."), row)
+        return student_refusal(svc.NotFound("This course has no such learning target."))
     card = found[0]
     current = card.target.current
     can_choose = current is None or not rules.is_open(State(current.state))
@@ -394,8 +392,6 @@ def choose(row: LaunchSession, oid: str) -> Response:
     except (svc.Invalid, svc.Conflict) as exc:
         errors = exc.errors or {"kind": exc.message}
         return _target_page(row, oid, status=exc.status, errors=errors, typed={"kind": kind})
-    except svc.PathwayError as exc:
-        return _refused(exc, row)
     return _after(row, oid, "chosen")
 
 
@@ -429,6 +425,4 @@ def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
         return _target_page(
             row, oid, status=exc.status, errors=errors, typed=typed, form_action=action
         )
-    except svc.PathwayError as exc:
-        return _refused(exc, row)
     return _after(row, oid, what)

@@ -13,48 +13,19 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request
 from sqlalchemy.orm import Session
 
+from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
-from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
+from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
 from lti_app.policies.store import effective_policy
 from lti_app.web.input_guard import ids
 from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("pathways", __name__, url_prefix="/s/<handle>/pathways")
-
-
-def _teacher(row: LaunchSession) -> svc.Actor:
-    actor = svc.Actor.from_session(row)
-    if not actor.is_teacher:
-        raise svc.Forbidden("These pages are for the course's teachers.")
-    return actor
-
-
-def _refused(exc: svc.PathwayError) -> Response:
-    advice = {
-        404: "Go back to the pathways page and choose again.",
-        409: "Sync the course from Canvas first." if isinstance(exc, svc.NotSynced) else "",
-    }.get(exc.status, "")
-    return refuse(exc.status, exc.message, advice, tone="info" if exc.status == 409 else "error")
-
-
-def _render(
-    template: str, row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any
-) -> Response:
-    db = get_session()
-    html = render_template(
-        template,
-        s=row,
-        counts=svc.queue_counts(db, actor.platform_id, actor.canvas_course_id),
-        csrf_field=CSRF_FIELD,
-        token_field=FORM_FIELD,
-        state_labels={s.value: label for s, label in STATE_LABELS.items()},
-        **ctx,
-    )
-    return Response(html, status=status, mimetype="text/html")
+bp.register_error_handler(DomainError, teacher_refusal)
 
 
 # --------------------------------------------------------------------------------------------
@@ -66,15 +37,14 @@ def _render(
 @session_required()
 def index(row: LaunchSession) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        targets = svc.targets(db, actor)
-        menus = {
-            t.canvas_outcome_id: svc.effective_menu(db, actor, t.canvas_outcome_id) for t in targets
-        }
-    except svc.PathwayError as exc:
-        return _refused(exc)
-    return _render("pathways_index.html", row, actor, targets=targets, menus=menus, tab="menus")
+    actor = teacher_actor(row)
+    targets = svc.targets(db, actor)
+    menus = {
+        t.canvas_outcome_id: svc.effective_menu(db, actor, t.canvas_outcome_id) for t in targets
+    }
+    return render_teacher_page(
+        "pathways_index.html", row, actor, targets=targets, menus=menus, tab="menus"
+    )
 
 
 def _menu_form(db: Session, actor: svc.Actor, oid: str) -> dict[str, dict[str, Any]]:
@@ -109,7 +79,7 @@ def _menu_page(
     target = next(t for t in svc.targets(db, actor) if t.canvas_outcome_id == oid)
     others = [t for t in svc.targets(db, actor) if t.canvas_outcome_id != oid]
     _, is_default = svc.effective_menu(db, actor, oid)
-    return _render(
+    return render_teacher_page(
         "pathways_menu.html",
         row,
         actor,
@@ -127,11 +97,8 @@ def _menu_page(
 @session_required()
 def menu(row: LaunchSession, oid: str) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        form = _menu_form(db, actor, oid)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    form = _menu_form(db, actor, oid)
     return _menu_page(row, actor, oid, form, errors={})
 
 
@@ -139,12 +106,9 @@ def menu(row: LaunchSession, oid: str) -> Response:
 @session_required()
 def menu_post(row: LaunchSession, oid: str) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        svc.effective_menu(db, actor, oid)  # NotFound for a target outside the course
-        kinds = list(_menu_form(db, actor, oid))
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    svc.effective_menu(db, actor, oid)  # NotFound for a target outside the course
+    kinds = list(_menu_form(db, actor, oid))
     offered = set(request.form.getlist("offer"))
     rows = [
         svc.MenuRow(
@@ -173,8 +137,6 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
             for r in rows
         }
         return _menu_page(row, actor, oid, form, status=400, errors=exc.errors)
-    except svc.PathwayError as exc:
-        return _refused(exc)
     return _menu_page(
         row,
         actor,
@@ -189,18 +151,13 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
 @session_required()
 def menu_copy(row: LaunchSession, oid: str) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        form = _menu_form(db, actor, oid)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    form = _menu_form(db, actor, oid)
     chosen = request.form.getlist("to")
     try:
         copied = svc.copy_menu(db, actor, oid, chosen)
     except svc.Invalid as exc:
         return _menu_page(row, actor, oid, form, status=400, errors=exc.errors, copy_to=chosen)
-    except svc.PathwayError as exc:
-        return _refused(exc)
     return _menu_page(
         row,
         actor,
@@ -221,7 +178,7 @@ def _review_page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx:
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
     ctx.setdefault("errors", {})
     ctx.setdefault("typed", {})
-    return _render(
+    return render_teacher_page(
         "pathways_review.html",
         row,
         actor,
@@ -236,11 +193,8 @@ def _review_page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx:
 @bp.get("/review")
 @session_required()
 def review(row: LaunchSession) -> Response:
-    try:
-        actor = _teacher(row)
-        return _review_page(row, actor)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    return _review_page(row, actor)
 
 
 _DONE = {
@@ -259,10 +213,7 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
     db = get_session()
     action = request.form.get("action", "")
     note = request.form.get("note", "")
-    try:
-        actor = _teacher(row)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
     try:
         if action == "approve_proposal":
             svc.approve_proposal(db, actor, demo_id, note)
@@ -283,8 +234,6 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
         typed = {demo_id: {"note": note, "level": request.form.get("level", "")}}
         errors = {demo_id: exc.errors or {"state": exc.message}}
         return _review_page(row, actor, status=exc.status, errors=errors, typed=typed)
-    except svc.PathwayError as exc:
-        return _refused(exc)
     return _review_page(row, actor, saved=_DONE[action])
 
 
@@ -293,16 +242,13 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
 def review_bulk(row: LaunchSession) -> Response:
     db = get_session()
     raw = request.form.getlist("ids")
-    try:
-        actor = _teacher(row)
-        if not raw:
-            return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
-        chosen = ids(raw)
-        if chosen is None:
-            return refuse(400, "That selection could not be read.", "Reload the page.")
-        approved, skipped = svc.bulk_approve(db, actor, chosen)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    if not raw:
+        return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
+    chosen = ids(raw)
+    if chosen is None:
+        return refuse(400, "That selection could not be read.", "Reload the page.")
+    approved, skipped = svc.bulk_approve(db, actor, chosen)
     note = f"Approved {approved}."
     if skipped:
         note += f" {skipped} could not be approved (already handled, or no attempts left)."
@@ -314,15 +260,12 @@ def review_bulk(row: LaunchSession) -> Response:
 def detail(row: LaunchSession, demo_id: int) -> Response:
     """One demonstration with its whole audit trail (who, when, from, to, note)."""
     db = get_session()
-    try:
-        actor = _teacher(row)
-        demo = svc.demonstration(db, actor, demo_id)
-        names = svc.roster_names(db, actor)
-        titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    demo = svc.demonstration(db, actor, demo_id)
+    names = svc.roster_names(db, actor)
+    titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-    return _render(
+    return render_teacher_page(
         "pathways_demo.html",
         row,
         actor,
@@ -344,14 +287,11 @@ def detail(row: LaunchSession, demo_id: int) -> Response:
 @session_required()
 def analytics(row: LaunchSession) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        data = svc.choice_analytics(db, actor)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    data = svc.choice_analytics(db, actor)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
     colors = {level.label: level.color for level in eff.scale.levels}
-    return _render(
+    return render_teacher_page(
         "pathways_analytics.html", row, actor, targets=data, colors=colors, tab="analytics"
     )
 

@@ -13,16 +13,18 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy import select
 
+from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.models.launch import LaunchSession
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, STATUSES, WritebackItem
 from lti_app.pathways import service as svc
-from lti_app.pathways.views import _refused, _render, _teacher
+from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
 from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback import outbox
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("writeback", __name__, url_prefix="/s/<handle>/pathways/canvas-results")
+bp.register_error_handler(DomainError, teacher_refusal)
 
 # The table shows the newest rows; a status filter narrows it (failures are never many).
 ROW_LIMIT = 500
@@ -63,7 +65,7 @@ def _page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any) -
     if shown:
         items = [i for i in items if i.status == shown]
     st = outbox.course_status(db, actor.platform_id, actor.canvas_course_id)
-    return _render(
+    return render_teacher_page(
         "writeback_status.html",
         row,
         actor,
@@ -86,19 +88,16 @@ def _page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any) -
 @bp.get("")
 @session_required()
 def page(row: LaunchSession) -> Response:
-    try:
-        actor = _teacher(row)
-        return _page(row, actor)
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    return _page(row, actor)
 
 
 @bp.get("/status.json")
 @session_required()
 def status_json(row: LaunchSession) -> Response:
     try:
-        actor = _teacher(row)
-    except svc.PathwayError:
+        actor = teacher_actor(row)
+    except DomainError:
         return Response('{"error": "forbidden"}', status=403, mimetype="application/json")
     st = outbox.course_status(get_session(), actor.platform_id, actor.canvas_course_id)
     response = jsonify(_status_json(st))
@@ -110,44 +109,38 @@ def status_json(row: LaunchSession) -> Response:
 @session_required()
 def retry_all(row: LaunchSession) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        count = outbox.retry(db, actor.platform_id, actor.canvas_course_id)
-        if not count:
-            return _page(row, actor, saved="Nothing to retry: no result has failed.")
-        kick_after_response(actor.platform_id, actor.canvas_course_id)
-        return _page(
-            row,
-            actor,
-            saved=f"Sending {_plural(count, 'failed result')} to Canvas again.",
-        )
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    actor = teacher_actor(row)
+    count = outbox.retry(db, actor.platform_id, actor.canvas_course_id)
+    if not count:
+        return _page(row, actor, saved="Nothing to retry: no result has failed.")
+    kick_after_response(actor.platform_id, actor.canvas_course_id)
+    return _page(
+        row,
+        actor,
+        saved=f"Sending {_plural(count, 'failed result')} to Canvas again.",
+    )
 
 
 @bp.post("/retry/<id:item_id>")
 @session_required()
 def retry_one(row: LaunchSession, item_id: int) -> Response:
     db = get_session()
-    try:
-        actor = _teacher(row)
-        # Only this course's rows exist for this page: another course's id is "no such result".
-        found = db.scalar(
-            select(WritebackItem.id).where(
-                WritebackItem.id == item_id,
-                WritebackItem.platform_id == actor.platform_id,
-                WritebackItem.canvas_course_id == actor.canvas_course_id,
-            )
+    actor = teacher_actor(row)
+    # Only this course's rows exist for this page: another course's id is "no such result".
+    found = db.scalar(
+        select(WritebackItem.id).where(
+            WritebackItem.id == item_id,
+            WritebackItem.platform_id == actor.platform_id,
+            WritebackItem.canvas_course_id == actor.canvas_course_id,
         )
-        if found is None:
-            return refuse(
-                404,
-                "There is no such result in this course.",
-                "Go back to the Sent to Canvas page and choose again.",
-            )
-        if not outbox.retry(db, actor.platform_id, actor.canvas_course_id, [item_id]):
-            return _page(row, actor, saved="That result is no longer failed: nothing to retry.")
-        kick_after_response(actor.platform_id, actor.canvas_course_id)
-        return _page(row, actor, saved="Sending that result to Canvas again.")
-    except svc.PathwayError as exc:
-        return _refused(exc)
+    )
+    if found is None:
+        return refuse(
+            404,
+            "There is no such result in this course.",
+            "Go back to the Sent to Canvas page and choose again.",
+        )
+    if not outbox.retry(db, actor.platform_id, actor.canvas_course_id, [item_id]):
+        return _page(row, actor, saved="That result is no longer failed: nothing to retry.")
+    kick_after_response(actor.platform_id, actor.canvas_course_id)
+    return _page(row, actor, saved="Sending that result to Canvas again.")
