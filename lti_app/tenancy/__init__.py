@@ -1,0 +1,1 @@
+"""Tenancy: registered Canvas platforms, their deployments and API keys (the `platform` CLI)."""
