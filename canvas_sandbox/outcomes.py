@@ -117,6 +117,41 @@ def validate_scale(ratings: Sequence[ProficiencyRating]) -> list[ProficiencyRati
     return list(ratings)
 
 
+def store_scale(
+    state: SandboxState,
+    context_type: str,
+    context_id: int,
+    ratings: Sequence[ProficiencyRating],
+) -> list[ProficiencyRating]:
+    """Validate and store a course's or account's own mastery scale (``OutcomeProficiency``);
+    the caller then runs ``rubric_rewrites.scale_changed``."""
+    checked = validate_scale(ratings)
+    with state.lock:
+        if context_type == "Course":
+            state.courses[context_id].proficiency = checked
+        else:
+            state.accounts[context_id].proficiency = checked
+    return checked
+
+
+def set_outcome_ratings(
+    state: SandboxState,
+    outcome: Outcome,
+    ratings: Sequence[tuple[str, float]] | None,
+    mastery_points: float | None,
+) -> None:
+    """An outcome's own criterion (flag off): ratings by points descending, mastery points the
+    top rating's unless given. The caller then runs ``rubric_rewrites.outcome_changed``."""
+    with state.lock:
+        if ratings:
+            outcome.ratings = sorted(
+                (OutcomeRating(d, float(p)) for d, p in ratings), key=lambda r: -r.points
+            )
+            outcome.mastery_points = outcome.ratings[0].points
+        if mastery_points is not None:
+            outcome.mastery_points = float(mastery_points)
+
+
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 

@@ -28,7 +28,6 @@ from canvas_sandbox.state import (
     Outcome,
     OutcomeGroup,
     OutcomeLink,
-    OutcomeRating,
     ProficiencyRating,
 )
 
@@ -340,11 +339,9 @@ def outcome_update(outcome_ref: str) -> Response:
             setattr(outcome, field, params[field])
     if not flags.account_level_mastery_scales:
         ratings = _ratings(params.get("ratings"))
-        if ratings:
-            outcome.ratings = [OutcomeRating(d, p) for d, p in sorted(ratings, key=lambda r: -r[1])]
-            outcome.mastery_points = outcome.ratings[0].points
-        if params.get("mastery_points") not in (None, ""):
-            outcome.mastery_points = _float(params["mastery_points"], "mastery_points")
+        mastery = params.get("mastery_points")
+        mastery_points = None if mastery in (None, "") else _float(mastery, "mastery_points")
+        om.set_outcome_ratings(st, outcome, ratings, mastery_points)
         if "calculation_method" in params or "calculation_int" in params:
             method = params.get("calculation_method") or outcome.calculation_method
             if "calculation_int" in params:
@@ -395,13 +392,8 @@ def proficiency_save(kind: str, ref: str) -> Response:
                     color=str(item.get("color", "")).lstrip("#"),
                 )
             )
-        ratings = om.validate_scale(ratings)
+        ratings = om.store_scale(st, ctype, cid, ratings)
     except ValidationFailed as err:
         return as_json(ser.validation_error_json(err.attribute, err.message, err.type), 422)
-    with st.lock:
-        if ctype == "Course":
-            st.courses[cid].proficiency = ratings
-        else:
-            st.accounts[cid].proficiency = ratings
-        rubric_rewrites.scale_changed(st, ctype, cid)
+    rubric_rewrites.scale_changed(st, ctype, cid)
     return as_json(ser.proficiency_json(ratings))

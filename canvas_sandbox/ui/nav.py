@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from canvas_sandbox import outcomes as om
 from canvas_sandbox.platform.store import Deployment, DeveloperKey, tools_for_account
-from canvas_sandbox.state import Course, SandboxState, User
+from canvas_sandbox.state import Course, Outcome, SandboxState, User
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,27 @@ def is_course_teacher(state: SandboxState, user: User | None, course: Course) ->
     return bool(roles & {"TeacherEnrollment", "TaEnrollment"}) or is_admin_of(
         state, user, course.account_id
     )
+
+
+def outcome_edit_refusal(
+    state: SandboxState, user: User | None, course: Course, outcome: Outcome
+) -> str | None:
+    """Why this user may not edit the outcome's ratings from this course, or None: the rules
+    of ``PUT /api/v1/outcomes/:id`` (course outcomes: teachers, TAs, admins; account outcomes:
+    that account's admins; flag on: nobody, the mastery scale rates)."""
+    if user is None or not state.can_manage_grades(course.id, user.id):
+        return "Only the course's teachers edit its outcomes."
+    if outcome.context_type == "Course" and outcome.context_id == course.id:
+        flags = om.course_flags(state, course.id)
+    elif outcome.context_type == "Account" and outcome.context_id is not None:
+        if not state.is_admin(user.id, outcome.context_id):
+            return "This outcome belongs to the account: only its admins edit it."
+        flags = om.root_account(state, outcome.context_id)
+    else:
+        return "This outcome is not this course's to edit."
+    if flags.account_level_mastery_scales:
+        return "Individual outcome ratings cannot be modified: the mastery scale rates outcomes."
+    return None
 
 
 def course_tools(

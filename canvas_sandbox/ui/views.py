@@ -10,6 +10,9 @@ from urllib.parse import urlencode, urlsplit
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
+from canvas_sandbox import outcomes as om
+from canvas_sandbox import rubric_rewrites
+from canvas_sandbox.errors import ValidationFailed
 from canvas_sandbox.platform import context, install, keys
 from canvas_sandbox.platform.launch import LaunchContext, login_initiation
 from canvas_sandbox.platform.store import (
@@ -19,8 +22,8 @@ from canvas_sandbox.platform.store import (
     developer_keys,
 )
 from canvas_sandbox.platform.views import platform
-from canvas_sandbox.state import Course, User
-from canvas_sandbox.ui import nav, pages
+from canvas_sandbox.state import Course, Outcome, User
+from canvas_sandbox.ui import forms, nav, pages
 
 bp = Blueprint("sandbox_ui", __name__)
 CSRF_FIELD = "authenticity_token"
@@ -170,13 +173,89 @@ def course_outcomes(course_id: int) -> Response:
     if isinstance(found, Response):
         return found
     course, user = found
+    st = context.state()
+    groups = pages.outcome_tree(st, course)
+    editable = {
+        o.id
+        for g in groups
+        for o in g.outcomes
+        if nav.outcome_edit_refusal(st, user, course, o) is None
+    }
     return _course_page(
         "course_outcomes.html",
         course,
         user,
         "outcomes",
-        groups=pages.outcome_tree(context.state(), course),
+        groups=groups,
+        editable=editable,
+        scale_rated=om.course_flags(st, course.id).account_level_mastery_scales,
+        teacher=nav.is_course_teacher(st, user, course),
+        message=request.args.get("message", ""),
     )
+
+
+def _edit_form(
+    course: Course,
+    user: User,
+    outcome: Outcome,
+    rows: list[forms.RatingRow],
+    mastery: str,
+    error: str = "",
+    status: int = 200,
+) -> Response:
+    response = _course_page(
+        "course_outcome_edit.html",
+        course,
+        user,
+        "outcomes",
+        outcome=outcome,
+        rows=rows,
+        mastery=mastery,
+        error=error,
+    )
+    response.status_code = status
+    return response
+
+
+@bp.route("/courses/<int:course_id>/outcomes/<int:outcome_id>/edit", methods=["GET", "POST"])
+def course_outcome_edit(course_id: int, outcome_id: int) -> BaseResponse:
+    """A teacher edits an outcome's ratings; saving runs ``LearningOutcome#
+    propagate_changes_to_rubrics`` as ``PUT /api/v1/outcomes/:id`` does."""
+    found = _course(course_id)
+    if isinstance(found, Response):
+        return found
+    course, user = found
+    st = context.state()
+    outcome = st.outcomes.get(outcome_id)
+    if (
+        outcome is None
+        or outcome.workflow_state != "active"
+        or outcome.id not in om.course_outcome_ids(st, course.id)
+    ):
+        abort(404)
+    refusal = nav.outcome_edit_refusal(st, user, course, outcome)
+    if refusal is not None:
+        return render("unauthorized.html", status=403, reason=refusal)
+    if request.method == "GET":
+        return _edit_form(
+            course,
+            user,
+            outcome,
+            forms.outcome_rows(outcome.ratings),
+            forms.number(outcome.mastery_points),
+        )
+    _check_csrf(user)
+    rows = forms.rows_from_form(request.form)
+    mastery = request.form.get("mastery_points", "")
+    try:
+        ratings = forms.outcome_ratings(rows)
+        mastery_points = forms.mastery_points(mastery)
+    except forms.FormError as err:
+        return _edit_form(course, user, outcome, rows, mastery, str(err), 422)
+    om.set_outcome_ratings(st, outcome, ratings, mastery_points)
+    changed = rubric_rewrites.outcome_changed(st, outcome)
+    notice = f"Saved the ratings of {outcome.title}. {forms.rewritten(len(changed))}"
+    return redirect(f"/courses/{course.id}/outcomes?" + urlencode({"message": notice}), code=303)
 
 
 @bp.get("/courses/<int:course_id>/gradebook/learning_mastery")
@@ -268,11 +347,63 @@ def account_home(account_id: int) -> Response:
     if isinstance(found, Response):
         return found
     _, user = found
+    scale = om.resolved_scale(context.state(), "Account", account_id)
+    return _account_home(
+        account_id, user, forms.scale_rows(scale), message=request.args.get("message", "")
+    )
+
+
+def _account_home(
+    account_id: int,
+    user: User,
+    rows: list[forms.RatingRow],
+    *,
+    message: str = "",
+    error: str = "",
+    status: int = 200,
+) -> Response:
     s = context.state()
     courses = sorted(
         (c for c in s.courses.values() if c.account_id == account_id), key=lambda c: c.name
     )
-    return _account_page("account_home.html", account_id, user, "courses", courses=courses)
+    response = _account_page(
+        "account_home.html",
+        account_id,
+        user,
+        "courses",
+        courses=courses,
+        scale_rows=rows,
+        can_edit_scale=s.is_admin(user.id, account_id),  # as POST .../outcome_proficiency
+        scale_flag=om.root_account(s, account_id).account_level_mastery_scales,
+        message=message,
+        error=error,
+    )
+    response.status_code = status
+    return response
+
+
+@bp.post("/accounts/<int:account_id>/outcome_proficiency")
+def account_scale_save(account_id: int) -> BaseResponse:
+    """The admin edits the account's mastery scale; saving runs ``Rubric#update_mastery_scales``
+    as ``POST /api/v1/accounts/:id/outcome_proficiency`` does."""
+    found = _account(account_id)
+    if isinstance(found, Response):
+        return found
+    _, user = found
+    s = context.state()
+    if not s.is_admin(user.id, account_id):
+        return render("unauthorized.html", status=403, reason="Only this account's admins do.")
+    _check_csrf(user)
+    rows = forms.rows_from_form(request.form)
+    try:
+        om.store_scale(s, "Account", account_id, forms.scale_ratings(rows))
+    except forms.FormError as err:
+        return _account_home(account_id, user, rows, error=str(err), status=422)
+    except ValidationFailed as err:
+        return _account_home(account_id, user, rows, error=err.message + ".", status=422)
+    changed = rubric_rewrites.scale_changed(s, "Account", account_id)
+    notice = f"Saved the mastery scale. {forms.rewritten(len(changed))}"
+    return redirect(f"/accounts/{account_id}?" + urlencode({"message": notice}), code=303)
 
 
 @bp.get("/accounts/<int:account_id>/external_tools/<int:key_id>")
