@@ -17,6 +17,7 @@ from lti_app.mastery.calculation import SourceKind
 from lti_app.mastery.pathways import Role, State
 from lti_app.mastery.scales import load_preset
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
+from lti_app.pathways import lifecycle
 from lti_app.pathways import service as svc
 from lti_app.policies.store import builtin_default, default_mapping, save_scale, set_policy
 from tests.lti_platform import FakePlatform
@@ -344,7 +345,7 @@ def test_a_racing_second_choice_is_refused_by_the_database(
     ava = student(pid)
     first = svc.choose(db, ava, RL, "project")
     # The second request of a double click passed its check before the first committed.
-    monkeypatch.setattr(svc, "_open_demonstration", lambda *a: None)
+    monkeypatch.setattr(lifecycle, "_open_demonstration", lambda *a: None)
     with pytest.raises(svc.Conflict, match="under way"):
         svc.choose(db, ava, RL, "test")
     # only the savepoint rolled back: the first choice and the session are intact

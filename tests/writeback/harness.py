@@ -21,6 +21,7 @@ from lti_app.canvas.client.tokens import exchange_code
 from lti_app.db import session_scope
 from lti_app.mastery.pathways import Role
 from lti_app.models.canvas import CarrierAssignment, SyncRun
+from lti_app.models.pathways import Demonstration
 from lti_app.models.tenancy import Platform
 from lti_app.models.writeback import WritebackItem
 from lti_app.pathways import service as svc
@@ -61,14 +62,14 @@ class World:
         s = self.actor(student)
         with self.app.app_context(), session_scope(self.app) as db:
             previous = db.scalars(
-                select(svc.Demonstration)
+                select(Demonstration)
                 .where(
-                    svc.Demonstration.platform_id == self.platform_id,
-                    svc.Demonstration.canvas_user_id == student,
-                    svc.Demonstration.canvas_outcome_id == outcome,
-                    svc.Demonstration.state == "scored",
+                    Demonstration.platform_id == self.platform_id,
+                    Demonstration.canvas_user_id == student,
+                    Demonstration.canvas_outcome_id == outcome,
+                    Demonstration.state == "scored",
                 )
-                .order_by(svc.Demonstration.id.desc())
+                .order_by(Demonstration.id.desc())
             ).first()
             if previous is None:
                 demo = svc.choose(db, s, outcome, kind)
