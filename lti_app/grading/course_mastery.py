@@ -15,30 +15,19 @@ all compute the same level from the same evidence.
 
 from __future__ import annotations
 
-import math
-import threading
-from bisect import bisect_right
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from operator import itemgetter
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_app.mastery.calculation import (
     Evidence,
     Policy,
-    Result,
-    SourceKind,
-    compute,
-    current_level,
-    ordered,
-    ruby_round2,
 )
-from lti_app.mastery.growth import Growth, growth
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.report import ReportStudent, ReportTarget, build_report
 from lti_app.mastery.scales import Scale
@@ -57,18 +46,10 @@ from lti_app.pathways import service as pathways_service
 __all__ = [
     "CourseData",
     "CourseNotSynced",
-    "Drill",
-    "DrillEvidence",
-    "Grid",
-    "GridCell",
-    "GridStudent",
-    "GridTarget",
+    "Preview",
     "PreviewChange",
-    "UnknownPair",
-    "clear_grid_cache",
     "course_report",
-    "drilldown",
-    "grid",
+    "evidence_of",
     "load",
     "preview",
     "tool_evidence",
@@ -106,7 +87,7 @@ def tool_evidence(
 
 def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
     """The synced course of this platform (tenant-scoped), its roster, targets and results."""
-    course = _course(db, platform_id, canvas_course_id)
+    course = course_row(db, platform_id, canvas_course_id)
     sections = {
         s.canvas_section_id: s.name
         for s in db.scalars(select(CourseSection).where(CourseSection.course_pk == course.id))
@@ -162,7 +143,7 @@ def course_report(
         policy,
         data.students,
         data.targets,
-        _merge(evidence_of(data.results, mapping), data.tool),
+        merge_evidence(evidence_of(data.results, mapping), data.tool),
         now,
     )
 
@@ -216,57 +197,10 @@ def preview(before: dict[str, Any], after: dict[str, Any], limit: int = 25) -> P
     return Preview(pairs, changed, m_before, m_after, newly, lost, changes[:limit])
 
 
-# --------------------------------------------------------------------------------------------
-# The teacher's class grid and drill-down
-# --------------------------------------------------------------------------------------------
-
-#: Evidence from the tool's own records (scored demonstrations, teacher overrides), keyed like
-#: :func:`evidence_of`; merged with the Canvas evidence before any level is computed.
 ExtraEvidence = Mapping[tuple[str, str], Sequence[Evidence]]
 
 
-class UnknownPair(LookupError):
-    """The student or the target is not part of this synced course."""
-
-
-@dataclass(frozen=True, slots=True)
-class GridStudent:
-    canvas_user_id: str
-    name: str
-    sortable_name: str
-    section_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class GridTarget:
-    canvas_outcome_id: str
-    title: str
-    group: str
-    """The outcome group path joined with " / " ("" for outcomes at the course root)."""
-
-
-@dataclass(frozen=True, slots=True)
-class GridCell:
-    level: float | None
-    level_index: int | None
-    """Index into ``scale.levels`` of the level ``level`` falls in (floor), None for no level."""
-    mastered: bool
-    evidence_count: int
-    change: float | None
-    """Growth since the first evidence (None without a current level)."""
-    overridden: bool
-
-
-@dataclass(frozen=True)
-class Grid:
-    course: CanvasCourse
-    sections: list[tuple[str, str]]
-    students: list[GridStudent]
-    targets: list[GridTarget]
-    cells: dict[tuple[str, str], GridCell]
-
-
-def _course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse:
+def course_row(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse:
     """The platform's synced course (tenant-scoped); CourseNotSynced before its first sync."""
     course = synced_course(db, platform_id, canvas_course_id)
     if course is None:
@@ -274,449 +208,10 @@ def _course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCours
     return course
 
 
-def _targets(db: Session, course_pk: int) -> list[GridTarget]:
-    rows = db.execute(
-        select(
-            CourseOutcome.canvas_outcome_id, CourseOutcome.title, CourseOutcome.group_path
-        ).where(CourseOutcome.course_pk == course_pk)
-    ).all()
-    # The same outline order as load(): group path, then title, then id.
-    rows = sorted(rows, key=lambda r: outline_key(r[2], r[1], r[0]))
-    return [GridTarget(oid, title, " / ".join(path)) for oid, title, path in rows]
-
-
-def _canvas_evidence(
-    db: Session,
-    course_pk: int,
-    mapping: AnyMapping,
-    canvas_user_id: str | None = None,
-    canvas_outcome_id: str | None = None,
-) -> dict[tuple[str, str], list[Evidence]]:
-    """:func:`evidence_of` reading only the columns it needs (the grid reads thousands of rows)."""
-    query = select(
-        CourseOutcomeResult.canvas_result_id,
-        CourseOutcomeResult.canvas_user_id,
-        CourseOutcomeResult.canvas_outcome_id,
-        CourseOutcomeResult.score,
-        CourseOutcomeResult.possible,
-        CourseOutcomeResult.submitted_or_assessed_at,
-    ).where(
-        CourseOutcomeResult.course_pk == course_pk,
-        CourseOutcomeResult.hidden.is_(False),
-        CourseOutcomeResult.from_carrier.is_(False),
-        CourseOutcomeResult.score.is_not(None),
-        CourseOutcomeResult.submitted_or_assessed_at.is_not(None),
-    )
-    if canvas_user_id is not None:
-        query = query.where(CourseOutcomeResult.canvas_user_id == canvas_user_id)
-    if canvas_outcome_id is not None:
-        query = query.where(CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id)
-    rows = sorted(db.execute(query).all(), key=lambda r: canvas_id_key(r[0]))
-    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    to_level = mapping.to_level
-    for rid, uid, oid, score, possible, at in rows:
-        if score is None or at is None:  # filtered by the query; the types do not know
-            continue
-        level = to_level(score, possible)
-        if level is not None:
-            out[(uid, oid)].append(Evidence(level, at, id=f"canvas:{rid}"))
-    return out
-
-
-def _merge(
+def merge_evidence(
     canvas: dict[tuple[str, str], list[Evidence]], extra: ExtraEvidence | None
 ) -> dict[tuple[str, str], list[Evidence]]:
     if extra:
         for key, items in extra.items():
             canvas.setdefault(key, []).extend(items)
     return canvas
-
-
-def grid(
-    db: Session,
-    platform_id: int,
-    canvas_course_id: str,
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    now: datetime,
-) -> Grid:
-    """Every student x target of a synced course (tenant-scoped) with level and growth.
-
-    Computed once per state of its inputs (see :func:`_grid_key`) and kept in a small
-    per-process cache: sorting, filtering or folding the grid does not recompute it.
-    """
-    course = _course(db, platform_id, canvas_course_id)
-    extra = tool_evidence(db, platform_id, canvas_course_id)
-    key = _grid_key(db, course, scale, policy, mapping, extra)
-    with _GRID_LOCK:
-        hit = _GRID_CACHE.get(key)
-        if hit is not None:
-            _GRID_CACHE.move_to_end(key)
-    if hit is not None:
-        return Grid(course, *hit)
-    computed = _compute_grid(db, course, scale, policy, mapping, extra)
-    with _GRID_LOCK:
-        _GRID_CACHE[key] = computed
-        while len(_GRID_CACHE) > GRID_CACHE_SIZE:
-            _GRID_CACHE.popitem(last=False)
-    return Grid(course, *computed)
-
-
-_GridParts = tuple[
-    list[tuple[str, str]], list[GridStudent], list[GridTarget], dict[tuple[str, str], GridCell]
-]
-GRID_CACHE_SIZE = 16
-_GRID_CACHE: OrderedDict[tuple[Any, ...], _GridParts] = OrderedDict()
-_GRID_LOCK = threading.Lock()
-
-
-def clear_grid_cache() -> None:
-    with _GRID_LOCK:
-        _GRID_CACHE.clear()
-
-
-def _grid_key(
-    db: Session,
-    course: CanvasCourse,
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    extra: dict[tuple[str, str], list[Evidence]],
-) -> tuple[Any, ...]:
-    """Everything a grid depends on. The synced rows (roster, sections, targets, results) only
-    change through a completed sync, which always sets a new ``last_sync_run_id`` and
-    ``last_synced_at`` (lti_app.sync.apply); the policy, scale and mapping are immutable
-    values; the tool's own evidence is read fresh on every request and keyed by content."""
-    return (
-        str(db.get_bind().engine.url),
-        course.id,
-        course.last_sync_run_id,
-        course.last_synced_at,
-        scale,
-        policy,
-        mapping,
-        frozenset((k, tuple(v)) for k, v in extra.items()),
-    )
-
-
-def _compute_grid(
-    db: Session,
-    course: CanvasCourse,
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    extra: dict[tuple[str, str], list[Evidence]],
-) -> _GridParts:
-    sections = sorted(
-        (
-            (sid, name)
-            for sid, name in db.execute(
-                select(CourseSection.canvas_section_id, CourseSection.name).where(
-                    CourseSection.course_pk == course.id
-                )
-            )
-        ),
-        key=lambda s: (s[1].casefold(), s[0]),
-    )
-    students = [
-        GridStudent(uid, name, sortable, tuple(section_ids))
-        for uid, name, sortable, section_ids in db.execute(
-            select(
-                CourseStudent.canvas_user_id,
-                CourseStudent.name,
-                CourseStudent.sortable_name,
-                CourseStudent.section_ids,
-            )
-            .where(CourseStudent.course_pk == course.id)
-            .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
-        )
-    ]
-    targets = _targets(db, course.id)
-    known_students = {st.canvas_user_id for st in students}
-    known_targets = {t.canvas_outcome_id for t in targets}
-    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
-    values = scale.values
-    method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
-    cells: dict[tuple[str, str], GridCell] = {}
-    mixed = {k for k, items in extra.items() if items}
-    canvas, seconds = _canvas_levels(db, course.id, mapping, mixed)
-    for key, scores in canvas.items():
-        if key in mixed or key[0] not in known_students or key[1] not in known_targets:
-            continue  # mixed: computed below; otherwise a dropped student or unlinked outcome
-        # Fast path (Canvas evidence only): exactly current_level() without building Evidence
-        # objects; the scores are in Canvas order already.
-        count = len(scores)
-        level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
-        cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
-    for key in mixed:
-        if key[0] not in known_students or key[1] not in known_targets:
-            continue
-        tool = extra[key]
-        timed = list(zip(canvas.get(key, ()), seconds.get(key, ()), strict=True))
-        if all(e.kind is not SourceKind.OVERRIDE for e in tool):
-            # Demonstrations are plain scores: the fast path on (score, whole second), sorted
-            # stably as ordered() does (Canvas order first, then the tool's own).
-            timed += [(e.score, math.floor(e.at.timestamp())) for e in tool]
-            timed.sort(key=itemgetter(1))
-            scores = [score for score, _ in timed]
-            count = len(scores)
-            level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
-            cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
-            continue
-        own = [Evidence(level, datetime.fromtimestamp(second, UTC)) for level, second in timed]
-        items = ordered([*own, *tool])  # stable: Canvas order, then the tool's own
-        result = current_level(items, policy, lo, hi, threshold)
-        cells[key] = _grid_cell(
-            values, threshold, result.value, items[0].score, len(items), result.overridden
-        )
-    return sections, students, targets, cells
-
-
-def _grid_cell(
-    values: tuple[float, ...],
-    threshold: float,
-    level: float | None,
-    first: float,
-    count: int,
-    overridden: bool,
-) -> GridCell:
-    if level is None:
-        return GridCell(None, None, False, count, None, False)
-    # The same figures as growth(): change since the first evidence, mastery at the threshold.
-    change = ruby_round2(level - ruby_round2(first))
-    return GridCell(
-        level, _level_index(values, level), level >= threshold, count, change, overridden
-    )
-
-
-def _level_index(values: tuple[float, ...], level: float) -> int | None:
-    """The level ``level`` falls in (floor, as Canvas rates a rollup, see Scale.level_for)."""
-    i = bisect_right(values, level) - 1  # values ascend (a Scale guarantees it)
-    return i if i >= 0 else None
-
-
-def _whole_second(db: Session, column: Any) -> Any:
-    """A UTC datetime column truncated to the whole second, by the database (Canvas orders
-    results by whole seconds; parsing thousands of SQLite datetime strings in Python costs more
-    than the rest of the grid). SQLite stores UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, so
-    the first 19 characters order as the whole seconds do."""
-    if db.get_bind().dialect.name == "sqlite":
-        return func.substr(column, 1, 19)
-    return func.date_trunc("second", column)
-
-
-def _epoch(value: Any) -> int:
-    """Epoch seconds of what :func:`_whole_second` returned (text on SQLite)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return int(value.timestamp())
-
-
-def _bytewise(db: Session, column: Any) -> Any:
-    """Digits compared byte by byte: PostgreSQL's locale collation is needlessly slow here."""
-    return column if db.get_bind().dialect.name == "sqlite" else column.collate("C")
-
-
-Key = tuple[str, str]
-
-
-def _canvas_levels(
-    db: Session, course_pk: int, mapping: AnyMapping, timed: set[Key]
-) -> tuple[dict[Key, list[float]], dict[Key, list[int]]]:
-    """Levels per (user, outcome) in Canvas order (whole second, then result id): the rules
-    of :func:`evidence_of`, with the ordering done by the database and only plain columns read
-    (a grid reads thousands of rows). For the ``timed`` pairs, also each level's whole epoch
-    second (to merge it with the tool's own evidence)."""
-    t = CourseOutcomeResult.__table__
-    second = _whole_second(db, t.c.submitted_or_assessed_at)
-    query = (
-        select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible, second)
-        .where(
-            t.c.course_pk == course_pk,
-            t.c.hidden.is_(False),
-            t.c.from_carrier.is_(False),
-            t.c.score.is_not(None),
-            t.c.submitted_or_assessed_at.is_not(None),
-        )
-        # Canvas ids are integers written as text without leading zeros, so (length, text) is
-        # their numeric order (canvas_id_key) on every database.
-        .order_by(
-            second,
-            func.length(t.c.canvas_result_id),
-            _bytewise(db, t.c.canvas_result_id),
-        )
-    )
-    out: dict[Key, list[float]] = defaultdict(list)
-    seconds: dict[Key, list[int]] = defaultdict(list)
-    levels: dict[tuple[float, float | None], float | None] = {}  # few distinct scores
-    to_level = mapping.to_level
-    for uid, oid, score, possible, at in db.connection().execute(query).all():  # one fetch
-        pair = (score, possible)
-        if pair in levels:
-            level = levels[pair]
-        else:
-            level = levels[pair] = to_level(score, possible)
-        if level is not None:
-            key = (uid, oid)
-            out[key].append(level)
-            if key in timed:
-                seconds[key].append(_epoch(at))
-    return out, seconds
-
-
-@dataclass(frozen=True, slots=True)
-class DrillEvidence:
-    evidence: Evidence
-    level_index: int | None
-    source: str
-    """In words: "Canvas: assignment 53 (3 of 4 points)", "Demonstration", "Teacher override"."""
-    counts: bool
-    """Used for the current level (evidence before a superseded override no longer counts)."""
-
-
-@dataclass(frozen=True)
-class Drill:
-    course: CanvasCourse
-    student: GridStudent
-    target: GridTarget
-    evidence: list[DrillEvidence]
-    """Oldest first, in the order the calculation uses (Canvas order)."""
-    result: Result
-    growth: Growth
-    level_index: int | None
-
-
-def drilldown(
-    db: Session,
-    platform_id: int,
-    canvas_course_id: str,
-    canvas_user_id: str,
-    canvas_outcome_id: str,
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    now: datetime,
-) -> Drill:
-    """One student and target of a synced course: evidence, calculation and growth."""
-    course = _course(db, platform_id, canvas_course_id)
-    srow = db.execute(
-        select(
-            CourseStudent.canvas_user_id,
-            CourseStudent.name,
-            CourseStudent.sortable_name,
-            CourseStudent.section_ids,
-        ).where(
-            CourseStudent.course_pk == course.id,
-            CourseStudent.canvas_user_id == canvas_user_id,
-        )
-    ).one_or_none()
-    target = next(
-        (t for t in _targets(db, course.id) if t.canvas_outcome_id == canvas_outcome_id), None
-    )
-    if srow is None or target is None:
-        raise UnknownPair(canvas_user_id, canvas_outcome_id)
-    student = GridStudent(srow[0], srow[1], srow[2], tuple(srow[3]))
-    # Where each Canvas result came from, for the evidence table.
-    origin = {
-        f"canvas:{rid}": (assignment, alignment, score, possible)
-        for rid, assignment, alignment, score, possible in db.execute(
-            select(
-                CourseOutcomeResult.canvas_result_id,
-                CourseOutcomeResult.canvas_assignment_id,
-                CourseOutcomeResult.alignment,
-                CourseOutcomeResult.score,
-                CourseOutcomeResult.possible,
-            ).where(
-                CourseOutcomeResult.course_pk == course.id,
-                CourseOutcomeResult.canvas_user_id == canvas_user_id,
-                CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id,
-            )
-        )
-    }
-    key = (canvas_user_id, canvas_outcome_id)
-    canvas = _canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
-    tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
-    items = [*canvas.get(key, []), *tool.get(key, [])]
-    return _build_drill(course, student, target, items, scale, policy, now, origin)
-
-
-def student_drills(
-    db: Session,
-    platform_id: int,
-    canvas_course_id: str,
-    canvas_user_id: str,
-    targets: Sequence[GridTarget],
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    now: datetime,
-) -> dict[str, Drill]:
-    """:func:`drilldown` for every target of one student, each source read once for that
-    student (not once per target): the student's own pages. The evidence table's Canvas
-    details (assignment, points) are left out; those pages do not show them."""
-    course = _course(db, platform_id, canvas_course_id)
-    canvas = _canvas_evidence(db, course.id, mapping, canvas_user_id)
-    tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
-    student = GridStudent(canvas_user_id, "", "", ())
-    out: dict[str, Drill] = {}
-    for target in targets:
-        key = (canvas_user_id, target.canvas_outcome_id)
-        items = [*canvas.get(key, []), *tool.get(key, [])]
-        out[target.canvas_outcome_id] = _build_drill(
-            course, student, target, items, scale, policy, now, {}
-        )
-    return out
-
-
-def _build_drill(
-    course: CanvasCourse,
-    student: GridStudent,
-    target: GridTarget,
-    evidence: list[Evidence],
-    scale: Scale,
-    policy: Policy,
-    now: datetime,
-    origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
-) -> Drill:
-    """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level,
-    which evidence it used, and growth."""
-    items = ordered(evidence)
-    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
-    result = current_level(items, policy, lo, hi, threshold)
-    used = set(result.used_evidence_ids)
-    values = scale.values
-    rows = [
-        DrillEvidence(
-            e, _level_index(values, e.score), _source(e, origin.get(e.id or "")), e.id in used
-        )
-        for e in items
-    ]
-    g = growth(items, policy, lo, hi, threshold, now)
-    index = None if result.value is None else _level_index(values, result.value)
-    return Drill(course, student, target, rows, result, g, index)
-
-
-def _points(x: float) -> str:
-    return f"{x:g}"
-
-
-def _source(
-    e: Evidence, origin: tuple[str | None, str | None, float | None, float | None] | None
-) -> str:
-    if e.kind is SourceKind.OVERRIDE:
-        return "Teacher override"
-    if e.kind is SourceKind.DEMONSTRATION:
-        return "Demonstration scored by the teacher"
-    if origin is None:
-        return "Canvas"
-    assignment, alignment, score, possible = origin
-    if assignment:
-        where = f"Canvas assignment {assignment}"
-    elif alignment:
-        where = f"Canvas ({alignment})"
-    else:
-        where = "Canvas"
-    if score is not None and possible:
-        return f"{where}: {_points(score)} of {_points(possible)} points"
-    return where

@@ -25,7 +25,9 @@ from markupsafe import Markup, escape
 from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.grading import course_mastery
-from lti_app.grading.course_mastery import Grid, GridStudent, GridTarget
+from lti_app.grading import drill as drill_model
+from lti_app.grading import grid as grid_model
+from lti_app.grading.grid import Grid, GridStudent, GridTarget
 from lti_app.input_rules import whole_number
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
@@ -240,7 +242,7 @@ def grid(row: LaunchSession) -> Response:
     eff = effective_policy(db, platform_id, row.canvas_course_id)
     now = datetime.now(UTC)
     try:
-        data = course_mastery.grid(
+        data = grid_model.grid(
             db, platform_id, row.canvas_course_id, eff.scale, eff.policy, eff.mapping, now
         )
     except course_mastery.CourseNotSynced:
@@ -346,7 +348,7 @@ def _date(at: datetime) -> str:
     return f"{at:%Y-%m-%d}"
 
 
-def chart_of(drill: course_mastery.Drill, scale: Scale) -> Chart | None:
+def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
     """Geometry of the growth chart (inline SVG): every score over time, and the threshold."""
     items = [row.evidence for row in drill.evidence]
     if not items:
@@ -408,7 +410,7 @@ def _drill_page(
     platform_id = row.deployment.platform_id
     eff = effective_policy(db, platform_id, row.canvas_course_id)
     try:
-        drill = course_mastery.drilldown(
+        drill = drill_model.drilldown(
             db,
             platform_id,
             row.canvas_course_id,
@@ -421,7 +423,7 @@ def _drill_page(
         )
     except course_mastery.CourseNotSynced:
         return _not_synced(row)
-    except course_mastery.UnknownPair:
+    except grid_model.UnknownPair:
         return refuse(
             404,
             "That student or learning target is not part of this course.",

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
 from lti_app.db import get_session
-from lti_app.grading import course_mastery
+from lti_app.grading import drill as drill_model
+from lti_app.grading import grid as grid_model
 from lti_app.grading.views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
@@ -181,16 +182,16 @@ def _my_drills(
     eff: EffectivePolicy,
     targets: dict[str, CourseOutcome],
     now: datetime,
-) -> dict[str, course_mastery.Drill]:
+) -> dict[str, drill_model.Drill]:
     """Every target's drill-down for the launch's own student (never another's: the id comes
     from the launch). tests/student/test_student_levels.py checks it against the teacher's."""
-    return course_mastery.student_drills(
+    return drill_model.student_drills(
         db,
         actor.platform_id,
         actor.canvas_course_id,
         actor.canvas_user_id,
         [
-            course_mastery.GridTarget(oid, o.title, " / ".join(o.group_path))
+            grid_model.GridTarget(oid, o.title, " / ".join(o.group_path))
             for oid, o in targets.items()
         ],
         eff.scale,
@@ -204,7 +205,7 @@ def _card(
     scale: Scale,
     target: svc.StudentTarget,
     outcome: CourseOutcome | None,
-    drill: course_mastery.Drill | None,
+    drill: drill_model.Drill | None,
 ) -> TargetCard:
     group = " / ".join(outcome.group_path) if outcome else ""
     friendly = (outcome.display_name or "").strip() if outcome else ""

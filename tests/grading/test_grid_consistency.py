@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lti_app.db import session_scope
 from lti_app.grading import course_mastery
+from lti_app.grading import grid as grid_model
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, Policy
 from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
 from lti_app.models.pathways import Demonstration, MasteryOverride
@@ -119,7 +120,7 @@ def test_grid_and_export_agree_for_every_method(app: Flask, platform: FakePlatfo
         assert data.tool  # the override is part of both
         compared = 0
         for policy in POLICIES:
-            grid = course_mastery.grid(db, pid, COURSE, base.scale, policy, base.mapping, now)
+            grid = grid_model.grid(db, pid, COURSE, base.scale, policy, base.mapping, now)
             report = course_mastery.course_report(data, base.scale, policy, base.mapping, now)
             for student in report["students"]:
                 for target in student["targets"]:

@@ -1,4 +1,4 @@
-"""The student pages compute each target's level with ``course_mastery.drilldown``'s steps but
+"""The student pages compute each target's level with ``drill_model.drilldown``'s steps but
 read every source once per student; this checks they agree with the teacher's drill-down for
 every student and target: Canvas results (hidden and carrier ones left out), scored
 demonstrations, a reassessment, an override in force and a cleared one (SQLite and PostgreSQL)."""
@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from lti_app.db import session_scope
-from lti_app.grading import course_mastery
+from lti_app.grading import drill as drill_model
 from lti_app.grading.views import chart_of
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
@@ -68,7 +68,7 @@ def test_the_student_pages_levels_equal_the_teachers_drilldown(
             mine = _my_drills(db, actor, eff, outcomes, now)
             assert set(mine) == {oid for oid, _, _ in TARGETS}
             for oid, _, _ in TARGETS:
-                want = course_mastery.drilldown(
+                want = drill_model.drilldown(
                     db, pid, COURSE, uid, oid, eff.scale, eff.policy, eff.mapping, now
                 )
                 got = mine[oid]

@@ -1,0 +1,194 @@
+"""The drill-down: one student and target, every piece of evidence, the calculation in
+words, the growth chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_app.grading.course_mastery import course_row, tool_evidence
+from lti_app.grading.grid import (
+    GridStudent,
+    GridTarget,
+    UnknownPair,
+    canvas_evidence,
+    grid_targets,
+    level_index,
+)
+from lti_app.mastery.calculation import (
+    Evidence,
+    Policy,
+    Result,
+    SourceKind,
+    current_level,
+    ordered,
+)
+from lti_app.mastery.growth import Growth, growth
+from lti_app.mastery.mapping import AnyMapping
+from lti_app.mastery.scales import Scale
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CourseOutcomeResult,
+    CourseStudent,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DrillEvidence:
+    evidence: Evidence
+    level_index: int | None
+    source: str
+    """In words: "Canvas: assignment 53 (3 of 4 points)", "Demonstration", "Teacher override"."""
+    counts: bool
+    """Used for the current level (evidence before a superseded override no longer counts)."""
+
+
+@dataclass(frozen=True)
+class Drill:
+    course: CanvasCourse
+    student: GridStudent
+    target: GridTarget
+    evidence: list[DrillEvidence]
+    """Oldest first, in the order the calculation uses (Canvas order)."""
+    result: Result
+    growth: Growth
+    level_index: int | None
+
+
+def drilldown(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    canvas_user_id: str,
+    canvas_outcome_id: str,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    now: datetime,
+) -> Drill:
+    """One student and target of a synced course: evidence, calculation and growth."""
+    course = course_row(db, platform_id, canvas_course_id)
+    srow = db.execute(
+        select(
+            CourseStudent.canvas_user_id,
+            CourseStudent.name,
+            CourseStudent.sortable_name,
+            CourseStudent.section_ids,
+        ).where(
+            CourseStudent.course_pk == course.id,
+            CourseStudent.canvas_user_id == canvas_user_id,
+        )
+    ).one_or_none()
+    target = next(
+        (t for t in grid_targets(db, course.id) if t.canvas_outcome_id == canvas_outcome_id), None
+    )
+    if srow is None or target is None:
+        raise UnknownPair(canvas_user_id, canvas_outcome_id)
+    student = GridStudent(srow[0], srow[1], srow[2], tuple(srow[3]))
+    # Where each Canvas result came from, for the evidence table.
+    origin = {
+        f"canvas:{rid}": (assignment, alignment, score, possible)
+        for rid, assignment, alignment, score, possible in db.execute(
+            select(
+                CourseOutcomeResult.canvas_result_id,
+                CourseOutcomeResult.canvas_assignment_id,
+                CourseOutcomeResult.alignment,
+                CourseOutcomeResult.score,
+                CourseOutcomeResult.possible,
+            ).where(
+                CourseOutcomeResult.course_pk == course.id,
+                CourseOutcomeResult.canvas_user_id == canvas_user_id,
+                CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id,
+            )
+        )
+    }
+    key = (canvas_user_id, canvas_outcome_id)
+    canvas = canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
+    tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
+    items = [*canvas.get(key, []), *tool.get(key, [])]
+    return _build_drill(course, student, target, items, scale, policy, now, origin)
+
+
+def student_drills(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    canvas_user_id: str,
+    targets: Sequence[GridTarget],
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    now: datetime,
+) -> dict[str, Drill]:
+    """:func:`drilldown` for every target of one student, each source read once for that
+    student (not once per target): the student's own pages. The evidence table's Canvas
+    details (assignment, points) are left out; those pages do not show them."""
+    course = course_row(db, platform_id, canvas_course_id)
+    canvas = canvas_evidence(db, course.id, mapping, canvas_user_id)
+    tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
+    student = GridStudent(canvas_user_id, "", "", ())
+    out: dict[str, Drill] = {}
+    for target in targets:
+        key = (canvas_user_id, target.canvas_outcome_id)
+        items = [*canvas.get(key, []), *tool.get(key, [])]
+        out[target.canvas_outcome_id] = _build_drill(
+            course, student, target, items, scale, policy, now, {}
+        )
+    return out
+
+
+def _build_drill(
+    course: CanvasCourse,
+    student: GridStudent,
+    target: GridTarget,
+    evidence: list[Evidence],
+    scale: Scale,
+    policy: Policy,
+    now: datetime,
+    origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
+) -> Drill:
+    """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level,
+    which evidence it used, and growth."""
+    items = ordered(evidence)
+    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
+    result = current_level(items, policy, lo, hi, threshold)
+    used = set(result.used_evidence_ids)
+    values = scale.values
+    rows = [
+        DrillEvidence(
+            e, level_index(values, e.score), _source(e, origin.get(e.id or "")), e.id in used
+        )
+        for e in items
+    ]
+    g = growth(items, policy, lo, hi, threshold, now)
+    index = None if result.value is None else level_index(values, result.value)
+    return Drill(course, student, target, rows, result, g, index)
+
+
+def _points(x: float) -> str:
+    return f"{x:g}"
+
+
+def _source(
+    e: Evidence, origin: tuple[str | None, str | None, float | None, float | None] | None
+) -> str:
+    if e.kind is SourceKind.OVERRIDE:
+        return "Teacher override"
+    if e.kind is SourceKind.DEMONSTRATION:
+        return "Demonstration scored by the teacher"
+    if origin is None:
+        return "Canvas"
+    assignment, alignment, score, possible = origin
+    if assignment:
+        where = f"Canvas assignment {assignment}"
+    elif alignment:
+        where = f"Canvas ({alignment})"
+    else:
+        where = "Canvas"
+    if score is not None and possible:
+        return f"{where}: {_points(score)} of {_points(possible)} points"
+    return where

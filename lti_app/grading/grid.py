@@ -1,0 +1,367 @@
+"""The teacher's class grid: every student x target cell, kept between requests until the
+course's data changes."""
+
+from __future__ import annotations
+
+import math
+import threading
+from bisect import bisect_right
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from lti_app.grading.course_mastery import (
+    course_row,
+    tool_evidence,
+)
+from lti_app.mastery.calculation import (
+    Evidence,
+    Policy,
+    SourceKind,
+    compute,
+    current_level,
+    ordered,
+    ruby_round2,
+)
+from lti_app.mastery.mapping import AnyMapping
+from lti_app.mastery.scales import Scale
+from lti_app.models.canvas import (
+    CanvasCourse,
+    CourseOutcome,
+    CourseOutcomeResult,
+    CourseSection,
+    CourseStudent,
+    canvas_id_key,
+    outline_key,
+)
+
+#: Evidence from the tool's own records (scored demonstrations, teacher overrides), keyed like
+#: :func:`evidence_of`; merged with the Canvas evidence before any level is computed.
+
+
+class UnknownPair(LookupError):
+    """The student or the target is not part of this synced course."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridStudent:
+    canvas_user_id: str
+    name: str
+    sortable_name: str
+    section_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GridTarget:
+    canvas_outcome_id: str
+    title: str
+    group: str
+    """The outcome group path joined with " / " ("" for outcomes at the course root)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridCell:
+    level: float | None
+    level_index: int | None
+    """Index into ``scale.levels`` of the level ``level`` falls in (floor), None for no level."""
+    mastered: bool
+    evidence_count: int
+    change: float | None
+    """Growth since the first evidence (None without a current level)."""
+    overridden: bool
+
+
+@dataclass(frozen=True)
+class Grid:
+    course: CanvasCourse
+    sections: list[tuple[str, str]]
+    students: list[GridStudent]
+    targets: list[GridTarget]
+    cells: dict[tuple[str, str], GridCell]
+
+
+def grid_targets(db: Session, course_pk: int) -> list[GridTarget]:
+    rows = db.execute(
+        select(
+            CourseOutcome.canvas_outcome_id, CourseOutcome.title, CourseOutcome.group_path
+        ).where(CourseOutcome.course_pk == course_pk)
+    ).all()
+    # The same outline order as load(): group path, then title, then id.
+    rows = sorted(rows, key=lambda r: outline_key(r[2], r[1], r[0]))
+    return [GridTarget(oid, title, " / ".join(path)) for oid, title, path in rows]
+
+
+def canvas_evidence(
+    db: Session,
+    course_pk: int,
+    mapping: AnyMapping,
+    canvas_user_id: str | None = None,
+    canvas_outcome_id: str | None = None,
+) -> dict[tuple[str, str], list[Evidence]]:
+    """:func:`evidence_of` reading only the columns it needs (the grid reads thousands of rows)."""
+    query = select(
+        CourseOutcomeResult.canvas_result_id,
+        CourseOutcomeResult.canvas_user_id,
+        CourseOutcomeResult.canvas_outcome_id,
+        CourseOutcomeResult.score,
+        CourseOutcomeResult.possible,
+        CourseOutcomeResult.submitted_or_assessed_at,
+    ).where(
+        CourseOutcomeResult.course_pk == course_pk,
+        CourseOutcomeResult.hidden.is_(False),
+        CourseOutcomeResult.from_carrier.is_(False),
+        CourseOutcomeResult.score.is_not(None),
+        CourseOutcomeResult.submitted_or_assessed_at.is_not(None),
+    )
+    if canvas_user_id is not None:
+        query = query.where(CourseOutcomeResult.canvas_user_id == canvas_user_id)
+    if canvas_outcome_id is not None:
+        query = query.where(CourseOutcomeResult.canvas_outcome_id == canvas_outcome_id)
+    rows = sorted(db.execute(query).all(), key=lambda r: canvas_id_key(r[0]))
+    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+    to_level = mapping.to_level
+    for rid, uid, oid, score, possible, at in rows:
+        if score is None or at is None:  # filtered by the query; the types do not know
+            continue
+        level = to_level(score, possible)
+        if level is not None:
+            out[(uid, oid)].append(Evidence(level, at, id=f"canvas:{rid}"))
+    return out
+
+
+def grid(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    now: datetime,
+) -> Grid:
+    """Every student x target of a synced course (tenant-scoped) with level and growth.
+
+    Computed once per state of its inputs (see :func:`_grid_key`) and kept in a small
+    per-process cache: sorting, filtering or folding the grid does not recompute it.
+    """
+    course = course_row(db, platform_id, canvas_course_id)
+    extra = tool_evidence(db, platform_id, canvas_course_id)
+    key = _grid_key(db, course, scale, policy, mapping, extra)
+    with _GRID_LOCK:
+        hit = _GRID_CACHE.get(key)
+        if hit is not None:
+            _GRID_CACHE.move_to_end(key)
+    if hit is not None:
+        return Grid(course, *hit)
+    computed = _compute_grid(db, course, scale, policy, mapping, extra)
+    with _GRID_LOCK:
+        _GRID_CACHE[key] = computed
+        while len(_GRID_CACHE) > GRID_CACHE_SIZE:
+            _GRID_CACHE.popitem(last=False)
+    return Grid(course, *computed)
+
+
+_GridParts = tuple[
+    list[tuple[str, str]], list[GridStudent], list[GridTarget], dict[tuple[str, str], GridCell]
+]
+GRID_CACHE_SIZE = 16
+_GRID_CACHE: OrderedDict[tuple[Any, ...], _GridParts] = OrderedDict()
+_GRID_LOCK = threading.Lock()
+
+
+def clear_grid_cache() -> None:
+    with _GRID_LOCK:
+        _GRID_CACHE.clear()
+
+
+def _grid_key(
+    db: Session,
+    course: CanvasCourse,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    extra: dict[tuple[str, str], list[Evidence]],
+) -> tuple[Any, ...]:
+    """Everything a grid depends on. The synced rows (roster, sections, targets, results) only
+    change through a completed sync, which always sets a new ``last_sync_run_id`` and
+    ``last_synced_at`` (lti_app.sync.apply); the policy, scale and mapping are immutable
+    values; the tool's own evidence is read fresh on every request and keyed by content."""
+    return (
+        str(db.get_bind().engine.url),
+        course.id,
+        course.last_sync_run_id,
+        course.last_synced_at,
+        scale,
+        policy,
+        mapping,
+        frozenset((k, tuple(v)) for k, v in extra.items()),
+    )
+
+
+def _compute_grid(
+    db: Session,
+    course: CanvasCourse,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    extra: dict[tuple[str, str], list[Evidence]],
+) -> _GridParts:
+    sections = sorted(
+        (
+            (sid, name)
+            for sid, name in db.execute(
+                select(CourseSection.canvas_section_id, CourseSection.name).where(
+                    CourseSection.course_pk == course.id
+                )
+            )
+        ),
+        key=lambda s: (s[1].casefold(), s[0]),
+    )
+    students = [
+        GridStudent(uid, name, sortable, tuple(section_ids))
+        for uid, name, sortable, section_ids in db.execute(
+            select(
+                CourseStudent.canvas_user_id,
+                CourseStudent.name,
+                CourseStudent.sortable_name,
+                CourseStudent.section_ids,
+            )
+            .where(CourseStudent.course_pk == course.id)
+            .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
+        )
+    ]
+    targets = grid_targets(db, course.id)
+    known_students = {st.canvas_user_id for st in students}
+    known_targets = {t.canvas_outcome_id for t in targets}
+    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
+    values = scale.values
+    method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
+    cells: dict[tuple[str, str], GridCell] = {}
+    mixed = {k for k, items in extra.items() if items}
+    canvas, seconds = _canvas_levels(db, course.id, mapping, mixed)
+    for key, scores in canvas.items():
+        if key in mixed or key[0] not in known_students or key[1] not in known_targets:
+            continue  # mixed: computed below; otherwise a dropped student or unlinked outcome
+        # Fast path (Canvas evidence only): exactly current_level() without building Evidence
+        # objects; the scores are in Canvas order already.
+        count = len(scores)
+        level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
+        cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
+    for key in mixed:
+        if key[0] not in known_students or key[1] not in known_targets:
+            continue
+        tool = extra[key]
+        timed = list(zip(canvas.get(key, ()), seconds.get(key, ()), strict=True))
+        if all(e.kind is not SourceKind.OVERRIDE for e in tool):
+            # Demonstrations are plain scores: the fast path on (score, whole second), sorted
+            # stably as ordered() does (Canvas order first, then the tool's own).
+            timed += [(e.score, math.floor(e.at.timestamp())) for e in tool]
+            timed.sort(key=itemgetter(1))
+            scores = [score for score, _ in timed]
+            count = len(scores)
+            level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
+            cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
+            continue
+        own = [Evidence(level, datetime.fromtimestamp(second, UTC)) for level, second in timed]
+        items = ordered([*own, *tool])  # stable: Canvas order, then the tool's own
+        result = current_level(items, policy, lo, hi, threshold)
+        cells[key] = _grid_cell(
+            values, threshold, result.value, items[0].score, len(items), result.overridden
+        )
+    return sections, students, targets, cells
+
+
+def _grid_cell(
+    values: tuple[float, ...],
+    threshold: float,
+    level: float | None,
+    first: float,
+    count: int,
+    overridden: bool,
+) -> GridCell:
+    if level is None:
+        return GridCell(None, None, False, count, None, False)
+    # The same figures as growth(): change since the first evidence, mastery at the threshold.
+    change = ruby_round2(level - ruby_round2(first))
+    return GridCell(
+        level, level_index(values, level), level >= threshold, count, change, overridden
+    )
+
+
+def level_index(values: tuple[float, ...], level: float) -> int | None:
+    """The level ``level`` falls in (floor, as Canvas rates a rollup, see Scale.level_for)."""
+    i = bisect_right(values, level) - 1  # values ascend (a Scale guarantees it)
+    return i if i >= 0 else None
+
+
+def _whole_second(db: Session, column: Any) -> Any:
+    """A UTC datetime column truncated to the whole second, by the database (Canvas orders
+    results by whole seconds; parsing thousands of SQLite datetime strings in Python costs more
+    than the rest of the grid). SQLite stores UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, so
+    the first 19 characters order as the whole seconds do."""
+    if db.get_bind().dialect.name == "sqlite":
+        return func.substr(column, 1, 19)
+    return func.date_trunc("second", column)
+
+
+def _epoch(value: Any) -> int:
+    """Epoch seconds of what :func:`_whole_second` returned (text on SQLite)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def _bytewise(db: Session, column: Any) -> Any:
+    """Digits compared byte by byte: PostgreSQL's locale collation is needlessly slow here."""
+    return column if db.get_bind().dialect.name == "sqlite" else column.collate("C")
+
+
+Key = tuple[str, str]
+
+
+def _canvas_levels(
+    db: Session, course_pk: int, mapping: AnyMapping, timed: set[Key]
+) -> tuple[dict[Key, list[float]], dict[Key, list[int]]]:
+    """Levels per (user, outcome) in Canvas order (whole second, then result id): the rules
+    of :func:`evidence_of`, with the ordering done by the database and only plain columns read
+    (a grid reads thousands of rows). For the ``timed`` pairs, also each level's whole epoch
+    second (to merge it with the tool's own evidence)."""
+    t = CourseOutcomeResult.__table__
+    second = _whole_second(db, t.c.submitted_or_assessed_at)
+    query = (
+        select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible, second)
+        .where(
+            t.c.course_pk == course_pk,
+            t.c.hidden.is_(False),
+            t.c.from_carrier.is_(False),
+            t.c.score.is_not(None),
+            t.c.submitted_or_assessed_at.is_not(None),
+        )
+        # Canvas ids are integers written as text without leading zeros, so (length, text) is
+        # their numeric order (canvas_id_key) on every database.
+        .order_by(
+            second,
+            func.length(t.c.canvas_result_id),
+            _bytewise(db, t.c.canvas_result_id),
+        )
+    )
+    out: dict[Key, list[float]] = defaultdict(list)
+    seconds: dict[Key, list[int]] = defaultdict(list)
+    levels: dict[tuple[float, float | None], float | None] = {}  # few distinct scores
+    to_level = mapping.to_level
+    for uid, oid, score, possible, at in db.connection().execute(query).all():  # one fetch
+        pair = (score, possible)
+        if pair in levels:
+            level = levels[pair]
+        else:
+            level = levels[pair] = to_level(score, possible)
+        if level is not None:
+            key = (uid, oid)
+            out[key].append(level)
+            if key in timed:
+                seconds[key].append(_epoch(at))
+    return out, seconds
