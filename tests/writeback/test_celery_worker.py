@@ -92,8 +92,16 @@ def test_a_real_celery_worker_delivers_what_kick_sends(backend_url: str, tmp_pat
             }
             assert [c.round for c in w.carriers()] == [1, 2]
             assert w.trap_fired() == 0
-            log = worker.output()
-            assert f"Task {TASK_DELIVER}[" in log and "succeeded" in log
+            # The worker logs "succeeded" after the task returns, which can be after the
+            # database shows the items delivered: wait for the line (bounded).
+            wait_for(
+                lambda: (
+                    f"Task {TASK_DELIVER}[" in worker.output() and "succeeded" in worker.output()
+                ),
+                10,
+                "the worker to log the task as succeeded",
+                step=0.1,
+            )
             print(f"celery kick -> delivered (4 items, 2 rounds): {elapsed:.2f}s")
         finally:
             worker.stop()
