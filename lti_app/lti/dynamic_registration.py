@@ -1,4 +1,4 @@
-"""LTI Dynamic Registration as Canvas does it (canvas-api.md §6.5, canvas-lms
+"""LTI Dynamic Registration as Canvas does it (docs/canvas.md §5, canvas-lms
 `Lti::IMS::DynamicRegistrationController` and `SecurityController#openid_configuration`).
 
 Canvas opens our registration URL with `openid_configuration` and `registration_token`; we

@@ -83,7 +83,7 @@ def developer_key_json(base: str) -> dict[str, Any]:
 
 
 def registration_request(base: str, scopes_supported: list[str] | None) -> dict[str, Any]:
-    """LTI Dynamic Registration client metadata (canvas-api.md §6.5 step 3)."""
+    """LTI Dynamic Registration client metadata (docs/canvas.md §5)."""
     urls = _urls(base)
     scopes = [s for s in LTI_SCOPES if scopes_supported is None or s in scopes_supported]
     return {

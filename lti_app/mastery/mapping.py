@@ -9,7 +9,7 @@ Three rules, chosen per course or district:
   description (for rubric assessments) or its points.
 
 All three use **floor semantics**, as Canvas does when it places a rollup score in a rating
-(canvas-api.md §3.6: ratings sorted by points descending, the first with ``points <= score``):
+(docs/canvas.md §2.1: ratings sorted by points descending, the first with ``points <= score``):
 a score exactly on a boundary belongs to the band that starts there; a score below the lowest
 boundary has no level (None).
 
@@ -257,7 +257,7 @@ def _check_monotone(points_desc: Sequence[float], levels: Sequence[float], what:
 
 
 def _rescale(score: float, possible: float | None, points_possible: float) -> float:
-    """Canvas's ``percent x P`` (§3.6 step 1) when a score comes with its own possible."""
+    """Canvas's ``percent x P`` (docs/canvas.md §2.1) when a score comes with its own possible."""
     if possible is None or possible <= 0 or possible == points_possible:
         return score
     return score / possible * points_possible

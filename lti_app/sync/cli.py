@@ -21,7 +21,7 @@ from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.sync import errors, service
 
-# Canvas ids, or the prefixed forms Canvas accepts (sis_course_id:..., reference §5.6).
+# Canvas ids, or the prefixed forms Canvas accepts (sis_course_id:..., docs/canvas.md §4.5).
 COURSE_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,64}")
 CLI_REQUESTER = "cli"
 

@@ -1,7 +1,7 @@
 """Write-back: scored demonstrations become Canvas outcome results, durably and verifiably.
 
 Canvas has no outcome-write API; the one public path is a rubric assessment on an
-outcome-aligned rubric criterion of an assignment (canvas-api.md §4). And Canvas keeps ONE
+outcome-aligned rubric criterion of an assignment (docs/canvas.md §3). And Canvas keeps ONE
 result per (student, outcome, assignment): re-assessing overwrites it. So:
 
 * **Carriers by round.** Per course the tool creates carrier assignments on demand, one per
@@ -12,14 +12,16 @@ result per (student, outcome, assignment): re-assessing overwrites it. So:
   everyone; each has exactly one grading rubric association whose criteria are aligned to the
   course's targets, with one rating per district level at the Canvas points the mapping gives
   (so Canvas shows the level the tool shows). New targets are added by updating that rubric
-  in place (PUT); a second grading association would delete the carrier's results (§7.5).
+  in place (PUT); a second grading association would delete the carrier's results
+  (docs/canvas.md §3.6).
 * **Outbox.** Scoring commits a ``writeback_item`` (idempotency key ``demo:<id>``) in the
   scoring transaction (``outbox``). Nothing is sent from the request.
 * **Delivery** (``delivery``), one worker per course at a time (``lease``): read what Canvas
   already holds, write only what differs, grouped per carrier (bulk ``update_grades`` with
   Progress polling, or a single PUT for one student), always with every row the student already
-  has on that carrier (an assessment replaces all rows, §7.4), then read the results back until
-  they appear (they are written asynchronously, §7.2) and only then mark them delivered.
+  has on that carrier (an assessment replaces all rows, docs/canvas.md §3.5), then read the
+  results back until they appear (they are written asynchronously, docs/canvas.md §3.4) and
+  only then mark them delivered.
   Failures back off and retry; after the last attempt the teacher sees the reason and a retry
   button.
 * **Workers** (``dispatch``): in-process threads by default; Celery over Redis when

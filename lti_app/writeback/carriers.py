@@ -1,5 +1,5 @@
 """Carrier assignments and their one grading rubric: created on demand, found again after a
-crash, extended in place, never given a second grading association (canvas-api.md §4, §7.5)."""
+crash, extended in place, never given a second grading association (docs/canvas.md §3, §3.6)."""
 
 from __future__ import annotations
 
@@ -189,7 +189,8 @@ class CarrierKeeper:
             )
         assert rubric_id is not None
         if needed - criteria.keys() or digest != self.ratings.digest:
-            # In place, through the existing association: never a second grading one (§7.5).
+            # In place, through the existing association: never a second grading one
+            # (docs/canvas.md §3.6).
             updated = self.client.update_rubric(
                 self.course_id,
                 rubric_id,

@@ -8,8 +8,9 @@ One pass, under the course lease (``lease``):
    already has is delivered without a write (this is what makes a re-run after a crash safe);
 4. per carrier, write each remaining student's full set of rows (every row already on that
    carrier, from Canvas and from the outbox, plus the new ones: an assessment replaces all its
-   rows, §7.4), in one bulk ``update_grades`` (one student: one submission PUT);
-5. read the results back with backoff until they appear (Canvas writes them in a job, §7.2),
+   rows, docs/canvas.md §3.5), in one bulk ``update_grades`` (one student: one submission PUT);
+5. read the results back with backoff until they appear (Canvas writes them in a job,
+   docs/canvas.md §3.4),
    and only then mark them delivered. Anything not confirmed retries later with backoff; after
    the last attempt it is shown to the teacher as failed, with the reason.
 """
@@ -256,7 +257,7 @@ class _Pass:
 
         users = sorted({d.user for d in due})
         # Every row of the carriers involved, not only the due ones: the write sends back every
-        # row the student has on the carrier, so each must be known (§7.4).
+        # row the student has on the carrier, so each must be known (docs/canvas.md §3.5).
         outcomes = sorted({d.outcome for d in due}.union(*(c.criteria for c in carriers.values())))
         if all(c.new for c in carriers.values()):
             held: dict[tuple[str, str, str], float] = {}  # Canvas holds nothing on them yet
@@ -264,7 +265,8 @@ class _Pass:
             held = self._held(client, users, outcomes)
         gone = [d for d in due if d.user in self.gone]
         if gone:
-            # Canvas refuses bulk grading when any student in it left the course (§4.5).
+            # Canvas refuses bulk grading when any student in it left the course
+            # (docs/canvas.md §3.3).
             self._give_up_or_retry(
                 gone, "This student is no longer enrolled in the course in Canvas.", True
             )
@@ -299,8 +301,8 @@ class _Pass:
     ) -> dict[tuple[str, str, str], float]:
         """What Canvas holds: (user, outcome, assignment id) -> score, for these students.
 
-        A student no longer in the course makes Canvas refuse the whole list (§7.10); then
-        each student is read alone and the refused ones are noted in ``self.gone``.
+        A student no longer in the course makes Canvas refuse the whole list (docs/canvas.md
+        §3.3); then each student is read alone and the refused ones are noted in ``self.gone``.
         """
         try:
             return self._read(client, users, outcomes)

@@ -1,6 +1,6 @@
 """CanvasClient: every REST call goes through one chokepoint, `_request`.
 
-What the chokepoint guarantees (reference canvas-api.md §5, lti-security.md §5):
+What the chokepoint guarantees (docs/canvas.md §4):
 - (connect, read) timeouts on every HTTP request; redirects handled here, never by requests;
 - bounded retries with exponential backoff and full jitter on 5xx, timeouts and connection
   errors for idempotent methods (GET/PUT/DELETE), and on throttling for every method (a
@@ -82,7 +82,7 @@ log = logging.getLogger(__name__)
 PER_PAGE = 100  # Canvas's maximum (larger values are clamped silently)
 MAX_PAGES = 10_000  # safety stop for a pagination that never ends
 MAX_REDIRECTS = 5
-# Canvas's bucket (reference §5.2): refused once its count reaches the high-water mark (600),
+# Canvas's bucket (docs/canvas.md §4.1): refused once its count reaches the high-water mark (600),
 # leaking ~10 units/s; each request in flight holds a 50-unit reservation. Before a request,
 # the client estimates the remaining headroom (last X-Rate-Limit-Remaining plus the drain
 # since) and, when it is below what the requests in flight hold plus one more reservation and
@@ -189,7 +189,7 @@ def parse_link_header(value: str | None) -> dict[str, str]:
 
 
 def _error_message(body: object, fallback: str) -> str:
-    """The human message from any of Canvas's error body shapes (reference §5.4)."""
+    """The human message from any of Canvas's error body shapes (docs/canvas.md §4.3)."""
     text: str | None = None
     if isinstance(body, str):
         text = body
@@ -493,7 +493,7 @@ class CanvasClient:
         if response.status_code != 403:
             return False
         if "json" in response.headers.get("content-type", "").lower():
-            return False  # a JSON 403 is a permission answer (reference §5.2)
+            return False  # a JSON 403 is a permission answer (docs/canvas.md §4.1)
         return _THROTTLE_TEXT in response.text.lower()
 
     def _note_remaining(self, response: requests.Response) -> None:
@@ -813,7 +813,8 @@ class CanvasClient:
 
     def submission(self, course_id: str, assignment_id: str, user_id: str) -> Submission:
         """A student's submission with its current rubric assessment (read before/after a
-        write: the assessment is replaced wholesale, so send back every row, §7.4)."""
+        write: the assessment is replaced wholesale, so send back every row; docs/canvas.md
+        §3.5)."""
         return parse_submission(
             self._get(
                 f"/api/v1/courses/{course_id}/assignments/{assignment_id}/submissions/{user_id}",
@@ -835,7 +836,7 @@ class CanvasClient:
         first_delay: float = 1.0,
         max_delay: float = 30.0,
     ) -> Progress:
-        """Poll a Progress until completed/failed, backing off 1, 2, 4... s (reference §5.5).
+        """Poll a Progress until completed/failed, backing off 1, 2, 4... s (docs/canvas.md §4.4).
 
         Returns the last Progress seen, finished or not, once `max_wait` seconds are spent.
         """
@@ -865,7 +866,7 @@ class CanvasClient:
         assignment_group_id: str | None = None,
         description: str | None = None,
     ) -> Assignment:
-        """A carrier assignment (reference §4.2). POST: never retried after it may have run."""
+        """A carrier assignment (docs/canvas.md §3.1). POST: never retried after it may have run."""
         fields: dict[str, object] = {
             "name": name,
             "description": description,
@@ -899,7 +900,7 @@ class CanvasClient:
                 "free_form_criterion_comments": free_form_comments,
                 "criteria": _criteria_form(criteria),
             },
-            # Never hide_outcome_results: hidden results never reach the LMGB (§4.3).
+            # Never hide_outcome_results: hidden results never reach the LMGB (docs/canvas.md §3.2).
             "rubric_association": {
                 "association_type": "Assignment",
                 "association_id": assignment_id,
@@ -912,7 +913,7 @@ class CanvasClient:
     def _rubric_response(self, response: requests.Response) -> RubricCreated:
         body = self._json(response)
         if isinstance(body, Mapping) and body.get("error") is True:
-            # Canvas reports rubric validation failures as HTTP 200 (reference §4.3).
+            # Canvas reports rubric validation failures as HTTP 200 (docs/canvas.md §3.2).
             raise ValidationFailed(
                 _error_message(body, "Canvas refused the rubric."), status=response.status_code
             )
@@ -930,7 +931,7 @@ class CanvasClient:
         """A rubric with outcome-linked rows as the assignment's grading association.
 
         Only for an assignment WITHOUT one: a second grading association destroys the first
-        one's outcome results (§7.5); use update_rubric to change an existing rubric.
+        one's outcome results (docs/canvas.md §3.6); use update_rubric to change an existing rubric.
         """
         body = self._rubric_body(assignment_id, title, criteria, free_form_comments)
         response = self._request(
@@ -982,7 +983,7 @@ class CanvasClient:
         rubric_assessment: Mapping[str, Mapping[str, object]],
     ) -> Submission:
         """Replace the student's rubric assessment with exactly these rows (send them all:
-        omitted rows lose their rating, §7.4). PUT: idempotent, so retried."""
+        omitted rows lose their rating, docs/canvas.md §3.5). PUT: idempotent, so retried."""
         if not rubric_assessment:
             raise ValueError("rubric_assessment needs at least one criterion row")
         response = self._request(
@@ -1002,7 +1003,7 @@ class CanvasClient:
         """Bulk grading job: {student_id: {"rubric_assessment": {criterion_id: {...}}}}.
 
         Returns the Progress to poll; `completed` does not prove the outcome results exist
-        yet (§7.2). POST: not retried once it may have reached Canvas.
+        yet (docs/canvas.md §3.4). POST: not retried once it may have reached Canvas.
         """
         if not grade_data:
             raise ValueError("grade_data needs at least one student")

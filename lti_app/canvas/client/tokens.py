@@ -2,7 +2,7 @@
 
 OAuth2 HTTP (code exchange, refresh) goes through authlib's requests session with the same
 (connect, read) timeouts as every other call. Canvas answers a refresh WITHOUT a new refresh
-token (reference §5.3): the old one is kept. Persistence is the caller's (the app encrypts);
+token (docs/canvas.md §4.2): the old one is kept. Persistence is the caller's (the app encrypts);
 this module only calls `TokenStore.load/save`.
 """
 
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 Timeout = tuple[float, float]
 DEFAULT_TIMEOUT: Timeout = (3.05, 30.0)
-# Canvas's token lifetime when a response omits expires_in (reference §5.3: one hour).
+# Canvas's token lifetime when a response omits expires_in (docs/canvas.md §4.2: one hour).
 DEFAULT_EXPIRES_IN = 3600
 
 
@@ -107,7 +107,7 @@ def _oauth_session(
 ) -> OAuth2Session:
     if session is not None:
         return session
-    # Canvas reads client_id/client_secret from the form body (reference §5.3).
+    # Canvas reads client_id/client_secret from the form body (docs/canvas.md §4.2).
     return OAuth2Session(
         client_id=client_id,
         client_secret=client_secret,
@@ -269,7 +269,7 @@ class OAuth2TokenSource:
 def authorization_url(
     canvas_url: str, client_id: str, redirect_uri: str, state: str, scopes: Sequence[str]
 ) -> str:
-    """Canvas's /login/oauth2/auth URL; scopes once, space-separated (reference §5.3)."""
+    """Canvas's /login/oauth2/auth URL; scopes once, space-separated (docs/canvas.md §4.2)."""
     params = {
         "client_id": client_id,
         "response_type": "code",

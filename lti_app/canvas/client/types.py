@@ -1,4 +1,4 @@
-"""Frozen results parsed from real Canvas JSON shapes (reference canvas-api.md §1-5).
+"""Frozen results parsed from real Canvas JSON shapes (docs/canvas.md §1-4).
 
 Ids are strings everywhere (Canvas sends numbers at the top level and strings inside `links`).
 Optional or version-dependent fields are tolerated as absent; anything of the wrong type raises
@@ -456,7 +456,8 @@ def parse_rollup(data: object) -> Rollup:
 
 
 def dedupe_rollups(rollups: Sequence[Rollup]) -> list[Rollup]:
-    """One rollup per user (the first seen): Canvas repeats a student per section (§7.11)."""
+    """One rollup per user (the first seen): Canvas repeats a student per section
+    (docs/canvas.md §1.2)."""
     seen: set[str] = set()
     unique = []
     for rollup in rollups:
