@@ -109,6 +109,29 @@ def _json_body(response: requests.Response, timeout: tuple[float, float]) -> Any
         raise ValueError("the document is nested too deeply") from None
 
 
+def _with_token(
+    http: requests.Session,
+    method: str,
+    url: str,
+    registration_token: str,
+    timeout: tuple[float, float],
+    **kwargs: Any,
+) -> Any:
+    """One request carrying the registration token (never following a redirect with it); its
+    JSON answer, read within the size and time budget."""
+    response = http.request(
+        method,
+        url,
+        headers={"Authorization": f"Bearer {registration_token}"},
+        timeout=timeout,
+        allow_redirects=False,
+        stream=True,
+        **kwargs,
+    )
+    response.raise_for_status()
+    return _json_body(response, timeout)
+
+
 def _host(url: str) -> str:
     return urlsplit(url).netloc[:255]
 
@@ -154,15 +177,7 @@ def fetch_configuration(
     # Before the registration token goes anywhere.
     _check_allowed(openid_configuration, allowed_hosts, "configuration")
     try:
-        response = http.get(
-            openid_configuration,
-            headers={"Authorization": f"Bearer {registration_token}"},
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-        )
-        response.raise_for_status()
-        doc: Any = _json_body(response, timeout)
+        doc: Any = _with_token(http, "GET", openid_configuration, registration_token, timeout)
     except (requests.RequestException, ValueError) as exc:
         status = getattr(getattr(exc, "response", None), "status_code", None)
         log.warning(
@@ -231,16 +246,9 @@ def register(
 ) -> Platform:
     body = registration_request(tool_base_url, config.scopes_supported)
     try:
-        response = http.post(
-            config.registration_endpoint,
-            json=body,
-            headers={"Authorization": f"Bearer {registration_token}"},
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
+        answer: Any = _with_token(
+            http, "POST", config.registration_endpoint, registration_token, timeout, json=body
         )
-        response.raise_for_status()
-        answer: Any = _json_body(response, timeout)
         client_id = _identifier(answer["client_id"])
         if client_id is None:
             raise ValueError("client_id is not a usable identifier")

@@ -39,10 +39,17 @@ def _optional_url(ctx: click.Context, param: click.Parameter, value: str | None)
     return None if value is None else _https_url(ctx, param, value)
 
 
-def _require_https_in_production(*options: tuple[str, str | None]) -> None:
+def _require_https_in_production(
+    auth_url: str | None, token_url: str | None, jwks_url: str | None, canvas_url: str | None
+) -> None:
     if not services().settings.is_production:
         return
-    for hint, url in options:
+    for hint, url in (
+        ("--auth-url", auth_url),
+        ("--token-url", token_url),
+        ("--jwks-url", jwks_url),
+        ("--canvas-url", canvas_url),
+    ):
         if url is not None and not url.startswith("https://"):
             raise click.BadParameter("must be https:// in production", param_hint=hint)
 
@@ -105,12 +112,7 @@ def register(app: Flask) -> None:
                 raise click.BadParameter("must not be empty", param_hint=hint)
             if len(value) > 255:
                 raise click.BadParameter("must be at most 255 characters", param_hint=hint)
-        _require_https_in_production(
-            ("--auth-url", auth_url),
-            ("--token-url", token_url),
-            ("--jwks-url", jwks_url),
-            ("--canvas-url", canvas_url),
-        )
+        _require_https_in_production(auth_url, token_url, jwks_url, canvas_url)
         with session_scope(current_app) as db:
             platform = db.scalar(
                 select(Platform).where(Platform.issuer == issuer, Platform.client_id == client_id)
@@ -175,12 +177,7 @@ def register(app: Flask) -> None:
         changes = {k: v for k, v in changes.items() if v is not None}
         if not changes:
             raise click.UsageError("Nothing to change: give at least one option to update.")
-        _require_https_in_production(
-            ("--auth-url", auth_url),
-            ("--token-url", token_url),
-            ("--jwks-url", jwks_url),
-            ("--canvas-url", canvas_url),
-        )
+        _require_https_in_production(auth_url, token_url, jwks_url, canvas_url)
         with session_scope(current_app) as db:
             platform = _platform(db, issuer, client_id)
             moved = canvas_url is not None and origin_of(canvas_url) != origin_of(
