@@ -25,8 +25,13 @@ from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.tenancy import Platform
 from lti_app.services import Services
-from lti_app.sync.errors import MissingApiKey
 from lti_app.urls import origin_of
+
+
+class MissingApiKey(Exception):
+    """The tenant has no usable Canvas API developer key (none, or stored for another Canvas
+    address): an admin must store one."""
+
 
 ACCESS = "access"
 REFRESH = "refresh"

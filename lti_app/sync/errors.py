@@ -14,6 +14,7 @@ from lti_app.canvas.client.errors import (
     TokenInvalid,
     UnsafeLink,
 )
+from lti_app.canvas.connection import MissingApiKey
 from lti_app.sync.fetch import CourseChanged
 
 RECONNECT = "reconnect"
@@ -26,10 +27,6 @@ CANVAS = "canvas_error"
 INTERRUPTED = "interrupted"
 INTERNAL = "internal"
 NOT_CONFIGURED = "not_configured"
-
-
-class MissingApiKey(Exception):
-    """The tenant has no Canvas API developer key: an admin must add one."""
 
 
 @dataclass(frozen=True)

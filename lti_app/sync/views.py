@@ -28,6 +28,7 @@ from lti_app.canvas.client.tokens import (
     exchange_code,
     revoke,
 )
+from lti_app.canvas.connection import MissingApiKey
 from lti_app.db import get_session, session_scope
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
@@ -37,7 +38,6 @@ from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.sync import service
 from lti_app.sync.background import start_user_sync
-from lti_app.sync.errors import MissingApiKey
 from lti_app.urls import origin_of
 from lti_app.web.session_views import session_required
 

@@ -19,11 +19,11 @@ from sqlalchemy import select, update
 from lti_app.canvas import connection
 from lti_app.canvas.client.errors import ReconnectRequired
 from lti_app.canvas.client.tokens import OAuth2TokenSource
+from lti_app.canvas.connection import MissingApiKey
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasApiToken, SyncRun
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync.errors import MissingApiKey
 from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser, set_api_key
 from tests.lti_platform import FakePlatform
