@@ -144,7 +144,8 @@ def _check_url(url: str, allow_http: bool) -> str:
     except UnsafeUrl as exc:
         raise RegistrationError(f"Canvas gave an address that cannot be used: {exc}.") from None
     if parts.scheme not in (("https", "http") if allow_http else ("https",)):
-        raise RegistrationError(f"Canvas gave an address that is not https: {url[:200]}")
+        # The origin only: Canvas's configuration URL carries the registration token.
+        raise RegistrationError(f"Canvas gave an address that is not https: {origin_of(url)}")
     # In production the tool only talks to public hosts (no SSRF into its own network);
     # development and tests run Canvas on loopback.
     if not allow_http and not resolves_to_public_addresses(url):
