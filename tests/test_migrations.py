@@ -87,7 +87,9 @@ def test_step_by_step_down_and_up(engine: Engine, config: Config) -> None:
         command.upgrade(config, revision.revision)
         assert version(engine) == revision.revision
     for revision in reversed(revisions):
-        command.downgrade(config, revision.down_revision or "base")
+        down = revision.down_revision
+        assert down is None or isinstance(down, str)  # no merge revisions
+        command.downgrade(config, down or "base")
         expected = revision.down_revision
         assert version(engine) == (expected if isinstance(expected, str) else None)
 

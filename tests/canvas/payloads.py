@@ -89,7 +89,9 @@ def submission(
     return ser.submission_json(graded, BASE, COURSE, assessment)
 
 
-def rollup(user_id: int, section_id: int, outcome_id: int = 97, score: float = 2.73) -> dict:
+def rollup(
+    user_id: int, section_id: int, outcome_id: int = 97, score: float = 2.73
+) -> dict[str, Any]:
     return ser.user_rollup_json(
         user_id,
         section_id,

@@ -29,6 +29,7 @@ from lti_app.canvas.client import (
 from lti_app.canvas.client.types import parse_progress
 from tests.canvas import payloads
 from tests.canvas.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
+from tests.http_calls import send_kwargs
 
 SECTIONS = f"{BASE}/api/v1/courses/12/sections"
 SECTION = payloads.section(45, "Period 2")
@@ -59,7 +60,7 @@ def test_every_call_has_connect_and_read_timeouts(
     client.update_grades("12", "53", GRADE_DATA)
     assert len(canvas.calls) == 2
     for call in canvas.calls:
-        assert call.request.req_kwargs["timeout"] == (2.0, 9.0)
+        assert send_kwargs(call.request)["timeout"] == (2.0, 9.0)
 
 
 def test_gets_are_retried_on_5xx_with_exponential_backoff(
@@ -332,7 +333,7 @@ def test_concurrency_per_token_source_is_bounded() -> None:
     class HeldSession(requests.Session):
         """Holds every request until the test has seen how many got in at once."""
 
-        def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        def request(self, *args: Any, **kwargs: Any) -> requests.Response:
             nonlocal in_flight, peak
             with lock:
                 in_flight += 1

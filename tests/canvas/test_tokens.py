@@ -27,6 +27,7 @@ from lti_app.canvas.client import (
 )
 from tests.canvas import payloads
 from tests.canvas.conftest import BASE
+from tests.http_calls import send_kwargs
 
 TOKEN_URL = f"{BASE}/login/oauth2/token"
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -47,7 +48,9 @@ class MemoryStore:
         self.token = token
 
 
-def stored(access: str = "old-access", *, expires_in: float = 3000, refresh: str | None = REFRESH):
+def stored(
+    access: str = "old-access", *, expires_in: float = 3000, refresh: str | None = REFRESH
+) -> StoredToken:
     return StoredToken(
         access_token=access,
         refresh_token=refresh,
@@ -102,7 +105,7 @@ def test_refreshes_proactively_inside_the_leeway_and_keeps_the_refresh_token(
         "client_id": ["170000000000001"],
         "client_secret": [SECRET],
     }
-    assert call.request.req_kwargs["timeout"] == (1.5, 7.0)
+    assert send_kwargs(call.request)["timeout"] == (1.5, 7.0)
     assert store.saved == [
         StoredToken(
             "new-access",
@@ -240,7 +243,7 @@ def test_exchange_code_posts_the_grant_and_names_the_user(
         "client_id": ["170000000000001"],
         "client_secret": [SECRET],
     }
-    assert call.request.req_kwargs["timeout"] == (2.0, 5.0)
+    assert send_kwargs(call.request)["timeout"] == (2.0, 5.0)
 
 
 def test_exchange_of_a_used_code_means_reconnect(canvas: responses.RequestsMock) -> None:
@@ -273,7 +276,7 @@ def test_revoke_deletes_with_the_bearer_token(canvas: responses.RequestsMock) ->
     revoke(BASE, "tok-1", timeout=(1.0, 2.0))
     (call,) = canvas.calls
     assert call.request.headers["Authorization"] == "Bearer tok-1"
-    assert call.request.req_kwargs["timeout"] == (1.0, 2.0)
+    assert send_kwargs(call.request)["timeout"] == (1.0, 2.0)
     canvas.replace(responses.DELETE, TOKEN_URL, status=401, json={})
     revoke(BASE, "tok-1")  # already dead: done
     canvas.replace(responses.DELETE, TOKEN_URL, status=500, json={})

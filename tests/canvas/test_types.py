@@ -84,6 +84,7 @@ def test_outcome_groups_form_a_tree(district: tuple[Any, Any]) -> None:
 def test_proficiency(district: tuple[Any, Any]) -> None:
     state, ids = district
     scale = sandbox_outcomes.resolved_scale(state, "Course", ids.ela_course)
+    assert scale is not None
     proficiency = parse_proficiency(ser.proficiency_json(scale))
     assert proficiency.points_possible == 4.0
     assert proficiency.mastery_points == 3.0
@@ -151,6 +152,7 @@ def test_rubric_create_response_and_submission(district: tuple[Any, Any]) -> Non
     state, ids = district
     assignment_id = ids.ela_assignments[0]
     association = sandbox_rubrics.grading_association(state, assignment_id)
+    assert association is not None
     rubric = state.rubrics[association.rubric_id]
     created = parse_rubric_created(ser.rubric_create_json(rubric, association))
     assert created.rubric_id == str(rubric.id)
@@ -228,7 +230,7 @@ def test_assignment_ids_come_only_from_assignment_asset_strings() -> None:
     assert assignment_id_of(None) is None
 
 
-GOOD_RESULT = {
+GOOD_RESULT: dict[str, Any] = {
     "id": 4711,
     "score": 3.0,
     "links": {"user": "812", "learning_outcome": "97", "alignment": "assignment_53"},

@@ -63,6 +63,7 @@ def test_create_rubric_sends_index_keyed_criteria_and_a_grading_association(
 ) -> None:
     state, ids = district
     association = sandbox_rubrics.grading_association(state, ids.ela_assignments[0])
+    assert association is not None
     rubric = state.rubrics[association.rubric_id]
     canvas.post(
         f"{BASE}/api/v1/courses/12/rubrics", json=ser.rubric_create_json(rubric, association)
@@ -121,6 +122,7 @@ def test_update_rubric_goes_through_the_existing_association(
 ) -> None:
     state, ids = district
     association = sandbox_rubrics.grading_association(state, ids.ela_assignments[0])
+    assert association is not None
     rubric = state.rubrics[association.rubric_id]
     url = f"{BASE}/api/v1/courses/12/rubrics/{rubric.id}"
     canvas.put(url, status=503)

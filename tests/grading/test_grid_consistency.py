@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from lti_app.db import session_scope
 from lti_app.grading import course_mastery
@@ -61,9 +61,11 @@ def add_results(app: Flask, platform: FakePlatform) -> None:
                     from_carrier=n % 13 == 0,
                 )
             )
+        demonstrations = Demonstration.__table__
+        assert isinstance(demonstrations, Table)
         for uid, oid, seconds, score in (("812", "97", 2, 4.0), ("814", "99", 9, 0.5)):
             db.execute(
-                Demonstration.__table__.insert(),
+                demonstrations.insert(),
                 [
                     {
                         "platform_id": pid,

@@ -27,6 +27,7 @@ from werkzeug.test import TestResponse
 from lti_app.db import session_scope
 from lti_app.models.tenancy import Deployment, Platform
 from tests.conftest import LtiBrowser, make_app
+from tests.http_calls import url_of
 from tests.lti_platform import ADMIN, TOOL_BASE, FakePlatform
 
 ISSUER = "https://canvas.instructure.com"
@@ -133,7 +134,7 @@ class FakeCanvas:
         return 200, {"Content-Type": "application/json"}, json.dumps(answer)
 
     def calls_to(self, url: str) -> list[Any]:
-        return [c for c in self.mock.calls if c.request.url.split("?")[0] == url]
+        return [c for c in self.mock.calls if url_of(c.request).split("?")[0] == url]
 
 
 @pytest.fixture

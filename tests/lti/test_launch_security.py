@@ -330,6 +330,7 @@ def _concurrent_launch(app: Flask, platform: FakePlatform, n: int) -> list[int]:
     browser = LtiBrowser(app.test_client(), platform)
     auth = browser.start()
     token = platform.sign(platform.claims(auth["nonce"]))
+    assert browser.client._cookies is not None
     cookies = {c.key: c.value for c in browser.client._cookies.values()}
     barrier = threading.Barrier(n)
     statuses: list[int] = []
@@ -897,6 +898,7 @@ def test_a_browser_keeps_a_bounded_number_of_sessions(browser: LtiBrowser) -> No
         h for h in handles if browser.client.get(f"/s/{h}/", base_url=TOOL_BASE).status_code == 200
     ]
     assert live == handles[-5:]
+    assert browser.client._cookies is not None
     held = [c for c in browser.client._cookies.values() if c.key.startswith("__Host-mp-")]
     assert len(held) == 5
 

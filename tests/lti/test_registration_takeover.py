@@ -36,6 +36,7 @@ from lti_app.services import services
 from lti_app.sync.background import start_user_sync
 from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser, set_api_key
+from tests.http_calls import url_of
 from tests.lti.test_dynamic_registration import REG_TOKEN, openid_configuration
 from tests.lti_platform import ADMIN, INSTRUCTOR, TOOL_BASE, FakePlatform
 
@@ -80,7 +81,7 @@ def snapshot(app: Flask) -> dict[str, list[str]]:
 
 
 def attacker_calls(mock: responses.RequestsMock) -> list[Any]:
-    return [c for c in mock.calls if c.request.url.startswith(ATTACKER)]
+    return [c for c in mock.calls if url_of(c.request).startswith(ATTACKER)]
 
 
 def serve_attacker(mock: responses.RequestsMock, platform: FakePlatform, issuer: str) -> None:

@@ -110,7 +110,7 @@ def test_empty_is_none(fn: object) -> None:
 
 def test_one_result_is_that_result() -> None:
     for fn in (highest, latest, average, decaying_average, standard_decaying_average, mode):
-        assert fn([2.5]) == 2.5  # type: ignore[operator]
+        assert fn([2.5]) == 2.5
     assert power_law([2.5], 0, 4) == 2.5
     assert recent_mean([2.5], 3) == 2.5
 

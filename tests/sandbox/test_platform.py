@@ -23,6 +23,7 @@ from canvas_sandbox.platform.launch import CLAIM
 from canvas_sandbox.platform.store import add_developer_key, deploy, developer_keys
 from canvas_sandbox.state import Account, Course, Enrollment, SandboxState, Section, User
 from lti_app.lti.tool_configuration import developer_key_json, registration_request
+from tests.http_calls import send_kwargs
 
 BASE = "http://localhost:8100"
 TOOL = "http://127.0.0.1:5000"
@@ -592,7 +593,7 @@ def test_install_from_config_url(app: Flask, state: SandboxState) -> None:
     listing = admin.get("/accounts/1/developer_keys").text
     assert key.client_id in listing
     # the fetch is bounded in time
-    assert responses.calls[0].request.req_kwargs["timeout"] == install.FETCH_TIMEOUT
+    assert send_kwargs(responses.calls[0].request)["timeout"] == install.FETCH_TIMEOUT
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from html import unescape
+from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -119,7 +120,9 @@ def launch_as_teacher(sandbox: str) -> tuple[str, str, str]:
     )
     assert switched.status_code == 303
     # Browsers keep Secure cookies on http://localhost; requests does not, so keep it by hand.
-    for cookie in list(browser.cookies):
+    jar: CookieJar = browser.cookies  # iterating a CookieJar gives its Cookie objects
+    for cookie in list(jar):
+        assert cookie.value is not None  # requests' set() would drop a cookie without one
         browser.cookies.set(cookie.name, cookie.value, domain=cookie.domain, secure=False)
     dashboard = browser.get(sandbox, timeout=10).text
     course = re.search(r'href="/courses/(\d+)"><span class="cc-code">ELA7-P2', dashboard)

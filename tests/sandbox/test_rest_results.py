@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -14,8 +15,8 @@ from canvas_sandbox.state import CalculationMethod, SandboxState
 H = dict[str, str]
 
 
-def _all_results(client: FlaskClient, url: str, headers: H) -> list[dict[str, object]]:
-    out: list[dict[str, object]] = []
+def _all_results(client: FlaskClient, url: str, headers: H) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     next_url: str | None = url
     for _ in range(200):
         if next_url is None:
@@ -46,12 +47,12 @@ def test_results_shape_order_and_hidden(
         "id", "score", "possible", "mastery", "percent", "hide_points", "hidden",
         "submitted_or_assessed_at", "links",
     }  # fmt: skip
-    assert first["links"]["alignment"].startswith("assignment_")  # type: ignore[index]
-    assert isinstance(first["id"], int) and isinstance(first["links"]["user"], str)  # type: ignore[index]
+    assert first["links"]["alignment"].startswith("assignment_")
+    assert isinstance(first["id"], int) and isinstance(first["links"]["user"], str)
     # ordered by sortable name, user id, outcome id, result id
     keys = [
-        (state.users[int(r["links"]["user"])].sortable_name, int(r["links"]["user"]),  # type: ignore[index]
-         int(r["links"]["learning_outcome"]), r["id"] is None, r["id"] or 0)  # type: ignore[index]
+        (state.users[int(r["links"]["user"])].sortable_name, int(r["links"]["user"]),
+         int(r["links"]["learning_outcome"]), r["id"] is None, r["id"] or 0)
         for r in rows
     ]  # fmt: skip
     assert keys == sorted(keys)
@@ -118,7 +119,7 @@ def test_result_filters_and_linked(
         f"/api/v1/courses/{ids.ela_course}/outcome_results?section_id={sec}&per_page=100",
         teacher,
     )
-    assert {int(r["links"]["user"]) for r in rows} <= in_b  # type: ignore[index]
+    assert {int(r["links"]["user"]) for r in rows} <= in_b
 
 
 def test_students_see_only_their_own(
@@ -227,9 +228,9 @@ def test_rollup_sorting(client: FlaskClient, ids: DemoIds, teacher: H, state: Sa
         f"{base}&sort_by=outcome&sort_outcome_id={oid}&sort_order=desc", headers=teacher
     ).get_json()
 
-    def score(r: dict[str, object]) -> float | None:
+    def score(r: dict[str, Any]) -> float | None:
         return next(
-            (s["score"] for s in r["scores"] if s["links"]["outcome"] == str(oid)),  # type: ignore[attr-defined,index]
+            (s["score"] for s in r["scores"] if s["links"]["outcome"] == str(oid)),
             None,
         )
 

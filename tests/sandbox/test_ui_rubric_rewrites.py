@@ -178,12 +178,13 @@ def test_bad_input_shows_the_form_again_with_what_was_typed(
     edit_url = f"/courses/{other.course}/outcomes/{outcome.id}/edit"
     teacher = as_user(sandbox, other.teacher)
     csrf = token(teacher.get(edit_url).text)
-    for fields, message in (
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"description": ["Got it", "No"], "points": ["lots", "0"]}, "Rating 1 points"),
         ({"description": ["Got it", " "], "points": ["5", "0"]}, "Rating 2 needs a description."),
         ({"description": ["Got it"], "points": ["5"], "mastery_points": "x"}, "Mastery points"),
         ({"description": [""], "points": [""]}, "Add at least one rating."),
-    ):
+    ]
+    for fields, message in cases:
         page = teacher.post(edit_url, data={"authenticity_token": csrf, **fields})
         assert page.status_code == 422
         assert error(page.text).startswith(message)

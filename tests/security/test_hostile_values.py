@@ -69,7 +69,7 @@ def assert_refused(
     roles[role]  # launch first: the launch itself writes rows
     before = database_dump(app)
     response = request_as(roles, role, method, path, data)
-    html = response.get_data(as_text=True)
+    html: str = response.get_data(as_text=True)
     assert response.status_code in statuses, (response.status_code, html[:2000])
     assert database_dump(app) == before
     return html

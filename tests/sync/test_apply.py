@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -68,7 +69,7 @@ def snapshot() -> CourseSnapshot:
     )
 
 
-def apply(app: Flask, platform_id: int, snap: CourseSnapshot) -> dict[str, object]:
+def apply(app: Flask, platform_id: int, snap: CourseSnapshot) -> dict[str, Any]:
     with session_scope(app) as db:
         return apply_snapshot(db, platform_id, snap, synced_at=T0).as_json()
 

@@ -22,6 +22,7 @@ from lti_app.models.canvas import CanvasApiToken, CanvasOAuthState
 from lti_app.models.launch import LaunchSession
 from lti_app.services import services
 from tests.conftest import LtiBrowser, set_api_key
+from tests.http_calls import url_of
 from tests.lti_platform import LEARNER, TOOL_BASE, FakePlatform
 
 ACCESS = "1~AccessTokenSecretValue0123456789"
@@ -67,6 +68,7 @@ def post(browser: LtiBrowser, row: LaunchSession, path: str) -> str:
 def start_url(browser: LtiBrowser, row: LaunchSession) -> str:
     html = post(browser, row, "/canvas/connect")
     assert post.status == 200, html  # type: ignore[attr-defined]
+    url: str
     [url] = re.findall(r'href="(https://tool\.test/canvas/oauth/start\?state=[^"]+)"', html)
     assert 'target="_blank"' in html
     return url.replace("&amp;", "&")
@@ -207,7 +209,7 @@ def test_unknown_expired_or_missing_state_is_refused_without_calling_canvas(
     for bad in (state, "forged-state", ""):
         status, _ = callback(browser, bad)
         assert status == 400
-    assert not [c for c in jwks.calls if "login/oauth2/token" in c.request.url]
+    assert not [c for c in jwks.calls if "login/oauth2/token" in url_of(c.request)]
 
 
 def test_state_is_bound_to_the_launch_session(

@@ -26,6 +26,7 @@ from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.tasks.runner import runner
 from tests.conftest import LtiBrowser, set_api_key
+from tests.http_calls import url_of
 from tests.lti_platform import FakePlatform
 from tests.sync.test_oauth_connect import (
     ACCESS,
@@ -77,11 +78,11 @@ def calls_carrying_secrets(mock: responses.RequestsMock) -> list[str]:
     """Every request to the other host that carries a token, the refresh token or the secret."""
     leaked = []
     for call in mock.calls:
-        if not call.request.url.startswith(ELSEWHERE):
+        if not url_of(call.request).startswith(ELSEWHERE):
             continue
         sent = f"{call.request.headers}{call.request.body!r}{call.request.url}"
         if any(s in sent for s in (ACCESS, REFRESH, API_SECRET)):
-            leaked.append(call.request.url)
+            leaked.append(url_of(call.request))
     return leaked
 
 
@@ -100,7 +101,7 @@ def test_sync_after_the_canvas_url_changed_sends_nothing_and_asks_to_reconnect(
     html = post(browser, row, "/canvas/sync")
     assert post.status in (200, 202), html  # type: ignore[attr-defined]
     assert runner(app).wait_idle(timeout=60)
-    assert [c.request.url for c in jwks.calls if c.request.url.startswith(ELSEWHERE)] == []
+    assert [c.request.url for c in jwks.calls if url_of(c.request).startswith(ELSEWHERE)] == []
     with session_scope(app) as db:
         run = db.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
         assert run is not None and run.status == "failed"
@@ -113,7 +114,7 @@ def test_sync_after_the_canvas_url_changed_sends_nothing_and_asks_to_reconnect(
     html = post(browser, row, "/canvas/sync")
     assert runner(app).wait_idle(timeout=60)
     assert calls_carrying_secrets(jwks) == []
-    assert [c.request.url for c in jwks.calls if c.request.url.startswith(ELSEWHERE)] == []
+    assert [c.request.url for c in jwks.calls if url_of(c.request).startswith(ELSEWHERE)] == []
     with session_scope(app) as db:
         run = db.scalars(select(SyncRun).order_by(SyncRun.id.desc())).first()
         assert run is not None and (run.status, run.error_code) == ("failed", "reconnect")
@@ -160,7 +161,7 @@ def test_refresh_and_client_refuse_a_token_from_another_canvas(
         client = connection.make_client(services(), ELSEWHERE, old_source)
     with pytest.raises(ReconnectRequired):
         client.users_self()
-    assert [c.request.url for c in jwks.calls if c.request.url.startswith(ELSEWHERE)] == []
+    assert [c.request.url for c in jwks.calls if url_of(c.request).startswith(ELSEWHERE)] == []
 
 
 def test_connect_after_the_canvas_url_changed_never_sends_the_api_secret_there(
@@ -178,7 +179,7 @@ def test_connect_after_the_canvas_url_changed_never_sends_the_api_secret_there(
     status, _ = callback(browser, state, code="code-from-elsewhere")
     assert status == 502
     assert calls_carrying_secrets(jwks) == []
-    assert [c.request.url for c in jwks.calls if c.request.url.startswith(ELSEWHERE)] == []
+    assert [c.request.url for c in jwks.calls if url_of(c.request).startswith(ELSEWHERE)] == []
 
 
 def test_disconnect_revokes_at_the_canvas_that_issued_the_token(
@@ -196,4 +197,4 @@ def test_disconnect_revokes_at_the_canvas_that_issued_the_token(
     assert post.status == 200, html  # type: ignore[attr-defined]
     [revoke] = [c for c in jwks.calls if c.request.method == "DELETE"]
     assert revoke.request.url == platform.canvas_url + "/login/oauth2/token"
-    assert [c.request.url for c in jwks.calls if c.request.url.startswith(ELSEWHERE)] == []
+    assert [c.request.url for c in jwks.calls if url_of(c.request).startswith(ELSEWHERE)] == []

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ from tests.writeback.worker_process import (
 
 REDIS_DB = 12
 # Short lease: the restarted worker takes the dead one's course over within seconds.
-LEASE = {"writeback_lease_seconds": 2, "writeback_sweep_seconds": 0.5}
+LEASE: dict[str, Any] = {"writeback_lease_seconds": 2, "writeback_sweep_seconds": 0.5}
 # Results appear this long after Canvas accepted an assessment (its job), so a worker spends
 # a while reading back: the window the "read-back" kill aims at.
 RESULT_DELAY_MS = 1500

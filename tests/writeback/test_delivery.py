@@ -70,7 +70,9 @@ def test_the_next_sync_recognises_carrier_results_and_counts_each_demonstration_
                 data.results, effective_policy(db, w.platform_id, w.course).mapping
             )
             assert not any(e.id == f"canvas:{mine[0].canvas_result_id}" for e in canvas[(a, rl)])
-            demos = [e for e in data.tool.get((a, rl), []) if e.id.startswith("demo:")]
+            tool = data.tool.get((a, rl), [])
+            assert all(e.id is not None for e in tool)
+            demos = [e for e in tool if e.id is not None and e.id.startswith("demo:")]
             assert [e.score for e in demos] == [3.5]
 
 
