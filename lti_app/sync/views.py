@@ -51,6 +51,8 @@ CALLBACK_PATH = "/canvas/oauth/callback"
 # Requested when the API key enforces scopes: the sync's reads and the write-back's calls.
 SCOPES = (
     "url:GET|/api/v1/users/:id",
+    "url:GET|/api/v1/courses/:id",
+    "url:GET|/api/v1/courses/:course_id/root_outcome_group",
     "url:GET|/api/v1/courses/:course_id/outcome_group_links",
     "url:GET|/api/v1/courses/:course_id/outcome_groups",
     "url:GET|/api/v1/courses/:course_id/outcome_proficiency",
@@ -60,6 +62,8 @@ SCOPES = (
     "url:GET|/api/v1/courses/:course_id/outcome_rollups",
     "url:GET|/api/v1/courses/:course_id/assignments",
     "url:GET|/api/v1/courses/:course_id/assignments/:id",
+    "url:GET|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
+    "url:GET|/api/v1/courses/:course_id/rubrics/:id",
     "url:POST|/api/v1/courses/:course_id/assignments",
     "url:POST|/api/v1/courses/:course_id/rubrics",
     "url:PUT|/api/v1/courses/:course_id/rubrics/:id",

@@ -1,4 +1,4 @@
-"""A scripted stand-in for CanvasClient's reads, built from canvas_client types (for unit
+"""A scripted stand-in for CanvasClient's reads, built from the Canvas client's types (for unit
 tests of fetch and of the sync service without HTTP)."""
 
 from __future__ import annotations
