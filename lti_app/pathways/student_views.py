@@ -184,7 +184,7 @@ def _my_drills(
     now: datetime,
 ) -> dict[str, drill_model.Drill]:
     """Every target's drill-down for the launch's own student (never another's: the id comes
-    from the launch). tests/student/test_student_levels.py checks it against the teacher's."""
+    from the launch). tests/pathways/test_student_levels.py checks it against the teacher's."""
     return drill_model.student_drills(
         db,
         actor.platform_id,

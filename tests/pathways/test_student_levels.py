@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from flask import Flask
 
 from lti_app.db import session_scope
@@ -20,11 +19,6 @@ from lti_app.pathways.student_views import _my_drills
 from lti_app.policies.store import effective_policy
 from tests.grading.seed import COURSE, STUDENTS, T0, TARGETS, platform_id, seed_course
 from tests.lti_platform import FakePlatform
-
-
-@pytest.fixture
-def db_url(backend_url: str) -> str:
-    return backend_url
 
 
 def _score(app: Flask, pid: int, uid: str, oid: str, level: str, at: datetime) -> int:

@@ -36,11 +36,6 @@ CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
 
 
 @pytest.fixture
-def db_url(backend_url: str) -> str:
-    return backend_url
-
-
-@pytest.fixture
 def pid(app: Flask, platform: FakePlatform) -> int:
     pid = platform_id_of(app, platform)
     seed_course(app, pid)
