@@ -3,22 +3,28 @@
 One pass, under the course lease (``lease``):
 
 1. load the due items; pick a teacher whose Canvas connection writes (the scorer's);
-2. make sure each round's carrier exists with a criterion per needed target (``carriers``);
-3. read what Canvas already holds for those students and targets: an item whose value Canvas
-   already has is delivered without a write (this is what makes a re-run after a crash safe);
-4. per carrier, write each remaining student's full set of rows (every row already on that
-   carrier, from Canvas and from the outbox, plus the new ones: an assessment replaces all its
-   rows, docs/canvas.md §3.5), in one bulk ``update_grades`` (one student: one submission PUT);
-5. read the results back with backoff until they appear (Canvas writes them in a job,
-   docs/canvas.md §3.4),
-   and only then mark them delivered. Anything not confirmed retries later with backoff; after
-   the last attempt it is shown to the teacher as failed, with the reason.
+2. read what Canvas holds for those students (every target: dates included);
+3. an item already written once (a crash or a lost answer since) is looked for first, with
+   backoff, because Canvas writes results in a job after the write (docs/canvas.md §3.4): found,
+   it is delivered without writing again;
+4. place every other item on a carrier (``placement``: the student's frontier carrier or the
+   next, so Canvas keeps the tool's order, docs/canvas.md §3.5) and make sure each carrier exists
+   as the tool made it (``carriers``);
+5. per carrier, in round order, record the write, then write each student's full set of rows
+   (every row already on that carrier plus the new ones: an assessment replaces all its rows) in
+   one bulk ``update_grades`` (one student: one submission PUT); a student Canvas could not find
+   fails alone (docs/canvas.md §3.3);
+6. read the results back with backoff until they appear and only then mark them delivered.
+   Anything not confirmed retries later with backoff; after the last attempt it is shown to the
+   teacher as failed, with the reason. A failure costs an attempt only to the items of the
+   request that failed.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from lti_app.canvas.client.client import CanvasClient
 from lti_app.canvas.client.errors import (
@@ -44,14 +50,27 @@ from lti_app.canvas.client.errors import (
 )
 from lti_app.canvas.connection import MissingApiKey, find_token
 from lti_app.db import session_scope
-from lti_app.models.canvas import CourseOutcome, synced_course
-from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
+from lti_app.models.canvas import CarrierAssignment, CourseOutcome, synced_course
+from lti_app.models.writeback import (
+    DELIVERED,
+    FAILED,
+    KIND_DEMONSTRATION,
+    PENDING,
+    WritebackItem,
+)
 from lti_app.policies.store import effective_policy
 from lti_app.services import Services
 from lti_app.sync.background import user_client_factory
 from lti_app.writeback import lease
-from lti_app.writeback.carriers import Carrier, CarrierKeeper, CarrierProblem, ratings_for
+from lti_app.writeback.carriers import (
+    Carrier,
+    CarrierInFlight,
+    CarrierKeeper,
+    CarrierProblem,
+    ratings_for,
+)
 from lti_app.writeback.outbox import backoff
+from lti_app.writeback.placement import StudentResults, place
 
 log = logging.getLogger("lti_app.writeback")
 
@@ -65,6 +84,13 @@ VERIFY_MAX_DELAY = 8.0
 MAX_VERIFY_READS = 30
 # Scores are compared with this tolerance (Canvas stores floats).
 SAME = 1e-6
+# Between two carriers' writes for one student in one pass: Canvas orders results by their
+# date to the second and does not order ties (docs/canvas.md §3.5).
+ORDER_GAP_SECONDS = 1.0
+# A write sent this long ago whose result is still not in Canvas is not waited for again.
+RECENT_WRITE_SECONDS = 600.0
+GONE_REASON = "This student is no longer in the course or not assigned the carrier in Canvas."
+_MISSING_IDS = re.compile(r"Couldn't find User\(s\) with API ids (.*)$", re.DOTALL)
 
 ClientFor = Callable[[str], CanvasClient]
 
@@ -105,6 +131,31 @@ class _Due:
     comment: str | None
     teacher: str
     attempts: int
+    carrier_id: int | None = None
+    written_at: datetime | None = None  # a write was sent: Canvas may hold it (or soon will)
+
+    @property
+    def written(self) -> bool:
+        return self.written_at is not None
+
+
+def missing_user_ids(message: str | None) -> set[str]:
+    """The students a failed bulk grading Progress names (``Submission.process_bulk_update``:
+    ``Couldn't find User(s) with API ids 'a', 'b'``), or none."""
+    found = _MISSING_IDS.search(message or "")
+    if found is None:
+        return set()
+    return {part.strip().strip("'\"") for part in found.group(1).split(",") if part.strip()}
+
+
+@dataclass(frozen=True)
+class _Held:
+    score: float
+    at: datetime | None
+
+
+# (user, outcome, assignment id) -> what Canvas holds there
+HeldMap = dict[tuple[str, str, str], _Held]
 
 
 class _Permanent(Exception):
@@ -119,6 +170,8 @@ def reason_for(exc: BaseException) -> tuple[bool, str]:
     """(permanent, what the teacher reads) for a delivery failure; never a token or a body."""
     if isinstance(exc, _Permanent | CarrierProblem):
         return True, str(exc)
+    if isinstance(exc, CarrierInFlight):
+        return False, str(exc)
     if isinstance(exc, _Retry):
         return False, exc.message
     if isinstance(exc, ReconnectRequired | TokenInvalid):
@@ -202,6 +255,9 @@ class _Pass:
         self.settings = _services(app).settings
         self.report = PassReport()
         self.gone: set[str] = set()
+        # The items of the Canvas request under way: a failure costs only them an attempt.
+        self.involved: set[int] = set()
+        self.carrier_of: dict[int, int] = {}  # item id -> carrier row id
 
     # --- the pass ------------------------------------------------------------------------
 
@@ -210,7 +266,9 @@ class _Pass:
         self.report.due = len(due)
         if not due:
             return self.report
+        self.carrier_of = {d.id: d.carrier_id for d in due if d.carrier_id is not None}
         open_ids = {d.id for d in due}
+        self.involved = set(open_ids)
         client: CanvasClient | None = None
         try:
             teacher = self._writer(due)
@@ -219,13 +277,16 @@ class _Pass:
                 self._deliver(client, due, open_ids)
         except Exception as exc:  # every failure is recorded on the items, then logged
             permanent, reason = reason_for(exc)
-            if not isinstance(exc, CanvasError | _Permanent | CarrierProblem | MissingApiKey):
+            if not isinstance(
+                exc, CanvasError | _Permanent | CarrierProblem | CarrierInFlight | MissingApiKey
+            ):
                 log.exception("writeback_pass_crashed course=%s", self.course_id)
             else:
                 log.warning(
                     "writeback_pass_failed course=%s error=%s", self.course_id, type(exc).__name__
                 )
-            self._give_up_or_retry([d for d in due if d.id in open_ids], reason, permanent)
+            failing = [d for d in due if d.id in open_ids and d.id in self.involved]
+            self._give_up_or_retry(failing, reason, permanent)
         finally:
             if client is not None:
                 self.report.requests += client.stats.snapshot()["requests"]
@@ -247,58 +308,149 @@ class _Pass:
         with session_scope(self.app) as db:
             ratings = ratings_for(effective_policy(db, self.platform_id, self.course_id))
         keeper = CarrierKeeper(self.app, client, self.platform_id, self.course_id, targets, ratings)
-        carriers: dict[tuple[str, int], Carrier] = {}
-        for kind, round_ in sorted({(d.kind, d.round) for d in due}):
-            needed = {d.outcome for d in due if (d.kind, d.round) == (kind, round_)}
-            carriers[(kind, round_)] = keeper.ensure(kind, round_, needed)
-            self._renew()
-        self._set_carriers(due, carriers)
 
+        # What Canvas holds for these students, every target (a re-saved assessment re-dates
+        # rows of any target, so the placement needs them all).
         users = sorted({d.user for d in due})
-        # Every row of the carriers involved, not only the due ones: the write sends back every
-        # row the student has on the carrier, so each must be known (docs/canvas.md §3.5).
-        outcomes = sorted({d.outcome for d in due}.union(*(c.criteria for c in carriers.values())))
-        if all(c.new for c in carriers.values()):
-            held: dict[tuple[str, str, str], float] = {}  # Canvas holds nothing on them yet
-        else:
-            held = self._held(client, users, outcomes)
+        self.involved = set(open_ids)
+        held = self._held(client, users, sorted(targets))
         gone = [d for d in due if d.user in self.gone]
         if gone:
-            # Canvas refuses bulk grading when any student in it left the course
-            # (docs/canvas.md §3.3).
-            self._give_up_or_retry(
-                gone, "This student is no longer enrolled in the course in Canvas.", True
-            )
-            open_ids.difference_update(d.id for d in gone)
+            self._fail_gone(gone, open_ids)
             due = [d for d in due if d.id in open_ids]
-        there = [d for d in due if _holds(held, carriers[(d.kind, d.round)], d)]
+        rounds = self._carrier_rounds()
+
+        # Written once already (a crash or a lost answer since): Canvas may show it only after
+        # its result job ran, so look (with backoff) before writing anything again.
+        written = [d for d in due if d.written and d.carrier_id in rounds]
+        there = [d for d in written if _holds(held, rounds[self.carrier_of[d.id]][1], d)]
         self._mark_delivered(there)
-        self.report.already_there = len(there)
         open_ids.difference_update(d.id for d in there)
-        to_write = [d for d in due if d.id in open_ids]
-        if not to_write:
+        written = [d for d in written if d.id in open_ids]
+        if written and _any_recent(written):
+            found = self._verify(client, written, rounds, wait=True)
+            open_ids.difference_update(d.id for d in found)
+            there += found
+            if found:
+                held = self._held(client, users, sorted(targets))
+        self.report.already_there = len(there)
+        due = [d for d in due if d.id in open_ids]
+        if not due:
             return
-        for slot in sorted({(d.kind, d.round) for d in to_write}):
-            mine = [d for d in to_write if (d.kind, d.round) == slot]
-            self._write(client, carriers[slot], mine, held)
+
+        slots = self._place(due, held, rounds)
+        carriers: dict[int, Carrier] = {}
+        for round_ in sorted({r for r, _ in slots.values()}):
+            ids = {d.id for d in due if slots[d.id][0] == round_}
+            self.involved = ids
+            needed = {d.outcome for d in due if d.id in ids}
+            carriers[round_] = keeper.ensure(KIND_DEMONSTRATION, round_, needed)
             self._renew()
-        self._mark_written(to_write)
-        self.report.written = len(to_write)
-        confirmed = self._verify(client, to_write, carriers)
-        open_ids.difference_update(d.id for d in confirmed)
-        late = [d for d in to_write if d.id in open_ids]
+        self._set_carriers({d.id: carriers[slots[d.id][0]].id for d in due})
+        rounds = rounds | {c.id: (r, c.assignment_id) for r, c in carriers.items()}
+
+        to_verify: list[_Due] = []
+        written_users: set[str] = set()
+        for round_ in sorted(carriers):
+            mine = [d for d in due if slots[d.id][0] == round_ and d.id in open_ids]
+            if not mine:
+                continue
+            if written_users & {d.user for d in mine} and to_verify:
+                # The same student on two carriers in one pass: the later write must be dated
+                # after the earlier one's results, to the second (docs/canvas.md §3.5).
+                confirmed = self._verify(client, to_verify, rounds, wait=True)
+                open_ids.difference_update(d.id for d in confirmed)
+                self._late(to_verify, confirmed, open_ids)
+                to_verify = []
+                time.sleep(ORDER_GAP_SECONDS)
+                self._renew()
+            self.involved = {d.id for d in mine}
+            self._mark_written(mine, carriers[round_].id)
+            graded = self._write(client, carriers[round_], mine, held, open_ids)
+            self.report.written += len(graded)
+            to_verify.extend(graded)
+            written_users.update(d.user for d in graded)
+            self._renew()
+        if to_verify:
+            self.involved = {d.id for d in to_verify}
+            confirmed = self._verify(client, to_verify, rounds, wait=True)
+            open_ids.difference_update(d.id for d in confirmed)
+            self._late(to_verify, confirmed, open_ids)
+
+    def _late(self, written: list[_Due], confirmed: list[_Due], open_ids: set[int]) -> None:
+        done = {d.id for d in confirmed}
+        late = [d for d in written if d.id not in done and d.id in open_ids]
         if late:
             self._give_up_or_retry(
                 late, "Canvas has not shown the result yet; the tool will check again.", False
             )
             open_ids.difference_update(d.id for d in late)
 
+    def _fail_gone(self, gone: list[_Due], open_ids: set[int]) -> None:
+        self._give_up_or_retry(gone, GONE_REASON, True)
+        open_ids.difference_update(d.id for d in gone)
+
+    # --- placement -------------------------------------------------------------------------
+
+    def _place(
+        self, due: list[_Due], held: HeldMap, rounds: dict[int, tuple[int, str | None]]
+    ) -> dict[int, tuple[int, int | None]]:
+        """item id -> (carrier round, carrier id when it stays): a written item stays on its
+        carrier (Canvas may hold it there); every other one is placed (``placement``)."""
+        by_assignment = {aid: r for r, aid in rounds.values() if aid is not None}
+        students: dict[str, StudentResults] = defaultdict(StudentResults)
+        for (user, outcome, assignment_id), h in held.items():
+            view = students[user]
+            round_ = by_assignment.get(assignment_id)
+            if round_ is None:
+                if h.at is not None and (
+                    outcome not in view.elsewhere or view.elsewhere[outcome] < h.at
+                ):
+                    view.elsewhere[outcome] = h.at
+            else:
+                view.rows.setdefault(round_, {})[outcome] = h.at
+        for user, outcome, carrier_id in self._rows_in_outbox({d.user for d in due}):
+            if carrier_id in rounds:
+                row = students[user].rows.setdefault(rounds[carrier_id][0], {})
+                row.setdefault(outcome, None)
+        slots: dict[int, tuple[int, int | None]] = {}
+        fresh: dict[str, list[_Due]] = defaultdict(list)
+        for d in due:
+            if d.written and d.carrier_id in rounds:
+                slots[d.id] = (rounds[d.carrier_id][0], d.carrier_id)
+            else:
+                fresh[d.user].append(d)
+        for user, items in fresh.items():
+            for d, round_ in zip(
+                items, place(students[user], [d.outcome for d in items]), strict=True
+            ):
+                slots[d.id] = (round_, None)
+        return slots
+
+    def _rows_in_outbox(self, users: set[str]) -> list[tuple[str, str, int]]:
+        """Rows the tool wrote (delivered, or written and not yet shown) for these students."""
+        with session_scope(self.app) as db:
+            rows = db.execute(
+                select(
+                    WritebackItem.canvas_user_id,
+                    WritebackItem.canvas_outcome_id,
+                    WritebackItem.carrier_id,
+                ).where(
+                    WritebackItem.platform_id == self.platform_id,
+                    WritebackItem.canvas_course_id == self.course_id,
+                    WritebackItem.canvas_user_id.in_(users),
+                    WritebackItem.carrier_id.is_not(None),
+                    WritebackItem.written_at.is_not(None),
+                    WritebackItem.status.in_((PENDING, DELIVERED)),
+                )
+            ).all()
+        return [(str(u), str(o), int(c or 0)) for u, o, c in rows]
+
     # --- Canvas ----------------------------------------------------------------------------
 
-    def _held(
-        self, client: CanvasClient, users: list[str], outcomes: list[str]
-    ) -> dict[tuple[str, str, str], float]:
-        """What Canvas holds: (user, outcome, assignment id) -> score, for these students.
+    def _held(self, client: CanvasClient, users: list[str], outcomes: list[str]) -> HeldMap:
+        """What Canvas holds: (user, outcome, assignment id) -> score and date, for these
+        students.
 
         A student no longer in the course makes Canvas refuse the whole list (docs/canvas.md
         §3.3); then each student is read alone and the refused ones are noted in ``self.gone``.
@@ -306,7 +458,7 @@ class _Pass:
         try:
             return self._read(client, users, outcomes)
         except ValidationFailed:
-            held: dict[tuple[str, str, str], float] = {}
+            held: HeldMap = {}
             for user in users:
                 try:
                     held.update(self._read(client, [user], outcomes))
@@ -314,15 +466,16 @@ class _Pass:
                     self.gone.add(user)
             return held
 
-    def _read(
-        self, client: CanvasClient, users: list[str], outcomes: list[str]
-    ) -> dict[tuple[str, str, str], float]:
-        held: dict[tuple[str, str, str], float] = {}
+    def _read(self, client: CanvasClient, users: list[str], outcomes: list[str]) -> HeldMap:
+        held: HeldMap = {}
+        if not users or not outcomes:
+            return held
         for result in client.outcome_results(
             self.course_id, user_ids=users, outcome_ids=outcomes, include_hidden=True
         ):
             if result.assignment_id is not None and result.score is not None:
-                held[(result.user_id, result.outcome_id, str(result.assignment_id))] = result.score
+                key = (result.user_id, result.outcome_id, str(result.assignment_id))
+                held[key] = _Held(result.score, result.submitted_or_assessed_at)
         return held
 
     def _write(
@@ -330,13 +483,15 @@ class _Pass:
         client: CanvasClient,
         carrier: Carrier,
         items: list[_Due],
-        held: dict[tuple[str, str, str], float],
-    ) -> None:
-        """Every row each student has on the carrier plus the new ones, in one request."""
+        held: HeldMap,
+        open_ids: set[int],
+    ) -> list[_Due]:
+        """Every row each student has on the carrier plus the new ones, in one request; returns
+        the items Canvas graded (a student it could not find fails alone)."""
         by_user: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
-        for (user, outcome, assignment_id), score in held.items():
+        for (user, outcome, assignment_id), h in held.items():
             if assignment_id == carrier.assignment_id and outcome in carrier.criteria:
-                by_user[user][carrier.criteria[outcome]] = {"points": score}
+                by_user[user][carrier.criteria[outcome]] = {"points": h.score}
         with session_scope(self.app) as db:
             owed = db.execute(
                 select(
@@ -348,6 +503,7 @@ class _Pass:
                     WritebackItem.carrier_id == carrier.id,
                     WritebackItem.canvas_user_id.in_({d.user for d in items}),
                     WritebackItem.status.in_((PENDING, DELIVERED)),
+                    WritebackItem.written_at.is_not(None),
                 )
             ).all()
         writing = {d.user for d in items}
@@ -363,8 +519,13 @@ class _Pass:
             grade_data[user] = rows
         if len(grade_data) == 1:
             ((user, rows),) = grade_data.items()
-            client.assess_submission(self.course_id, carrier.assignment_id, user, rows)
-            return
+            try:
+                client.assess_submission(self.course_id, carrier.assignment_id, user, rows)
+            except NotFound:
+                # The submission PUT answers 404 for a student not (or no longer) in the course.
+                self._fail_gone(items, open_ids)
+                return []
+            return items
         progress = client.update_grades(
             self.course_id,
             carrier.assignment_id,
@@ -373,14 +534,27 @@ class _Pass:
         progress = client.wait_for_progress(
             progress, max_wait=self.settings.writeback_verify_seconds, first_delay=0.25
         )
-        if progress.workflow_state == "failed":
+        if progress.workflow_state != "failed":
+            return items
+        missing = missing_user_ids(progress.message)
+        if not missing:
             raise _Retry(f"Canvas's grading job failed: {progress.message or 'no reason given'}")
+        # Process_bulk_update grades everyone it finds, then fails naming the others
+        # (docs/canvas.md §3.3): those fail alone, the rest are read back as usual.
+        named = [d for d in items if d.user in missing]
+        self._fail_gone(named, open_ids)
+        return [d for d in items if d.user not in missing]
 
     def _verify(
-        self, client: CanvasClient, written: list[_Due], carriers: dict[tuple[str, int], Carrier]
+        self,
+        client: CanvasClient,
+        written: list[_Due],
+        rounds: dict[int, tuple[int, str | None]],
+        *,
+        wait: bool,
     ) -> list[_Due]:
         """Read back until every written result shows its value (or the wait is over)."""
-        waiting = list(written)
+        waiting = [d for d in written if self.carrier_of.get(d.id) in rounds]
         confirmed: list[_Due] = []
         delay = VERIFY_FIRST_DELAY
         deadline = time.monotonic() + self.settings.writeback_verify_seconds
@@ -390,12 +564,12 @@ class _Pass:
             held = self._held(
                 client, sorted({d.user for d in waiting}), sorted({d.outcome for d in waiting})
             )
-            now_there = [d for d in waiting if _holds(held, carriers[(d.kind, d.round)], d)]
+            now_there = [d for d in waiting if _holds(held, rounds[self.carrier_of[d.id]][1], d)]
             self._mark_delivered(now_there)
             confirmed.extend(now_there)
             done = {d.id for d in now_there}
             waiting = [d for d in waiting if d.id not in done]
-            if not waiting or time.monotonic() >= deadline:
+            if not waiting or not wait or time.monotonic() >= deadline:
                 break
             delay = min(delay * 2, VERIFY_MAX_DELAY)
             self._renew()
@@ -404,18 +578,43 @@ class _Pass:
     # --- the database --------------------------------------------------------------------
 
     def _load_due(self) -> list[_Due]:
+        """The due items, oldest first; an item waits while an older one of the same student
+        and target is still waiting for its retry (Canvas must get them in order)."""
+        now = _now()
         with session_scope(self.app) as db:
-            rows = db.scalars(
+            waiting = {
+                (str(u), str(o)): int(first)
+                for u, o, first in db.execute(
+                    select(
+                        WritebackItem.canvas_user_id,
+                        WritebackItem.canvas_outcome_id,
+                        func.min(WritebackItem.id),
+                    )
+                    .where(
+                        WritebackItem.platform_id == self.platform_id,
+                        WritebackItem.canvas_course_id == self.course_id,
+                        WritebackItem.status == PENDING,
+                        WritebackItem.next_attempt_at > now,
+                    )
+                    .group_by(WritebackItem.canvas_user_id, WritebackItem.canvas_outcome_id)
+                )
+            }
+            found = db.scalars(
                 select(WritebackItem)
                 .where(
                     WritebackItem.platform_id == self.platform_id,
                     WritebackItem.canvas_course_id == self.course_id,
                     WritebackItem.status == PENDING,
-                    WritebackItem.next_attempt_at <= _now(),
+                    WritebackItem.next_attempt_at <= now,
                 )
                 .order_by(WritebackItem.id)
                 .limit(MAX_ITEMS_PER_PASS)
             )
+            rows = [
+                r
+                for r in found
+                if waiting.get((r.canvas_user_id, r.canvas_outcome_id), r.id + 1) > r.id
+            ]
             return [
                 _Due(
                     r.id,
@@ -427,6 +626,8 @@ class _Pass:
                     r.comment,
                     r.teacher_canvas_user_id,
                     r.attempts,
+                    r.carrier_id,
+                    r.written_at,
                 )
                 for r in rows
             ]
@@ -454,23 +655,45 @@ class _Pass:
             ).all()
         return {str(oid): str(title) for oid, title in rows}
 
-    def _set_carriers(self, due: list[_Due], carriers: dict[tuple[str, int], Carrier]) -> None:
+    def _carrier_rounds(self) -> dict[int, tuple[int, str | None]]:
+        """The course's carrier rows: id -> (round, Canvas assignment id)."""
         with session_scope(self.app) as db:
-            for d in due:
-                item = db.get(WritebackItem, d.id)
-                if item is not None:
-                    item.carrier_id = carriers[(d.kind, d.round)].id
+            rows = db.execute(
+                select(
+                    CarrierAssignment.id,
+                    CarrierAssignment.round,
+                    CarrierAssignment.canvas_assignment_id,
+                ).where(
+                    CarrierAssignment.platform_id == self.platform_id,
+                    CarrierAssignment.canvas_course_id == self.course_id,
+                    CarrierAssignment.kind == KIND_DEMONSTRATION,
+                )
+            ).all()
+        return {int(i): (int(r), None if a is None else str(a)) for i, r, a in rows}
+
+    def _set_carriers(self, placed: dict[int, int]) -> None:
+        """Record each item's carrier (before anything is written there)."""
+        self.carrier_of.update(placed)
+
+        def apply(item: WritebackItem) -> None:
+            if item.written_at is None:
+                item.carrier_id = placed[item.id]
+
+        self._update(placed, apply)
 
     def _update(self, ids: Iterable[int], apply: Callable[[WritebackItem], None]) -> None:
         with session_scope(self.app) as db:
             for item in db.scalars(select(WritebackItem).where(WritebackItem.id.in_(list(ids)))):
                 apply(item)
 
-    def _mark_written(self, items: list[_Due]) -> None:
+    def _mark_written(self, items: list[_Due], carrier_id: int) -> None:
+        """Committed before the write is sent: an item once sent stays on its carrier (Canvas
+        may hold it there) and is looked for before it is written again."""
         now = _now()
 
         def apply(item: WritebackItem) -> None:
             item.written_at = now
+            item.carrier_id = carrier_id
 
         self._update((d.id for d in items), apply)
 
@@ -524,9 +747,23 @@ class _Pass:
             raise _Retry("Another worker took over this course's delivery.")
 
 
-def _holds(held: dict[tuple[str, str, str], float], carrier: Carrier, item: _Due) -> bool:
-    score = held.get((item.user, item.outcome, carrier.assignment_id))
-    return score is not None and abs(score - item.points) <= SAME
+def _holds(held: HeldMap, assignment_id: str | None, item: _Due) -> bool:
+    found = held.get((item.user, item.outcome, assignment_id or ""))
+    return found is not None and abs(found.score - item.points) <= SAME
+
+
+def _any_recent(items: list[_Due]) -> bool:
+    """Whether any of these writes is recent enough that Canvas's result job may still run."""
+    now = _now()
+    for d in items:
+        at = d.written_at
+        if at is None:
+            continue
+        if at.tzinfo is None:  # SQLite hands back naive UTC
+            at = at.replace(tzinfo=UTC)
+        if (now - at).total_seconds() < RECENT_WRITE_SECONDS:
+            return True
+    return False
 
 
 __all__ = ["DeliveryReport", "PassReport", "deliver_course", "reason_for"]
