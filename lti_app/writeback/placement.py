@@ -29,16 +29,18 @@ class StudentResults:
 
     def resavable(self, round_: int) -> bool:
         """Whether saving the student's assessment on ``round_`` again keeps Canvas's order:
-        it re-dates every row of it, so each must still be that target's newest result."""
+        it re-dates every row of it, so each must still be that target's newest result.
+        Canvas dates to the second and leaves ties unordered: a result in the same second
+        counts as newer."""
         for outcome, at in self.rows.get(round_, {}).items():
             if at is None:
                 continue  # written moments ago: nothing can be newer
             newer = self.elsewhere.get(outcome)
-            if newer is not None and newer > at:
+            if newer is not None and newer >= at:
                 return False
             for other, outcomes in self.rows.items():
                 when = outcomes.get(outcome)
-                if other != round_ and when is not None and when > at:
+                if other != round_ and when is not None and when >= at:
                     return False
         return True
 
