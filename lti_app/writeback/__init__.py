@@ -12,28 +12,32 @@ result per (student, outcome, assignment): re-assessing overwrites it. So:
   mapping gives (so Canvas shows the level the tool shows). New targets, and ratings Canvas
   rewrote, are put right by updating that rubric in place (PUT); a second grading association
   would delete the carrier's results (docs/canvas.md §3.6, §3.10).
-* **Order: the frontier carrier.** Every save of a student's assessment re-dates *all* its rows,
-  and Canvas orders a student's results by that date (docs/canvas.md §3.5). The invariant: after
-  every delivery, for every student and target, Canvas's order of the student's results equals
-  the order of the tool's evidence (so Canvas's latest is the tool's latest). Placement
-  (``placement``, at delivery time, from what Canvas holds) keeps it:
+* **Order: re-save a carrier only where every row is still the newest.** Every save of a
+  student's assessment re-dates *all* its rows, and Canvas orders a student's results by that
+  date (docs/canvas.md §3.5). The invariant: after every delivery, for every student and
+  target, Canvas's order of the student's results equals the order of the tool's evidence (so
+  Canvas's latest is the tool's latest). Placement (``placement``, at delivery time, from what
+  Canvas holds) keeps it:
 
-  - a student's *frontier* carrier is the newest one they have an assessment on;
-  - a new result goes to the frontier carrier when that carrier does not hold the target yet and
-    may be re-saved: for every target on it, no newer result of the student exists in Canvas (a
-    teacher's own assignment scored after the tool's last write would otherwise be jumped);
-    otherwise to the next carrier (which becomes the frontier);
-  - later results of the same batch go to that carrier or a later one, never to one that holds
-    their target: two demonstrations of one target go to two carriers, written in round order,
-    the later one at least a second after the earlier one's results exist (Canvas compares dates
-    to the second and does not order ties).
+  - a carrier may be re-saved for a student only while, for every target the student has on
+    it, no newer result of that student exists in Canvas (on another carrier, or a teacher's
+    own assignment scored after the tool's last write, which a re-save would jump over); the
+    student's *frontier* carrier (the newest they have an assessment on) usually is one;
+  - a new result goes to the lowest carrier that does not hold its target yet and may be
+    re-saved (or where the student has no assessment yet); later results of the same batch go
+    to that carrier or a later one: two demonstrations of one target go to two carriers,
+    written in round order, the later one at least a second after the earlier one's results
+    exist (Canvas compares dates to the second and does not order ties).
 
-  So a save only ever re-dates results that are already that student's newest, and the number of
-  carriers stays close to the most demonstrations one student made of one target (plus one per
-  time a Canvas-native result interleaved). An item once sent stays on its carrier (Canvas may
-  hold it there). Known limit: a result the teacher records in Canvas while a score waits in the
-  outbox is dated before that score's delivery, so Canvas orders the two by delivery, not by
-  scoring; deliveries follow scoring within seconds, so the window is that short.
+  So a save only ever re-dates results that are already that student's newest. The price: a
+  carrier is closed to a student once one of its targets has a newer result elsewhere, so a
+  course needs more carriers than the most demonstrations one student made of one target
+  (about 4x with twelve targets demonstrated four times each in random order; the benchmark
+  prints it). An item once sent stays on its carrier (Canvas may hold it there), and an item
+  waits while an older one of the same student and target waits for its retry. Known limit: a
+  result the teacher records in Canvas while a score waits in the outbox is dated before that
+  score's delivery, so Canvas orders the two by delivery, not by scoring; deliveries follow
+  scoring within seconds, so the window is that short.
 * **Outbox.** Scoring commits a ``writeback_item`` (idempotency key ``demo:<id>``) in the
   scoring transaction (``outbox``); its ``round`` is the n-th demonstration of the target (shown
   to the teacher), its carrier is chosen at delivery. Nothing is sent from the request.

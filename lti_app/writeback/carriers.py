@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.canvas.client.client import CanvasClient
-from lti_app.canvas.client.errors import NotFound, Throttled
+from lti_app.canvas.client.errors import CanvasError, CanvasUnavailable, NotFound
 from lti_app.canvas.client.types import Assignment, Criterion, CriterionSpec, RatingSpec
 from lti_app.db import session_scope
 from lti_app.mastery.mapping import MappingError
@@ -141,6 +141,14 @@ def rubric_differs(criteria: Sequence[Criterion], ratings: Ratings) -> bool:
         if have != want:
             return True
     return False
+
+
+def _maybe_done(exc: CanvasError) -> bool:
+    """Whether Canvas may have carried out a POST that failed this way: no answer at all (a
+    timeout, a dropped connection) or a gateway's 502/504 while Canvas worked on. Refusals
+    (throttling, 4xx) and Canvas's own error answers did not create anything
+    (docs/canvas.md §3.7)."""
+    return isinstance(exc, CanvasUnavailable) and exc.status in (None, 502, 504)
 
 
 def _now() -> datetime:
@@ -305,8 +313,9 @@ class CarrierKeeper:
                 omit_from_final_grade=True,
                 published=True,
             )
-        except Throttled:  # a throttled request never reached Canvas (docs/canvas.md §4.1)
-            self._save(row_id, assignment_posted_at=None)
+        except CanvasError as exc:
+            if not _maybe_done(exc):
+                self._save(row_id, assignment_posted_at=None)
             raise
 
     def _check_assignment(self, row_id: int, row: _Row, notes: list[str]) -> Assignment | None:
@@ -385,8 +394,9 @@ class CarrierKeeper:
                 row.name,
                 criterion_specs(self._wanted(row.criteria, needed), row.criteria, self.ratings),
             )
-        except Throttled:
-            self._save(row_id, rubric_posted_at=None)
+        except CanvasError as exc:
+            if not _maybe_done(exc):
+                self._save(row_id, rubric_posted_at=None)
             raise
         if created.association_id is None:
             raise CarrierProblem("Canvas created the rubric without its association.")

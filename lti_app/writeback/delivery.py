@@ -7,8 +7,8 @@ One pass, under the course lease (``lease``):
 3. an item already written once (a crash or a lost answer since) is looked for first, with
    backoff, because Canvas writes results in a job after the write (docs/canvas.md §3.4): found,
    it is delivered without writing again;
-4. place every other item on a carrier (``placement``: the student's frontier carrier or the
-   next, so Canvas keeps the tool's order, docs/canvas.md §3.5) and make sure each carrier exists
+4. place every other item on a carrier (``placement``: the lowest one the student may re-save,
+   so Canvas keeps the tool's order, docs/canvas.md §3.5) and make sure each carrier exists
    as the tool made it (``carriers``);
 5. per carrier, in round order, record the write, then write each student's full set of rows
    (every row already on that carrier plus the new ones: an assessment replaces all its rows) in
@@ -313,7 +313,10 @@ class _Pass:
         # rows of any target, so the placement needs them all).
         users = sorted({d.user for d in due})
         self.involved = set(open_ids)
-        held = self._held(client, users, sorted(targets))
+        # Only a student the tool ever wrote for can have rows on a carrier (every write is
+        # recorded before it is sent): the others need no read to be placed.
+        readers = self._students_written_for(users)
+        held = self._held(client, readers, sorted(targets)) if readers else {}
         gone = [d for d in due if d.user in self.gone]
         if gone:
             self._fail_gone(gone, open_ids)
@@ -332,7 +335,7 @@ class _Pass:
             open_ids.difference_update(d.id for d in found)
             there += found
             if found:
-                held = self._held(client, users, sorted(targets))
+                held = self._held(client, readers, sorted(targets))
         self.report.already_there = len(there)
         due = [d for d in due if d.id in open_ids]
         if not due:
@@ -535,7 +538,7 @@ class _Pass:
             progress, max_wait=self.settings.writeback_verify_seconds, first_delay=0.25
         )
         if progress.workflow_state != "failed":
-            return items
+            return sorted(items, key=lambda d: d.user)  # the order Canvas graded them
         missing = missing_user_ids(progress.message)
         if not missing:
             raise _Retry(f"Canvas's grading job failed: {progress.message or 'no reason given'}")
@@ -543,7 +546,7 @@ class _Pass:
         # (docs/canvas.md §3.3): those fail alone, the rest are read back as usual.
         named = [d for d in items if d.user in missing]
         self._fail_gone(named, open_ids)
-        return [d for d in items if d.user not in missing]
+        return sorted((d for d in items if d.user not in missing), key=lambda d: d.user)
 
     def _verify(
         self,
@@ -553,14 +556,33 @@ class _Pass:
         *,
         wait: bool,
     ) -> list[_Due]:
-        """Read back until every written result shows its value (or the wait is over)."""
+        """Read back until every written result shows its value (or the wait is over).
+
+        Canvas runs the result jobs in the order it graded (one strand), so while the student
+        written last shows nothing yet, only that student is read (one small page); then
+        everyone is read at once.
+        """
         waiting = [d for d in written if self.carrier_of.get(d.id) in rounds]
         confirmed: list[_Due] = []
         delay = VERIFY_FIRST_DELAY
         deadline = time.monotonic() + self.settings.writeback_verify_seconds
+        probe = waiting[-1].user if len({d.user for d in waiting}) > 1 else None
         for _ in range(MAX_VERIFY_READS):
             # Results appear only after Canvas's job ran: a read at once is almost always wasted.
             time.sleep(min(delay, max(deadline - time.monotonic(), 0.0)))
+            if probe is not None:
+                mine = [d for d in waiting if d.user == probe]
+                seen = self._held(client, [probe], sorted({d.outcome for d in mine}))
+                if all(_holds(seen, rounds[self.carrier_of[d.id]][1], d) for d in mine):
+                    probe, delay = None, 0.0  # the last one is there: read everyone now
+                    continue
+                if time.monotonic() >= deadline:
+                    probe = None  # one full read before giving up
+                    delay = 0.0
+                    continue
+                delay = min(delay * 2 or VERIFY_FIRST_DELAY, VERIFY_MAX_DELAY)
+                self._renew()
+                continue
             held = self._held(
                 client, sorted({d.user for d in waiting}), sorted({d.outcome for d in waiting})
             )
@@ -571,9 +593,23 @@ class _Pass:
             waiting = [d for d in waiting if d.id not in done]
             if not waiting or not wait or time.monotonic() >= deadline:
                 break
-            delay = min(delay * 2, VERIFY_MAX_DELAY)
+            delay = min(delay * 2 or VERIFY_FIRST_DELAY, VERIFY_MAX_DELAY)
             self._renew()
         return confirmed
+
+    def _students_written_for(self, users: list[str]) -> list[str]:
+        with session_scope(self.app) as db:
+            found = db.scalars(
+                select(WritebackItem.canvas_user_id)
+                .where(
+                    WritebackItem.platform_id == self.platform_id,
+                    WritebackItem.canvas_course_id == self.course_id,
+                    WritebackItem.canvas_user_id.in_(users),
+                    WritebackItem.written_at.is_not(None),
+                )
+                .distinct()
+            )
+            return sorted(str(u) for u in found)
 
     # --- the database --------------------------------------------------------------------
 

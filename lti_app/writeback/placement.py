@@ -1,6 +1,6 @@
 """Which carrier a student's new results go to, so that Canvas orders them as the tool does.
 
-Pure: no database, no Canvas. ``lti_app.writeback`` explains the design (the frontier carrier);
+Pure: no database, no Canvas. ``lti_app.writeback`` explains the design;
 docs/canvas.md §3.5 why a re-saved assessment re-dates every row of it.
 """
 
@@ -48,25 +48,42 @@ class StudentResults:
 def place(student: StudentResults, outcomes: Iterable[str]) -> list[int]:
     """The carrier round of each new result (outcome ids in the tool's evidence order).
 
-    The first goes to the frontier carrier when it does not hold that target yet and may be
-    re-saved, else to the next one; each later one to the same carrier or a later one, never
-    one already holding its target. So a save only re-dates results that are already the
-    student's newest, and two results of one target go to two carriers, in order.
+    Each goes to the lowest carrier that does not hold its target yet and may be re-saved
+    (every row of the student on it is still that target's newest result, also against what
+    this batch writes earlier), never below the previous one of the batch (writes go in round
+    order); a carrier the student has no assessment on always qualifies. So a save only
+    re-dates results that are already the student's newest, two results of one target go to
+    two carriers in order, and carriers are reused as much as the order allows.
     """
-    front = student.frontier()
-    current = front if front and student.resavable(front) else front + 1
     taken: dict[int, set[str]] = {r: set(o) for r, o in student.rows.items()}
+    written_at: dict[str, int] = {}  # outcome -> the lowest round this batch writes it to
     rounds: list[int] = []
+    current = 1
     for outcome in outcomes:
         round_ = current
-        while outcome in taken.get(round_, ()):
+        while not _fits(student, taken, written_at, round_, outcome):
             round_ += 1
         taken.setdefault(round_, set()).add(outcome)
+        written_at.setdefault(outcome, round_)
         rounds.append(round_)
         current = round_
     return rounds
 
 
-def carriers_needed(placements: Mapping[str, list[int]]) -> int:
-    """The highest round any student needs (how many carriers the course uses)."""
-    return max((max(r) for r in placements.values() if r), default=0)
+def _fits(
+    student: StudentResults,
+    taken: Mapping[int, set[str]],
+    written_at: Mapping[str, int],
+    round_: int,
+    outcome: str,
+) -> bool:
+    if outcome in taken.get(round_, ()):
+        return False
+    held = student.rows.get(round_, {})
+    if not held:
+        return True
+    if not student.resavable(round_):
+        return False
+    # A row re-dated by this save must not jump over the same target written earlier in the
+    # batch (on a lower carrier, so sent before this one).
+    return all(written_at.get(u, round_) >= round_ for u in held)

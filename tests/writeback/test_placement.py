@@ -1,4 +1,4 @@
-"""The frontier-carrier placement (``lti_app.writeback.placement``), on its own: where a
+"""The placement (``lti_app.writeback.placement``), on its own: where a
 student's new results go so that Canvas, which re-dates every row of a re-saved assessment,
 keeps the tool's order."""
 
@@ -41,3 +41,17 @@ def test_placements_never_go_back_to_an_earlier_carrier() -> None:
     student = StudentResults(rows={1: {"A": SEP, "B": SEP}})
     # A goes to 2 (1 holds A); C then also goes to 2, not back to 1.
     assert place(student, ["A", "C", "B"]) == [2, 2, 2]
+
+
+def test_an_older_carrier_whose_rows_are_all_still_the_newest_is_reused() -> None:
+    # Carrier 1 holds only B (its newest); carrier 2 holds A, whose newer result is on 3.
+    student = StudentResults(rows={1: {"B": SEP}, 2: {"A": SEP}, 3: {"A": OCT}})
+    assert place(student, ["C"]) == [1]
+    assert place(student, ["B"]) == [3]  # 2 holds an A that is no longer the newest
+
+
+def test_a_row_re_dated_in_a_batch_never_jumps_over_its_target_written_earlier_in_it() -> None:
+    student = StudentResults(rows={1: {"B": SEP}, 2: {"A": OCT}})
+    # The new A joins carrier 1; B cannot (1 holds B), and carrier 2 would re-date the old A
+    # after the new one: B goes to 3.
+    assert place(student, ["A", "B"]) == [1, 3]
