@@ -30,12 +30,12 @@ import threading
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lti_app.canvas.client.client import CanvasClient
 from lti_app.canvas.client.errors import (
@@ -48,12 +48,10 @@ from lti_app.canvas.client.errors import (
     TokenInvalid,
     ValidationFailed,
 )
-from lti_app.canvas.connection import MissingApiKey, find_token
+from lti_app.canvas.connection import MissingApiKey
 from lti_app.db import session_scope
-from lti_app.models.canvas import CarrierAssignment, CourseOutcome, synced_course
 from lti_app.models.writeback import (
     DELIVERED,
-    FAILED,
     KIND_DEMONSTRATION,
     PENDING,
     WritebackItem,
@@ -69,13 +67,19 @@ from lti_app.writeback.carriers import (
     CarrierProblem,
     ratings_for,
 )
-from lti_app.writeback.outbox import backoff
+from lti_app.writeback.ledger import (
+    Due,
+    Held,
+    HeldMap,
+    Ledger,
+    PassReport,
+    Permanent,
+    any_recent,
+)
 from lti_app.writeback.placement import StudentResults, place
 
 log = logging.getLogger("lti_app.writeback")
 
-# Items per pass (a pass of a huge backlog ends and the next one continues).
-MAX_ITEMS_PER_PASS = 2000
 # Passes per delivery call: items scored while a pass ran are picked up by the next one.
 MAX_PASSES = 5
 # Read-back polling: first wait and the cap between reads (seconds).
@@ -87,23 +91,10 @@ SAME = 1e-6
 # Between two carriers' writes for one student in one pass: Canvas orders results by their
 # date to the second and does not order ties (docs/canvas.md §3.5).
 ORDER_GAP_SECONDS = 1.0
-# A write sent this long ago whose result is still not in Canvas is not waited for again.
-RECENT_WRITE_SECONDS = 600.0
 GONE_REASON = "This student is no longer in the course or not assigned the carrier in Canvas."
 _MISSING_IDS = re.compile(r"Couldn't find User\(s\) with API ids (.*)$", re.DOTALL)
 
 ClientFor = Callable[[str], CanvasClient]
-
-
-@dataclass
-class PassReport:
-    due: int = 0
-    already_there: int = 0
-    written: int = 0
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-    requests: int = 0
 
 
 @dataclass
@@ -120,25 +111,6 @@ class DeliveryReport:
         return sum(p.requests for p in self.passes)
 
 
-@dataclass(frozen=True)
-class _Due:
-    id: int
-    user: str
-    outcome: str
-    kind: str
-    round: int
-    points: float
-    comment: str | None
-    teacher: str
-    attempts: int
-    carrier_id: int | None = None
-    written_at: datetime | None = None  # a write was sent: Canvas may hold it (or soon will)
-
-    @property
-    def written(self) -> bool:
-        return self.written_at is not None
-
-
 def missing_user_ids(message: str | None) -> set[str]:
     """The students a failed bulk grading Progress names (``Submission.process_bulk_update``:
     ``Couldn't find User(s) with API ids 'a', 'b'``), or none."""
@@ -148,27 +120,13 @@ def missing_user_ids(message: str | None) -> set[str]:
     return {part.strip().strip("'\"") for part in found.group(1).split(",") if part.strip()}
 
 
-@dataclass(frozen=True)
-class _Held:
-    score: float
-    at: datetime | None
-
-
-# (user, outcome, assignment id) -> what Canvas holds there
-HeldMap = dict[tuple[str, str, str], _Held]
-
-
-class _Permanent(Exception):
-    """A failure retrying cannot fix (the teacher must act first)."""
-
-
 class _Retry(CanvasUnavailable):
     """A transient failure of the pass itself, with its own reason."""
 
 
 def reason_for(exc: BaseException) -> tuple[bool, str]:
     """(permanent, what the teacher reads) for a delivery failure; never a token or a body."""
-    if isinstance(exc, _Permanent | CarrierProblem):
+    if isinstance(exc, Permanent | CarrierProblem):
         return True, str(exc)
     if isinstance(exc, CarrierInFlight):
         return False, str(exc)
@@ -243,21 +201,16 @@ def deliver_course(
     return report
 
 
-class _Pass:
+class _Pass(Ledger):
     def __init__(
         self, app: Flask, platform_id: int, course_id: str, holder: str, make: ClientFor
     ) -> None:
-        self.app = app
-        self.platform_id = platform_id
-        self.course_id = course_id
+        super().__init__(app, platform_id, course_id, _services(app).settings)
         self.holder = holder
         self.make = make
-        self.settings = _services(app).settings
-        self.report = PassReport()
         self.gone: set[str] = set()
         # The items of the Canvas request under way: a failure costs only them an attempt.
         self.involved: set[int] = set()
-        self.carrier_of: dict[int, int] = {}  # item id -> carrier row id
 
     # --- the pass ------------------------------------------------------------------------
 
@@ -278,7 +231,7 @@ class _Pass:
         except Exception as exc:  # every failure is recorded on the items, then logged
             permanent, reason = reason_for(exc)
             if not isinstance(
-                exc, CanvasError | _Permanent | CarrierProblem | CarrierInFlight | MissingApiKey
+                exc, CanvasError | Permanent | CarrierProblem | CarrierInFlight | MissingApiKey
             ):
                 log.exception("writeback_pass_crashed course=%s", self.course_id)
             else:
@@ -292,7 +245,7 @@ class _Pass:
                 self.report.requests += client.stats.snapshot()["requests"]
         return self.report
 
-    def _deliver(self, client: CanvasClient, due: list[_Due], open_ids: set[int]) -> None:
+    def _deliver(self, client: CanvasClient, due: list[Due], open_ids: set[int]) -> None:
         targets = self._targets()
         unknown = [d for d in due if d.outcome not in targets]
         if unknown:
@@ -330,7 +283,7 @@ class _Pass:
         self._mark_delivered(there)
         open_ids.difference_update(d.id for d in there)
         written = [d for d in written if d.id in open_ids]
-        if written and _any_recent(written):
+        if written and any_recent(written):
             found = self._verify(client, written, rounds, wait=True)
             open_ids.difference_update(d.id for d in found)
             there += found
@@ -352,7 +305,7 @@ class _Pass:
         self._set_carriers({d.id: carriers[slots[d.id][0]].id for d in due})
         rounds = rounds | {c.id: (r, c.assignment_id) for r, c in carriers.items()}
 
-        to_verify: list[_Due] = []
+        to_verify: list[Due] = []
         written_users: set[str] = set()
         for round_ in sorted(carriers):
             mine = [d for d in due if slots[d.id][0] == round_ and d.id in open_ids]
@@ -380,7 +333,7 @@ class _Pass:
             open_ids.difference_update(d.id for d in confirmed)
             self._late(to_verify, confirmed, open_ids)
 
-    def _late(self, written: list[_Due], confirmed: list[_Due], open_ids: set[int]) -> None:
+    def _late(self, written: list[Due], confirmed: list[Due], open_ids: set[int]) -> None:
         done = {d.id for d in confirmed}
         late = [d for d in written if d.id not in done and d.id in open_ids]
         if late:
@@ -389,14 +342,14 @@ class _Pass:
             )
             open_ids.difference_update(d.id for d in late)
 
-    def _fail_gone(self, gone: list[_Due], open_ids: set[int]) -> None:
+    def _fail_gone(self, gone: list[Due], open_ids: set[int]) -> None:
         self._give_up_or_retry(gone, GONE_REASON, True)
         open_ids.difference_update(d.id for d in gone)
 
     # --- placement -------------------------------------------------------------------------
 
     def _place(
-        self, due: list[_Due], held: HeldMap, rounds: dict[int, tuple[int, str | None]]
+        self, due: list[Due], held: HeldMap, rounds: dict[int, tuple[int, str | None]]
     ) -> dict[int, tuple[int, int | None]]:
         """item id -> (carrier round, carrier id when it stays): a written item stays on its
         carrier (Canvas may hold it there); every other one is placed (``placement``)."""
@@ -417,7 +370,7 @@ class _Pass:
                 row = students[user].rows.setdefault(rounds[carrier_id][0], {})
                 row.setdefault(outcome, None)
         slots: dict[int, tuple[int, int | None]] = {}
-        fresh: dict[str, list[_Due]] = defaultdict(list)
+        fresh: dict[str, list[Due]] = defaultdict(list)
         for d in due:
             if d.written and d.carrier_id in rounds:
                 slots[d.id] = (rounds[d.carrier_id][0], d.carrier_id)
@@ -429,25 +382,6 @@ class _Pass:
             ):
                 slots[d.id] = (round_, None)
         return slots
-
-    def _rows_in_outbox(self, users: set[str]) -> list[tuple[str, str, int]]:
-        """Rows the tool wrote (delivered, or written and not yet shown) for these students."""
-        with session_scope(self.app) as db:
-            rows = db.execute(
-                select(
-                    WritebackItem.canvas_user_id,
-                    WritebackItem.canvas_outcome_id,
-                    WritebackItem.carrier_id,
-                ).where(
-                    WritebackItem.platform_id == self.platform_id,
-                    WritebackItem.canvas_course_id == self.course_id,
-                    WritebackItem.canvas_user_id.in_(users),
-                    WritebackItem.carrier_id.is_not(None),
-                    WritebackItem.written_at.is_not(None),
-                    WritebackItem.status.in_((PENDING, DELIVERED)),
-                )
-            ).all()
-        return [(str(u), str(o), int(c or 0)) for u, o, c in rows]
 
     # --- Canvas ----------------------------------------------------------------------------
 
@@ -478,17 +412,17 @@ class _Pass:
         ):
             if result.assignment_id is not None and result.score is not None:
                 key = (result.user_id, result.outcome_id, str(result.assignment_id))
-                held[key] = _Held(result.score, result.submitted_or_assessed_at)
+                held[key] = Held(result.score, result.submitted_or_assessed_at)
         return held
 
     def _write(
         self,
         client: CanvasClient,
         carrier: Carrier,
-        items: list[_Due],
+        items: list[Due],
         held: HeldMap,
         open_ids: set[int],
-    ) -> list[_Due]:
+    ) -> list[Due]:
         """Every row each student has on the carrier plus the new ones, in one request; returns
         the items Canvas graded (a student it could not find fails alone)."""
         by_user: dict[str, dict[str, dict[str, object]]] = defaultdict(dict)
@@ -551,11 +485,11 @@ class _Pass:
     def _verify(
         self,
         client: CanvasClient,
-        written: list[_Due],
+        written: list[Due],
         rounds: dict[int, tuple[int, str | None]],
         *,
         wait: bool,
-    ) -> list[_Due]:
+    ) -> list[Due]:
         """Read back until every written result shows its value (or the wait is over).
 
         Canvas runs the result jobs in the order it graded (one strand), so while the student
@@ -563,7 +497,7 @@ class _Pass:
         everyone is read at once.
         """
         waiting = [d for d in written if self.carrier_of.get(d.id) in rounds]
-        confirmed: list[_Due] = []
+        confirmed: list[Due] = []
         delay = VERIFY_FIRST_DELAY
         deadline = time.monotonic() + self.settings.writeback_verify_seconds
         probe = waiting[-1].user if len({d.user for d in waiting}) > 1 else None
@@ -597,181 +531,6 @@ class _Pass:
             self._renew()
         return confirmed
 
-    def _students_written_for(self, users: list[str]) -> list[str]:
-        with session_scope(self.app) as db:
-            found = db.scalars(
-                select(WritebackItem.canvas_user_id)
-                .where(
-                    WritebackItem.platform_id == self.platform_id,
-                    WritebackItem.canvas_course_id == self.course_id,
-                    WritebackItem.canvas_user_id.in_(users),
-                    WritebackItem.written_at.is_not(None),
-                )
-                .distinct()
-            )
-            return sorted(str(u) for u in found)
-
-    # --- the database --------------------------------------------------------------------
-
-    def _load_due(self) -> list[_Due]:
-        """The due items, oldest first; an item waits while an older one of the same student
-        and target is still waiting for its retry (Canvas must get them in order)."""
-        now = _now()
-        with session_scope(self.app) as db:
-            waiting = {
-                (str(u), str(o)): int(first)
-                for u, o, first in db.execute(
-                    select(
-                        WritebackItem.canvas_user_id,
-                        WritebackItem.canvas_outcome_id,
-                        func.min(WritebackItem.id),
-                    )
-                    .where(
-                        WritebackItem.platform_id == self.platform_id,
-                        WritebackItem.canvas_course_id == self.course_id,
-                        WritebackItem.status == PENDING,
-                        WritebackItem.next_attempt_at > now,
-                    )
-                    .group_by(WritebackItem.canvas_user_id, WritebackItem.canvas_outcome_id)
-                )
-            }
-            found = db.scalars(
-                select(WritebackItem)
-                .where(
-                    WritebackItem.platform_id == self.platform_id,
-                    WritebackItem.canvas_course_id == self.course_id,
-                    WritebackItem.status == PENDING,
-                    WritebackItem.next_attempt_at <= now,
-                )
-                .order_by(WritebackItem.id)
-                .limit(MAX_ITEMS_PER_PASS)
-            )
-            rows = [
-                r
-                for r in found
-                if waiting.get((r.canvas_user_id, r.canvas_outcome_id), r.id + 1) > r.id
-            ]
-            return [
-                _Due(
-                    r.id,
-                    r.canvas_user_id,
-                    r.canvas_outcome_id,
-                    r.kind,
-                    r.round,
-                    r.points,
-                    r.comment,
-                    r.teacher_canvas_user_id,
-                    r.attempts,
-                    r.carrier_id,
-                    r.written_at,
-                )
-                for r in rows
-            ]
-
-    def _writer(self, due: list[_Due]) -> str:
-        """The scorer whose Canvas connection writes: the latest scorer who has one."""
-        with session_scope(self.app) as db:
-            for teacher in dict.fromkeys(d.teacher for d in reversed(due)):
-                if teacher and find_token(db, self.platform_id, teacher) is not None:
-                    return teacher
-        raise _Permanent(
-            "No teacher who scored these is connected to Canvas. Connect to Canvas on the "
-            "Canvas sync page, then retry."
-        )
-
-    def _targets(self) -> dict[str, str]:
-        with session_scope(self.app) as db:
-            course = synced_course(db, self.platform_id, self.course_id)
-            if course is None:
-                return {}
-            rows = db.execute(
-                select(CourseOutcome.canvas_outcome_id, CourseOutcome.title)
-                .where(CourseOutcome.course_pk == course.id)
-                .order_by(CourseOutcome.id)
-            ).all()
-        return {str(oid): str(title) for oid, title in rows}
-
-    def _carrier_rounds(self) -> dict[int, tuple[int, str | None]]:
-        """The course's carrier rows: id -> (round, Canvas assignment id)."""
-        with session_scope(self.app) as db:
-            rows = db.execute(
-                select(
-                    CarrierAssignment.id,
-                    CarrierAssignment.round,
-                    CarrierAssignment.canvas_assignment_id,
-                ).where(
-                    CarrierAssignment.platform_id == self.platform_id,
-                    CarrierAssignment.canvas_course_id == self.course_id,
-                    CarrierAssignment.kind == KIND_DEMONSTRATION,
-                )
-            ).all()
-        return {int(i): (int(r), None if a is None else str(a)) for i, r, a in rows}
-
-    def _set_carriers(self, placed: dict[int, int]) -> None:
-        """Record each item's carrier (before anything is written there)."""
-        self.carrier_of.update(placed)
-
-        def apply(item: WritebackItem) -> None:
-            if item.written_at is None:
-                item.carrier_id = placed[item.id]
-
-        self._update(placed, apply)
-
-    def _update(self, ids: Iterable[int], apply: Callable[[WritebackItem], None]) -> None:
-        with session_scope(self.app) as db:
-            for item in db.scalars(select(WritebackItem).where(WritebackItem.id.in_(list(ids)))):
-                apply(item)
-
-    def _mark_written(self, items: list[_Due], carrier_id: int) -> None:
-        """Committed before the write is sent: an item once sent stays on its carrier (Canvas
-        may hold it there) and is looked for before it is written again."""
-        now = _now()
-
-        def apply(item: WritebackItem) -> None:
-            item.written_at = now
-            item.carrier_id = carrier_id
-
-        self._update((d.id for d in items), apply)
-
-    def _mark_delivered(self, items: list[_Due]) -> None:
-        if not items:
-            return
-        now = _now()
-
-        def apply(item: WritebackItem) -> None:
-            if item.status == PENDING:
-                item.status = DELIVERED
-                item.delivered_at = now
-                item.last_error = None
-
-        self._update((d.id for d in items), apply)
-        self.report.delivered += len(items)
-
-    def _give_up_or_retry(self, items: list[_Due], reason: str, permanent: bool) -> None:
-        if not items:
-            return
-        now = _now()
-        limit = self.settings.writeback_max_attempts
-        base = self.settings.writeback_retry_seconds
-        failed = retrying = 0
-
-        def apply(item: WritebackItem) -> None:
-            nonlocal failed, retrying
-            if item.status != PENDING:
-                return
-            item.attempts += 1
-            item.last_error = reason
-            if permanent or item.attempts >= limit:
-                item.status = FAILED
-                failed += 1
-            else:
-                item.next_attempt_at = now + backoff(item.attempts, base)
-                retrying += 1
-
-        self._update((d.id for d in items), apply)
-        self.report.failed += failed
-        self.report.retrying += retrying
-
     def _renew(self) -> None:
         if not lease.renew(
             self.app,
@@ -783,23 +542,6 @@ class _Pass:
             raise _Retry("Another worker took over this course's delivery.")
 
 
-def _holds(held: HeldMap, assignment_id: str | None, item: _Due) -> bool:
+def _holds(held: HeldMap, assignment_id: str | None, item: Due) -> bool:
     found = held.get((item.user, item.outcome, assignment_id or ""))
     return found is not None and abs(found.score - item.points) <= SAME
-
-
-def _any_recent(items: list[_Due]) -> bool:
-    """Whether any of these writes is recent enough that Canvas's result job may still run."""
-    now = _now()
-    for d in items:
-        at = d.written_at
-        if at is None:
-            continue
-        if at.tzinfo is None:  # SQLite hands back naive UTC
-            at = at.replace(tzinfo=UTC)
-        if (now - at).total_seconds() < RECENT_WRITE_SECONDS:
-            return True
-    return False
-
-
-__all__ = ["DeliveryReport", "PassReport", "deliver_course", "reason_for"]
