@@ -24,8 +24,8 @@ default (Canvas's 600 high-water bucket per token, 10 units/s).
    ``PUT .../submissions/:user_id`` per student per target, each with a single-row
    ``rubric_assessment`` (``CanvasClient.assess_submission``), sequentially on one token, then
    ``outcome_results`` read back on the same schedule as ours until all 350 results show their
-   value. A single-row assessment replaces the student's whole assessment (canvas-api.md §4.4,
-   §7.4): the benchmark counts the rubric rows the carrier's assessments keep at the end, and
+   value. A single-row assessment replaces the student's whole assessment (docs/canvas.md
+   §3.5): the benchmark counts the rubric rows the carrier's assessments keep at the end, and
    the outcome results Canvas holds.
 
 Requests and throttled responses are the sandbox's own counts (``/_sandbox/stats``), from the

@@ -550,7 +550,8 @@ def test_json_hijacking_guard_is_stripped_and_non_json_is_bad_payload(
 def test_missing_course_scale_is_none_but_other_404s_raise(
     canvas: responses.RequestsMock, make_client: MakeClient
 ) -> None:
-    # account_level_mastery_scales off and no scale defined: Canvas answers 404 (§3.1, §7.9)
+    # account_level_mastery_scales off and no scale defined: Canvas answers 404
+    # (docs/canvas.md §6.6)
     canvas.get(
         f"{BASE}/api/v1/courses/12/outcome_proficiency",
         status=404,

@@ -72,7 +72,7 @@ def source(store: MemoryStore, **kwargs: Any) -> OAuth2TokenSource:
 
 
 def refresh_response(access: str = "new-access") -> dict[str, Any]:
-    # Canvas's refresh answer: no refresh_token (reference §5.3)
+    # Canvas's refresh answer: no refresh_token (docs/canvas.md §4.2)
     return {
         "access_token": access,
         "token_type": "Bearer",

@@ -266,7 +266,8 @@ def test_a_row_canvas_holds_for_an_item_that_gave_up_is_kept_when_the_next_row_i
 
         w.score(student, str(b), "4")
         w.deliver()
-        # A's rating is still on the student's carrier assessment (§7.4: omitted rows lose it).
+        # A's rating is still on the student's carrier assessment (docs/canvas.md §3.5: omitted rows
+        # lose it).
         assert assessment_rows(w, carrier, student) == {a: 3.0, b: 4.0}
 
 
