@@ -69,12 +69,12 @@ from sqlalchemy import select  # noqa: E402
 
 from canvas_sandbox.config import SandboxConfig  # noqa: E402
 from canvas_sandbox.generator import synthetic_course  # noqa: E402
+from lti_app.canvas.connection import user_client_factory  # noqa: E402
 from lti_app.db import session_scope  # noqa: E402
 from lti_app.models.canvas import CourseOutcome, synced_course  # noqa: E402
 from lti_app.models.writeback import DELIVERED, KIND_DEMONSTRATION, PENDING  # noqa: E402
 from lti_app.policies.store import effective_policy  # noqa: E402
 from lti_app.services import services  # noqa: E402
-from lti_app.sync.background import user_client_factory  # noqa: E402
 from lti_app.writeback.carriers import CarrierKeeper, ratings_for  # noqa: E402
 from lti_app.writeback.delivery import (  # noqa: E402
     MAX_VERIFY_READS,

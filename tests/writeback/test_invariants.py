@@ -19,9 +19,9 @@ from sqlalchemy import update
 
 from canvas_sandbox.results import materialize
 from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.connection import user_client_factory
 from lti_app.db import session_scope
 from lti_app.models.writeback import PENDING, WritebackItem, WritebackLease
-from lti_app.sync.background import user_client_factory
 from lti_app.writeback.carriers import MARKER_PREFIX
 from lti_app.writeback.delivery import DeliveryReport
 from tests.writeback.harness import World, world
