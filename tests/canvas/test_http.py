@@ -13,15 +13,14 @@ import requests
 import responses
 
 from canvas_sandbox import serializers as ser
-from lti_app.canvas.client import (
+from lti_app.canvas.client import CanvasClient, StaticToken
+from lti_app.canvas.client.errors import (
     BadPayload,
-    CanvasClient,
     CanvasError,
     CanvasUnavailable,
     NotFound,
     PermissionDenied,
     ReconnectRequired,
-    StaticToken,
     Throttled,
     TokenInvalid,
     ValidationFailed,

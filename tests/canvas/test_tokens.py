@@ -16,15 +16,14 @@ import responses
 
 from lti_app.canvas.client import (
     CanvasClient,
-    CanvasUnavailable,
     OAuth2TokenSource,
-    ReconnectRequired,
     StaticToken,
     StoredToken,
     authorization_url,
     exchange_code,
     revoke,
 )
+from lti_app.canvas.client.errors import CanvasUnavailable, ReconnectRequired
 from tests.canvas import payloads
 from tests.canvas.conftest import BASE
 from tests.http_calls import send_kwargs

@@ -14,7 +14,7 @@ import canvas_sandbox.rubrics as sandbox_rubrics
 import canvas_sandbox.seed as seed
 import canvas_sandbox.serializers as ser
 import canvas_sandbox.state as sandbox_state
-from lti_app.canvas.client import CanvasUnavailable, ValidationFailed
+from lti_app.canvas.client.errors import CanvasUnavailable, ValidationFailed
 from lti_app.canvas.client.types import CriterionSpec, RatingSpec
 from tests.canvas.conftest import BASE, MakeClient
 
