@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import select
 
 from canvas_sandbox.results import materialize
+from lti_app.canvas.connection import user_client_factory
 from lti_app.db import session_scope
 from lti_app.models.writeback import DELIVERED, KIND_DEMONSTRATION, PENDING, WritebackItem
 from lti_app.policies.store import effective_policy
 from lti_app.services import services
-from lti_app.sync.background import user_client_factory
 from lti_app.writeback.carriers import CarrierKeeper, ratings_for
 from tests.writeback.harness import World
 

@@ -48,7 +48,7 @@ from lti_app.canvas.client.errors import (
     TokenInvalid,
     ValidationFailed,
 )
-from lti_app.canvas.connection import MissingApiKey
+from lti_app.canvas.connection import MissingApiKey, user_client_factory
 from lti_app.db import session_scope
 from lti_app.models.writeback import (
     DELIVERED,
@@ -58,7 +58,6 @@ from lti_app.models.writeback import (
 )
 from lti_app.policies.store import effective_policy
 from lti_app.services import Services
-from lti_app.sync.background import user_client_factory
 from lti_app.writeback import lease
 from lti_app.writeback.carriers import (
     Carrier,

@@ -332,7 +332,7 @@ def test_a_worker_dying_after_creating_the_rubric_adopts_it_and_never_posts_a_se
         assert writes(w)[CREATE_RUBRIC] == 1
 
         assert w.deliver().delivered == 2
-        assert writes(w)[CREATE_RUBRIC] == 1  # a second POST would be the trap (§7.5)
+        assert writes(w)[CREATE_RUBRIC] == 1  # another POST would be the trap (docs/canvas.md §3.6)
         assert w.trap_fired() == 0
         assert_delivered_exactly(w, before)
 

@@ -972,7 +972,7 @@ class CanvasClient:
         Without ``association_id`` Canvas finds the rubric's grading association through the
         assignment named in ``rubric_association`` (``RubricAssociation.generate`` ->
         ``Rubric#associate_with``) and answers with it: how the tool learns an association id
-        it never recorded (docs/canvas.md §3.8)."""
+        it never recorded (docs/canvas.md §3.15)."""
         body = self._rubric_body(assignment_id, title, criteria, free_form_comments)
         if association_id is not None:
             body["rubric_association_id"] = association_id
