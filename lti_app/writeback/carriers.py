@@ -211,6 +211,13 @@ class CarrierKeeper:
         self.course_id = course_id
         self.targets = dict(targets)
         self.ratings = ratings
+        # The course's assignments as one listing read them, when the caller read it (one
+        # request for every carrier of a pass instead of one each).
+        self.listed: dict[str, Assignment] | None = None
+        self.made_rubric: set[str] = set()  # assignments given a rubric since the listing
+
+    def list_assignments(self) -> None:
+        self.listed = {a.id: a for a in self.client.assignments(self.course_id)}
 
     def ensure(self, kind: str, round_: int, needed: set[str]) -> Carrier:
         row_id, fresh = self._row(kind, round_)
@@ -225,6 +232,8 @@ class CarrierKeeper:
             if found is None:
                 found = self._post_assignment(row_id, row, round_)
                 new_assignment = True
+                if self.listed is not None:
+                    self.listed[found.id] = found
             else:
                 seen = found
             row.assignment_id = found.id
@@ -232,7 +241,9 @@ class CarrierKeeper:
             if seen is not None:
                 seen = self._fix_settings(row_id, found, notes)
         assignment_id = row.assignment_id
-        if row.association_id is None or (seen is not None and not seen.rubric_settings):
+        if row.association_id is None or (
+            seen is not None and not seen.rubric_settings and assignment_id not in self.made_rubric
+        ):
             adopted = None
             if not new_assignment:
                 # A rubric created before a crash (or a lost answer) shows in the assignment
@@ -323,7 +334,12 @@ class CarrierKeeper:
         (a fresh row state), one renamed or unpublished is adopted and put right."""
         assert row.assignment_id is not None
         try:
-            seen = self.client.assignment(self.course_id, row.assignment_id)
+            if self.listed is None:
+                seen = self.client.assignment(self.course_id, row.assignment_id)
+            elif row.assignment_id in self.listed:
+                seen = self.listed[row.assignment_id]
+            else:  # a listing leaves deleted assignments out
+                raise NotFound("The carrier is not among the course's assignments.")
         except NotFound:
             notes.append(
                 "The carrier assignment was deleted in Canvas, and its results with it; the "
@@ -372,7 +388,8 @@ class CarrierKeeper:
         """A worker may have died after Canvas created the assignment but before the id was
         saved: find it by the marker in its description instead of creating a second one."""
         needle = MARKER_PREFIX + marker
-        for assignment in self.client.assignments(self.course_id):
+        listed = self.listed.values() if self.listed is not None else None
+        for assignment in listed or self.client.assignments(self.course_id):
             if assignment.description and needle in assignment.description:
                 return assignment
         return None
@@ -400,6 +417,7 @@ class CarrierKeeper:
             raise
         if created.association_id is None:
             raise CarrierProblem("Canvas created the rubric without its association.")
+        self.made_rubric.add(row.assignment_id)
         row.rubric_id, row.association_id = created.rubric_id, created.association_id
         row.criteria = _criteria_map(created.criteria)
         row.digest = self.ratings.digest

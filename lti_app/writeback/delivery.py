@@ -51,9 +51,7 @@ from lti_app.canvas.client.errors import (
 from lti_app.canvas.connection import MissingApiKey, user_client_factory
 from lti_app.db import session_scope
 from lti_app.models.writeback import (
-    DELIVERED,
     KIND_DEMONSTRATION,
-    PENDING,
     WritebackItem,
 )
 from lti_app.policies.store import effective_policy
@@ -64,6 +62,7 @@ from lti_app.writeback.carriers import (
     CarrierInFlight,
     CarrierKeeper,
     CarrierProblem,
+    carrier_name,
     ratings_for,
 )
 from lti_app.writeback.ledger import (
@@ -82,7 +81,7 @@ log = logging.getLogger("lti_app.writeback")
 # Passes per delivery call: items scored while a pass ran are picked up by the next one.
 MAX_PASSES = 5
 # Read-back polling: first wait and the cap between reads (seconds).
-VERIFY_FIRST_DELAY = 0.25
+VERIFY_FIRST_DELAY = 0.5
 VERIFY_MAX_DELAY = 8.0
 MAX_VERIFY_READS = 30
 # Scores are compared with this tolerance (Canvas stores floats).
@@ -90,6 +89,8 @@ SAME = 1e-6
 # Between two carriers' writes for one student in one pass: Canvas orders results by their
 # date to the second and does not order ties (docs/canvas.md §3.5).
 ORDER_GAP_SECONDS = 1.0
+# "Newer than anything the tool wrote": a teacher's own result is a target's newest.
+LATER = datetime.max.replace(tzinfo=UTC)
 GONE_REASON = "This student is no longer in the course or not assigned the carrier in Canvas."
 _MISSING_IDS = re.compile(r"Couldn't find User\(s\) with API ids (.*)$", re.DOTALL)
 
@@ -208,6 +209,7 @@ class _Pass(Ledger):
         self.holder = holder
         self.make = make
         self.gone: set[str] = set()
+        self.rows_on: dict[tuple[str, int], set[str]] = {}  # (student, carrier id) -> targets
         # The items of the Canvas request under way: a failure costs only them an attempt.
         self.involved: set[int] = set()
 
@@ -261,23 +263,28 @@ class _Pass(Ledger):
             ratings = ratings_for(effective_policy(db, self.platform_id, self.course_id))
         keeper = CarrierKeeper(self.app, client, self.platform_id, self.course_id, targets, ratings)
 
-        # What Canvas holds for these students, every target (a re-saved assessment re-dates
-        # rows of any target, so the placement needs them all).
         users = sorted({d.user for d in due})
         self.involved = set(open_ids)
+        rounds = self._carrier_rounds()
         # Only a student the tool ever wrote for can have rows on a carrier (every write is
-        # recorded before it is sent): the others need no read to be placed.
+        # recorded before it is sent, with its time: the outbox knows each row and the order
+        # Canvas dated them in). What it cannot know is a teacher's own newer result: the
+        # rollups name each student's newest result per target (docs/canvas.md §3.18).
         readers = self._students_written_for(users)
-        held = self._held(client, readers, sorted(targets)) if readers else {}
+        newer = self._newest_elsewhere(client, readers, rounds) if readers else {}
         gone = [d for d in due if d.user in self.gone]
         if gone:
             self._fail_gone(gone, open_ids)
             due = [d for d in due if d.id in open_ids]
-        rounds = self._carrier_rounds()
 
         # Written once already (a crash or a lost answer since): Canvas may show it only after
         # its result job ran, so look (with backoff) before writing anything again.
         written = [d for d in due if d.written and d.carrier_id in rounds]
+        held: HeldMap = {}
+        if written:
+            held = self._held(
+                client, sorted({d.user for d in written}), sorted({d.outcome for d in written})
+            )
         there = [d for d in written if _holds(held, rounds[self.carrier_of[d.id]][1], d)]
         self._mark_delivered(there)
         open_ids.difference_update(d.id for d in there)
@@ -286,14 +293,22 @@ class _Pass(Ledger):
             found = self._verify(client, written, rounds, wait=True)
             open_ids.difference_update(d.id for d in found)
             there += found
-            if found:
-                held = self._held(client, readers, sorted(targets))
         self.report.already_there = len(there)
         due = [d for d in due if d.id in open_ids]
         if not due:
             return
 
-        slots = self._place(due, held, rounds)
+        if any(aid is not None for _, aid in rounds.values()):
+            # One read of the course's assignments serves every carrier check of the pass, and
+            # shows a carrier a teacher deleted: created again, its results owed again.
+            self.involved = set(open_ids)
+            keeper.list_assignments()
+            listed = keeper.listed or {}
+            for round_, aid in sorted(rounds.values()):
+                if aid is not None and aid not in listed:
+                    keeper.ensure(KIND_DEMONSTRATION, round_, set())
+            rounds = self._carrier_rounds()
+        slots = self._place(due, newer, rounds)
         carriers: dict[int, Carrier] = {}
         for round_ in sorted({r for r, _ in slots.values()}):
             ids = {d.id for d in due if slots[d.id][0] == round_}
@@ -305,18 +320,19 @@ class _Pass(Ledger):
         rounds = rounds | {c.id: (r, c.assignment_id) for r, c in carriers.items()}
 
         to_verify: list[Due] = []
-        written_users: set[str] = set()
+        dated: set[tuple[str, str]] = set()  # (student, target) rows the writes so far re-date
         for round_ in sorted(carriers):
             mine = [d for d in due if slots[d.id][0] == round_ and d.id in open_ids]
             if not mine:
                 continue
-            if written_users & {d.user for d in mine} and to_verify:
-                # The same student on two carriers in one pass: the later write must be dated
-                # after the earlier one's results, to the second (docs/canvas.md §3.5).
+            these = self._dated_by(carriers[round_], mine)
+            if dated & these and to_verify:
+                # One student's target on two carriers in one pass: the later write must be
+                # dated after the earlier one's results, to the second (docs/canvas.md §3.5).
                 confirmed = self._verify(client, to_verify, rounds, wait=True)
                 open_ids.difference_update(d.id for d in confirmed)
                 self._late(to_verify, confirmed, open_ids)
-                to_verify = []
+                to_verify, dated = [], set()
                 time.sleep(ORDER_GAP_SECONDS)
                 self._renew()
             self.involved = {d.id for d in mine}
@@ -324,7 +340,7 @@ class _Pass(Ledger):
             graded = self._write(client, carriers[round_], mine, held, open_ids)
             self.report.written += len(graded)
             to_verify.extend(graded)
-            written_users.update(d.user for d in graded)
+            dated |= these
             self._renew()
         if to_verify:
             self.involved = {d.id for d in to_verify}
@@ -348,26 +364,32 @@ class _Pass(Ledger):
     # --- placement -------------------------------------------------------------------------
 
     def _place(
-        self, due: list[Due], held: HeldMap, rounds: dict[int, tuple[int, str | None]]
+        self,
+        due: list[Due],
+        newer: dict[str, set[str]],
+        rounds: dict[int, tuple[int, str | None]],
     ) -> dict[int, tuple[int, int | None]]:
         """item id -> (carrier round, carrier id when it stays): a written item stays on its
-        carrier (Canvas may hold it there); every other one is placed (``placement``)."""
-        by_assignment = {aid: r for r, aid in rounds.values() if aid is not None}
+        carrier (Canvas may hold it there); every other one is placed (``placement``).
+
+        A student's rows on a carrier are all dated by that carrier's last save for them, which
+        is the last write the outbox recorded there."""
         students: dict[str, StudentResults] = defaultdict(StudentResults)
-        for (user, outcome, assignment_id), h in held.items():
-            view = students[user]
-            round_ = by_assignment.get(assignment_id)
-            if round_ is None:
-                if h.at is not None and (
-                    outcome not in view.elsewhere or view.elsewhere[outcome] < h.at
-                ):
-                    view.elsewhere[outcome] = h.at
-            else:
-                view.rows.setdefault(round_, {})[outcome] = h.at
-        for user, outcome, carrier_id in self._rows_in_outbox({d.user for d in due}):
-            if carrier_id in rounds:
-                row = students[user].rows.setdefault(rounds[carrier_id][0], {})
-                row.setdefault(outcome, None)
+        saved: dict[tuple[str, int], datetime] = {}
+        for user, outcome, carrier_id, at in self._rows_in_outbox({d.user for d in due}):
+            if carrier_id not in rounds:
+                continue
+            round_ = rounds[carrier_id][0]
+            students[user].rows.setdefault(round_, {})[outcome] = None
+            self.rows_on.setdefault((user, carrier_id), set()).add(outcome)
+            saved[(user, round_)] = max(at, saved.get((user, round_), at))
+        for (user, round_), at in saved.items():
+            row = students[user].rows[round_]
+            for outcome in row:
+                row[outcome] = at
+        for user, outcomes in newer.items():
+            for outcome in outcomes:
+                students[user].elsewhere[outcome] = LATER
         slots: dict[int, tuple[int, int | None]] = {}
         fresh: dict[str, list[Due]] = defaultdict(list)
         for d in due:
@@ -381,6 +403,40 @@ class _Pass(Ledger):
             ):
                 slots[d.id] = (round_, None)
         return slots
+
+    def _dated_by(self, carrier: Carrier, items: list[Due]) -> set[tuple[str, str]]:
+        """The (student, target) results a write to ``carrier`` dates anew: the new ones and
+        every row those students already have there."""
+        dated = {(d.user, d.outcome) for d in items}
+        for user in {d.user for d in items}:
+            dated |= {(user, o) for o in self.rows_on.get((user, carrier.id), ())}
+        return dated
+
+    def _newest_elsewhere(
+        self, client: CanvasClient, users: list[str], rounds: dict[int, tuple[int, str | None]]
+    ) -> dict[str, set[str]]:
+        """Per student, the targets whose newest result in Canvas is not on a carrier (a
+        teacher's own, recorded after the tool's last write): one rollups read, whose scores
+        carry the newest result's title (its assignment's)."""
+        names = {carrier_name(KIND_DEMONSTRATION, r) for r, _ in rounds.values()}
+        try:
+            rollups = client.outcome_rollups(self.course_id, user_ids=users, per_page="100")
+        except ValidationFailed:
+            # A student no longer in the course makes Canvas refuse the list (§3.3).
+            rollups = []
+            for user in users:
+                try:
+                    rollups += client.outcome_rollups(
+                        self.course_id, user_ids=[user], per_page="100"
+                    )
+                except ValidationFailed:
+                    self.gone.add(user)
+        newer: dict[str, set[str]] = defaultdict(set)
+        for rollup in rollups:
+            for score in rollup.scores:
+                if score.count and (score.title or "") not in names:
+                    newer[rollup.user_id].add(score.outcome_id)
+        return newer
 
     # --- Canvas ----------------------------------------------------------------------------
 
@@ -438,7 +494,6 @@ class _Pass(Ledger):
                 ).where(
                     WritebackItem.carrier_id == carrier.id,
                     WritebackItem.canvas_user_id.in_({d.user for d in items}),
-                    WritebackItem.status.in_((PENDING, DELIVERED)),
                     WritebackItem.written_at.is_not(None),
                 )
             ).all()

@@ -78,6 +78,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
 class Ledger:
     """A pass's bookkeeping in the database, one short transaction per step."""
 
@@ -89,24 +93,25 @@ class Ledger:
         self.report = PassReport()
         self.carrier_of: dict[int, int] = {}  # item id -> carrier row id
 
-    def _rows_in_outbox(self, users: set[str]) -> list[tuple[str, str, int]]:
-        """Rows the tool wrote (delivered, or written and not yet shown) for these students."""
+    def _rows_in_outbox(self, users: set[str]) -> list[tuple[str, str, int, datetime]]:
+        """Every row the tool wrote on a carrier for these students (whatever became of the
+        item: a write is recorded before it is sent, so Canvas may hold it), with when."""
         with session_scope(self.app) as db:
             rows = db.execute(
                 select(
                     WritebackItem.canvas_user_id,
                     WritebackItem.canvas_outcome_id,
                     WritebackItem.carrier_id,
+                    WritebackItem.written_at,
                 ).where(
                     WritebackItem.platform_id == self.platform_id,
                     WritebackItem.canvas_course_id == self.course_id,
                     WritebackItem.canvas_user_id.in_(users),
                     WritebackItem.carrier_id.is_not(None),
                     WritebackItem.written_at.is_not(None),
-                    WritebackItem.status.in_((PENDING, DELIVERED)),
                 )
             ).all()
-        return [(str(u), str(o), int(c or 0)) for u, o, c in rows]
+        return [(str(u), str(o), int(c or 0), _aware(w)) for u, o, c, w in rows if w is not None]
 
     def _students_written_for(self, users: list[str]) -> list[str]:
         with session_scope(self.app) as db:
