@@ -422,7 +422,7 @@ class _Pass(Ledger):
         try:
             rollups = client.outcome_rollups(self.course_id, user_ids=users, per_page="100")
         except ValidationFailed:
-            # A student no longer in the course makes Canvas refuse the list (§3.3).
+            # A student who left makes Canvas refuse the list (docs/canvas.md §3.3).
             rollups = []
             for user in users:
                 try:

@@ -419,7 +419,10 @@ def late_post_client_for(w: World, post: str, look: str) -> Callable[[str], Canv
 
 
 @pytest.mark.parametrize(
-    ("post", "look"), [("create_assignment", "assignments"), ("create_rubric", "assignment")]
+    # The next attempt looks through the course's assignments listing (the carrier by its
+    # marker; its rubric, in the assignment's JSON).
+    ("post", "look"),
+    [("create_assignment", "assignments"), ("create_rubric", "assignments")],
 )
 def test_a_post_canvas_finishes_late_is_adopted_not_duplicated(
     post: str, look: str, backend_url: str
