@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_app.evidence.observations import observed_days
 from lti_app.grading.course_mastery import course_row, tool_evidence
 from lti_app.grading.grid import (
     GridStudent,
@@ -106,11 +107,15 @@ def drilldown(
             )
         )
     }
+    observed = {
+        f"obs:{o.id}": o.observed_on
+        for o in observed_days(db, platform_id, canvas_course_id, canvas_user_id, canvas_outcome_id)
+    }
     key = (canvas_user_id, canvas_outcome_id)
     canvas = canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
     tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
     items = [*canvas.get(key, []), *tool.get(key, [])]
-    return _build_drill(course, student, target, items, scale, policy, now, origin)
+    return _build_drill(course, student, target, items, scale, policy, now, origin, observed)
 
 
 def student_drills(
@@ -150,6 +155,7 @@ def _build_drill(
     policy: Policy,
     now: datetime,
     origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
+    observed: dict[str, date] | None = None,
 ) -> Drill:
     """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level,
     which evidence it used, and growth."""
@@ -160,7 +166,10 @@ def _build_drill(
     values = scale.values
     rows = [
         DrillEvidence(
-            e, level_index(values, e.score), _source(e, origin.get(e.id or "")), e.id in used
+            e,
+            level_index(values, e.score),
+            _source(e, origin.get(e.id or ""), (observed or {}).get(e.id or "")),
+            e.id in used,
         )
         for e in items
     ]
@@ -174,10 +183,15 @@ def _points(x: float) -> str:
 
 
 def _source(
-    e: Evidence, origin: tuple[str | None, str | None, float | None, float | None] | None
+    e: Evidence,
+    origin: tuple[str | None, str | None, float | None, float | None] | None,
+    observed: date | None = None,
 ) -> str:
     if e.kind is SourceKind.OVERRIDE:
         return "Teacher override"
+    if e.kind is SourceKind.OBSERVATION:
+        day = f" on {observed.isoformat()}" if observed else ""
+        return f"Observed by the teacher{day}"
     if e.kind is SourceKind.DEMONSTRATION:
         return "Demonstration scored by the teacher"
     if origin is None:

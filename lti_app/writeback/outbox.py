@@ -32,51 +32,88 @@ def _now() -> datetime:
 def enqueue_demonstration(
     db: Session, demo: Demonstration, eff: EffectivePolicy
 ) -> WritebackItem | None:
-    """Owe Canvas this scored demonstration, in the caller's transaction.
-
-    Its round is the student's next free result slot for the target. Idempotent: scoring the
-    same demonstration again adds nothing. None when the mapping cannot express the level in
-    Canvas points (a scale/mapping mismatch the settings page already reports).
-    """
+    """Owe Canvas this scored demonstration, in the caller's transaction (see
+    :func:`enqueue_result`)."""
     if demo.score is None:
         raise ValueError("only a scored demonstration is written back")
-    key = f"demo:{demo.id}"
+    label = eff.scale.level(demo.score).label
+    return enqueue_result(
+        db,
+        eff,
+        OwedResult(
+            platform_id=demo.platform_id,
+            canvas_course_id=demo.canvas_course_id,
+            canvas_user_id=demo.canvas_user_id,
+            canvas_outcome_id=demo.canvas_outcome_id,
+            level=demo.score,
+            key=f"demo:{demo.id}",
+            comment=f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)",
+            teacher_canvas_user_id=demo.scored_by or "",
+            demonstration_id=demo.id,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OwedResult:
+    """One piece of the tool's evidence that Canvas should hold as an outcome result: a scored
+    demonstration (``demo:<id>``), a teacher's observation (``obs:<id>``) or an override the
+    teacher chose to send (``override:<id>``)."""
+
+    platform_id: int
+    canvas_course_id: str
+    canvas_user_id: str
+    canvas_outcome_id: str
+    level: float
+    key: str
+    comment: str
+    teacher_canvas_user_id: str
+    demonstration_id: int | None = None
+
+
+def enqueue_result(db: Session, eff: EffectivePolicy, owed: OwedResult) -> WritebackItem | None:
+    """Owe Canvas this result, in the caller's transaction.
+
+    Its round is the student's next free result slot for the target, whatever the evidence's
+    source: every piece is its own Canvas result, in the order the tool recorded them.
+    Idempotent: the same key again adds nothing. None when the mapping cannot express the
+    level in Canvas points (a scale/mapping mismatch the settings page already reports).
+    """
     existing = db.scalar(
         select(WritebackItem).where(
-            WritebackItem.platform_id == demo.platform_id, WritebackItem.idempotency_key == key
+            WritebackItem.platform_id == owed.platform_id,
+            WritebackItem.idempotency_key == owed.key,
         )
     )
     if existing is not None:
         return existing
     try:
-        points = eff.mapping.to_canvas_points(demo.score)
+        points = eff.mapping.to_canvas_points(owed.level)
     except MappingError:
         return None
     used = db.scalar(
         select(func.max(WritebackItem.round)).where(
-            WritebackItem.platform_id == demo.platform_id,
-            WritebackItem.canvas_course_id == demo.canvas_course_id,
-            WritebackItem.canvas_user_id == demo.canvas_user_id,
-            WritebackItem.canvas_outcome_id == demo.canvas_outcome_id,
+            WritebackItem.platform_id == owed.platform_id,
+            WritebackItem.canvas_course_id == owed.canvas_course_id,
+            WritebackItem.canvas_user_id == owed.canvas_user_id,
+            WritebackItem.canvas_outcome_id == owed.canvas_outcome_id,
             WritebackItem.kind == KIND_DEMONSTRATION,
         )
     )
-    label = eff.scale.level(demo.score).label
-    comment = f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)"
     item = WritebackItem(
-        platform_id=demo.platform_id,
-        canvas_course_id=demo.canvas_course_id,
-        canvas_user_id=demo.canvas_user_id,
-        canvas_outcome_id=demo.canvas_outcome_id,
+        platform_id=owed.platform_id,
+        canvas_course_id=owed.canvas_course_id,
+        canvas_user_id=owed.canvas_user_id,
+        canvas_outcome_id=owed.canvas_outcome_id,
         kind=KIND_DEMONSTRATION,
         round=(used or 0) + 1,
-        idempotency_key=key,
-        demonstration_id=demo.id,
-        level=demo.score,
-        label=label[:200],
+        idempotency_key=owed.key,
+        demonstration_id=owed.demonstration_id,
+        level=owed.level,
+        label=eff.scale.level(owed.level).label[:200],
         points=points,
-        comment=comment[:COMMENT_LIMIT],
-        teacher_canvas_user_id=demo.scored_by or "",
+        comment=owed.comment[:COMMENT_LIMIT],
+        teacher_canvas_user_id=owed.teacher_canvas_user_id,
         status=PENDING,
         attempts=0,
         next_attempt_at=_now(),
