@@ -13,6 +13,7 @@ observed is kept and shown with it.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +35,8 @@ from lti_app.writeback.outbox import OwedResult, enqueue_result
 # Canvas's row comment names where the result came from; the note may be private, so never it.
 COMMENT = "Observed by the teacher on {day}: {label} (Mastery Pathways)"
 EARLIEST = date(2000, 1, 1)
+# What a date input and a spreadsheet send (fromisoformat alone also takes "2026-W49-5").
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def parse_day(raw: str, now: date) -> tuple[date | None, str | None]:
     if not text:
         return now, None
     try:
-        day = date.fromisoformat(text) if len(text) == 10 else None
+        day = date.fromisoformat(text) if _ISO_DAY.fullmatch(text) else None
     except ValueError:
         day = None
     if day is None:
