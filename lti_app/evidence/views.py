@@ -28,7 +28,6 @@ from lti_app.evidence.observations import (
     record,
     today,
 )
-from lti_app.grading.views import levels_css_url
 from lti_app.models.canvas import CourseSection, CourseStudent, synced_course
 from lti_app.models.launch import LaunchSession
 from lti_app.models.observation import VIA_FORM, VIA_UPLOAD
@@ -47,7 +46,8 @@ class StudentLine:
     canvas_user_id: str
     name: str
     field: str
-    """The level select's name and id (``lv-<n>``: a Canvas id is not a safe HTML id)."""
+    """The level select's name and id, ``lv-<canvas user id>``: a roster that changed between
+    showing the form and saving it cannot move a level to another student."""
 
 
 def _upload_limit() -> int:
@@ -83,8 +83,8 @@ def _roster(actor: svc.Actor, section: str) -> tuple[list[tuple[str, str]], list
         .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
     ).all()
     lines = [
-        StudentLine(uid, name, f"lv-{n}")
-        for n, (uid, name, in_sections) in enumerate(students)
+        StudentLine(uid, name, f"lv-{uid}")
+        for uid, name, in_sections in students
         if not section or section in in_sections
     ]
     return [(sid, name) for sid, name in sections], lines
@@ -110,7 +110,6 @@ def _page(row: LaunchSession, status: int = 200, **ctx: Any) -> Response:
         actor,
         status=status,
         scale=eff.scale,
-        levels_css=levels_css_url(eff.scale),
         targets=targets,
         target=target,
         target_title=next((t.title for t in targets if t.canvas_outcome_id == target), ""),

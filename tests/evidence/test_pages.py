@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
+import pytest
 from flask import Flask
 
 from lti_app.db import session_scope
+from lti_app.evidence import views as evidence_views
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.models.observation import Observation
 from lti_app.models.writeback import WritebackItem
@@ -45,13 +47,23 @@ def cell(html: str, uid: str, oid: str) -> str:
 
 def field_of(html: str, name: str) -> str:
     """The level select of a student by name (``lv-<n>``)."""
-    found = re.search(rf'<label for="(lv-\d+)">{name}</label>', html)
+    found = re.search(rf'<label for="(lv-[0-9]+)">{name}</label>', html)
     assert found is not None, html
     return found[1]
 
 
+@pytest.fixture
+def kicks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
+    """Deliveries started after a save (recorded, not run: no Canvas here)."""
+    seen: list[tuple[int, str]] = []
+    monkeypatch.setattr(
+        evidence_views, "kick_after_response", lambda pid, course: seen.append((pid, course))
+    )
+    return seen
+
+
 def test_record_for_a_section_counts_once_everywhere_and_is_owed_to_canvas(
-    seeded: Flask, platform: FakePlatform, browser: LtiBrowser
+    seeded: Flask, platform: FakePlatform, browser: LtiBrowser, kicks: list[tuple[int, str]]
 ) -> None:
     handle, csrf = launch(browser, [INSTRUCTOR])
     grid = get(browser, f"/s/{handle}/grid")[1]
@@ -77,6 +89,8 @@ def test_record_for_a_section_counts_once_everywhere_and_is_owed_to_canvas(
     status, location, _ = post(browser, f"/s/{handle}/evidence", form)
     assert status == 303
     assert location.startswith(f"/s/{handle}/evidence/done/1?")
+    assert kicks == [(platform_id(seeded, platform), "101")]
+    assert ava == "lv-812"
     status, done = get(browser, location)
     assert "Recorded 1 observation. They count in the levels now" in done
     with seeded.app_context(), session_scope(seeded) as db:
@@ -168,9 +182,9 @@ def test_csrf_students_and_other_courses_and_tenants_are_refused(
     ava = field_of(page, "Ava Jones")
     form = {"target": "97", ava: "3"}
     assert post(browser, f"/s/{handle}/evidence", form)[0] == 403  # no CSRF token
-    # a field naming no student of this course
+    # a field naming another course's student
     path = f"/s/{handle}/evidence"
-    status, _, html = post(browser, path, {CSRF_FIELD: csrf, "target": "97", "lv-99": "3"})
+    status, _, html = post(browser, path, {CSRF_FIELD: csrf, "target": "97", "lv-999": "3"})
     assert status == 400 and "A level was given for a student not in this course." in html
     # another course's target
     status, _, html = post(browser, path, {CSRF_FIELD: csrf, "target": "77", ava: "3"})
@@ -184,7 +198,7 @@ def test_csrf_students_and_other_courses_and_tenants_are_refused(
     assert "Line 4: no learning target 77 in this course" in html
     student, student_csrf = launch(browser, [LEARNER])
     assert get(browser, f"/s/{student}/evidence?target=97")[0] == 403
-    form = {CSRF_FIELD: student_csrf, "target": "97", "lv-0": "3"}
+    form = {CSRF_FIELD: student_csrf, "target": "97", "lv-812": "3"}
     assert post(browser, f"/s/{student}/evidence", form)[0] == 403
     one = b"canvas_user_id,canvas_outcome_id,level\n812,97,4\n"
     assert upload(browser, student, student_csrf, one)[0] == 403
@@ -200,7 +214,7 @@ def upload(browser: LtiBrowser, handle: str, csrf: str, data: bytes) -> tuple[in
 
 
 def test_upload_records_a_spreadsheet_file_all_or_nothing(
-    seeded: Flask, browser: LtiBrowser
+    seeded: Flask, browser: LtiBrowser, kicks: list[tuple[int, str]]
 ) -> None:
     handle, csrf = launch(browser, [INSTRUCTOR])
     # Excel's UTF-8 CSV: a byte order mark, CRLF line ends, a quoted note over two lines

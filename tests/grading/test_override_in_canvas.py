@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from lti_app.db import session_scope
+from lti_app.grading import views as grid_views
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.models.pathways import MasteryOverride
 from lti_app.models.writeback import WritebackItem
@@ -66,11 +67,14 @@ def test_the_form_says_what_canvas_shows_and_what_it_would_with_each_level(
 
 
 def test_an_override_sent_to_canvas_is_owed_with_it_and_counts_in_canvas(
-    seeded: Flask, browser: LtiBrowser
+    seeded: Flask, browser: LtiBrowser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    kicks: list[tuple[int, str]] = []  # deliveries started (recorded, not run: no Canvas here)
+    monkeypatch.setattr(grid_views, "kick_after_response", lambda *a: kicks.append(a))
     handle, csrf = launch(browser, [INSTRUCTOR])
     location = override(browser, handle, csrf, level="4.0", send_to_canvas="1")
     assert location.endswith("/done/sent")
+    assert [course for _, course in kicks] == ["101"]
     html = get(browser, location)[1]
     assert "Override saved, and sent to Canvas as evidence" in html
     with seeded.app_context(), session_scope(seeded) as db:

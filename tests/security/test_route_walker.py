@@ -129,7 +129,7 @@ FORM: dict[str, list[str]] = {
     "student.act": ["proposal", "evidence", "links", "reflection"],
     "writeback.retry_all": [],
     "writeback.retry_one": [],
-    "evidence.save": ["target", "section", "lv-0", "lv-1", "note", "observed_on"],
+    "evidence.save": ["target", "section", f"lv-{AVA}", "lv-813", "note", "observed_on"],
     "evidence.upload": ["file"],
 }
 GET_ONLY = {
@@ -158,7 +158,7 @@ GET_ONLY = {
 # Valid values, so that a request with one hostile field reaches the code behind the checks.
 VALID_FORM: dict[str, dict[str, Any]] = {
     "grid.override": {"level": "3", "reason": "Seen in class", "send_to_canvas": "1"},
-    "evidence.save": {"target": RL, "lv-0": "3", "note": "Seen in class", "observed_on": ""},
+    "evidence.save": {"target": RL, f"lv-{AVA}": "3", "note": "Seen", "observed_on": ""},
     "pathways.menu_post": {
         "offer": ["test"],
         "test-title": "Quiz",
