@@ -71,7 +71,8 @@ def register(app: Flask) -> None:
         )
         if not writer:
             click.echo(
-                "No teacher of this course is connected to Canvas: the results wait until one "
-                "connects, or run `flask --app lti_app writeback deliver` with --token.",
+                "No teacher of this course is connected to Canvas, so these results cannot be "
+                "sent yet: a teacher connects on the Canvas sync page, then retries them on "
+                "Sent to Canvas.",
                 err=True,
             )
