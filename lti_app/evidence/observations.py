@@ -7,7 +7,7 @@ row refuses the whole lot with every problem by row, and nothing is stored.
 
 The evidence is dated when it is recorded, not on the day observed: Canvas dates the result the
 tool writes when it is assessed, so it is always Canvas's newest result, and dating it alike
-keeps the tool's order of a student's evidence equal to Canvas's (docs/canvas.md §3.7). The day
+keeps the tool's order of a student's evidence equal to Canvas's (docs/canvas.md §3.14). The day
 observed is kept and shown with it.
 """
 

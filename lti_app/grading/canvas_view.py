@@ -5,7 +5,7 @@ the results it holds, which are the synced Canvas results plus everything the to
 (scored demonstrations and observations). So the level Canvas shows is the tool's calculation
 over the same evidence without the overrides, except an override the teacher chose to send to
 Canvas as evidence, which Canvas holds as a plain result, dated when it was written and so its
-newest (docs/canvas.md §3.7). The figures use the course's policy; by default that is Canvas's
+newest (docs/canvas.md §3.14). The figures use the course's policy; by default that is Canvas's
 own method, so they are what Canvas shows.
 """
 

@@ -43,7 +43,7 @@ class Observation(Base):
     scale_version_id: Mapped[int | None] = mapped_column(ForeignKey("proficiency_scale_version.id"))
     note: Mapped[str | None] = mapped_column(Text)
     # The day the teacher saw it (shown with the evidence); the evidence itself is dated when it
-    # was recorded, as Canvas dates the result the tool writes (docs/canvas.md §3.7).
+    # was recorded, as Canvas dates the result the tool writes (docs/canvas.md §3.14).
     observed_on: Mapped[date] = mapped_column(Date)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(64))

@@ -13,7 +13,7 @@ from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
-from lti_app.web.session_views import refuse
+from lti_app.web.access import refuse
 
 
 def teacher_actor(row: LaunchSession) -> svc.Actor:

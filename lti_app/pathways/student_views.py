@@ -25,7 +25,7 @@ from lti_app.db import get_session
 from lti_app.evidence.observations import observed_days
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
-from lti_app.grading.views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
+from lti_app.grading.charts import CHART_FRAME, Chart, chart_of, fmt, levels_spec
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.growth import GrowthStatus
@@ -36,7 +36,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
 from lti_app.policies.store import EffectivePolicy, effective_policy
-from lti_app.web.session_views import refuse, session_required
+from lti_app.web.access import refuse, session_required
 
 bp = Blueprint("student", __name__, url_prefix="/s/<handle>/me")
 
@@ -282,7 +282,7 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
     return {
         "s": row,
         "scale": eff.scale,
-        "levels_css": levels_css_url(eff.scale),
+        "levels_css": url_for("grid.levels_css", spec=levels_spec(eff.scale)),
         "fmt": fmt,
         "csrf_field": CSRF_FIELD,
         **CHART_FRAME,

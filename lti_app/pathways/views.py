@@ -20,8 +20,8 @@ from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
 from lti_app.policies.store import effective_policy
+from lti_app.web.access import refuse, session_required
 from lti_app.web.input_guard import ids
-from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("pathways", __name__, url_prefix="/s/<handle>/pathways")

@@ -19,7 +19,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, STATUSES, WritebackItem
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
-from lti_app.web.session_views import refuse, session_required
+from lti_app.web.access import refuse, session_required
 from lti_app.writeback import outbox
 from lti_app.writeback.dispatch import kick_after_response
 

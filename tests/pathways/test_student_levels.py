@@ -11,7 +11,7 @@ from flask import Flask
 
 from lti_app.db import session_scope
 from lti_app.grading import drill as drill_model
-from lti_app.grading.views import chart_of
+from lti_app.grading.charts import chart_of
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
