@@ -35,17 +35,10 @@ def _counts(st: outbox.CourseStatus) -> str:
     return f"delivered {st.delivered}, pending {st.pending}, failed {st.failed}"
 
 
-def _source(key: str) -> str:
-    """What the item carries, from its idempotency key (demo:, obs:, override:)."""
-    return {"demo": "demonstration", "obs": "observation", "override": "override"}.get(
-        key.split(":", 1)[0], "other"
-    )
-
-
 def _item(i: WritebackItem) -> dict[str, Any]:
     return {
         "id": i.id,
-        "source": _source(i.idempotency_key),
+        "source": outbox.source_of(i.idempotency_key),
         "canvas_user_id": i.canvas_user_id,
         "canvas_outcome_id": i.canvas_outcome_id,
         "level": i.level,

@@ -123,6 +123,14 @@ def enqueue_result(db: Session, eff: EffectivePolicy, owed: OwedResult) -> Write
     return item
 
 
+SOURCES = {"demo": "demonstration", "obs": "observation", "override": "override"}
+
+
+def source_of(key: str) -> str:
+    """What an item carries, from its idempotency key (``demo:``, ``obs:``, ``override:``)."""
+    return SOURCES.get(key.split(":", 1)[0], "result")
+
+
 def retry(
     db: Session, platform_id: int, canvas_course_id: str, item_ids: list[int] | None = None
 ) -> int:

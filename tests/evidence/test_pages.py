@@ -102,6 +102,8 @@ def test_record_for_a_section_counts_once_everywhere_and_is_owed_to_canvas(
         assert (item.canvas_user_id, item.canvas_outcome_id, item.level) == ("812", "97", 3.5)
         assert item.round == 1 and item.teacher_canvas_user_id == "812"
         assert "Explained" not in (item.comment or "")  # the note stays in the tool
+    sent = get(browser, f"/s/{handle}/pathways/canvas-results")[1]
+    assert '<td role="cell" data-label="Round">observation, round 1</td>' in sent
     # counted once: 0.65 x 3.5 + 0.35 x mean(2, 3) = 3.15 (the observation is the latest)
     assert cell(get(browser, f"/s/{handle}/grid")[1], "812", "97") == "lv6 3.15 P"
     report = json.loads(get(browser, f"/s/{handle}/export.json")[1])
