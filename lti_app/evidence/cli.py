@@ -61,8 +61,10 @@ def register(app: Flask) -> None:
         except Refused as exc:
             for where, what in exc.problems:
                 click.echo(f"{where}: {what}", err=True)
+            n = len(exc.problems)
             raise click.ClickException(
-                f"{path.name} was not imported: {exc.message} Nothing was stored."
+                f"{path.name} was not imported and nothing was stored: "
+                f"{n} problem{'s' if n != 1 else ''} (listed above)."
             ) from None
         except NotSynced as exc:
             raise click.ClickException(exc.message) from None

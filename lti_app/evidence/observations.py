@@ -30,7 +30,7 @@ from lti_app.models.canvas import CanvasApiToken, CourseOutcome, CourseStudent, 
 from lti_app.models.canvas import synced_course as synced_course_row
 from lti_app.models.observation import Observation
 from lti_app.policies.store import EffectivePolicy, effective_policy
-from lti_app.writeback.outbox import OwedResult, enqueue_result
+from lti_app.writeback.outbox import OwedResult, enqueue_results
 
 # Canvas's row comment names where the result came from; the note may be private, so never it.
 COMMENT = "Observed by the teacher on {day}: {label} (Mastery Pathways)"
@@ -235,9 +235,8 @@ def record(
             f"Nothing was recorded: {len(problems)} of {total} rows need fixing.", problems
         )
     now = datetime.now(UTC)
-    stored: list[Observation] = []
-    for c in good:
-        obs = Observation(
+    stored = [
+        Observation(
             platform_id=scope.platform_id,
             canvas_course_id=scope.canvas_course_id,
             canvas_user_id=c.row.canvas_user_id.strip(),
@@ -250,24 +249,30 @@ def record(
             recorded_by=scope.recorded_by,
             via=via,
         )
-        db.add(obs)
-        db.flush()
-        label = eff.scale.level(c.level).label
-        enqueue_result(
-            db,
-            eff,
+        for c in good
+    ]
+    db.add_all(stored)
+    db.flush()  # ids for the write-back keys
+    writer = scope.recorded_by if scope.writer is None else scope.writer
+    enqueue_results(
+        db,
+        eff,
+        [
             OwedResult(
                 platform_id=scope.platform_id,
                 canvas_course_id=scope.canvas_course_id,
                 canvas_user_id=obs.canvas_user_id,
                 canvas_outcome_id=obs.canvas_outcome_id,
-                level=c.level,
+                level=obs.level,
                 key=f"obs:{obs.id}",
-                comment=COMMENT.format(day=c.day.isoformat(), label=label),
-                teacher_canvas_user_id=scope.recorded_by if scope.writer is None else scope.writer,
-            ),
-        )
-        stored.append(obs)
+                comment=COMMENT.format(
+                    day=obs.observed_on.isoformat(), label=eff.scale.level(obs.level).label
+                ),
+                teacher_canvas_user_id=writer,
+            )
+            for obs in stored
+        ],
+    )
     return stored
 
 

@@ -80,7 +80,7 @@ def test_a_bad_file_lists_every_bad_line_and_stores_nothing(seeded: Flask, tmp_p
         "line 7: the same student, target and date as line 2",
         "line 8: 6 cells where the header has 5",
     ]
-    assert "scores.csv was not imported: Nothing was recorded: 6 of 7 rows need fixing." in (
+    assert "scores.csv was not imported and nothing was stored: 6 problems (listed above)." in (
         result.stderr
     )
     assert counts(seeded) == (0, 0)
