@@ -64,7 +64,9 @@ def _too_large(exc: RequestEntityTooLarge) -> Response:
     )
 
 
-def _roster(actor: svc.Actor, section: str) -> tuple[list[tuple[str, str]], list[StudentLine]]:
+def _roster(
+    actor: svc.CourseContext, section: str
+) -> tuple[list[tuple[str, str]], list[StudentLine]]:
     db = get_session()
     course = synced_course(db, actor.platform_id, actor.canvas_course_id)
     if course is None:
@@ -142,7 +144,7 @@ def done(row: LaunchSession, count: int) -> Response:
     )
 
 
-def _saved(row: LaunchSession, actor: svc.Actor, count: int) -> Response:
+def _saved(row: LaunchSession, actor: svc.CourseContext, count: int) -> Response:
     kick_after_response(actor.platform_id, actor.canvas_course_id)
     args: dict[str, Any] = {}
     for key in ("target", "section"):
