@@ -37,7 +37,8 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
         "home.html",
         s=session,
         view=view,
-        role_label=ROLE_LABELS[role],
+        # An admin without a course role is no "Guest": the Administrator badge says it all.
+        role_label=None if role is CourseRole.NONE and session.is_admin else ROLE_LABELS[role],
         # Handed to the page once so it can authenticate without third-party cookies.
         launch_token=secret,
         token_field=FORM_FIELD,

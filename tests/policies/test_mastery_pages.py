@@ -205,6 +205,40 @@ def test_export_csv_for_teachers_only(seeded: Flask, browser: LtiBrowser) -> Non
     assert browser.client.get(f"/s/{student}/export.csv", base_url=TOOL_BASE).status_code == 403
 
 
+def test_export_csv_keeps_the_grids_section_filter(
+    app: Flask, platform: FakePlatform, browser: LtiBrowser
+) -> None:
+    """The grid shows Section A: its "Download CSV" holds Section A's students only."""
+    write_course(
+        app,
+        platform_id_of(app, platform),
+        COURSE,
+        synced_at=T0,
+        sections={"45": "Section A", "46": "Section B"},
+        students=[
+            Student("812", "Ava Jones", ["45"]),
+            Student("813", "Ben Ortiz", ["46"]),
+            Student("814", "Cy Lee", ["45", "46"]),
+        ],
+        targets=[Target("97", "RL.7.2 Central idea")],
+        results=[Result("1", "812", "97", 3.0, T0), Result("2", "813", "97", 2.0, T0)],
+    )
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    grid = browser.client.get(f"/s/{teacher}/grid?section=45", base_url=TOOL_BASE)
+    link = re.search(r'href="([^"]*export\.csv[^"]*)"', grid.get_data(as_text=True))
+    assert link is not None and link.group(1).endswith("export.csv?section=45")
+    export = browser.client.get(link.group(1), base_url=TOOL_BASE)
+    assert export.status_code == 200
+    assert 'filename="mastery-course-101-section-45.csv"' in export.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted(r["name"] for r in rows) == ["Ava Jones", "Cy Lee"]
+    whole = browser.client.get(f"/s/{teacher}/export.csv", base_url=TOOL_BASE)
+    assert len(list(csv.DictReader(io.StringIO(whole.get_data(as_text=True))))) == 3
+    other = browser.client.get(f"/s/{teacher}/export.csv?section=999", base_url=TOOL_BASE)
+    assert other.status_code == 404
+    assert "no such section" in other.get_data(as_text=True)
+
+
 def test_export_before_any_sync_says_so(app: Flask, browser: LtiBrowser) -> None:
     teacher, _ = launch(browser, [INSTRUCTOR])
     page = browser.client.get(f"/s/{teacher}/export.json", base_url=TOOL_BASE)
