@@ -56,7 +56,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.pathways import views as pathway_views
     from lti_app.policies import views as policy_views
     from lti_app.sync import views as sync_views
-    from lti_app.web import input_guard, security, session_views
+    from lti_app.web import home, input_guard, security, session_views, teacher_status
     from lti_app.writeback import dispatch
     from lti_app.writeback import views as writeback_views
 
@@ -70,6 +70,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
+    home.register_landing_status(app, teacher_status.teacher_status)
     dispatch.start_with_first_request(app)
     cli.register(app)
     return app

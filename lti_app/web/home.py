@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Response, g, render_template
+from collections.abc import Callable
+from typing import Any
 
+from flask import Flask, Response, current_app, g, render_template
+
+from lti_app.db import get_session
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.lti.roles import CourseRole
 from lti_app.models.launch import LaunchSession
@@ -14,6 +18,26 @@ ROLE_LABELS = {
     CourseRole.LEARNER: "Student",
     CourseRole.NONE: "Guest",
 }
+
+# app.extensions key: (db, launch session) -> what the teacher's landing page reports. Set by
+# create_app, so that this module (rendered by the launch) imports no domain package.
+LANDING_STATUS = "landing_status"
+StatusProvider = Callable[[Any, LaunchSession], Any]
+
+
+def register_landing_status(app: Flask, provider: StatusProvider) -> None:
+    app.extensions[LANDING_STATUS] = provider
+
+
+def _teacher_status(session: LaunchSession) -> Any:
+    provider: StatusProvider | None = current_app.extensions.get(LANDING_STATUS)
+    if provider is None:
+        return None
+    db = get_session()
+    # During a launch the new session row is still unflushed: these reads run before the
+    # launch's first write, so they never hold the database's write lock (SQLite).
+    with db.no_autoflush:
+        return provider(db, session)
 
 
 def render_home(session: LaunchSession, secret: str | None = None) -> Response:
@@ -31,12 +55,11 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
     if secret is not None:
         # base.html hands it to session_nav.js for cookie-less browsers
         g.launch_token, g.launch_session = secret, session
-    # No extra queries here: the launch renders this page while it holds the database's
-    # write lock (SQLite), so the review queue's count is shown on the queue's own tab.
     html = render_template(
         "home.html",
         s=session,
         view=view,
+        status=_teacher_status(session) if view == "teacher" else None,
         # An admin without a course role is no "Guest": the Administrator badge says it all.
         role_label=None if role is CourseRole.NONE and session.is_admin else ROLE_LABELS[role],
         # Handed to the page once so it can authenticate without third-party cookies.

@@ -1,0 +1,134 @@
+"""Daily use in real Chromium against the demo stack (the real tool and canvas_sandbox), as a new
+teacher finds it: the landing page says what to do next, *Connect to Canvas* opens Canvas's
+permission window (which closes itself), *Sync now* ends on the sync page's finished state (not
+on an error page), and the grid's CSV download keeps the section filter. axe-core and the 1280 /
+375 / 320 px checks run on every page (``check_page``)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.core_loop_flows import (
+    check_page,
+    open_in_frame,
+    session_base,
+    sync_course,
+    tool_frame,
+)
+from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
+from tests.e2e.test_core_loop import page  # noqa: F401  (the fixture: Chromium's default policy)
+from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def fresh_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
+    """The demo stack as `make demo` leaves it: the API developer key set, nothing synced."""
+    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("daily-use"))
+    try:
+        ids = stack.ids
+        result = stack.tool_app.test_cli_runner().invoke(
+            args=[
+                "platform",
+                "set-api-key",
+                "--issuer",
+                stack.sandbox_base,
+                "--client-id",
+                stack.installed.key.client_id,
+                "--api-client-id",
+                str(ids.api_client_id),
+            ],
+            env={"CANVAS_API_CLIENT_SECRET": ids.api_client_secret},
+        )
+        assert result.exit_code == 0, result.output
+        yield stack
+    finally:
+        stop()
+
+
+def next_step(frame: Any) -> str:
+    text: str = frame.locator("#next-step").inner_text()
+    return text
+
+
+def test_new_teacher_connects_syncs_with_sync_now_and_sees_the_finished_state(
+    page: Any,  # noqa: F811
+    fresh_stack: SandboxStack,
+) -> None:
+    stack = fresh_stack
+    ids = stack.ids
+    pick_user(page, stack, ids.teacher)
+    frame = open_tool_tab(page, stack, ids.ela_course)
+    assert "Connect Mastery Pathways to your Canvas account" in next_step(frame)
+    check_page(page, "teacher-home-new")
+
+    # --- connect: Canvas's permission page in a new window, which closes itself -------------
+    frame.locator("#next-step").get_by_role("link", name="Connect to Canvas").click()
+    frame.get_by_role("heading", level=1, name="Canvas data for").wait_for()
+    check_page(page, "teacher-sync-not-connected")
+    frame.get_by_role("button", name="Connect to Canvas").click()
+    frame.get_by_role("heading", level=1, name="Connect to Canvas").wait_for()
+    assert "send the levels you score" in frame.locator("main").inner_text()
+    check_page(page, "teacher-connect")
+    with page.context.expect_page() as opened:
+        frame.get_by_role("link", name="Open Canvas to connect").click()
+    window = opened.value
+    window.get_by_role("button", name="Authorize").click()
+    window.get_by_role("heading", name="Connected to Canvas").wait_for()
+    assert "send the levels you score to Canvas" in window.locator("main").inner_text()
+    window.wait_for_event("close")  # closes itself (item 10)
+
+    # --- the frame noticed the connection by itself: Sync now ------------------------------
+    sync_now = frame.get_by_role("button", name="Sync now")
+    sync_now.wait_for()
+    sync_now.click()
+    # the finished state, on the sync page itself (GET), never "could not open ... 405"
+    frame.locator("#last-synced", has_text="Last complete sync").wait_for(timeout=30_000)
+    text = frame.locator("main").inner_text()
+    assert "could not open" not in text and "method_not_allowed" not in text
+    assert frame.get_by_role("button", name="Sync again").is_visible()
+    assert tool_frame(page).url.endswith("/canvas")
+    check_page(page, "teacher-sync-done")
+
+    # --- the landing page now counts what there is to do -------------------------------------
+    frame.get_by_role("link", name="Back to the course overview").click()
+    frame.locator("#next-step").wait_for()
+    assert "Nothing is waiting for you" in next_step(frame)
+    links = frame.locator("main").inner_text()
+    assert "(0 waiting)" in links and "Sent to Canvas (none failed)" in links
+    assert "(connected, last synced" in links
+    check_page(page, "teacher-home-synced")
+    assert page.csp_errors == []
+
+
+def test_csv_download_keeps_the_section_filter(
+    page: Any,  # noqa: F811
+    fresh_stack: SandboxStack,
+) -> None:
+    """The grid shows Section A; the file downloaded from it holds Section A's students only."""
+    stack = fresh_stack
+    ids = stack.ids
+    sync_course(stack, ids.ela_course)  # as the CLI does (the test above syncs in the browser)
+    pick_user(page, stack, ids.teacher)
+    open_tool_tab(page, stack, ids.ela_course)
+    base = stack.tool_base + session_base(tool_frame(page))
+    frame = open_in_frame(page, base + "/grid")
+    everyone = frame.locator("tbody tr").count()
+    name = stack.state.sections[ids.ela_sections[0]].name
+    frame.get_by_label("Section").select_option(label=name)
+    frame.get_by_role("button", name="Show").click()
+    frame.get_by_text(f"in {name}").first.wait_for()
+    shown = frame.locator("tbody tr").count()
+    assert 0 < shown < everyone
+    check_page(page, "teacher-grid-section")
+    with page.expect_download() as got:
+        frame.get_by_role("link", name=f"Download CSV ({name})").click()
+    with open(got.value.path(), encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert len({r["canvas_user_id"] for r in rows}) == shown
+    assert page.csp_errors == []
