@@ -71,6 +71,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
     home.register_landing_status(app, teacher_status.teacher_status)
+    home.register_landing_page(app, "student", student_views.landing_page)
     dispatch.start_with_first_request(app)
     cli.register(app)
     return app

@@ -25,8 +25,26 @@ LANDING_STATUS = "landing_status"
 StatusProvider = Callable[[Any, LaunchSession], Any]
 
 
+# app.extensions key: view name -> a page that replaces the landing page for that view (the
+# student's targets: no extra click); None from it keeps the landing page.
+LANDING_PAGES = "landing_pages"
+PageProvider = Callable[[LaunchSession], Response | None]
+
+
 def register_landing_status(app: Flask, provider: StatusProvider) -> None:
     app.extensions[LANDING_STATUS] = provider
+
+
+def register_landing_page(app: Flask, view: str, provider: PageProvider) -> None:
+    app.extensions.setdefault(LANDING_PAGES, {})[view] = provider
+
+
+def _landing_page(view: str, session: LaunchSession) -> Response | None:
+    provider: PageProvider | None = current_app.extensions.get(LANDING_PAGES, {}).get(view)
+    if provider is None:
+        return None
+    with get_session().no_autoflush:  # as in _teacher_status: no write lock while it reads
+        return provider(session)
 
 
 def _teacher_status(session: LaunchSession) -> Any:
@@ -55,6 +73,9 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
     if secret is not None:
         # base.html hands it to session_nav.js for cookie-less browsers
         g.launch_token, g.launch_session = secret, session
+    page = _landing_page(view, session)
+    if page is not None:
+        return page
     html = render_template(
         "home.html",
         s=session,

@@ -132,3 +132,56 @@ def test_csv_download_keeps_the_section_filter(
         rows = list(csv.DictReader(f))
     assert len({r["canvas_user_id"] for r in rows}) == shown
     assert page.csp_errors == []
+
+
+def test_student_lands_on_targets_reads_how_the_level_counted_and_sees_the_text_limit(
+    page: Any,  # noqa: F811
+    fresh_stack: SandboxStack,
+) -> None:
+    """Items 13, 15, 16: no landing card in between; the level explained in a student's words
+    with what the next score would need to be; a paste over the limit is kept whole, counted
+    live, and refused by the server with a message."""
+    stack = fresh_stack
+    ids = stack.ids
+    sync_course(stack, ids.ela_course)
+    student = ids.students[2]  # three Canvas results on RL.7.2
+    oid = str(ids.ela_outcomes["RL.7.2"])
+    pick_user(page, stack, student)
+    frame = open_tool_tab(page, stack, ids.ela_course)
+    frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
+    assert frame.get_by_role("link", name="My learning targets").count() == 0
+
+    frame.locator(f'h3 a[href$="/me/targets/{oid}"]').click()
+    frame.get_by_role("heading", name="Show what I know").wait_for()
+    counted = frame.locator("#how-counted").inner_text()
+    assert "Your latest score" in counted and "earlier scores" in counted, counted
+    assert "Together they make" in counted
+    step = frame.locator("#next-score").inner_text()
+    assert step.startswith("To reach ") and "your next score would need to be" in step, step
+    check_page(page, "student-target-explained", show=frame.locator("#how-counted"))
+
+    frame.get_by_label("Project").check()
+    frame.get_by_role("button", name="Choose this pathway").click()
+    frame.get_by_text("You chose a pathway.").wait_for()
+    area = frame.get_by_label("About my work")
+    count = frame.locator("#f-evidence-count")
+    assert count.inner_text() == "0 of 10,000 characters"
+    pasted = "My model of the setting. " * 402  # 10,050 characters
+    area.fill(pasted)
+    assert len(area.input_value()) == len(pasted)  # nothing cut by the browser
+    assert "over the limit of 10,000" in count.inner_text()
+    assert "over" in (count.get_attribute("class") or "")
+    assert "Too long" in frame.locator("#f-evidence-over").inner_text()  # announced once
+    check_page(page, "student-target-over-limit", show=count)
+    frame.get_by_role("button", name="Hand in my work").click()
+    frame.get_by_role("alert").wait_for()
+    assert "the limit is 10000" in frame.get_by_role("alert").inner_text()
+    assert frame.get_by_label("About my work").input_value() == pasted  # kept whole
+    assert "over the limit" in frame.locator("#f-evidence-count").inner_text()
+    area = frame.get_by_label("About my work")
+    area.fill("A model of how the setting shapes the plot.")
+    assert frame.locator("#f-evidence-count").inner_text() == "43 of 10,000 characters"
+    assert "within the limit" in frame.locator("#f-evidence-over").inner_text()
+    frame.get_by_role("button", name="Hand in my work").click()
+    frame.get_by_text("Your work was handed in.").wait_for()
+    assert page.csp_errors == []
