@@ -21,7 +21,7 @@ from tests.e2e.core_loop_flows import (
 )
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
 from tests.e2e.test_core_loop import page  # noqa: F401  (the fixture: Chromium's default policy)
-from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
+from tests.e2e.test_sandbox_launch import open_account_tool, open_tool_tab, pick_user
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -184,4 +184,32 @@ def test_student_lands_on_targets_reads_how_the_level_counted_and_sees_the_text_
     assert "within the limit" in frame.locator("#f-evidence-over").inner_text()
     frame.get_by_role("button", name="Hand in my work").click()
     frame.get_by_text("Your work was handed in.").wait_for()
+    assert page.csp_errors == []
+
+
+def test_admin_preview_is_shown_at_the_top_focused_and_announced(
+    page: Any,  # noqa: F811
+    fresh_stack: SandboxStack,
+) -> None:
+    """Item 18: the answer to *Preview changes* is where the admin is looking (the top of the
+    page), and has the focus, so a screen reader reads it out and Tab continues from it."""
+    stack = fresh_stack
+    sync_course(stack, stack.ids.ela_course)
+    frame = open_account_tool(page, stack)
+    base = stack.tool_base + session_base(tool_frame(page))
+    frame = open_in_frame(page, base + "/admin/mastery")
+    frame.get_by_label("Method", exact=True).select_option("latest")
+    frame.get_by_label("Method's value", exact=False).fill("")
+    frame.get_by_role("button", name="Preview changes").click()
+    preview = frame.locator("#preview")
+    preview.get_by_role("heading", name="What would change").wait_for()
+    tool = tool_frame(page)
+    tool.wait_for_function("document.activeElement && document.activeElement.id === 'preview'")
+    top = tool.evaluate("document.getElementById('preview').getBoundingClientRect().top")
+    assert top < 400, top  # near the top of the page, not ~2,000 px down
+    assert "student levels would change" in preview.inner_text()
+    # the next Tab goes on from the result (its first link), not from the top of the page
+    page.keyboard.press("Tab")
+    assert tool.evaluate("document.activeElement.textContent") == "Go to Save"
+    check_page(page, "admin-mastery-preview-top", show=preview)
     assert page.csp_errors == []
