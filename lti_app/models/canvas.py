@@ -34,6 +34,15 @@ SYNC_FAILED = "failed"
 SYNC_ACTIVE = (SYNC_QUEUED, SYNC_RUNNING)
 
 
+def target_name(title: str, display_name: str | None) -> str:
+    """A Canvas outcome's title is often a code ("RL.7.2") and its display name the words
+    ("Theme and summary"): both, once, when the display name adds something."""
+    friendly = (display_name or "").strip()
+    if friendly and friendly.casefold() not in title.casefold():
+        return f"{title}: {friendly}"
+    return title
+
+
 class CanvasApiToken(Base):
     """A Canvas user's OAuth2 tokens for one tenant, encrypted with AAD bound to the row key."""
 
@@ -157,6 +166,11 @@ class CourseOutcome(Base):
     calculation_int: Mapped[int | None] = mapped_column(Integer)
 
     course: Mapped[CanvasCourse] = relationship(back_populates="outcomes")
+
+    @property
+    def name(self) -> str:
+        """How pages name the target: code and title ("RL.7.2: Theme and summary")."""
+        return target_name(self.title, self.display_name)
 
 
 class CourseSection(Base):

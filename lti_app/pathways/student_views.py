@@ -31,7 +31,7 @@ from lti_app.mastery import student_words as words
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.pathways import Action, PathwayKind, State
 from lti_app.mastery.scales import Level, Scale
-from lti_app.models.canvas import CourseOutcome
+from lti_app.models.canvas import CourseOutcome, target_name
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
@@ -202,7 +202,7 @@ def _my_drills(
         actor.canvas_course_id,
         actor.canvas_user_id,
         [
-            grid_model.GridTarget(oid, o.title, " / ".join(o.group_path))
+            grid_model.GridTarget(oid, o.title, " / ".join(o.group_path), o.name)
             for oid, o in targets.items()
         ],
         eff.scale,
@@ -237,10 +237,7 @@ def _card(
     drill: drill_model.Drill | None,
 ) -> TargetCard:
     group = " / ".join(outcome.group_path) if outcome else ""
-    friendly = (outcome.display_name or "").strip() if outcome else ""
-    name = target.title
-    if friendly and friendly.casefold() not in target.title.casefold():
-        name = f"{target.title}: {friendly}"
+    name = target_name(target.title, outcome.display_name if outcome else None)
     keys = (target.canvas_outcome_id, target.title)
     goal = _next_text(scale, keys, scale.mastery_level)
     plain = re.sub(r"<[^>]*>", " ", target.description or "")

@@ -263,7 +263,7 @@ def detail(row: LaunchSession, demo_id: int) -> Response:
     actor = teacher_actor(row)
     demo = svc.demonstration(db, actor, demo_id)
     names = svc.roster_names(db, actor)
-    titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
+    titles = {t.canvas_outcome_id: t.name for t in svc.targets(db, actor)}
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
     return render_teacher_page(
         "pathways_demo.html",
