@@ -452,6 +452,7 @@ def _drill_page(
         fmt=fmt,
         csrf_field=CSRF_FIELD,
         in_force=in_force,
+        canvas_url=row.deployment.platform.canvas_url.rstrip("/"),
         **extra,
     )
     return Response(html, status=status, mimetype="text/html")

@@ -135,6 +135,15 @@ class CanvasCourse(Base):
     mastery_scale: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
+    # The course's name in Canvas (read in sync; None before the first sync that read it).
+    name: Mapped[str | None] = mapped_column(String(1024))
+
+    @property
+    def label(self) -> str:
+        """How admin pages name the course: "ELA 7, Period 2 (course 11)"."""
+        if self.name:
+            return f"{self.name} (course {self.canvas_course_id})"
+        return f"course {self.canvas_course_id}"
 
     outcomes: Mapped[list[CourseOutcome]] = relationship(
         back_populates="course", cascade="all, delete-orphan", passive_deletes=True
@@ -171,6 +180,22 @@ class CourseOutcome(Base):
     def name(self) -> str:
         """How pages name the target: code and title ("RL.7.2: Theme and summary")."""
         return target_name(self.title, self.display_name)
+
+
+class CourseAlignment(Base):
+    """What a course's outcome results were scored on, by name (Canvas's ``linked.alignments``
+    of the results read in sync, docs/canvas.md §6)."""
+
+    __tablename__ = "course_alignment"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "alignment", name="uq_course_alignment_course_alignment"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    # Canvas's asset string, as in results' links.alignment ("assignment_53", §1.1)
+    alignment: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(1024))
 
 
 class CourseSection(Base):

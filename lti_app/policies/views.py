@@ -71,7 +71,7 @@ def _page(
         form=form,
         courses=courses,
         eff=eff,
-        presets=list_presets(),
+        presets=[(name, load_preset(name).name) for name in list_presets()],
         choices=form_choices(),
         csrf_field=CSRF_FIELD,
         token_field=FORM_FIELD,

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from lti_app.db import session_scope
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.scales import load_preset
+from lti_app.models.canvas import CanvasCourse
 from lti_app.models.tenancy import Platform
 from lti_app.policies.store import effective_policy
 from tests.conftest import LtiBrowser
@@ -278,3 +279,17 @@ def test_cli_export_unknown_course_and_bad_format(seeded: Flask) -> None:
     assert "has not been synced" in result.output
     result = runner.invoke(args=["mastery", "export", "--course-id", COURSE, "--format", "xml"])
     assert result.exit_code == 2
+
+
+def test_admin_page_names_courses_and_presets(seeded: Flask, browser: LtiBrowser) -> None:
+    with seeded.app_context(), session_scope(seeded) as db:
+        course = db.scalars(select(CanvasCourse)).one()
+        course.name = "ELA 7 – Period 2"
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    html = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE).get_data(
+        as_text=True
+    )
+    assert f'<option value="{COURSE}" >ELA 7 – Period 2 (course {COURSE}) only</option>' in html
+    assert f"preset: {MARZANO.name}</option>" in html and "preset: marzano_0_4_half" not in html
+    page = post(browser, handle, form_data(csrf, method="latest", parameter="", action="preview"))
+    assert f"What would change in ELA 7 – Period 2 (course {COURSE})" in page.get_data(as_text=True)
