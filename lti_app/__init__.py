@@ -56,12 +56,20 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.pathways import views as pathway_views
     from lti_app.policies import views as policy_views
     from lti_app.sync import views as sync_views
-    from lti_app.web import home, input_guard, security, session_views, teacher_status
+    from lti_app.web import (
+        home,
+        input_guard,
+        security,
+        session_views,
+        teacher_status,
+        text_filters,
+    )
     from lti_app.writeback import dispatch
     from lti_app.writeback import views as writeback_views
 
     input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
+    text_filters.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)
     app.register_blueprint(sync_views.bp)
