@@ -179,7 +179,7 @@ def menu_copy(row: LaunchSession, oid: str) -> Response:
 def _current_levels(
     db: Session, actor: svc.Actor, eff: EffectivePolicy
 ) -> dict[tuple[str, str], str] | None:
-    """Each student's level on each target now, in words ("2.65 D+ – Developing, ..."), from
+    """Each student's level on each target now, in words ("2.65 D+ - Developing, ..." with an en dash), from
     the class grid (kept between requests), for the review cards; None before a sync."""
     try:
         data = grid_model.grid(
@@ -199,7 +199,7 @@ def _current_levels(
             out[key] = "no level yet"
             continue
         level = eff.scale.levels[cell.level_index]
-        out[key] = f"{cell.level:g} {level.short_label} – {level.label}"
+        out[key] = f"{cell.level:g} {level.short_label} \u2013 {level.label}"
     return out
 
 
