@@ -179,8 +179,8 @@ def menu_copy(row: LaunchSession, oid: str) -> Response:
 def _current_levels(
     db: Session, actor: svc.Actor, eff: EffectivePolicy
 ) -> dict[tuple[str, str], str] | None:
-    """Each student's level on each target now, in words ("2.65 D+ - Developing, ..." with an en dash), from
-    the class grid (kept between requests), for the review cards; None before a sync."""
+    """Each student's level on each target now, in words (value, short label, label), from the
+    class grid (kept between requests), for the review cards; None before a sync."""
     try:
         data = grid_model.grid(
             db,
