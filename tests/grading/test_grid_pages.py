@@ -142,7 +142,10 @@ def test_drilldown_explains_the_calculation(seeded: Flask, browser: LtiBrowser) 
     assert status == 200, html
     assert "<h1>Ava Jones: RL.7.2 Central idea</h1>" in html
     assert "2.65 D+ – Developing, partial on target content" in html
-    assert "Decaying average, 65% on the latest score: 0.65 × 3.0 + 0.35 × 2.0 = 2.65." in html
+    assert (
+        "Decaying average, 65% on the latest score: 0.65 × 3.0 + 0.35 × 2.0 = 2.65, where 3.0 "
+        "is the latest score and the earlier score, 2.0." in html
+    )
     # every piece of evidence in time order with its source
     rows = re.findall(
         r'<tr>\s*<td><time[^>]*>([^<]+)</time></td>\s*<td><a href="([^"]+)" target="_blank" '
