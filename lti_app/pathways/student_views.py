@@ -178,13 +178,13 @@ class TargetCard:
 
 def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
     """The scale's words for ``level`` on this target (a descriptor names the target by its
-    Canvas id or its title), else the level's general description."""
+    Canvas id or its title), else the level's description in a student's words."""
     if level is None:
         return ""
     for key in keys:
         if text := scale.descriptor(key, level.value):
             return text
-    return level.description
+    return level.for_students
 
 
 def _my_drills(

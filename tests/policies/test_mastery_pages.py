@@ -293,3 +293,60 @@ def test_admin_page_names_courses_and_presets(seeded: Flask, browser: LtiBrowser
     assert f"preset: {MARZANO.name}</option>" in html and "preset: marzano_0_4_half" not in html
     page = post(browser, handle, form_data(csrf, method="latest", parameter="", action="preview"))
     assert f"What would change in ELA 7 – Period 2 (course {COURSE})" in page.get_data(as_text=True)
+
+
+def test_student_words_for_a_level_are_saved_and_shown_to_students(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    form = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE).get_data(
+        as_text=True
+    )
+    # the preset's student words are filled in beside the teacher's
+    assert "What students read (“I can …”)" in form
+    assert "I can do the whole target on my own without big mistakes.</textarea>" in form
+    data = form_data(csrf, action="save")
+    data["level-6-student_description"] = "I can explain the theme on my own."
+    page = post(browser, handle, data)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    student, _ = launch(browser, [LEARNER])
+    html = browser.client.get(f"/s/{student}/me/", base_url=TOOL_BASE).get_data(as_text=True)
+    assert "3 Proficient</strong> (proficient): I can explain the theme on my own." in html
+    assert MARZANO.levels[6].description not in html  # the teacher's words stay with teachers
+
+
+def test_a_colour_name_is_refused_in_the_words_typed(seeded: Flask, browser: LtiBrowser) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    data = form_data(csrf, action="save")
+    data["level-2-color"] = "orange"
+    html = post(browser, handle, data).get_data(as_text=True)
+    assert "Level 3: the colour “orange” is not a hex colour" in html
+    assert "#orange" not in html.split("Nothing was saved")[1].split("</ul>")[0]
+
+
+def test_admin_pages_share_one_navigation_and_say_what_the_percentage_is(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, _ = launch(browser, [ADMIN, SYSTEM_USER])
+    navs = []
+    for path in ("/admin", "/admin/mastery", "/pathways/library"):
+        html = browser.client.get(f"/s/{handle}{path}", base_url=TOOL_BASE).get_data(as_text=True)
+        nav = html.split('<nav aria-label="Administration pages"', 1)[1].split("</nav>", 1)[0]
+        assert nav.count('aria-current="page"') == 1, path
+        navs.append(re.findall(r">([^<]+)</a>", nav))
+    assert (
+        navs[0]
+        == navs[1]
+        == navs[2]
+        == [
+            "Administration overview",
+            "Installation",
+            "Proficiency scale and calculation",
+            "District pathway library",
+        ]
+    )
+    html = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE).get_data(
+        as_text=True
+    )
+    assert ": % on" not in html and "the latest score counts the percentage set below" in html
+    assert "(value: 65%)" in html
