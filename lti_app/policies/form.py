@@ -9,7 +9,6 @@ it into domain objects, validated by the domain itself (``Scale``, ``Policy``,
 from __future__ import annotations
 
 import re
-
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
