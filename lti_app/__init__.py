@@ -59,6 +59,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.web import (
         home,
         input_guard,
+        local_time,
         security,
         session_views,
         teacher_status,
@@ -70,6 +71,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
     text_filters.init_app(app)
+    local_time.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)
     app.register_blueprint(sync_views.bp)

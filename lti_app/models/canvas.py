@@ -137,6 +137,8 @@ class CanvasCourse(Base):
     last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
     # The course's name in Canvas (read in sync; None before the first sync that read it).
     name: Mapped[str | None] = mapped_column(String(1024))
+    # Canvas's course time zone (IANA name): times are shown in it when the user's is unknown.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
     @property
     def label(self) -> str:

@@ -160,6 +160,8 @@ def apply_snapshot(
     course.last_sync_run_id = sync_run_id
     if snapshot.course_name is not None and course.name != snapshot.course_name:
         course.name = snapshot.course_name
+    if snapshot.course_time_zone is not None and course.time_zone != snapshot.course_time_zone:
+        course.time_zone = snapshot.course_time_zone
 
     carriers = carrier_assignment_ids(db, platform_id, snapshot.canvas_course_id)
     results: dict[str, dict[str, Any]] = {}

@@ -267,7 +267,9 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
     sections = sections_f.result()
     students = student_rows(enrollments_f.result())
 
-    course_name = str(course_f.result().get("name") or "") or None
+    course = course_f.result()
+    course_name = str(course.get("name") or "") or None
+    course_time_zone = str(course.get("time_zone") or "") or None
 
     results: dict[str, ResultRow] = {}
     names: dict[str, AlignmentRow] = {}
@@ -309,4 +311,5 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
             if a in names
         },
         course_name=course_name,
+        course_time_zone=course_time_zone,
     )

@@ -96,6 +96,7 @@ class CourseSnapshot:
     alignments: dict[str, AlignmentRow] = field(default_factory=dict)
     """Names of what results were scored on (include[]=alignments), by asset string."""
     course_name: str | None = None
+    course_time_zone: str | None = None
 
 
 def columns(row: object) -> dict[str, Any]:

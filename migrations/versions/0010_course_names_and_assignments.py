@@ -1,4 +1,5 @@
-"""course names and the names of the Canvas assignments results come from (read in sync)
+"""course names and time zones, and the names of the Canvas assignments results come from
+(read in sync); the launching user's time zone (Canvas's $Person.address.timezone)
 
 Revision ID: 0010
 Revises: 0006
@@ -19,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("canvas_course") as batch:
         batch.add_column(sa.Column("name", sa.String(length=1024), nullable=True))
+        batch.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("launch_session") as batch:
+        batch.add_column(sa.Column("time_zone", sa.String(length=64), nullable=True))
     op.create_table(
         "course_alignment",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -40,5 +44,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("course_alignment")
+    with op.batch_alter_table("launch_session") as batch:
+        batch.drop_column("time_zone")
     with op.batch_alter_table("canvas_course") as batch:
+        batch.drop_column("time_zone")
         batch.drop_column("name")

@@ -155,8 +155,8 @@ def test_drilldown_explains_the_calculation(seeded: Flask, browser: LtiBrowser) 
     # each links to the assignment on the course's own Canvas (a new tab: the tool stays open)
     link = "https://school.canvas.test.example/courses/101/assignments/53"
     assert rows == [
-        ("2026-09-07 15:00", link, "Canvas assignment 53: 2 of 4 points"),
-        ("2026-09-14 15:00", link, "Canvas assignment 53: 3 of 4 points"),
+        ("Sep 7, 2026, 3:00 PM UTC", link, "Canvas assignment 53: 2 of 4 points"),
+        ("Sep 14, 2026, 3:00 PM UTC", link, "Canvas assignment 53: 3 of 4 points"),
     ]
     # growth in words and as a chart with a text alternative
     assert "Not on track yet" not in html and "On track" in html
