@@ -102,3 +102,10 @@ def test_counts_are_the_launched_courses_only(
     text = landing(browser)
     assert "Sent to Canvas (none failed)" in text
     assert next_step(text).startswith("Nothing is waiting for you.")
+
+
+def test_pages_have_the_tools_favicon(app: Flask, browser: LtiBrowser) -> None:
+    html = browser.launch(roles=[INSTRUCTOR]).get_data(as_text=True)
+    assert '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">' in html
+    icon = browser.client.get("/static/icon.svg")
+    assert icon.status_code == 200 and b"<svg" in icon.data
