@@ -213,3 +213,56 @@ def test_admin_preview_is_shown_at_the_top_focused_and_announced(
     assert tool.evaluate("document.activeElement.textContent") == "Go to Save"
     check_page(page, "admin-mastery-preview-top", show=preview)
     assert page.csp_errors == []
+
+
+def test_grid_keeps_names_and_headers_in_view_and_the_compact_view_fits_12_targets(
+    page: Any,  # noqa: F811
+    fresh_stack: SandboxStack,
+) -> None:
+    """Item 22: scrolling the grid sideways keeps the student column and the header row in
+    place; the compact view shows the demo course's 12 targets at 1280 px without scrolling."""
+    stack = fresh_stack
+    ids = stack.ids
+    sync_course(stack, ids.ela_course)
+    pick_user(page, stack, ids.teacher)
+    open_tool_tab(page, stack, ids.ela_course)
+    base = stack.tool_base + session_base(tool_frame(page))
+    frame = open_in_frame(page, base + "/grid")
+    tool = tool_frame(page)
+    assert frame.locator("thead tr.th th[title]").count() == len(ids.ela_outcomes) == 12
+    wide = tool.evaluate(
+        "() => { const w = document.querySelector('.grid-wrap');"
+        " return {scroll: w.scrollWidth, client: w.clientWidth}; }"
+    )
+    assert wide["scroll"] > wide["client"]  # the comfortable view scrolls inside its box
+    probe = (
+        "() => { const w = document.querySelector('.grid-wrap');"
+        " const gh = document.querySelector('thead tr.gh th').getBoundingClientRect();"
+        " return {wrap: w.getBoundingClientRect().top,"
+        " name: document.querySelector('tbody th').getBoundingClientRect().left,"
+        " group: gh.top, groupBottom: gh.bottom,"
+        " target: document.querySelector('thead tr.th th[title]').getBoundingClientRect().top};"
+        " }"
+    )
+    before = tool.evaluate(probe)
+    tool.evaluate(
+        "() => { const w = document.querySelector('.grid-wrap');"
+        " w.scrollLeft = 400; w.scrollTop = 300; }"
+    )
+    after = tool.evaluate(probe)
+    assert after["name"] == before["name"], (before, after)  # the names stay at the left
+    # both header rows stick to the top of the grid's box, the target row right below the
+    # group row (not sliding under it)
+    assert abs(after["group"] - after["wrap"]) <= 1.5, after
+    assert abs(after["target"] - after["groupBottom"]) <= 1.5, after
+
+    frame.get_by_label("View").select_option("compact")
+    frame.get_by_role("button", name="Show").click()
+    frame.locator("table.grid.compact").wait_for()
+    fit = tool.evaluate(
+        "() => { const w = document.querySelector('.grid-wrap');"
+        " return {scroll: w.scrollWidth, client: w.clientWidth, inner: window.innerWidth}; }"
+    )
+    assert fit["scroll"] <= fit["client"], fit
+    check_page(page, "teacher-grid-compact")
+    assert page.csp_errors == []
