@@ -55,6 +55,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.pathways import student_views
     from lti_app.pathways import views as pathway_views
     from lti_app.policies import views as policy_views
+    from lti_app.sync import background as sync_background
     from lti_app.sync import views as sync_views
     from lti_app.web import (
         home,
@@ -82,6 +83,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(writeback_views.bp)
     home.register_landing_status(app, teacher_status.teacher_status)
     home.register_landing_page(app, "student", student_views.landing_page)
-    dispatch.start_with_first_request(app)
+    dispatch.init_app(app)
+    sync_background.init_app(app)
     cli.register(app)
     return app

@@ -186,7 +186,7 @@ class CourseOutcome(Base):
 
 class CourseAlignment(Base):
     """What a course's outcome results were scored on, by name (Canvas's ``linked.alignments``
-    of the results read in sync, docs/canvas.md §6)."""
+    of the results read in sync, docs/canvas.md §9.2)."""
 
     __tablename__ = "course_alignment"
     __table_args__ = (
@@ -195,7 +195,7 @@ class CourseAlignment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
-    # Canvas's asset string, as in results' links.alignment ("assignment_53", §1.1)
+    # Canvas's asset string, as in results' links.alignment ("assignment_53"; docs/canvas.md §1.1)
     alignment: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(1024))
 

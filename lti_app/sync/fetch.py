@@ -52,7 +52,7 @@ MAX_SLICES = 3
 STUDENTS_PER_SLICE = 10
 PROGRESS_EVERY = 0.25  # seconds between progress reports while slices are read
 # The names of what results were scored on come with the results' own pages (no extra
-# request): docs/canvas.md §6.
+# request): docs/canvas.md §9.2.
 RESULT_INCLUDE = ("alignments",)
 
 

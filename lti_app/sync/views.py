@@ -39,7 +39,7 @@ from lti_app.services import services
 from lti_app.sync import service
 from lti_app.sync.background import start_user_sync
 from lti_app.urls import origin_of
-from lti_app.web.session_views import session_required
+from lti_app.web.access import session_required
 
 log = logging.getLogger("lti_app.canvas")
 
@@ -182,7 +182,7 @@ def sync_start(row: LaunchSession) -> Response:
     if connection.find_token(db, platform_id, row.canvas_user_id) is None:
         return _render_sync_page(row, 409, notice="Connect to Canvas first.")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    start_user_sync(app, services(), platform_id, row.canvas_course_id, row.canvas_user_id)
+    start_user_sync(app, platform_id, row.canvas_course_id, row.canvas_user_id)
     return _render_sync_page(row)
 
 

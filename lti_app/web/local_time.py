@@ -1,4 +1,5 @@
-"""Times shown in the reader's time zone, as dates people read ("Dec 4, 2026, 3:15 PM PST").
+"""Times shown in the reader's time zone, as dates people read ("Dec 4, 2026, 3:15 PM PST"),
+as docs/canvas.md §10 describes Canvas's zones.
 
 The zone is the user's own as Canvas sends it ($Person.address.timezone, kept on the launch
 session), else the course's (read in sync), else UTC. It is looked up once per request.
