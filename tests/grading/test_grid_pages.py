@@ -58,7 +58,10 @@ def test_grid_shows_levels_as_text_and_colour(seeded: Flask, browser: LtiBrowser
     assert ".lv0{background:#b3261e;color:#ffffff}" in sheet.get_data(as_text=True)
     # real table semantics: caption, column groups, column and row headers
     assert "<caption" in html and 'scope="colgroup"' in html and 'scope="col"' in html
-    assert '<th scope="colgroup" id="g1" colspan="1"><span class="gname">Writing / Argument' in html
+    assert (
+        '<th scope="colgroup" id="g1" colspan="1"><span class="gname" title="Writing / Argument">'
+        "Writing / Argument" in html
+    )
     # the sync status and the connect step are one click away
     assert f'href="/s/{handle}/canvas"' in html
 
