@@ -1,7 +1,7 @@
 """quick evidence: observations a teacher records outside any submission
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0010 (main's head when this branch merged it; assigned 0006)
 Create Date: 2026-12-04 22:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
