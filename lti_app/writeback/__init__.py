@@ -6,12 +6,12 @@ result per (student, outcome, assignment): re-assessing overwrites it. So:
 
 * **Carriers.** Per course the tool creates carrier assignments on demand (round 1, 2, ...).
   Carriers are published, ``not_graded`` (so a student sees their results whatever the course's
-  post policy, docs/canvas.md §3.16), take no submission, are omitted from the final grade and
+  post policy, docs/canvas.md §3.17), take no submission, are omitted from the final grade and
   assigned to everyone; each has exactly one grading rubric association whose criteria are
   aligned to the course's targets, with one rating per district level at the Canvas points the
   mapping gives (so Canvas shows the level the tool shows). New targets, and ratings Canvas
   rewrote, are put right by updating that rubric in place (PUT); a second grading association
-  would delete the carrier's results (docs/canvas.md §3.6, §3.17).
+  would delete the carrier's results (docs/canvas.md §3.6, §3.18).
 * **Order: re-save a carrier only where every row is still the newest.** Every save of a
   student's assessment re-dates *all* its rows, and Canvas orders a student's results by that
   date (docs/canvas.md §3.5). The invariant: after every delivery, for every student and
@@ -45,7 +45,7 @@ result per (student, outcome, assignment): re-assessing overwrites it. So:
   already holds; an item sent before (a crash, a lost answer) is looked for, with backoff, before
   anything is written again (results come from a job, docs/canvas.md §3.4); then place, ensure
   the carriers (``carriers``: every POST is recorded on the carrier row before it is sent, and
-  while its answer is unknown the tool only looks for what it asked for, docs/canvas.md §3.14),
+  while its answer is unknown the tool only looks for what it asked for, docs/canvas.md §3.15),
   write per carrier (bulk ``update_grades`` with Progress polling, or a single PUT for one
   student) always with every row the student already has on that carrier, and read the results
   back until they appear; only then are they delivered. A student Canvas cannot find fails

@@ -27,10 +27,10 @@ MARKER_PREFIX = "mastery-pathways-carrier:"
 
 
 # How long a POST whose answer was lost may still be finished by Canvas: until then the tool
-# only looks for what it asked for (and adopts it), never POSTs again (docs/canvas.md §3.14).
+# only looks for what it asked for (and adopts it), never POSTs again (docs/canvas.md §3.15).
 POST_GRACE = timedelta(minutes=2)
 # The carrier's settings in Canvas: ``not_graded`` so that students see its results whatever
-# the course's post policy (docs/canvas.md §3.16), no submissions, out of the final grade.
+# the course's post policy (docs/canvas.md §3.17), no submissions, out of the final grade.
 CARRIER_FIELDS: dict[str, object] = {
     "grading_type": "not_graded",
     "points_possible": 0.0,
@@ -132,7 +132,7 @@ def _criteria_map(criteria: Sequence[Criterion]) -> dict[str, str]:
 def rubric_differs(criteria: Sequence[Criterion], ratings: Ratings) -> bool:
     """Whether an outcome row of the carrier's rubric (as Canvas holds it) no longer has the
     tool's ratings: Canvas rewrites unassessed rubrics when an outcome's ratings or the mastery
-    scale change (docs/canvas.md §3.17)."""
+    scale change (docs/canvas.md §3.18)."""
     want = [(float(r.points), r.description) for r in ratings.specs]
     for c in criteria:
         if c.learning_outcome_id is None:
@@ -147,7 +147,7 @@ def _maybe_done(exc: CanvasError) -> bool:
     """Whether Canvas may have carried out a POST that failed this way: no answer at all (a
     timeout, a dropped connection) or a gateway's 502/504 while Canvas worked on. Refusals
     (throttling, 4xx) and Canvas's own error answers did not create anything
-    (docs/canvas.md §3.14)."""
+    (docs/canvas.md §3.15)."""
     return isinstance(exc, CanvasUnavailable) and exc.status in (None, 502, 504)
 
 
@@ -247,7 +247,7 @@ class CarrierKeeper:
             adopted = None
             if not new_assignment:
                 # A rubric created before a crash (or a lost answer) shows in the assignment
-                # itself, with no include[] a scoped key could drop (docs/canvas.md §3.15).
+                # itself, with no include[] a scoped key could drop (docs/canvas.md §3.16).
                 seen = seen or self.client.assignment(self.course_id, assignment_id)
                 adopted = _adoptable(seen)
             if adopted is None:

@@ -269,7 +269,7 @@ class _Pass(Ledger):
         # Only a student the tool ever wrote for can have rows on a carrier (every write is
         # recorded before it is sent, with its time: the outbox knows each row and the order
         # Canvas dated them in). What it cannot know is a teacher's own newer result: the
-        # rollups name each student's newest result per target (docs/canvas.md §3.18).
+        # rollups name each student's newest result per target (docs/canvas.md §3.19).
         readers = self._students_written_for(users)
         newer = self._newest_elsewhere(client, readers, rounds) if readers else {}
         gone = [d for d in due if d.user in self.gone]

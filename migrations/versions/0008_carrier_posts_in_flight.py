@@ -1,6 +1,6 @@
 """remember a carrier POST whose answer was lost: the carrier row records when the tool asked
 Canvas to create the assignment and its rubric, so the next attempt only looks for (and adopts)
-what Canvas may still be creating instead of POSTing a twin (docs/canvas.md §3.14)
+what Canvas may still be creating instead of POSTing a twin (docs/canvas.md §3.15)
 
 Revision ID: 0008
 Revises: 0006

@@ -652,6 +652,7 @@ class CanvasClient:
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
+            "time_zone": str(data.get("time_zone") or ""),
         }
 
     def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
@@ -972,7 +973,7 @@ class CanvasClient:
         Without ``association_id`` Canvas finds the rubric's grading association through the
         assignment named in ``rubric_association`` (``RubricAssociation.generate`` ->
         ``Rubric#associate_with``) and answers with it: how the tool learns an association id
-        it never recorded (docs/canvas.md §3.15)."""
+        it never recorded (docs/canvas.md §3.16)."""
         body = self._rubric_body(assignment_id, title, criteria, free_form_comments)
         if association_id is not None:
             body["rubric_association_id"] = association_id
