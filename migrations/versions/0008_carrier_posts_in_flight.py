@@ -3,7 +3,7 @@ Canvas to create the assignment and its rubric, so the next attempt only looks f
 what Canvas may still be creating instead of POSTing a twin (docs/canvas.md §3.15)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-04 22:40:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
