@@ -7,13 +7,12 @@ concurrent POSTs of one token cannot both win.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskRequest
 from pylti1p3.session import SessionService
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -71,9 +70,7 @@ class DbSessionService(SessionService):  # type: ignore[misc]
                 expires_at=now + timedelta(seconds=self._ttl),
             )
         )
-        # An occasional sweep keeps the table small without a scheduler.
-        if secrets.randbelow(200) == 0:
-            self._db.execute(delete(OidcLogin).where(OidcLogin.expires_at < now))
+        # Expired rows are deleted by the periodic prune (lti_app/maintenance/prune.py).
 
     def get_state_params(self, state: str) -> dict[str, Any]:
         login = self.get_login(state)
