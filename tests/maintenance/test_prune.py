@@ -29,9 +29,6 @@ from lti_app.tasks import timer
 from tests.conftest import close_app, make_app
 from tests.lti_platform import FakePlatform
 
-NOW = datetime.now(UTC)
-LONG_AGO = NOW - timedelta(days=40)
-
 
 @pytest.fixture
 def app(backend_url: str, tmp_path: Path) -> Iterator[Flask]:
@@ -84,46 +81,48 @@ def _run(platform_id: int, course: str, status: str, finished_at: datetime | Non
         canvas_course_id=course,
         requested_by="7",
         status=status,
-        created_at=finished_at or NOW,
+        created_at=finished_at or datetime.now(UTC),
         finished_at=finished_at,
     )
 
 
 def _seed(app: Flask) -> dict[str, int]:
     """Rows of every kind, some due for pruning; returns the ids the test checks by."""
+    now = datetime.now(UTC)
+    long_ago = now - timedelta(days=40)
     with session_scope(app) as db:
         platform_id = db.scalars(select(Platform.id)).one()
         deployment = db.scalars(select(Deployment)).one()
         db.add_all(
             [
-                _login("expired-used", NOW - timedelta(seconds=1), consumed=True),
-                _login("expired-unused", NOW - timedelta(hours=2)),
-                _login("pending", NOW + timedelta(minutes=4)),
-                _login("just-used", NOW + timedelta(minutes=4), consumed=True),
-                _session(deployment, "old", NOW - timedelta(seconds=1)),
-                _session(deployment, "live", NOW + timedelta(hours=7)),
+                _login("expired-used", now - timedelta(seconds=1), consumed=True),
+                _login("expired-unused", now - timedelta(hours=2)),
+                _login("pending", now + timedelta(minutes=4)),
+                _login("just-used", now + timedelta(minutes=4), consumed=True),
+                _session(deployment, "old", now - timedelta(seconds=1)),
+                _session(deployment, "live", now + timedelta(hours=7)),
             ]
         )
         db.flush()
         db.add_all(
             [
                 # Goes with its expired session (cascade), and on its own expiry.
-                _state(platform_id, "old", "a" * 64, NOW + timedelta(minutes=5)),
-                _state(platform_id, "live", "b" * 64, NOW - timedelta(seconds=1)),
-                _state(platform_id, "live", "c" * 64, NOW + timedelta(minutes=5)),
+                _state(platform_id, "old", "a" * 64, now + timedelta(minutes=5)),
+                _state(platform_id, "live", "b" * 64, now - timedelta(seconds=1)),
+                _state(platform_id, "live", "c" * 64, now + timedelta(minutes=5)),
             ]
         )
         runs = {
             # Course 101: an old success, then older failures, a recent run, the latest.
-            "old_success": _run(platform_id, "101", SYNC_SUCCEEDED, LONG_AGO),
-            "old_success_2": _run(platform_id, "101", SYNC_SUCCEEDED, LONG_AGO),
-            "old_failed": _run(platform_id, "101", SYNC_FAILED, LONG_AGO),
-            "recent_failed": _run(platform_id, "101", SYNC_FAILED, NOW - timedelta(days=2)),
-            "latest_failed": _run(platform_id, "101", SYNC_FAILED, LONG_AGO),
+            "old_success": _run(platform_id, "101", SYNC_SUCCEEDED, long_ago),
+            "old_success_2": _run(platform_id, "101", SYNC_SUCCEEDED, long_ago),
+            "old_failed": _run(platform_id, "101", SYNC_FAILED, long_ago),
+            "recent_failed": _run(platform_id, "101", SYNC_FAILED, now - timedelta(days=2)),
+            "latest_failed": _run(platform_id, "101", SYNC_FAILED, long_ago),
             # Course 202: its only run is old and stays (the page shows it).
-            "only": _run(platform_id, "202", SYNC_SUCCEEDED, LONG_AGO),
+            "only": _run(platform_id, "202", SYNC_SUCCEEDED, long_ago),
             # Course 303: a run still going (a stale one is failed by recovery, not pruned).
-            "failed_before": _run(platform_id, "303", SYNC_FAILED, LONG_AGO),
+            "failed_before": _run(platform_id, "303", SYNC_FAILED, long_ago),
             "running": _run(platform_id, "303", SYNC_RUNNING, None),
         }
         for run in runs.values():
@@ -173,10 +172,11 @@ def test_prune_removes_expired_and_keeps_what_pages_show(app: Flask) -> None:
 
 
 def test_prune_works_through_a_backlog_in_batches(app: Flask) -> None:
+    now = datetime.now(UTC)
     count = BATCH * 2 + 17
     with session_scope(app) as db:
-        db.add_all(_login(f"s{i}", NOW - timedelta(minutes=1)) for i in range(count))
-        db.add(_login("fresh", NOW + timedelta(minutes=1)))
+        db.add_all(_login(f"s{i}", now - timedelta(minutes=1)) for i in range(count))
+        db.add(_login("fresh", now + timedelta(minutes=1)))
 
     assert prune(app).oidc_login == count
     with session_scope(app) as db:
@@ -185,9 +185,10 @@ def test_prune_works_through_a_backlog_in_batches(app: Flask) -> None:
 
 def test_periodic_prune_runs_on_the_timer_without_celery(backend_url: str, tmp_path: Path) -> None:
     app = make_app(backend_url, tmp_path, prune_seconds=0.2)
+    now = datetime.now(UTC)
     try:
         with session_scope(app) as db:
-            db.add(_login("expired", NOW - timedelta(seconds=1)))
+            db.add(_login("expired", now - timedelta(seconds=1)))
         timer.run_periodically(app, TASK_PRUNE)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _remaining(app)["logins"]:
