@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from lti_app.db import commit_without_waiting_for_disk
 from lti_app.models.launch import OidcLogin
 
 STATE_COOKIE_PREFIX = "__Host-lti1p3"
@@ -61,6 +62,7 @@ class DbSessionService(SessionService):  # type: ignore[misc]
 
     def save_state_params(self, state: str, params: dict[str, Any]) -> None:
         now = datetime.now(UTC)
+        commit_without_waiting_for_disk(self._db)
         # A plain INSERT: every login writes one row, and the ORM unit of work adds nothing.
         self._db.execute(
             insert(OidcLogin).values(
