@@ -3,6 +3,7 @@ production mode, PostgreSQL and SQLite in one run.
 
     .venv/bin/python benchmarks/load.py                 # what `make bench-load` runs
     .venv/bin/python benchmarks/load.py --duration 15   # shorter windows (a smoke run)
+    .venv/bin/python benchmarks/load.py --soak 600 --databases postgresql  # table sizes, pruning on
     .venv/bin/python benchmarks/load.py --help
 
 For each database (PostgreSQL at 127.0.0.1:5432 in a private schema of ``test``, then SQLite in
@@ -14,7 +15,10 @@ students x 40 targets, 8,000 results, 120 demonstrations, 40 overrides). Then:
    (login POST -> 302, the platform signs an RS256 id_token, launch POST -> 200 page), 5
    teachers alternating the class grid and a drill-down, 3 teachers posting overrides with
    their session's CSRF token and Origin (-> 303, the redirect is not followed);
-2. **open loop**: the same mix arriving at a fixed rate (``--open-rate`` requests/s, split as
+2. **with write-back**: the closed loop again, with the write-back worker scoring rounds of
+   demonstrations in a Canvas sandbox course on the same database and delivering them to the
+   sandbox throughout (``--no-writeback`` skips it);
+3. **open loop**: the same mix arriving at a fixed rate (``--open-rate`` requests/s, split as
    4:5:3), each request timed from its scheduled start, so a slow server shows as latency
    instead of fewer requests.
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 import argparse
 import base64
 import http.client
+import logging
 import multiprocessing as mp
 import os
 import random
@@ -46,7 +51,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -406,6 +411,64 @@ def counts(url: str, since: datetime) -> dict[str, int]:
     return out
 
 
+class WritebackWorker:
+    """The write-back worker beside the mix, on the same database: a Canvas sandbox (over
+    loopback HTTP) whose ELA course the tool synced and whose teacher connected (the world of
+    tests/writeback/harness.py), a round of demonstrations scored (every student, two
+    targets), then delivered to the sandbox by ``deliver_course`` as a worker does, again
+    and again until the run ends."""
+
+    def __init__(self, url: str) -> None:
+        from tests.writeback import harness
+
+        self._world_cm = harness.world(url, log_level="WARNING")
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the sandbox's access log
+        self.scored = self.delivered = self.passes = 0
+        self.first_error = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> WritebackWorker:
+        self.world = self._world_cm.__enter__()
+        return self
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self._world_cm.__exit__(None, None, None)
+
+    def _run(self) -> None:
+        w = self.world
+        rounds = 0
+        while not self._stop.is_set():
+            level = LEVELS[rounds % len(LEVELS)]
+            rounds += 1
+            try:
+                for student in w.students:
+                    for outcome in w.outcomes[:2]:
+                        if self._stop.is_set():
+                            return
+                        w.score(student, outcome, level)
+                        self.scored += 1
+                for _ in range(20):  # passes until this round is delivered (bounded)
+                    if self._stop.is_set():
+                        return
+                    report = w.deliver()
+                    self.passes += 1
+                    self.delivered += report.delivered
+                    if not any(item.status == "pending" for item in w.items()):
+                        break
+            except Exception as exc:  # report it, keep the mix running
+                self.first_error = self.first_error or f"{type(exc).__name__}: {exc}"[:300]
+                time.sleep(1.0)
+
+
 class ConnectionWatch:
     """Peak PostgreSQL connections of the app (by application_name), all and active."""
 
@@ -506,11 +569,21 @@ def run_database(
         "GUNICORN_ACCESS_LOG": str(tmp / f"access-{name}.log"),
         "GUNICORN_LOG_LEVEL": "warning",
     }
+    if args.soak:
+        # Short lifetimes and a frequent prune, so a few minutes show whether tables level off.
+        env |= {"PRUNE_SECONDS": "15", "OIDC_STATE_TTL": "30", "LAUNCH_SESSION_TTL": "60"}
     runs: dict[str, Any] = {}
     with gunicorn("lti_app:create_app()", env, tmp / f"gunicorn-{name}.log") as server:
         server.wait_ready(f"http://127.0.0.1:{port}/lti/config.json")
-        for run, rate in (("closed", 0.0), ("open", args.open_rate)):
-            runs[run] = one_run(name, url, port, platform, seeded, args, rate)
+        if args.soak:
+            runs["soak"] = soak(url, port, platform, seeded, args)
+            return runs
+        plan = [("closed", 0.0, False), ("closed_writeback", 0.0, True)]
+        plan += [("open", args.open_rate, False)]
+        for run, rate, writeback in plan:
+            if writeback and args.no_writeback:
+                continue
+            runs[run] = one_run(name, url, port, platform, seeded, args, rate, writeback)
             show = runs[run]
             print(
                 f"  {name} {run}: "
@@ -533,6 +606,23 @@ def one_run(
     seeded: Seeded,
     args: argparse.Namespace,
     rate: float,
+    writeback: bool = False,
+) -> dict[str, Any]:
+    with ExitStack() as stack:
+        worker = stack.enter_context(WritebackWorker(url)) if writeback else None
+        out = _measured_run(name, url, port, platform, seeded, args, rate, worker)
+    return out
+
+
+def _measured_run(
+    name: str,
+    url: str,
+    port: int,
+    platform: SigningPlatform,
+    seeded: Seeded,
+    args: argparse.Namespace,
+    rate: float,
+    worker: WritebackWorker | None,
 ) -> dict[str, Any]:
     since = datetime.now(UTC)
     before = counts(url, since)
@@ -558,11 +648,25 @@ def one_run(
         for kind, threads in MIX.items()
     ]
     with ConnectionWatch(name == "postgresql") as watch:
-        report = run_clients(specs)
+        if worker is not None:
+            worker.start()
+        try:
+            report = run_clients(specs)
+        finally:
+            if worker is not None:
+                worker.stop()
     load = Path("/proc/loadavg").read_text().split()[:3]
     after = counts(url, since)
+    loop = f"open, {rate:g} requests/s" if rate else "closed, 12 clients"
+    if worker is not None:
+        loop += (
+            f", write-back worker beside it (scored {worker.scored}, delivered "
+            f"{worker.delivered} in {worker.passes} passes"
+            + (f"; error: {worker.first_error}" if worker.first_error else "")
+            + ")"
+        )
     return {
-        "loop": f"open, {rate:g} requests/s" if rate else "closed, 12 clients",
+        "loop": loop,
         "window_s": args.duration,
         "loadavg": " ".join(load),
         "kinds": summarize(report.samples, args.duration, measure_from, until),
@@ -575,15 +679,69 @@ def one_run(
     }
 
 
+def soak(
+    url: str, port: int, platform: SigningPlatform, seeded: Seeded, args: argparse.Namespace
+) -> dict[str, Any]:
+    """The closed-loop mix for ``--soak`` seconds with pruning every 15 s: table sizes every
+    30 s (logins live 30 s, sessions 60 s)."""
+    start = time.time() + 0.5
+    until = start + args.soak
+    specs = [
+        ClientSpec(
+            kind=kind,
+            port=port,
+            platform=platform.spec,
+            teachers=seeded.teachers[: MIX["grid"]]
+            if kind == "grid"
+            else seeded.teachers[MIX["grid"] :],
+            students=seeded.students,
+            targets=seeded.targets,
+            threads=threads,
+            start=start,
+            until=until,
+        )
+        for kind, threads in MIX.items()
+    ]
+    sizes: list[dict[str, Any]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(30.0):
+            rows = counts(url, datetime.now(UTC))
+            sizes.append(
+                {
+                    "t_s": round(time.time() - start),
+                    "oidc_login": rows["oidc_login_rows"],
+                    "launch_session": rows["launch_session_rows"],
+                    "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+                }
+            )
+            print(f"    soak {sizes[-1]}", flush=True)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        report = run_clients(specs)
+    finally:
+        stop.set()
+        sampler.join(timeout=60)
+    launches = sum(1 for s in report.samples if s[0] == "launch_rt" and s[1] == 200)
+    return {"seconds": args.soak, "launches": launches, "sizes": sizes}
+
+
 # -- report --------------------------------------------------------------------------------
 
 
 def render(result: dict[str, Any]) -> str:
     lines: list[str] = []
     dbs = [d for d in ("postgresql", "sqlite") if d in result["databases"]]
-    for run in ("closed", "open"):
-        first = result["databases"][dbs[0]][run]
-        lines.append(f"\n{first['loop']} ({first['window_s']} s measured)")
+    for run in ("closed", "closed_writeback", "open"):
+        if run not in result["databases"][dbs[0]]:
+            continue
+        lines.append("")
+        for d in dbs:
+            r = result["databases"][d][run]
+            lines.append(f"{d}: {r['loop']} ({r['window_s']} s measured)")
         header = f"{'kind':<11}" + "".join(f"{d + ' req/s  p50 / p95 / p99 ms':>44}" for d in dbs)
         lines.append(header)
         for kind in KINDS:
@@ -655,13 +813,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--databases", default="postgresql,sqlite", help="comma-separated: postgresql,sqlite"
     )
+    ap.add_argument(
+        "--no-writeback", action="store_true", help="skip the run with the write-back worker"
+    )
+    ap.add_argument(
+        "--soak",
+        type=float,
+        default=0.0,
+        help="instead: the closed-loop mix this many seconds with pruning every 15 s (logins "
+        "live 30 s, sessions 60 s), printing table sizes every 30 s",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     return ap.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    limit = int(args.duration * 10 + 240)
+    limit = int(args.duration * 10 + 240 + args.soak * 2)
 
     def _abort(_signum: int, _frame: Any) -> None:
         raise SystemExit(f"load benchmark aborted: over {limit} s")
@@ -699,7 +867,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.alarm(0)
         with suppress(Exception):
             jwks.stop()
-    print(render(result))
+    if not args.soak:
+        print(render(result))
     result["elapsed_seconds"] = round(time.monotonic() - started, 1)
     write_result(args.output, result, None)
     return 0
