@@ -400,7 +400,7 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
         return refused
     db = get_session()
     try:
-        actor = pathways_service.Actor.from_session(row)
+        actor = pathways_service.CourseContext.from_session(row)
         if request.form.get("action") == "clear":
             active = pathways_service.override_evidence(
                 db, actor.platform_id, actor.canvas_course_id

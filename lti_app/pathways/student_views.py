@@ -104,8 +104,8 @@ FIELD_IDS = {
 # --------------------------------------------------------------------------------------------
 
 
-def _student(row: LaunchSession) -> svc.Actor:
-    actor = svc.Actor.from_session(row)
+def _student(row: LaunchSession) -> svc.CourseContext:
+    actor = svc.CourseContext.from_session(row)
     if actor.is_teacher:
         raise svc.Forbidden("These pages are for students.")
     return actor
@@ -178,7 +178,7 @@ def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
 
 def _my_drills(
     db: Session,
-    actor: svc.Actor,
+    actor: svc.CourseContext,
     eff: EffectivePolicy,
     targets: dict[str, CourseOutcome],
     now: datetime,
@@ -265,7 +265,7 @@ def _card(
 
 
 def _cards(
-    db: Session, actor: svc.Actor, eff: EffectivePolicy, only: str | None = None
+    db: Session, actor: svc.CourseContext, eff: EffectivePolicy, only: str | None = None
 ) -> list[TargetCard]:
     outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
     mine = [t for t in svc.student_view(db, actor) if only is None or t.canvas_outcome_id == only]

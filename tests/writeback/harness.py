@@ -53,8 +53,8 @@ class World:
     students: list[str]
     outcomes: list[str]  # ELA outcome ids, in seed order
 
-    def actor(self, user: str, role: Role = Role.STUDENT) -> svc.Actor:
-        return svc.Actor(self.platform_id, self.course, user, role)
+    def actor(self, user: str, role: Role = Role.STUDENT) -> svc.CourseContext:
+        return svc.CourseContext(self.platform_id, self.course, user, role)
 
     def score(self, student: str, outcome: str, level: str, kind: str = "test") -> int:
         """Choose, submit and score one demonstration (a reassessment after the first)."""
