@@ -1,5 +1,5 @@
 """The PostgreSQL pool: a connection is pinged only after it sat idle, and a dead idle one is
-replaced before a request sees it (issue 20 §1)."""
+replaced before a request sees it (issue 20, part 1)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The grid under writes: the Canvas side is computed once per sync, and a teacher's override
-or a scored demonstration only changes the cells it touches (issue 20 §2)."""
+or a scored demonstration only changes the cells it touches (issue 20, part 2)."""
 
 from __future__ import annotations
 
