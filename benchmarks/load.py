@@ -817,7 +817,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--duration", type=float, default=60.0, help="measured seconds per run (60)")
     ap.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds first (5)")
     ap.add_argument(
-        "--open-rate", type=float, default=60.0, help="open loop: requests/s, all kinds (60)"
+        "--open-rate", type=float, default=30.0, help="open loop: requests/s, all kinds (30)"
     )
     ap.add_argument(
         "--databases", default="postgresql,sqlite", help="comma-separated: postgresql,sqlite"
