@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     services.install(app, services.build(settings))
 
     from lti_app import cli
+    from lti_app.evidence import views as evidence_views
     from lti_app.grading import views as grading_views
     from lti_app.lti import views as lti_views
     from lti_app.maintenance import schedule as maintenance_schedule
@@ -58,12 +59,22 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.policies import views as policy_views
     from lti_app.sync import background as sync_background
     from lti_app.sync import views as sync_views
-    from lti_app.web import input_guard, security, session_views
+    from lti_app.web import (
+        home,
+        input_guard,
+        local_time,
+        security,
+        session_views,
+        teacher_status,
+        text_filters,
+    )
     from lti_app.writeback import dispatch
     from lti_app.writeback import views as writeback_views
 
     input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
+    text_filters.init_app(app)
+    local_time.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)
     app.register_blueprint(sync_views.bp)
@@ -72,6 +83,9 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
+    app.register_blueprint(evidence_views.bp)
+    home.register_landing_status(app, teacher_status.teacher_status)
+    home.register_landing_page(app, "student", student_views.landing_page)
     dispatch.init_app(app)
     sync_background.init_app(app)
     maintenance_schedule.init_app(app)

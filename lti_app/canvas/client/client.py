@@ -652,6 +652,7 @@ class CanvasClient:
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
+            "time_zone": str(data.get("time_zone") or ""),
         }
 
     def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
