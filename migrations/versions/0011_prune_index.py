@@ -3,7 +3,7 @@
 (oidc_login, launch_session and canvas_oauth_state already have their expires_at indexes.)
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0008
 Create Date: 2026-12-04 23:00:00
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
