@@ -96,3 +96,24 @@ def test_pages_without_last_and_refuses_non_admins(
     refused = client.get(f"/api/v1/accounts/{ids.account}/courses", headers=teacher)
     assert refused.status_code == 401
     assert client.get("/api/v1/accounts/999999/courses", headers=admin).status_code == 404
+
+
+def test_the_generated_district_lists_every_course_on_shared_account_outcomes(
+    client: FlaskClient, state: SandboxState, auth: Callable[[int], H]
+) -> None:
+    from canvas_sandbox.generator import synthetic_district
+    from canvas_sandbox.outcomes import course_outcome_ids
+    from canvas_sandbox.results import course_results
+
+    made = synthetic_district(state, courses=5, students=3, outcomes=4, results_per_pair=2)
+    assert {state.courses[c].account_id for c in made.courses} <= set(made.schools)
+    assert {state.accounts[s].parent_account_id for s in made.schools} == {made.account}
+    for course in made.courses:
+        # One set of district targets, linked into every course (not copies per course).
+        assert set(course_outcome_ids(state, course)) == set(made.outcomes)
+        assert len(course_results(state, course)) == 3 * 4 * 2
+    assert all(state.outcomes[o].context_type == "Account" for o in made.outcomes)
+    listed = _ids(
+        client, f"/api/v1/accounts/{made.account}/courses?{STUDENTS}&per_page=100", auth(made.admin)
+    )
+    assert listed == sorted(made.courses)
