@@ -93,6 +93,8 @@ MAX_REDIRECTS = 5
 PACE_BELOW = 150.0
 LEAK_PER_SECOND = 10.0
 RESERVATION = 50.0
+PACE_ROUNDS = 10  # re-checks after a pacing sleep (the bucket may have filled meanwhile)
+PACE_SLACK = 0.01  # seconds: a shorter wait is float noise, not a full bucket
 USER_IDS_PER_REQUEST = 100  # keeps user_ids[] query strings far below URL length limits
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _THROTTLE_TEXT = "rate limit exceeded"
@@ -158,6 +160,7 @@ class _Lane:
     observed_at: float = 0.0  # ...and when it came (the bucket drains from then on)
     last_cost: float = 0.0  # X-Request-Cost of the latest answer
     in_flight: int = 0
+    waiting: int = 0  # requests sleeping in _pace: they will start together when they wake
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -552,13 +555,14 @@ class CanvasClient:
         return min(max(seconds, 0.0), self.backoff_cap)
 
     def _pace_delay(self) -> float:
+        with self._lane.lock:
+            lane = self._lane
+            remaining, last_cost, in_flight = lane.remaining, lane.last_cost, lane.in_flight
+            age = self._monotonic() - lane.observed_at
+            in_flight += lane.waiting
         if self.budget is not None:
-            remaining, age, last_cost, in_flight = self.budget.view()
-        else:
-            with self._lane.lock:
-                lane = self._lane
-                remaining, last_cost, in_flight = lane.remaining, lane.last_cost, lane.in_flight
-                age = self._monotonic() - lane.observed_at
+            remaining, age, last_cost, shared = self.budget.view()
+            in_flight += shared - lane.in_flight  # ours are among the shared slots
         if remaining is None:
             return 0.0
         needed = self.reservation * (in_flight + 1) + last_cost
@@ -570,10 +574,22 @@ class CanvasClient:
         return min(self.backoff_cap, (threshold - estimate) / self.leak_per_second)
 
     def _pace(self, deadline: float) -> None:
-        delay = self._pace_delay()
-        if delay <= 0:
-            return
-        self._sleep(min(delay, max(0.0, deadline - self._monotonic())))
+        """Sleep until the bucket has room, counting the requests asleep here too: threads
+        that wake together start together, so each must wait for room for all of them."""
+        for _ in range(PACE_ROUNDS):
+            delay = self._pace_delay()
+            if delay <= PACE_SLACK:
+                return
+            left = max(0.0, deadline - self._monotonic())
+            with self._lane.lock:
+                self._lane.waiting += 1
+            try:
+                self._sleep(min(delay, left))
+            finally:
+                with self._lane.lock:
+                    self._lane.waiting -= 1
+            if delay >= left:
+                return
 
     def _backoff(
         self, attempt: int, deadline: float, failure: CanvasError, at_least: float = 0.0
