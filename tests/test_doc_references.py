@@ -40,6 +40,20 @@ def sections_of(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
+def repeated_sections(text: str) -> list[str]:
+    """Section numbers a document gives twice (a reference to one of them would be ambiguous)."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for line in text.splitlines():
+        match = HEADING.match(line) or PARAGRAPH.match(line)
+        if match:
+            number = match.group(1)
+            if number in seen:
+                repeated.append(number)
+            seen.add(number)
+    return repeated
+
+
 @cache
 def docs_sections() -> Mapping[str, frozenset[str]]:
     """``{"canvas.md": {"1", "1.1", ...}, ...}`` for every docs/*.md."""
@@ -101,6 +115,16 @@ def test_every_reference_resolves_in_docs() -> None:
         for number, why in bad_references(path.read_text("utf-8").splitlines(), sections)
     ]
     assert not failures, "references that do not resolve:\n" + "\n".join(failures)
+
+
+def test_every_docs_section_number_is_given_once() -> None:
+    repeated = {
+        path.name: found
+        for path in sorted(DOCS.glob("*.md"))
+        if (found := repeated_sections(path.read_text("utf-8")))
+    }
+    assert not repeated, f"section numbers given twice: {repeated}"
+    assert repeated_sections("## 3. A\n3.1 x\n3.1 y\n## 3. B\n") == ["3.1", "3"]
 
 
 def test_sections_are_read_from_headings_and_numbered_paragraphs() -> None:

@@ -1,5 +1,5 @@
 """An account's courses, with its sub-accounts' (``AccountsController#courses_api``,
-docs/canvas.md §9.1): what an account-wide sync lists."""
+docs/canvas.md §11.1): what an account-wide sync lists."""
 
 from __future__ import annotations
 

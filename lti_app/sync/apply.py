@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from lti_app.models.canvas import (
     CanvasCourse,
     CarrierAssignment,
+    CourseAlignment,
     CourseOutcome,
     CourseOutcomeResult,
     CourseSection,
@@ -157,6 +158,10 @@ def apply_snapshot(
         course.mastery_scale = scale
     course.last_synced_at = synced_at
     course.last_sync_run_id = sync_run_id
+    if snapshot.course_name is not None and course.name != snapshot.course_name:
+        course.name = snapshot.course_name
+    if snapshot.course_time_zone is not None and course.time_zone != snapshot.course_time_zone:
+        course.time_zone = snapshot.course_time_zone
 
     carriers = carrier_assignment_ids(db, platform_id, snapshot.canvas_course_id)
     results: dict[str, dict[str, Any]] = {}
@@ -189,6 +194,13 @@ def apply_snapshot(
     )
     summary.tables["results"] = _sync_table(
         db, CourseOutcomeResult, course.id, "canvas_result_id", results
+    )
+    summary.tables["alignments"] = _sync_table(
+        db,
+        CourseAlignment,
+        course.id,
+        "alignment",
+        {k: columns(v) for k, v in snapshot.alignments.items()},
     )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),

@@ -14,7 +14,7 @@ changed again the sync fails with "course changed" (the retry will see a quiet c
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from lti_app.canvas.client.types import (
 from lti_app.sync.snapshot import (
     SCALE_COURSE,
     SCALE_OUTCOMES,
+    AlignmentRow,
     CourseSnapshot,
     OutcomeRow,
     RatingRow,
@@ -50,6 +51,9 @@ RESULT_PASSES = 2
 MAX_SLICES = 3
 STUDENTS_PER_SLICE = 10
 PROGRESS_EVERY = 0.25  # seconds between progress reports while slices are read
+# The names of what results were scored on come with the results' own pages (no extra
+# request): docs/canvas.md §9.2.
+RESULT_INCLUDE = ("alignments",)
 
 
 class CourseChanged(CanvasError):
@@ -70,7 +74,9 @@ class CourseReader(Protocol):
         *,
         include_hidden: bool = False,
         user_ids: Iterable[str] | None = None,
+        include: Sequence[str] = (),
     ) -> Iterator[OutcomeResultsPage]: ...
+    def course(self, course_id: str) -> dict[str, object]: ...
 
 
 def _rating(r: Rating) -> RatingRow:
@@ -166,11 +172,18 @@ def _progress_for(pages: int) -> int:
     return 40 + int(50 * pages / (pages + 8))
 
 
+def _keep_names(page: OutcomeResultsPage, names: dict[str, AlignmentRow]) -> None:
+    for a in page.linked.alignments:
+        names[a.id] = AlignmentRow(alignment=a.id, name=a.name)
+
+
 def _read_sequential(
-    client: CourseReader, course_id: str, progress: Progress
+    client: CourseReader, course_id: str, progress: Progress, names: dict[str, AlignmentRow]
 ) -> dict[str, ResultRow]:
     results: dict[str, ResultRow] = {}
-    for pages, page in enumerate(client.outcome_results_pages(course_id), start=1):
+    pages_of = client.outcome_results_pages(course_id, include=RESULT_INCLUDE)
+    for pages, page in enumerate(pages_of, start=1):
+        _keep_names(page, names)
         for result in page.results:
             # A result shifted onto the next page is seen twice; keyed by id, once.
             results[result.id] = result_row(result)
@@ -179,12 +192,18 @@ def _read_sequential(
 
 
 def read_results(
-    client: CourseReader, course_id: str, student_ids: list[str], progress: Progress
+    client: CourseReader,
+    course_id: str,
+    student_ids: list[str],
+    progress: Progress,
+    names: dict[str, AlignmentRow] | None = None,
 ) -> dict[str, ResultRow]:
-    """Every visible result of the course's students (hidden ones excluded, as Canvas's LMGB)."""
+    """Every visible result of the course's students (hidden ones excluded, as Canvas's LMGB);
+    ``names`` collects the names of what they were scored on."""
+    names = {} if names is None else names
     slices = min(MAX_SLICES, len(student_ids) // STUDENTS_PER_SLICE)
     if slices <= 1:
-        return _read_sequential(client, course_id, progress)
+        return _read_sequential(client, course_id, progress, names)
     size = -(-len(student_ids) // slices)
     chunks = [student_ids[i : i + size] for i in range(0, len(student_ids), size)]
     lock = threading.Lock()
@@ -192,9 +211,10 @@ def read_results(
     pages = [0]
 
     def read(chunk: list[str]) -> None:
-        for page in client.outcome_results_pages(course_id, user_ids=chunk):
+        for page in client.outcome_results_pages(course_id, user_ids=chunk, include=RESULT_INCLUDE):
             rows = [result_row(r) for r in page.results]
             with lock:
+                _keep_names(page, names)
                 results.update((r.canvas_result_id, r) for r in rows)
                 pages[0] += 1
 
@@ -212,7 +232,7 @@ def read_results(
     except ValidationFailed:
         # Canvas refuses user_ids[] naming someone who is no longer a student (a drop since
         # the roster was read): read the whole course in one chain instead.
-        return _read_sequential(client, course_id, progress)
+        return _read_sequential(client, course_id, progress, names)
     return results
 
 
@@ -227,22 +247,36 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
         proficiency_f = pool.submit(client.course_proficiency, course_id)
         sections_f = pool.submit(client.sections, course_id)
         enrollments_f = pool.submit(client.student_enrollments, course_id)
-        futures: list[Future[Any]] = [links_f, groups_f, proficiency_f, sections_f, enrollments_f]
+        course_f = pool.submit(client.course, course_id)  # its name, for the admin's pages
+        futures: list[Future[Any]] = [
+            links_f,
+            groups_f,
+            proficiency_f,
+            sections_f,
+            enrollments_f,
+            course_f,
+        ]
         pending = set(futures)
         while pending:  # bounded: each call is bounded by the client's deadline
             _, pending = wait(pending, timeout=PROGRESS_EVERY)
             done = len(futures) - len(pending)
-            progress(2 + 7 * done, f"Reading course structure ({done} of {len(futures)})")
+            progress(2 + 6 * done, f"Reading course structure ({done} of {len(futures)})")
     links = links_f.result()
     groups = groups_f.result()
     proficiency = proficiency_f.result()
     sections = sections_f.result()
     students = student_rows(enrollments_f.result())
 
+    course = course_f.result()
+    course_name = str(course.get("name") or "") or None
+    course_time_zone = str(course.get("time_zone") or "") or None
+
     results: dict[str, ResultRow] = {}
+    names: dict[str, AlignmentRow] = {}
     for attempt in range(RESULT_PASSES):
         progress(40, "Reading outcome results")
-        results = read_results(client, course_id, sorted(students), progress)
+        names = {}
+        results = read_results(client, course_id, sorted(students), progress, names)
         progress(92, "Checking the roster did not change")
         after = student_rows(client.student_enrollments(course_id))
         if after.keys() == students.keys():
@@ -271,4 +305,11 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
         sections={s.id: SectionRow(canvas_section_id=s.id, name=s.name) for s in sections},
         students=students,
         results=kept,
+        alignments={
+            a: names[a]
+            for a in sorted({r.alignment for r in kept.values() if r.alignment})
+            if a in names
+        },
+        course_name=course_name,
+        course_time_zone=course_time_zone,
     )

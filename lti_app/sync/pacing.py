@@ -1,4 +1,4 @@
-"""One pacing budget per Canvas token across processes (docs/canvas.md §9.2).
+"""One pacing budget per Canvas token across processes (docs/canvas.md §11.2).
 
 In-process, every client built from one token source already shares a lane (the client's
 semaphore and its view of ``X-Rate-Limit-Remaining``). Celery workers are separate processes,

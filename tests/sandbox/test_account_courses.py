@@ -1,4 +1,4 @@
-"""``GET /api/v1/accounts/:id/courses`` as canvas-lms answers it (docs/canvas.md §9.1):
+"""``GET /api/v1/accounts/:id/courses`` as canvas-lms answers it (docs/canvas.md §11.1):
 sub-accounts' courses included, ``published``/``with_enrollments``/``enrollment_type[]``
 filters, admins of the account chain only, numbered pages without ``last``."""
 

@@ -3,14 +3,16 @@ tests of fetch and of the sync service without HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lti_app.canvas.client.errors import ValidationFailed
 from lti_app.canvas.client.types import (
+    Alignment,
     CanvasUser,
     Enrollment,
+    Linked,
     Outcome,
     OutcomeGroup,
     OutcomeLink,
@@ -94,6 +96,9 @@ class FakeCanvas:
         ]
     )
     page_size: int = 2
+    course_name: str = "Algebra I – Period 3"
+    # linked.alignments names per asset string (sent when include[]=alignments is asked for)
+    alignment_names: dict[str, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     # Called before each results page is served (to change the course mid-read).
     on_page: Callable[[FakeCanvas, int], None] | None = None
@@ -108,6 +113,10 @@ class FakeCanvas:
         self.calls.append(name)
         if self.fail_on == name and self.error is not None:
             raise self.error
+
+    def course(self, course_id: str) -> dict[str, object]:
+        self._call("course")
+        return {"id": course_id, "name": self.course_name, "course_code": ""}
 
     def outcome_links(self, course_id: str) -> list[OutcomeLink]:
         self._call("outcome_links")
@@ -138,6 +147,7 @@ class FakeCanvas:
         *,
         include_hidden: bool = False,
         user_ids: Iterable[str] | None = None,
+        include: Sequence[str] = (),
     ) -> Iterator[OutcomeResultsPage]:
         self._call("outcome_results")
         wanted = frozenset(user_ids) if user_ids is not None else None
@@ -155,6 +165,15 @@ class FakeCanvas:
             chunk = rows[offset : offset + self.page_size]
             if not chunk:
                 return
-            yield OutcomeResultsPage(tuple(chunk))
+            linked = Linked(
+                alignments=tuple(
+                    Alignment(id=a, name=self.alignment_names[a])
+                    for a in sorted({r.alignment for r in chunk if r.alignment})
+                    if a in self.alignment_names
+                )
+                if "alignments" in include
+                else ()
+            )
+            yield OutcomeResultsPage(tuple(chunk), linked)
             offset += self.page_size
             page += 1

@@ -1,4 +1,4 @@
-"""One pacing budget per token across workers (docs/canvas.md §9.2), the nightly schedule
+"""One pacing budget per token across workers (docs/canvas.md §11.2), the nightly schedule
 under Celery beat, and the nightly job itself."""
 
 from __future__ import annotations

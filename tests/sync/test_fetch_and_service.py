@@ -36,15 +36,16 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     canvas = FakeCanvas()
     steps: list[int] = []
     snap = fetch_course(canvas, "12", lambda p, s: steps.append(p))
-    # The five small lists side by side, then the results, then the roster re-check.
-    assert sorted(canvas.calls[:5]) == [
+    # The six small reads side by side, then the results, then the roster re-check.
+    assert sorted(canvas.calls[:6]) == [
+        "course",
         "course_proficiency",
         "outcome_groups",
         "outcome_links",
         "sections",
         "student_enrollments",
     ]
-    assert canvas.calls[5:] == ["outcome_results", "student_enrollments"]
+    assert canvas.calls[6:] == ["outcome_results", "student_enrollments"]
     assert steps == sorted(steps)
     assert snap.scale_source == SCALE_COURSE
     assert snap.mastery_scale is not None and snap.mastery_scale[1].mastery is True
@@ -56,6 +57,20 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     assert snap.students["812"].sortable_name == "Lovelace, Ada"
     assert set(snap.results) == {"4711", "4712", "4713"}
     assert snap.results["4713"].canvas_assignment_id == "60"
+    assert snap.course_name == "Algebra I – Period 3"
+
+
+def test_fetch_keeps_the_names_of_what_results_were_scored_on() -> None:
+    """Names come in the results' own pages (include[]=alignments, docs/canvas.md §6); only
+    those of kept results are kept."""
+    canvas = FakeCanvas(
+        alignment_names={"assignment_53": "Unit 2 essay", "assignment_60": "Unit 3 quiz"}
+    )
+    snap = fetch_course(canvas, "12", no_progress)
+    assert {a: r.name for a, r in snap.alignments.items()} == {
+        "assignment_53": "Unit 2 essay",
+        "assignment_60": "Unit 3 quiz",
+    }
 
 
 def test_fetch_falls_back_to_outcome_ratings_without_a_course_scale() -> None:

@@ -166,7 +166,7 @@ class _Lane:
 
 class SharedBudget(Protocol):
     """One token's pacing state shared by every process that uses the token (several Celery
-    workers): Canvas throttles per token, not per process (docs/canvas.md §9.2)."""
+    workers): Canvas throttles per token, not per process (docs/canvas.md §11.2)."""
 
     def enter(self, limit: int, deadline: float) -> None:
         """Wait (until ``deadline``, a time.monotonic value) for one of ``limit`` slots."""
@@ -705,6 +705,7 @@ class CanvasClient:
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
+            "time_zone": str(data.get("time_zone") or ""),
         }
 
     def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
@@ -750,7 +751,7 @@ class CanvasClient:
     def account_courses(
         self, account_id: str, *, published: bool = True, student_types: bool = True
     ) -> list[AccountCourse]:
-        """The account's and its sub-accounts' courses (docs/canvas.md §9.1): published ones
+        """The account's and its sub-accounts' courses (docs/canvas.md §11.1): published ones
         with at least one student enrollment by default, in id order."""
         params: dict[str, Any] = {}
         if published:

@@ -168,7 +168,7 @@ def parse_section(data: object) -> Section:
 
 @dataclass(frozen=True)
 class AccountCourse:
-    """A course as an account's course list gives it (docs/canvas.md §9.1)."""
+    """A course as an account's course list gives it (docs/canvas.md §11.1)."""
 
     id: str
     name: str
