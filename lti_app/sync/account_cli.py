@@ -124,7 +124,7 @@ def add_commands(group: click.Group) -> None:
             )
         for waiting in report.not_started:
             click.echo(f"Not started: course {waiting.id} {waiting.name}", err=True)
-        reason = report.stopped_because or "some courses failed"
+        reason = report.stopped_because or f"{len(report.failed)} course(s) failed."
         raise click.ClickException(
             f"{reason} Run again with --since {started_at:%Y-%m-%dT%H:%M:%SZ} (when this run "
             "started) to sync only the courses it did not."

@@ -156,6 +156,7 @@ def test_a_course_failing_mid_way_is_named_and_a_rerun_completes_it(fault_app: F
             result = run_cli(fault_app, sb, sb.token(sb.ids.admin))
             assert result.exit_code != 0
             assert "1 failed, 0 not started" in result.output
+            assert "Error: 1 course(s) failed. Run again with --since " in result.output
             assert re.search(
                 rf"Failed: course {box['course']} .*\(permission\): Canvas refused", result.output
             )
