@@ -39,6 +39,7 @@ TASK_NIGHTLY = "mastery_pathways.sync.account_nightly"
 # A given API token does not expire on a clock; Canvas says when it no longer accepts it.
 _NO_EXPIRY = datetime(2100, 1, 1, tzinfo=UTC)
 THROTTLED_TTL = 86_400
+REDIS_EXTENSION = "mp_budget_redis"
 
 _sources: dict[str, StaticToken] = {}
 _sources_lock = threading.Lock()
@@ -77,9 +78,13 @@ def _shared_source(token: str) -> StaticToken:
 
 
 def _redis(app: Flask) -> redis.Redis | None:
+    """The broker's Redis with Celery on (one connection pool per app), else None."""
     if not jobs.uses_celery(app):
         return None
-    return redis_for(_services(app).settings.celery_broker_url)
+    if REDIS_EXTENSION not in app.extensions:
+        app.extensions[REDIS_EXTENSION] = redis_for(_services(app).settings.celery_broker_url)
+    found: redis.Redis | None = app.extensions[REDIS_EXTENSION]
+    return found
 
 
 def account_client(app: Flask, platform_id: int) -> CanvasClient:
