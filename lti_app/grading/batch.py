@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from lti_app.mastery.calculation import Method, compute_many, ruby_round2
+from lti_app.mastery.calculation import Method, compute_many
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -201,10 +201,4 @@ def _power_law(g: Grouped, method: Method, args: tuple[float, ...]) -> Floats:
     return _settle(g, method, raw, False, args)
 
 
-def pure_levels(g: Grouped, method: Method, *args: float | int | None) -> list[float | None]:
-    """The pure engine over the same groups (tests, the benchmark's cross-check)."""
-    series = [g.scores[a : a + b].tolist() for a, b in zip(g.starts, g.sizes, strict=True)]
-    return compute_many(method, series, *args)  # type: ignore[arg-type]
-
-
-__all__ = ["Grouped", "group", "levels", "pure_levels", "ruby_round2", "ruby_round2_np"]
+__all__ = ["Grouped", "group", "levels", "ruby_round2_np"]
