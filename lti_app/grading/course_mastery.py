@@ -9,8 +9,9 @@ Which Canvas results become evidence: not hidden, not on the tool's own carrier 
 A result's level is the policy's mapping applied to ``score`` of ``possible``.
 
 The tool's own evidence joins it everywhere: scored demonstrations and the teacher overrides in
-force (``lti_app.pathways.service``), so the export, the preview, the grid and the drill-down
-all compute the same level from the same evidence.
+force (``lti_app.pathways.service``) and the teacher's observations (``lti_app.evidence``), so
+the export, the preview, the grid and the drill-down all compute the same level from the same
+evidence.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_app.evidence.observations import observation_evidence
 from lti_app.mastery.calculation import (
     Evidence,
     Policy,
@@ -67,17 +69,19 @@ class CourseData:
     targets: list[ReportTarget]
     results: list[CourseOutcomeResult]
     tool: dict[tuple[str, str], list[Evidence]] = field(default_factory=dict)
-    """The tool's own evidence (demonstrations, overrides in force), see :func:`tool_evidence`."""
+    """The tool's own evidence (demonstrations, observations, overrides in force), see
+    :func:`tool_evidence`."""
 
 
 def tool_evidence(
     db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
-    """Scored demonstrations and the overrides in force, per (canvas_user_id, outcome id),
-    for the whole course or for one student."""
+    """Scored demonstrations, observations and the overrides in force, per (canvas_user_id,
+    outcome id), for the whole course or for one student."""
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     for source in (
         pathways_service.scored_evidence(db, platform_id, canvas_course_id, canvas_user_id),
+        observation_evidence(db, platform_id, canvas_course_id, canvas_user_id),
         pathways_service.override_evidence(db, platform_id, canvas_course_id, canvas_user_id),
     ):
         for key, items in source.items():

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_app.evidence.observations import observed_days
 from lti_app.grading.course_mastery import course_row, tool_evidence
 from lti_app.grading.grid import (
     GridStudent,
@@ -109,6 +110,10 @@ def drilldown(
             )
         )
     }
+    observed = {
+        f"obs:{o.id}": o.observed_on
+        for o in observed_days(db, platform_id, canvas_course_id, canvas_user_id, canvas_outcome_id)
+    }
     key = (canvas_user_id, canvas_outcome_id)
     canvas = canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
     tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
@@ -126,7 +131,7 @@ def drilldown(
         if wanted
         else {}
     )
-    return _build_drill(course, student, target, items, scale, policy, now, origin, names)
+    return _build_drill(course, student, target, items, scale, policy, now, origin, names, observed)
 
 
 def student_drills(
@@ -167,6 +172,7 @@ def _build_drill(
     now: datetime,
     origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
     names: dict[str, str | None] | None = None,
+    observed: dict[str, date] | None = None,
 ) -> Drill:
     """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level,
     which evidence it used, and growth."""
@@ -179,7 +185,7 @@ def _build_drill(
         DrillEvidence(
             e,
             level_index(values, e.score),
-            _source(e, origin.get(e.id or ""), names or {}),
+            _source(e, origin.get(e.id or ""), names or {}, (observed or {}).get(e.id or "")),
             e.id in used,
             _canvas_path(course.canvas_course_id, origin.get(e.id or "")),
         )
@@ -208,9 +214,13 @@ def _source(
     e: Evidence,
     origin: tuple[str | None, str | None, float | None, float | None] | None,
     names: dict[str, str | None],
+    observed: date | None = None,
 ) -> str:
     if e.kind is SourceKind.OVERRIDE:
         return "Teacher override"
+    if e.kind is SourceKind.OBSERVATION:
+        day = f" on {observed.isoformat()}" if observed else ""
+        return f"Observed by the teacher{day}"
     if e.kind is SourceKind.DEMONSTRATION:
         return "Demonstration scored by the teacher"
     if origin is None:
