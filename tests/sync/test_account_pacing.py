@@ -28,7 +28,7 @@ from tests.sync.sandbox_server import RunningSandbox, running_sandbox
 from tests.sync.test_account_sync import _district, assert_all_synced
 from tests.writeback.worker_process import redis_broker
 
-REDIS_DB = 12
+REDIS_DB = 14  # 11-13 are other tests' brokers
 
 
 @pytest.fixture
@@ -54,8 +54,12 @@ def test_budget_slots_and_state_are_shared_and_name_no_token(broker: str) -> Non
     remaining, age, cost, in_flight = first.view()
     assert (remaining, cost, in_flight) == (120.0, 3.5, 2)
     assert 0 <= age < 1
-    keys = [k.decode() if isinstance(k, bytes) else k for k in connection.keys("*")]
-    assert keys and all(token_key(token) in k and "secret" not in k for k in keys)
+    keys = [k.decode() if isinstance(k, bytes) else k for k in connection.keys("mp:*")]
+    assert sorted(keys) == [
+        f"mp:canvas-budget:{token_key(token)}",
+        f"mp:canvas-budget:{token_key(token)}:slots",
+    ]
+    assert not any("secret" in k for k in keys)
 
 
 def _hammer(sb: RunningSandbox, token: str, budget: Any, workers: int = 25) -> int:
