@@ -63,6 +63,10 @@ class Settings:
     writeback_verify_seconds: float
     writeback_lease_seconds: int
     writeback_sweep_seconds: float
+    # Pruning of expired logins, sessions and old sync runs: how often, and how long a
+    # finished sync run is kept (a course's latest run and latest success are always kept).
+    prune_seconds: float
+    sync_run_keep_days: int
     # Dynamic Registration: off answers 404; a non-empty allow-list names the only Canvas
     # hosts (configuration/issuer host and registration endpoint host) that may register.
     registration_enabled: bool
@@ -301,6 +305,8 @@ def load_settings(
         writeback_sweep_seconds=_float(
             "writeback_sweep_seconds", merged["writeback_sweep_seconds"]
         ),
+        prune_seconds=_float("prune_seconds", merged["prune_seconds"]),
+        sync_run_keep_days=_int("sync_run_keep_days", merged["sync_run_keep_days"], 1),
         registration_enabled=_bool("registration_enabled", merged["registration_enabled"]),
         registration_allowed_hosts=_hosts(
             "registration_allowed_hosts", merged["registration_allowed_hosts"]
