@@ -71,6 +71,10 @@ class Settings:
     # hosts (configuration/issuer host and registration endpoint host) that may register.
     registration_enabled: bool
     registration_allowed_hosts: frozenset[str]
+    # Nightly account-wide sync under Celery beat: cron fields, Canvas origin, account id.
+    sync_account_schedule: str
+    sync_account_canvas_url: str
+    sync_account_id: str
     instance_path: Path
 
     @property
@@ -120,6 +124,19 @@ def _bool(name: str, raw: object) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name.upper()} must be true or false, got {raw!r}")
+
+
+_CRON_FIELD = re.compile(r"[0-9*/,\-]+|[A-Za-z]{3}(?:-[A-Za-z]{3})?")
+
+
+def _cron(name: str, raw: object) -> str:
+    """Five cron fields (minute hour day-of-month month day-of-week), or empty."""
+    text = " ".join(str(raw).split())
+    if text and (len(text.split()) != 5 or not all(map(_CRON_FIELD.fullmatch, text.split()))):
+        raise SettingsError(
+            f"{name.upper()} must be five cron fields like '0 2 * * *', got {str(raw)!r}"
+        )
+    return text
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -294,6 +311,11 @@ def load_settings(
         registration_allowed_hosts=_hosts(
             "registration_allowed_hosts", merged["registration_allowed_hosts"]
         ),
+        sync_account_schedule=_cron(
+            "sync_account_schedule", merged.get("sync_account_schedule") or ""
+        ),
+        sync_account_canvas_url=str(merged.get("sync_account_canvas_url") or "").rstrip("/"),
+        sync_account_id=str(merged.get("sync_account_id") or "").strip(),
         instance_path=instance_path,
     )
     assert {f.name for f in fields(Settings)} == set(values)

@@ -71,6 +71,8 @@ SCOPES = (
     "url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
     "url:POST|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades",
     "url:GET|/api/v1/progress/:id",
+    # The account sync's course list (admins only: Canvas checks the role, docs/canvas.md §11.1).
+    "url:GET|/api/v1/accounts/:account_id/courses",
 )
 
 
