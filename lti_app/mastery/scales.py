@@ -135,13 +135,14 @@ class TargetDescriptor:
     text: str
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float) -> str:
+    """A level value, threshold or number of points as people write it: 3, 2.5, 0.75."""
     return f"{value:g}"
 
 
 def _describe(index: int, level: Level) -> str:
     label = level.label if isinstance(level.label, str) and level.label.strip() else "unlabelled"
-    value = _fmt(level.value) if isinstance(level.value, int | float) else repr(level.value)
+    value = fmt(level.value) if isinstance(level.value, int | float) else repr(level.value)
     return f"level {index + 1} ({label!r}, value {value})"
 
 
@@ -177,12 +178,12 @@ def validate_scale(
             raise ScaleError(f"{where}: value must be a finite number, got {value!r}")
         if value in seen:
             raise ScaleError(
-                f"{where}: duplicate value {_fmt(value)} (also level {seen[value] + 1})"
+                f"{where}: duplicate value {fmt(value)} (also level {seen[value] + 1})"
             )
         if previous is not None and value < previous.value:
             raise ScaleError(
-                f"{where}: values must be in ascending order, but {_fmt(value)} comes after "
-                f"{_fmt(previous.value)} (level {index})"
+                f"{where}: values must be in ascending order, but {fmt(value)} comes after "
+                f"{fmt(previous.value)} (level {index})"
             )
         seen[value] = index
         if not isinstance(level.label, str) or not level.label.strip():
@@ -209,7 +210,7 @@ def validate_scale(
     if mastery_threshold is None:
         raise ScaleError(f"scale {name!r} has no mastery threshold")
     if mastery_threshold not in seen:
-        values = ", ".join(_fmt(level.value) for level in levels)
+        values = ", ".join(fmt(level.value) for level in levels)
         raise ScaleError(
             f"scale {name!r}: mastery threshold {mastery_threshold!r} is not one of the level "
             f"values ({values})"
@@ -335,12 +336,12 @@ def meaning_changes(old: Scale, new: Scale) -> list[str]:
     if old.values != new.values:
         changes.append(
             "level values changed from "
-            f"[{', '.join(map(_fmt, old.values))}] to [{', '.join(map(_fmt, new.values))}]"
+            f"[{', '.join(map(fmt, old.values))}] to [{', '.join(map(fmt, new.values))}]"
         )
     if old.mastery_threshold != new.mastery_threshold:
         changes.append(
-            f"mastery threshold changed from {_fmt(old.mastery_threshold)} to "
-            f"{_fmt(new.mastery_threshold)}"
+            f"mastery threshold changed from {fmt(old.mastery_threshold)} to "
+            f"{fmt(new.mastery_threshold)}"
         )
     new_by_value = {level.value: level for level in new.levels}
     for level in old.levels:
@@ -349,11 +350,11 @@ def meaning_changes(old: Scale, new: Scale) -> list[str]:
             continue
         if other.label != level.label:
             changes.append(
-                f"label of {_fmt(level.value)} changed from {level.label!r} to {other.label!r}"
+                f"label of {fmt(level.value)} changed from {level.label!r} to {other.label!r}"
             )
         if other.short_label != level.short_label:
             changes.append(
-                f"short label of {_fmt(level.value)} changed from {level.short_label!r} to "
+                f"short label of {fmt(level.value)} changed from {level.short_label!r} to "
                 f"{other.short_label!r}"
             )
     return changes

@@ -17,7 +17,7 @@ from werkzeug.datastructures import MultiDict
 from lti_app.input_rules import INT4_MAX, NUMBER_LIMIT, finite_number, whole_number
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, OverrideRule, Policy, PolicyError
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
-from lti_app.mastery.scales import Level, Scale, ScaleError
+from lti_app.mastery.scales import Level, Scale, ScaleError, fmt
 from lti_app.policies.store import EffectivePolicy, default_mapping
 
 MAX_LEVELS = 12
@@ -57,10 +57,6 @@ class Parsed:
     scale: Scale
     policy: Policy
     mapping: PercentMapping
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
 
 
 def _starting_mapping(scale: Scale) -> PercentMapping:
@@ -104,21 +100,21 @@ class MasteryForm:
         return cls(
             scope=scope,
             scale_name=eff.scale.name,
-            threshold=_fmt(eff.scale.mastery_threshold),
-            points_possible=_fmt(mapping.points_possible),
+            threshold=fmt(eff.scale.mastery_threshold),
+            points_possible=fmt(mapping.points_possible),
             method=Method(eff.policy.method).value,
             parameter="" if eff.policy.parameter is None else str(eff.policy.parameter),
             minimum_evidence=str(eff.policy.minimum_evidence),
             override_rule=OverrideRule(eff.policy.override_rule).value,
             levels=[
                 {
-                    "value": _fmt(lv.value),
+                    "value": fmt(lv.value),
                     "label": lv.label,
                     "short_label": lv.short_label,
                     "color": lv.color,
                     "description": lv.description,
                     "student_description": lv.student_description,
-                    "min_percent": _fmt(percents[lv.value]) if lv.value in percents else "",
+                    "min_percent": fmt(percents[lv.value]) if lv.value in percents else "",
                 }
                 for lv in eff.scale.levels
             ],
@@ -258,7 +254,7 @@ class MasteryForm:
 
     def _parse_mapping(self, scale: Scale) -> PercentMapping | None:
         possible = self._number(
-            self.points_possible or _fmt(scale.max_value),
+            self.points_possible or fmt(scale.max_value),
             "Canvas points possible",
             "points_possible",
         )
