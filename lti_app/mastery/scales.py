@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -426,19 +426,29 @@ def _text(raw: object, where: str, default: str | None = None) -> str:
     return raw
 
 
+def _objects(
+    data: Mapping[str, Any], key: str, name: str, noun: str, *, required: bool
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each object of the scale document's list ``key`` with where it stands ("scale 'X',
+    level 2"), in order; ScaleError when the list (missing counts as empty unless
+    ``required``) or an entry is not what it must be."""
+    raw_list = data.get(key) if required else data.get(key, [])
+    if not isinstance(raw_list, list):
+        raise ScaleError(f"scale {name!r}: {key!r} must be a list")
+    for index, raw in enumerate(raw_list):
+        where = f"scale {name!r}, {noun} {index + 1}"
+        if not isinstance(raw, Mapping):
+            raise ScaleError(f"{where} must be an object")
+        yield where, raw
+
+
 def scale_from_dict(data: Mapping[str, Any]) -> Scale:
     """Build and validate a scale from :func:`scale_to_dict`'s shape (e.g. a preset file)."""
     if not isinstance(data, Mapping):
         raise ScaleError(f"a scale document must be an object, got {type(data).__name__}")
     name = _text(data.get("name"), "the scale name")
-    raw_levels = data.get("levels")
-    if not isinstance(raw_levels, list):
-        raise ScaleError(f"scale {name!r}: 'levels' must be a list")
     levels: list[Level] = []
-    for index, raw in enumerate(raw_levels):
-        where = f"scale {name!r}, level {index + 1}"
-        if not isinstance(raw, Mapping):
-            raise ScaleError(f"{where} must be an object")
+    for where, raw in _objects(data, "levels", name, "level", required=True):
         levels.append(
             Level(
                 value=_number(raw.get("value"), f"{where}: value"),
@@ -455,14 +465,8 @@ def scale_from_dict(data: Mapping[str, Any]) -> Scale:
     threshold = (
         None if raw_threshold is None else _number(raw_threshold, f"scale {name!r}: threshold")
     )
-    raw_descriptors = data.get("descriptors", [])
-    if not isinstance(raw_descriptors, list):
-        raise ScaleError(f"scale {name!r}: 'descriptors' must be a list")
     descriptors: list[TargetDescriptor] = []
-    for index, raw in enumerate(raw_descriptors):
-        where = f"scale {name!r}, descriptor {index + 1}"
-        if not isinstance(raw, Mapping):
-            raise ScaleError(f"{where} must be an object")
+    for where, raw in _objects(data, "descriptors", name, "descriptor", required=False):
         descriptors.append(
             TargetDescriptor(
                 target=_text(raw.get("target"), f"{where}: target"),
