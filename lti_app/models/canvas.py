@@ -218,6 +218,25 @@ class CourseOutcomeResult(Base):
     from_carrier: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CourseRollup(Base):
+    """Canvas's own Learning Mastery Gradebook score for one student and outcome, as read from
+    ``outcome_rollups`` at the last sync (docs/canvas.md §1.2): compared with the tool's own
+    Canvas-method score, never used as evidence."""
+
+    __tablename__ = "course_rollup"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "rollup_key", name="uq_course_rollup_course_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    rollup_key: Mapped[str] = mapped_column(String(130))  # "<user id>:<outcome id>"
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CarrierAssignment(Base):
     """A Canvas assignment the tool created to carry written-back results (``lti_app.writeback``).
 

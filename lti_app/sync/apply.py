@@ -22,6 +22,7 @@ from lti_app.models.canvas import (
     CarrierAssignment,
     CourseOutcome,
     CourseOutcomeResult,
+    CourseRollup,
     CourseSection,
     CourseStudent,
 )
@@ -46,6 +47,8 @@ class ApplySummary:
     tables: dict[str, TableChanges] = field(default_factory=dict)
     scale_changed: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    # What was read besides plain rows (snapshot.ReadNotes) and which scale Canvas uses.
+    read: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -59,6 +62,7 @@ class ApplySummary:
                 for name, t in self.tables.items()
             },
             "scale_changed": self.scale_changed,
+            "read": dict(self.read),
         }
 
 
@@ -190,12 +194,25 @@ def apply_snapshot(
     summary.tables["results"] = _sync_table(
         db, CourseOutcomeResult, course.id, "canvas_result_id", results
     )
+    summary.tables["rollups"] = _sync_table(
+        db,
+        CourseRollup,
+        course.id,
+        "rollup_key",
+        {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
+    )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
         "sections": len(snapshot.sections),
         "students": len(snapshot.students),
         "results": len(results),
         "carrier_results": sum(1 for v in results.values() if v["from_carrier"]),
+        "rollups": len(snapshot.rollups),
+    }
+    summary.read = {
+        **snapshot.read.as_json(),
+        "scale_source": snapshot.scale_source,
+        "scale_basis": snapshot.scale_basis,
     }
     db.flush()
     return summary

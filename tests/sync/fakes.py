@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lti_app.canvas.client.errors import ValidationFailed
+from lti_app.canvas.client.errors import PermissionDenied, ValidationFailed
 from lti_app.canvas.client.types import (
     CanvasUser,
     Enrollment,
@@ -18,6 +18,7 @@ from lti_app.canvas.client.types import (
     OutcomeResultsPage,
     Proficiency,
     Rating,
+    Rollup,
     Section,
 )
 
@@ -103,6 +104,12 @@ class FakeCanvas:
     result_user_ids: list[frozenset[str] | None] = field(default_factory=list)
     # Canvas answers 400 when user_ids[] names someone no longer a student (§7.10).
     not_a_student: str | None = None
+    # The root account's account_level_mastery_scales state; None: the token may not read it.
+    flag_state: str | None = "on"
+    # Canvas's own rollups; None: the token may not read them (an older key's scopes).
+    rollups: list[Rollup] | None = field(default_factory=list)
+    # include_hidden each results read asked for
+    hidden_asked: list[bool] = field(default_factory=list)
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -140,6 +147,7 @@ class FakeCanvas:
         user_ids: Iterable[str] | None = None,
     ) -> Iterator[OutcomeResultsPage]:
         self._call("outcome_results")
+        self.hidden_asked.append(include_hidden)
         wanted = frozenset(user_ids) if user_ids is not None else None
         self.result_user_ids.append(wanted)
         if wanted is not None and self.not_a_student in wanted:
@@ -151,10 +159,29 @@ class FakeCanvas:
         while True:
             if self.on_page is not None:
                 self.on_page(self, page)
-            rows = [r for r in self.results if wanted is None or r.user_id in wanted]
+            rows = [
+                r
+                for r in self.results
+                if (wanted is None or r.user_id in wanted) and (include_hidden or not r.hidden)
+            ]
             chunk = rows[offset : offset + self.page_size]
             if not chunk:
                 return
             yield OutcomeResultsPage(tuple(chunk))
             offset += self.page_size
             page += 1
+
+    def course(self, course_id: str) -> dict[str, object]:
+        self._call("course")
+        return {"id": course_id, "name": "Algebra I", "course_code": "ALG", "root_account_id": "1"}
+
+    def root_account_feature(self, account_id: str, feature: str) -> str | None:
+        self._call("root_account_feature")
+        assert (account_id, feature) == ("1", "account_level_mastery_scales")
+        return self.flag_state
+
+    def outcome_rollups(self, course_id: str) -> list[Rollup]:
+        self._call("outcome_rollups")
+        if self.rollups is None:
+            raise PermissionDenied("Insufficient scopes on access token.", status=401)
+        return list(self.rollups)

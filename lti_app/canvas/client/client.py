@@ -648,11 +648,26 @@ class CanvasClient:
         data = self._get(f"/api/v1/courses/{course_id}", scope="url:GET|/api/v1/courses/:id")
         if not isinstance(data, Mapping) or "id" not in data:
             raise BadPayload("Canvas sent an unexpected course.")
+        root = data.get("root_account_id")
         return {
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
+            "root_account_id": str(root) if isinstance(root, int | str) and root != "" else None,
         }
+
+    def root_account_feature(self, account_id: str, feature: str) -> str | None:
+        """A root-account feature flag's state ("on", "off", "allowed", "allowed_on"), or None
+        when this token may not read it or Canvas does not know it (docs/canvas.md §2.2)."""
+        try:
+            data = self._get(
+                f"/api/v1/accounts/{account_id}/features/flags/{feature}",
+                scope="url:GET|/api/v1/accounts/:account_id/features/flags/:feature",
+            )
+        except (PermissionDenied, NotFound):
+            return None
+        state = data.get("state") if isinstance(data, Mapping) else None
+        return state if isinstance(state, str) else None
 
     def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
         return [
