@@ -36,7 +36,7 @@ from lti_app.models.canvas import SYNC_ACTIVE, CanvasOAuthState
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import service
+from lti_app.sync import read_report, service
 from lti_app.sync.background import start_user_sync
 from lti_app.urls import origin_of
 from lti_app.web.session_views import session_required
@@ -142,6 +142,7 @@ def _status(row: LaunchSession) -> dict[str, Any]:
         if success and success.finished_at
         else None,
         "last_summary": success.summary if success else None,
+        "last_read": read_report.describe(success.summary if success else None),
     }
 
 
