@@ -120,11 +120,8 @@ def canvas_rollup(results: Sequence[ScoredResult], scoring: CanvasScoring) -> fl
     values = ordered_points(results, scoring)
     if not values:
         return None
-    method = scoring.runs
-    if method is Method.N_MASTERY and len(results) < (scoring.calculation_int or 5):
-        return None
     return compute(
-        method,
+        scoring.runs,
         values,
         scoring.calculation_int,
         scoring.mastery_points,

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -120,10 +121,16 @@ class CanvasCourse(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     canvas_course_id: Mapped[str] = mapped_column(String(64))
-    # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off: 404).
+    # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off), as
+    # read or inferred at the last sync (lti_app.sync.scale_source).
     scale_source: Mapped[str] = mapped_column(String(32))
-    # [{"points", "description", "mastery", "color"}], points descending; None when neither.
+    # [{"points", "description", "mastery", "color"}], points descending: what
+    # outcome_proficiency answered (even when not in force); None when it had none.
     mastery_scale: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Canvas runs a stored standard_decaying_average as such (root-account feature on).
+    new_decaying_average: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
 

@@ -149,16 +149,20 @@ def apply_snapshot(
             canvas_course_id=snapshot.canvas_course_id,
             scale_source=snapshot.scale_source,
             mastery_scale=scale,
+            new_decaying_average=snapshot.new_decaying_average,
         )
         db.add(course)
         db.flush()
         scale_changed = True
     else:
         scale_changed = (
-            course.scale_source != snapshot.scale_source or course.mastery_scale != scale
+            course.scale_source != snapshot.scale_source
+            or course.mastery_scale != scale
+            or course.new_decaying_average != snapshot.new_decaying_average
         )
         course.scale_source = snapshot.scale_source
         course.mastery_scale = scale
+        course.new_decaying_average = snapshot.new_decaying_average
     course.last_synced_at = synced_at
     course.last_sync_run_id = sync_run_id
 
@@ -213,6 +217,8 @@ def apply_snapshot(
         **snapshot.read.as_json(),
         "scale_source": snapshot.scale_source,
         "scale_basis": snapshot.scale_basis,
+        "new_decaying_average": snapshot.new_decaying_average,
+        "decaying_basis": snapshot.decaying_basis,
     }
     db.flush()
     return summary

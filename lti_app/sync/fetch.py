@@ -89,7 +89,7 @@ class CourseReader(Protocol):
         user_ids: Iterable[str] | None = None,
     ) -> Iterator[OutcomeResultsPage]: ...
     def course(self, course_id: str) -> dict[str, object]: ...
-    def root_account_feature(self, account_id: str, feature: str) -> str | None: ...
+    def root_account_features(self, account_id: str) -> frozenset[str] | None: ...
     def outcome_rollups(self, course_id: str) -> list[Rollup]: ...
 
 
@@ -247,13 +247,13 @@ def read_results(
     return results
 
 
-def _flag_state(client: CourseReader, course_id: str) -> str | None:
-    """The root account's ``account_level_mastery_scales`` state, None when it cannot be read."""
+def _root_flags(client: CourseReader, course_id: str) -> frozenset[str] | None:
+    """The root account's enabled features, None when they cannot be read."""
     try:
         root = client.course(course_id).get("root_account_id")
         if not isinstance(root, str) or not root:
             return None
-        return client.root_account_feature(root, scale_source.FLAG)
+        return client.root_account_features(root)
     except OPTIONAL_READ_ERRORS:
         return None
 
@@ -291,7 +291,7 @@ def _read_structure(
             pool.submit(client.course_proficiency, course_id),
             pool.submit(client.sections, course_id),
             pool.submit(client.student_enrollments, course_id),
-            pool.submit(_flag_state, client, course_id),
+            pool.submit(_root_flags, client, course_id),
             pool.submit(_rollups, client, course_id),
         )
         pending = set(futures)
@@ -339,15 +339,12 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
         if v.canvas_user_id in students and v.canvas_outcome_id in outcomes
     }
     course_scale = tuple(_rating(r) for r in proficiency.ratings) if proficiency else None
-    source, basis = scale_source.decide(
+    setup = scale_source.decide(
         flag_f.result(), course_scale, outcomes, kept, rollups if raw_rollups is not None else None
     )
-    in_force = course_scale if source == SCALE_COURSE else None
-    disagreeing = (
-        scale_source.disagreements(scale_source.canvas_scores(outcomes, kept, in_force), rollups)
-        if raw_rollups is not None
-        else 0
-    )
+    in_force = course_scale if setup.scale_source == SCALE_COURSE else None
+    mine = scale_source.canvas_scores(outcomes, kept, in_force, setup.new_decaying_average)
+    disagreeing = scale_source.disagreements(mine, rollups) if raw_rollups is not None else 0
     notes = ReadNotes(
         new_quizzes_results=sum(1 for rid in kept if is_outcomes_service_id(rid)),
         hidden_results=sum(1 for r in kept.values() if r.hidden),
@@ -371,13 +368,15 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
     )
     return CourseSnapshot(
         canvas_course_id=course_id,
-        scale_source=source,
+        scale_source=setup.scale_source,
         mastery_scale=course_scale,
         outcomes=outcomes,
         sections={s.id: SectionRow(canvas_section_id=s.id, name=s.name) for s in sections},
         students=students,
         results=kept,
         rollups=rollups,
-        scale_basis=basis,
+        scale_basis=setup.scale_basis,
+        new_decaying_average=setup.new_decaying_average,
+        decaying_basis=setup.decaying_basis,
         read=notes,
     )

@@ -18,7 +18,7 @@ from lti_app.sync.snapshot import (
 )
 
 _HOW = {
-    BASIS_FLAG: "read from the district's Canvas setting (account-level mastery scales)",
+    BASIS_FLAG: "read from the district's Canvas settings",
     BASIS_ROLLUPS: "inferred from Canvas's own Learning Mastery Gradebook scores",
     BASIS_OUTCOMES: "inferred: the outcomes are scored apart from the course scale",
     BASIS_ANSWER: "from the course's mastery scale answer (the district setting was not readable)",
@@ -55,6 +55,15 @@ def describe(summary: Mapping[str, Any] | None) -> list[str]:
         else "each outcome's own ratings and points"
     )
     lines.append(f"Canvas scores on {scale}: {_HOW.get(read.get('scale_basis', ''), 'unknown')}.")
+    if read.get("decaying_basis") in (BASIS_FLAG, BASIS_ROLLUPS):
+        formula = (
+            "runs as a true decaying average"
+            if read.get("new_decaying_average")
+            else "runs as the legacy weighted formula"
+        )
+        lines.append(
+            f"A stored standard decaying average {formula}: {_HOW[read['decaying_basis']]}."
+        )
     if read.get("rollups_read"):
         differ = int(read.get("rollup_disagreements", 0))
         lines.append(

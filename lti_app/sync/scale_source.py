@@ -1,21 +1,23 @@
-"""Which mastery scale Canvas uses for a course, and how the tool knows (docs/canvas.md §2.2).
+"""How Canvas scores a course, and how the tool knows (docs/canvas.md §2.2).
 
-``outcome_proficiency`` answers with a stored scale even when the root account's
-``account_level_mastery_scales`` feature is off, and then Canvas scores every outcome on its own
-ratings and points. So, in order of certainty:
+Two root-account features change Canvas's numbers: ``account_level_mastery_scales`` (the
+course's mastery scale, or each outcome's own ratings and points: ``outcome_proficiency``
+answers with a stored scale either way) and ``outcomes_new_decaying_average_calculation`` (a
+stored ``standard_decaying_average`` runs as such, or as the legacy weighted formula). In order
+of certainty:
 
-1. the flag itself, read at the root account (a teacher's token is usually refused);
-2. no course scale at all (404): the flag is off;
-3. Canvas's own rollups: recomputed on the course scale and on each outcome's own points, the
-   hypothesis with fewer disagreements wins;
-4. an outcome whose scoring (as the course's outcome links report it) differs from the course
-   scale: with the flag on Canvas would have reported the course scale;
-5. otherwise the course scale (both give the same numbers).
+1. the flags themselves, read at the root account (a teacher's token is usually refused);
+2. for the scale, no course scale at all (404) means the flag is off;
+3. Canvas's own rollups: recomputed under each reading, the one with fewer disagreements wins;
+4. for the scale, an outcome whose scoring (as the course's outcome links report it) differs
+   from the course scale: with the flag on Canvas would have reported the course scale;
+5. otherwise the course scale and the legacy formula (then both readings give the same numbers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from lti_app.mastery.canvas_rollup import CanvasScoring, pair_scores, scored_result, scoring_for
 from lti_app.models.canvas import canvas_id_key
@@ -34,7 +36,17 @@ from lti_app.sync.snapshot import (
 )
 
 FLAG = "account_level_mastery_scales"
-FLAG_ON = ("on", "allowed_on")
+NEW_DECAYING_FLAG = "outcomes_new_decaying_average_calculation"
+
+
+@dataclass(frozen=True)
+class CanvasSetup:
+    """Which scale and decaying formula Canvas uses for a course, and how the tool knows."""
+
+    scale_source: str
+    scale_basis: str
+    new_decaying_average: bool = False
+    decaying_basis: str = BASIS_ANSWER
 
 
 def course_scale_points(scale: Sequence[RatingRow]) -> tuple[float, float]:
@@ -44,7 +56,9 @@ def course_scale_points(scale: Sequence[RatingRow]) -> tuple[float, float]:
     return top, mastery
 
 
-def outcome_scoring(outcome: OutcomeRow, course_scale: Sequence[RatingRow] | None) -> CanvasScoring:
+def outcome_scoring(
+    outcome: OutcomeRow, course_scale: Sequence[RatingRow] | None, new_decaying: bool = False
+) -> CanvasScoring:
     """What Canvas's rollup uses for ``outcome``: the course scale's points when it is in force
     (``course_scale`` given), else the outcome's own."""
     if course_scale:
@@ -56,6 +70,7 @@ def outcome_scoring(outcome: OutcomeRow, course_scale: Sequence[RatingRow] | Non
         calculation_int=outcome.calculation_int,
         points_possible=possible,
         mastery_points=mastery,
+        new_decaying_average=new_decaying,
     )
 
 
@@ -63,10 +78,11 @@ def canvas_scores(
     outcomes: Mapping[str, OutcomeRow],
     results: Mapping[str, ResultRow],
     course_scale: Sequence[RatingRow] | None,
+    new_decaying: bool = False,
 ) -> dict[tuple[str, str], float | None]:
     """The tool's Canvas-method score per (student, outcome) over the results Canvas counts
     (hidden ones never count), ``course_scale`` given when it is in force."""
-    scorings = {oid: outcome_scoring(o, course_scale) for oid, o in outcomes.items()}
+    scorings = {oid: outcome_scoring(o, course_scale, new_decaying) for oid, o in outcomes.items()}
     triples = (
         (
             r.canvas_user_id,
@@ -109,23 +125,55 @@ def _differs(outcome: OutcomeRow, scale: Sequence[RatingRow]) -> bool:
 
 
 def decide(
-    flag_state: str | None,
+    flags: frozenset[str] | None,
     course_scale: Sequence[RatingRow] | None,
     outcomes: Mapping[str, OutcomeRow],
     results: Mapping[str, ResultRow],
     rollups: Mapping[str, RollupRow] | None,
-) -> tuple[str, str]:
-    """(scale source, basis): which scale Canvas uses and how the tool knows."""
-    if flag_state is not None:
-        flag_on = flag_state in FLAG_ON and bool(course_scale)
-        return (SCALE_COURSE if flag_on else SCALE_OUTCOMES), BASIS_FLAG
-    if not course_scale:
-        return SCALE_OUTCOMES, BASIS_ANSWER
+) -> CanvasSetup:
+    """``flags``: the root account's enabled features, None when they could not be read."""
+    if flags is not None:
+        on = FLAG in flags and bool(course_scale)
+        return CanvasSetup(
+            SCALE_COURSE if on else SCALE_OUTCOMES,
+            BASIS_FLAG,
+            NEW_DECAYING_FLAG in flags,
+            BASIS_FLAG,
+        )
+    scales: list[tuple[Sequence[RatingRow] | None, str]] = [(None, SCALE_OUTCOMES)]
+    if course_scale:
+        scales.insert(0, (course_scale, SCALE_COURSE))
     if rollups:
-        if_on = disagreements(canvas_scores(outcomes, results, course_scale), rollups)
-        if_off = disagreements(canvas_scores(outcomes, results, None), rollups)
-        if if_on != if_off:
-            return (SCALE_COURSE if if_on < if_off else SCALE_OUTCOMES), BASIS_ROLLUPS
+        # Every reading; on equal counts the course scale (when there is one) and the legacy
+        # formula come first.
+        counts = {
+            (i, new): disagreements(canvas_scores(outcomes, results, scale, new), rollups)
+            for i, (scale, _) in enumerate(scales)
+            for new in (False, True)
+        }
+        (index, new), best = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        decay_told = counts[(index, not new)] != best
+        scale_told = any(counts[(i, new)] != best for i in range(len(scales)))
+        if scale_told:
+            source, basis = scales[index][1], BASIS_ROLLUPS
+        elif course_scale:
+            source, basis = _by_outcomes(outcomes, course_scale)
+        else:
+            source, basis = SCALE_OUTCOMES, BASIS_ANSWER
+        return CanvasSetup(
+            source,
+            basis,
+            new if decay_told else False,
+            BASIS_ROLLUPS if decay_told else BASIS_ANSWER,
+        )
+    if not course_scale:
+        return CanvasSetup(SCALE_OUTCOMES, BASIS_ANSWER)
+    return CanvasSetup(*_by_outcomes(outcomes, course_scale))
+
+
+def _by_outcomes(
+    outcomes: Mapping[str, OutcomeRow], course_scale: Sequence[RatingRow]
+) -> tuple[str, str]:
     if any(_differs(o, course_scale) for o in outcomes.values()):
         return SCALE_OUTCOMES, BASIS_OUTCOMES
     return SCALE_COURSE, BASIS_ANSWER

@@ -130,6 +130,9 @@ class CourseSnapshot:
     results: dict[str, ResultRow] = field(default_factory=dict)
     rollups: dict[str, RollupRow] = field(default_factory=dict)
     scale_basis: str = BASIS_ANSWER
+    # outcomes_new_decaying_average_calculation: a stored standard_decaying_average runs as such
+    new_decaying_average: bool = False
+    decaying_basis: str = BASIS_ANSWER
     read: ReadNotes = field(default_factory=ReadNotes)
 
 

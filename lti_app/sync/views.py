@@ -60,8 +60,8 @@ SCOPES = (
     "url:GET|/api/v1/courses/:course_id/enrollments",
     "url:GET|/api/v1/courses/:course_id/outcome_results",
     "url:GET|/api/v1/courses/:course_id/outcome_rollups",
-    # Which mastery scale Canvas uses is a root-account feature (docs/canvas.md §2.2).
-    "url:GET|/api/v1/accounts/:account_id/features/flags/:feature",
+    # How Canvas scores is set by root-account features (docs/canvas.md §2.2).
+    "url:GET|/api/v1/accounts/:account_id/features/enabled",
     "url:GET|/api/v1/courses/:course_id/assignments",
     "url:GET|/api/v1/courses/:course_id/assignments/:id",
     "url:GET|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",

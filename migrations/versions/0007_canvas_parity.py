@@ -1,5 +1,6 @@
-"""Canvas parity: Canvas's own rollup scores per student and outcome (read at every sync), and
-the policy's calculation basis (aggregate as Canvas does, or a district level per evidence)
+"""Canvas parity: Canvas's own rollup scores per student and outcome (read at every sync),
+whether Canvas runs the new decaying average for a course, and the policy's calculation basis
+(aggregate as Canvas does, or a district level per evidence)
 
 Existing policies keep today's behaviour ("district_level"); new ones default to "canvas".
 
@@ -40,10 +41,18 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("basis", sa.String(length=32), nullable=False, server_default="canvas")
         )
+    with op.batch_alter_table("canvas_course") as batch:
+        batch.add_column(
+            sa.Column(
+                "new_decaying_average", sa.Boolean(), nullable=False, server_default=sa.false()
+            )
+        )
     op.execute(sa.text("UPDATE mastery_policy SET basis = 'district_level'"))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("canvas_course") as batch:
+        batch.drop_column("new_decaying_average")
     with op.batch_alter_table("mastery_policy") as batch:
         batch.drop_column("basis")
     op.drop_table("course_rollup")

@@ -104,8 +104,8 @@ class FakeCanvas:
     result_user_ids: list[frozenset[str] | None] = field(default_factory=list)
     # Canvas answers 400 when user_ids[] names someone no longer a student (§7.10).
     not_a_student: str | None = None
-    # The root account's account_level_mastery_scales state; None: the token may not read it.
-    flag_state: str | None = "on"
+    # The root account's enabled features; None: the token may not read them.
+    flags: frozenset[str] | None = frozenset({"account_level_mastery_scales"})
     # Canvas's own rollups; None: the token may not read them (an older key's scopes).
     rollups: list[Rollup] | None = field(default_factory=list)
     # include_hidden each results read asked for
@@ -175,10 +175,10 @@ class FakeCanvas:
         self._call("course")
         return {"id": course_id, "name": "Algebra I", "course_code": "ALG", "root_account_id": "1"}
 
-    def root_account_feature(self, account_id: str, feature: str) -> str | None:
-        self._call("root_account_feature")
-        assert (account_id, feature) == ("1", "account_level_mastery_scales")
-        return self.flag_state
+    def root_account_features(self, account_id: str) -> frozenset[str] | None:
+        self._call("root_account_features")
+        assert account_id == "1"
+        return self.flags
 
     def outcome_rollups(self, course_id: str) -> list[Rollup]:
         self._call("outcome_rollups")

@@ -44,7 +44,7 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
         "outcome_groups",
         "outcome_links",
         "outcome_rollups",
-        "root_account_feature",
+        "root_account_features",
         "sections",
         "student_enrollments",
     ]

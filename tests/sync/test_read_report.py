@@ -22,6 +22,8 @@ def test_every_kept_or_skipped_oddity_is_said_in_words() -> None:
             "rollup_disagreements": 3,
             "scale_source": "outcome_ratings",
             "scale_basis": "rollups",
+            "new_decaying_average": True,
+            "decaying_basis": "root_account_flag",
         },
     }
     text = "\n".join(describe(summary))
@@ -31,6 +33,10 @@ def test_every_kept_or_skipped_oddity_is_said_in_words() -> None:
         "evidence assignments)." in text
     )
     assert "Canvas scores on each outcome's own ratings and points: inferred from Canvas's" in text
+    assert (
+        "A stored standard decaying average runs as a true decaying average: read from the "
+        "district's Canvas settings." in text
+    )
     assert "3 scores differ from what the tool computes" in text
     assert "Kept 6 results aligned to something other than an assignment" in text
     assert "1 outcome is linked in more than one group" in text

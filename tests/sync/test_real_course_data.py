@@ -4,6 +4,7 @@ mastery scale Canvas uses is read or inferred, with how the tool knows (docs/can
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 from lti_app.canvas.client.types import (
     Outcome,
@@ -24,7 +25,9 @@ from lti_app.sync.snapshot import (
     SCALE_OUTCOMES,
     rollup_key,
 )
-from tests.sync.fakes import LITERATURE, READING, FakeCanvas, result
+from tests.sync.fakes import LITERATURE, READING, T0, FakeCanvas, result
+
+T1, T2, T3 = (T0 + timedelta(days=d) for d in (1, 2, 3))
 
 
 def no_progress(percent: int, step: str) -> None:
@@ -110,16 +113,26 @@ def test_a_student_who_left_between_pages_is_counted_not_a_failure() -> None:
 
 
 def test_the_root_account_flag_off_means_each_outcomes_own_ratings_despite_a_stored_scale() -> None:
-    snap = fetch_course(FakeCanvas(flag_state="off"), "12", no_progress)
+    snap = fetch_course(FakeCanvas(flags=frozenset()), "12", no_progress)
     assert (snap.scale_source, snap.scale_basis) == (SCALE_OUTCOMES, BASIS_FLAG)
     assert snap.mastery_scale is not None  # what outcome_proficiency answered is kept
-    on = fetch_course(FakeCanvas(flag_state="on"), "12", no_progress)
+    assert snap.new_decaying_average is False
+    on = fetch_course(
+        FakeCanvas(
+            flags=frozenset(
+                {"account_level_mastery_scales", "outcomes_new_decaying_average_calculation"}
+            )
+        ),
+        "12",
+        no_progress,
+    )
     assert (on.scale_source, on.scale_basis) == (SCALE_COURSE, BASIS_FLAG)
+    assert (on.new_decaying_average, on.decaying_basis) == (True, BASIS_FLAG)
 
 
 def _five_point_outcome_course() -> FakeCanvas:
     """Outcome 97 scored on its own 0-5 points (flag off) while the course scale is 0-4."""
-    canvas = FakeCanvas(flag_state=None)
+    canvas = FakeCanvas(flags=None)
     own = Outcome(
         "97",
         "RL.3.2",
@@ -158,7 +171,7 @@ def test_without_flag_or_rollups_an_outcome_scored_apart_from_the_course_scale_t
     assert (snap.scale_source, snap.scale_basis) == (SCALE_OUTCOMES, BASIS_OUTCOMES)
     assert snap.read.rollups_read is False and snap.rollups == {}
 
-    plain = FakeCanvas(flag_state=None)
+    plain = FakeCanvas(flags=None)
     plain.outcomes = [(Outcome("98", "RL.3.3"), READING)]  # reports no scoring of its own
     snap = fetch_course(plain, "12", no_progress)
     assert (snap.scale_source, snap.scale_basis) == (SCALE_COURSE, BASIS_ANSWER)
@@ -168,3 +181,37 @@ def test_outcome_links_type_is_what_the_fake_serves() -> None:
     # The fake builds real client types (a guard against the fake drifting from the client).
     link = FakeCanvas().outcome_links("12")[0]
     assert isinstance(link, OutcomeLink)
+
+
+def test_without_the_flags_canvass_rollups_tell_which_decaying_average_runs() -> None:
+    """A stored standard_decaying_average runs as such only with the root account's
+    outcomes_new_decaying_average_calculation on; else as the legacy weighted formula."""
+    canvas = FakeCanvas(flags=None)
+    decaying = Outcome(
+        "97",
+        "RL.3.2",
+        points_possible=4.0,
+        mastery_points=3.0,
+        ratings=(
+            Rating(4.0, "Exceeds Mastery", False, "0374B5"),
+            Rating(3.0, "Mastery", True, "0B874B"),
+        ),
+        calculation_method="standard_decaying_average",
+        calculation_int=65,
+    )
+    canvas.outcomes = [(decaying, LITERATURE)]
+    canvas.results = [
+        dataclasses.replace(result("1", "812", "97", score=2.0), submitted_or_assessed_at=T1),
+        dataclasses.replace(result("2", "812", "97", score=3.0), submitted_or_assessed_at=T2),
+        dataclasses.replace(result("3", "812", "97", score=2.0), submitted_or_assessed_at=T3),
+    ]
+    # standard: .35 * (.35 * 2 + .65 * 3) + .65 * 2 = 2.2275; legacy: .65 * 2 + .35 * 2.5 = 2.175
+    canvas.rollups = [Rollup("812", "45", "active", (RollupScore("97", 2.23, 3),))]
+    snap = fetch_course(canvas, "12", no_progress)
+    assert (snap.new_decaying_average, snap.decaying_basis) == (True, BASIS_ROLLUPS)
+    assert snap.read.rollup_disagreements == 0
+
+    canvas.rollups = [Rollup("812", "45", "active", (RollupScore("97", 2.18, 3),))]
+    snap = fetch_course(canvas, "12", no_progress)
+    assert (snap.new_decaying_average, snap.decaying_basis) == (False, BASIS_ROLLUPS)
+    assert snap.read.rollup_disagreements == 0

@@ -656,18 +656,19 @@ class CanvasClient:
             "root_account_id": str(root) if isinstance(root, int | str) and root != "" else None,
         }
 
-    def root_account_feature(self, account_id: str, feature: str) -> str | None:
-        """A root-account feature flag's state ("on", "off", "allowed", "allowed_on"), or None
-        when this token may not read it or Canvas does not know it (docs/canvas.md §2.2)."""
+    def root_account_features(self, account_id: str) -> frozenset[str] | None:
+        """The features enabled on a root account, or None when this token may not read them
+        (docs/canvas.md §2.2: the outcome flags are root-account features)."""
         try:
             data = self._get(
-                f"/api/v1/accounts/{account_id}/features/flags/{feature}",
-                scope="url:GET|/api/v1/accounts/:account_id/features/flags/:feature",
+                f"/api/v1/accounts/{account_id}/features/enabled",
+                scope="url:GET|/api/v1/accounts/:account_id/features/enabled",
             )
         except (PermissionDenied, NotFound):
             return None
-        state = data.get("state") if isinstance(data, Mapping) else None
-        return state if isinstance(state, str) else None
+        if not isinstance(data, list):
+            return None
+        return frozenset(name for name in data if isinstance(name, str))
 
     def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
         return [
