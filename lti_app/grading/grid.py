@@ -7,7 +7,7 @@ import math
 import threading
 from bisect import bisect_right
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lti_app.grading import canvas_view
 from lti_app.grading.course_mastery import (
     course_row,
     tool_evidence,
 )
 from lti_app.mastery.calculation import (
+    Basis,
     Evidence,
     Policy,
     SourceKind,
@@ -74,6 +76,11 @@ class GridCell:
     change: float | None
     """Growth since the first evidence (None without a current level)."""
     overridden: bool
+    canvas_differs: bool = False
+    """Canvas's own Learning Mastery Gradebook score differs from the tool's Canvas-method
+    score for the same results (``canvas_view.canvas_shows``)."""
+    canvas_shows: float | None = None
+    """Canvas's score where it differs (None: Canvas shows nothing there)."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +244,67 @@ def _compute_grid(
     targets = grid_targets(db, course.id)
     known_students = {st.canvas_user_id for st in students}
     known_targets = {t.canvas_outcome_id for t in targets}
+    if policy.basis is Basis.CANVAS:
+        cells = _canvas_basis_cells(
+            db, course, scale, policy, mapping, extra, known_students, known_targets
+        )
+    else:
+        cells = _district_level_cells(
+            db, course, scale, policy, mapping, extra, known_students, known_targets
+        )
+    differ = canvas_view.differences(db, course)
+    for key, theirs in differ.items():
+        cell = cells.get(key)
+        if cell is not None:
+            cells[key] = replace(cell, canvas_differs=True, canvas_shows=theirs)
+        elif key[0] in known_students and key[1] in known_targets:
+            cells[key] = replace(_EMPTY, canvas_differs=True, canvas_shows=theirs)
+    return sections, students, targets, cells
+
+
+_EMPTY = GridCell(None, None, False, 0, None, False)
+
+
+def _canvas_basis_cells(
+    db: Session,
+    course: CanvasCourse,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    extra: dict[tuple[str, str], list[Evidence]],
+    known_students: set[str],
+    known_targets: set[str],
+) -> dict[tuple[str, str], GridCell]:
+    """Cells in the "as Canvas" basis (``canvas_view.basis_levels``)."""
+    values, threshold = scale.values, scale.mastery_threshold
+    cells: dict[tuple[str, str], GridCell] = {}
+    for key, level in canvas_view.basis_levels(db, course, policy, mapping, extra).items():
+        if key[0] not in known_students or key[1] not in known_targets:
+            continue
+        result = level.result
+        first = level.first_level if level.first_level is not None else result.value
+        cells[key] = _grid_cell(
+            values,
+            threshold,
+            result.value,
+            first if first is not None else 0.0,
+            result.evidence_count,
+            result.overridden,
+        )
+    return cells
+
+
+def _district_level_cells(
+    db: Session,
+    course: CanvasCourse,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+    extra: dict[tuple[str, str], list[Evidence]],
+    known_students: set[str],
+    known_targets: set[str],
+) -> dict[tuple[str, str], GridCell]:
+    """Cells with each piece of evidence mapped to a district level first."""
     lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
     values = scale.values
     method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
@@ -272,7 +340,7 @@ def _compute_grid(
         cells[key] = _grid_cell(
             values, threshold, result.value, items[0].score, len(items), result.overridden
         )
-    return sections, students, targets, cells
+    return cells
 
 
 def _grid_cell(

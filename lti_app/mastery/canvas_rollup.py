@@ -33,6 +33,8 @@ __all__ = [
     "result_points",
     "scored_result",
     "scoring_for",
+    "scoring_in_force",
+    "timed_points",
 ]
 
 
@@ -102,16 +104,27 @@ def _time_key(at: datetime | None) -> int:
     return 0 if at is None else math.floor(at.timestamp())
 
 
-def ordered_points(results: Sequence[ScoredResult], scoring: CanvasScoring) -> list[float]:
-    """The values Canvas aggregates, oldest first (results without a score left out)."""
+def timed_points(
+    results: Sequence[ScoredResult], scoring: CanvasScoring
+) -> list[tuple[int, float, datetime | None]]:
+    """``(index, value, time)`` of each scored result, in the order given: the value Canvas
+    aggregates for it (pooled for a Classic Quiz under the averaging and latest methods)."""
     usable = [r for r in results if r.score is not None]
     pool = (scoring.method or "highest") in _POOLED_STORED
-    values: list[float] = []
-    for r in sorted(usable, key=lambda r: _time_key(r.at)):  # sorted() keeps ties in order
+    out: list[tuple[int, float, datetime | None]] = []
+    for i, r in enumerate(results):
+        if r.score is None:
+            continue
         value = _pooled(r, usable, scoring) if (pool and r.quiz) else result_points(r, scoring)
         if value is not None:
-            values.append(value)
-    return values
+            out.append((i, value, r.at))
+    return out
+
+
+def ordered_points(results: Sequence[ScoredResult], scoring: CanvasScoring) -> list[float]:
+    """The values Canvas aggregates, oldest first (results without a score left out)."""
+    timed = timed_points(results, scoring)
+    return [v for _, v, at in sorted(timed, key=lambda t: _time_key(t[2]))]  # stable on ties
 
 
 def canvas_rollup(results: Sequence[ScoredResult], scoring: CanvasScoring) -> float | None:
@@ -165,6 +178,30 @@ def scoring_for(
         (3.0 if points_possible is None else possible) if mastery_points is None else mastery_points
     )
     return CanvasScoring(method, calculation_int, possible, mastery, new_decaying_average)
+
+
+def scoring_in_force(
+    *,
+    method: str | None,
+    calculation_int: int | None,
+    points_possible: float | None,
+    mastery_points: float | None,
+    course_scale: Sequence[tuple[float, bool | None]] | None,
+    new_decaying_average: bool = False,
+) -> CanvasScoring:
+    """One outcome's scoring with the course scale's ``(points, mastery)`` ratings when that
+    scale is in force (``account_level_mastery_scales`` on), else the outcome's own points."""
+    if course_scale:
+        top = max(p for p, _ in course_scale)
+        points_possible = top
+        mastery_points = next((p for p, m in course_scale if m), top)
+    return scoring_for(
+        method=method,
+        calculation_int=calculation_int,
+        points_possible=points_possible,
+        mastery_points=mastery_points,
+        new_decaying_average=new_decaying_average,
+    )
 
 
 def pair_scores(

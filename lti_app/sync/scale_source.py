@@ -19,7 +19,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from lti_app.mastery.canvas_rollup import CanvasScoring, pair_scores, scored_result, scoring_for
+from lti_app.mastery.canvas_rollup import (
+    CanvasScoring,
+    pair_scores,
+    scored_result,
+    scoring_in_force,
+)
 from lti_app.models.canvas import canvas_id_key
 from lti_app.sync.snapshot import (
     BASIS_ANSWER,
@@ -49,27 +54,16 @@ class CanvasSetup:
     decaying_basis: str = BASIS_ANSWER
 
 
-def course_scale_points(scale: Sequence[RatingRow]) -> tuple[float, float]:
-    """(points_possible, mastery_points) of a course scale: its top rating, its mastery one."""
-    top = max(r.points for r in scale)
-    mastery = next((r.points for r in scale if r.mastery), top)
-    return top, mastery
-
-
 def outcome_scoring(
     outcome: OutcomeRow, course_scale: Sequence[RatingRow] | None, new_decaying: bool = False
 ) -> CanvasScoring:
-    """What Canvas's rollup uses for ``outcome``: the course scale's points when it is in force
-    (``course_scale`` given), else the outcome's own."""
-    if course_scale:
-        possible, mastery = course_scale_points(course_scale)
-    else:
-        possible, mastery = outcome.points_possible, outcome.mastery_points  # type: ignore[assignment]
-    return scoring_for(
+    """What Canvas's rollup uses for ``outcome`` (``course_scale`` given when in force)."""
+    return scoring_in_force(
         method=outcome.calculation_method,
         calculation_int=outcome.calculation_int,
-        points_possible=possible,
-        mastery_points=mastery,
+        points_possible=outcome.points_possible,
+        mastery_points=outcome.mastery_points,
+        course_scale=[(r.points, r.mastery) for r in course_scale] if course_scale else None,
         new_decaying_average=new_decaying,
     )
 
