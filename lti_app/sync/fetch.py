@@ -12,7 +12,7 @@ changed again the sync keeps what it read for the students still enrolled and co
 (the next sync reads a quiet course). Real course data never fails a sync: New Quizzes results
 (no id), hidden results, results of outcomes no longer linked or of students who left, outcomes
 linked twice and alignments to something other than an assignment are kept or skipped, and
-counted (``ReadNotes``). Canvas's own rollups are read too (docs/canvas.md §1.2): they tell
+counted (``ReadNotes``). Canvas's own rollups are read too (docs/canvas.md §1.3): they tell
 which scale Canvas uses (``scale_source``) and what its Learning Mastery Gradebook shows.
 """
 
@@ -343,8 +343,13 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
         flag_f.result(), course_scale, outcomes, kept, rollups if raw_rollups is not None else None
     )
     in_force = course_scale if setup.scale_source == SCALE_COURSE else None
-    mine = scale_source.canvas_scores(outcomes, kept, in_force, setup.new_decaying_average)
-    disagreeing = scale_source.disagreements(mine, rollups) if raw_rollups is not None else 0
+    disagreeing = 0
+    if raw_rollups is not None:
+        if setup.disagreements is not None:  # counted while deciding
+            disagreeing = setup.disagreements
+        else:
+            mine = scale_source.canvas_scores(outcomes, kept, in_force, setup.new_decaying_average)
+            disagreeing = scale_source.disagreements(mine, rollups)
     notes = ReadNotes(
         new_quizzes_results=sum(1 for rid in kept if is_outcomes_service_id(rid)),
         hidden_results=sum(1 for r in kept.values() if r.hidden),

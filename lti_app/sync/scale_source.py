@@ -52,6 +52,8 @@ class CanvasSetup:
     scale_basis: str
     new_decaying_average: bool = False
     decaying_basis: str = BASIS_ANSWER
+    disagreements: int | None = None
+    """Rollups this reading does not reproduce, when already counted while deciding."""
 
 
 def outcome_scoring(
@@ -137,17 +139,23 @@ def decide(
     scales: list[tuple[Sequence[RatingRow] | None, str]] = [(None, SCALE_OUTCOMES)]
     if course_scale:
         scales.insert(0, (course_scale, SCALE_COURSE))
+        if all(
+            outcome_scoring(o, course_scale) == outcome_scoring(o, None) for o in outcomes.values()
+        ):
+            scales = scales[:1]  # every outcome scores the same either way: nothing to tell
+    stored = {o.calculation_method for o in outcomes.values()}
+    decaying = (False, True) if "standard_decaying_average" in stored else (False,)
     if rollups:
-        # Every reading; on equal counts the course scale (when there is one) and the legacy
-        # formula come first.
+        # Every reading that can differ; on equal counts the course scale (when there is one)
+        # and the legacy formula come first.
         counts = {
             (i, new): disagreements(canvas_scores(outcomes, results, scale, new), rollups)
             for i, (scale, _) in enumerate(scales)
-            for new in (False, True)
+            for new in decaying
         }
         (index, new), best = min(counts.items(), key=lambda kv: (kv[1], kv[0]))
-        decay_told = counts[(index, not new)] != best
-        scale_told = any(counts[(i, new)] != best for i in range(len(scales)))
+        decay_told = counts.get((index, not new), best) != best
+        scale_told = any(counts.get((i, new), best) != best for i in range(len(scales)))
         if scale_told:
             source, basis = scales[index][1], BASIS_ROLLUPS
         elif course_scale:
@@ -159,6 +167,7 @@ def decide(
             basis,
             new if decay_told else False,
             BASIS_ROLLUPS if decay_told else BASIS_ANSWER,
+            best,  # a reading that cannot be told apart gives the same numbers
         )
     if not course_scale:
         return CanvasSetup(SCALE_OUTCOMES, BASIS_ANSWER)
