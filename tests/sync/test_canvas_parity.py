@@ -5,6 +5,7 @@ courses synced over HTTP (the count of mismatches is printed: 0)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -198,10 +199,33 @@ def test_every_pair_of_the_demo_district_and_generated_courses_matches_canvas(
             assert (read["scale_source"], read["scale_basis"]) == scale, name
         compared += sandbox_pairs(sandbox.state, course)
         mismatches += read["rollup_disagreements"]
+        # The export's canvas_score is Canvas's figure for every pair, too.
+        mismatches += export_mismatches(app, sandbox, course)
     with capsys.disabled():
         print(f"\nCanvas parity: {compared} student x outcome pairs, {mismatches} mismatches")
     assert compared > 100
     assert mismatches == 0
+
+
+def export_mismatches(app: Flask, sb: RunningSandbox, course: int) -> int:
+    """Pairs where `mastery export`'s canvas_score differs from the sandbox's rollup."""
+    result = app.test_cli_runner().invoke(
+        args=["mastery", "export", "--course-id", str(course), "--canvas-url", sb.url]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    theirs = {
+        (str(uid), str(s.outcome_id)): s.score
+        for uid, scores in sandbox_rollups.course_rollups(sb.state, course).items()
+        for s in scores
+    }
+    mine = {
+        (st["canvas_user_id"], t["canvas_outcome_id"]): t["canvas_score"]
+        for st in report["students"]
+        for t in st["targets"]
+    }
+    assert set(theirs) <= set(mine)
+    return sum(1 for pair, score in mine.items() if theirs.get(pair) != score)
 
 
 def sandbox_pairs(state: SandboxState, course: int) -> int:
