@@ -31,7 +31,7 @@ demo: install
 # redis://127.0.0.1:6379/0), on the tool's DATABASE_URL and SECRET_KEY/ENCRYPTION_KEYS.
 .PHONY: worker
 worker: install
-	$(BIN)/celery -A lti_app.writeback.worker worker -B --loglevel=INFO
+	$(BIN)/celery -A lti_app.tasks.worker worker -B --loglevel=INFO
 
 test: install browser
 	$(BIN)/pytest

@@ -3,8 +3,8 @@
 ``create_sandbox()`` with no state seeds the demo district (``app.extensions["sandbox_ids"]``
 holds its ``DemoIds``); pass a ``SandboxState`` to serve your own data. Every ``/api/v1``
 request goes through the gate Canvas puts in front of its API: the throttle (a leaky bucket per
-token, §5.2, whose up-front reservation is held while the request works), injected latency and
-faults (knobs), then the bearer token and its scopes (§5.3).
+token, docs/canvas.md §4.7, whose up-front reservation is held while the request works), injected
+latency and faults (knobs), then the bearer token and its scopes (docs/canvas.md §4.8, §4.9).
 
 Run it: ``python -m canvas_sandbox serve --port 8100`` (``--base-url`` when reached through
 another name). Get a token: ``canvas_sandbox.tokens.mint_token(state, user_id)`` in-process, or
@@ -202,8 +202,8 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
         rule = request.url_rule.rule if request.url_rule is not None else "<unrouted>"
         runtime.stats.hit(f"{request.method} {rule}")
         token = _bearer()
-        # The throttle is the outermost layer: the reservation is held while the request
-        # "works" (the latency knob), which is what penalises parallel fan-out (§5.2).
+        # The throttle is the outermost layer: the reservation is held while the request "works"
+        # (the latency knob), which is what penalises parallel fan-out (docs/canvas.md §4.7).
         key = tokens.token_hash(token) if token else f"anon:{request.remote_addr}"
         if cfg.throttle_enabled:
             if not runtime.throttle.start(key):
@@ -281,7 +281,8 @@ def _install_gate(app: Flask, runtime: Runtime) -> None:
 
 
 def _stringify_ids(value: Any, key: str = "") -> Any:
-    """``Accept: application/json+canvas-string-ids``: every id as a string (§1.1)."""
+    """``Accept: application/json+canvas-string-ids``: every id as a string
+    (docs/canvas.md §1.4)."""
     is_id = key == "id" or key.endswith("_id")
     if isinstance(value, dict):
         return {k: _stringify_ids(v, k) for k, v in value.items()}

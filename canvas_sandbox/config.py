@@ -26,7 +26,7 @@ class SandboxConfig:
     timeout_sleep_s: float = 5.0
     timeout_mode: str = "504"  # ...then answer 504 ("504"), or answer normally ("hang")
     fault_seed: int = 1
-    # Throttling (reference §5.2): leaky bucket per access token.
+    # Throttling (docs/canvas.md §4.1, §4.7): leaky bucket per access token.
     throttle_enabled: bool = True
     bucket_high_water: float = 600.0
     bucket_outflow: float = 10.0  # units per second

@@ -6,7 +6,8 @@ from typing import Any
 
 
 class ApiError(Exception):
-    """An HTTP answer with an exact body (Canvas's error shapes vary per endpoint, §5.4)."""
+    """An HTTP answer with an exact body (Canvas's error shapes vary per endpoint,
+    docs/canvas.md §4.10)."""
 
     def __init__(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"{status}: {body!r}")

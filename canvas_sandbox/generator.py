@@ -77,8 +77,8 @@ def synthetic_course(
 
 
 def second_district(state: SandboxState, *, seed: int = 2, students: int = 8) -> SyntheticIds:
-    """Another root account with ``account_level_mastery_scales`` off but a stored mastery
-    scale (``outcome_proficiency`` still answers 200: only the rollups tell, §8.7), with an
+    """Another root account with ``account_level_mastery_scales`` off but a stored mastery scale
+    (``outcome_proficiency`` still answers 200: only the rollups tell, docs/canvas.md §6.8), with an
     admin and one course (New Quiz included)."""
     with state.lock:
         account = roster.add_account(state, f"Lakeside District {seed}")

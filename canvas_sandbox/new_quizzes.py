@@ -2,7 +2,7 @@
 
 canvas-lms merges them into ``outcome_results`` and rollups as unsaved records
 (``OutcomesServiceAuthoritativeResultsHelper#json_to_outcome_result``): their ``id`` is null
-(reference §8.5). The sandbox stores them beside the others, flagged, under an internal key.
+(docs/canvas.md §1.1). The sandbox stores them beside the others, flagged, under an internal key.
 """
 
 from __future__ import annotations

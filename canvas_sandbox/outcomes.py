@@ -1,4 +1,5 @@
-"""Outcomes, outcome groups and links, mastery scales and calculation methods (reference §2-3).
+"""Outcomes, outcome groups and links, mastery scales and calculation methods
+(docs/canvas.md §2, §6).
 
 Model functions only: they validate like Canvas's models and mutate the state; the REST layer
 and the seed both go through them.
@@ -23,7 +24,7 @@ from canvas_sandbox.state import (
     SandboxState,
 )
 
-# Canvas's built-in default mastery scale (current code, reference §3.1).
+# Canvas's built-in default mastery scale (current code, docs/canvas.md §6.6).
 DEFAULT_SCALE: tuple[tuple[str, float, bool, str], ...] = (
     ("Exceeds Mastery", 4.0, False, "0374B5"),
     ("Mastery", 3.0, True, "0B874B"),
@@ -32,14 +33,15 @@ DEFAULT_SCALE: tuple[tuple[str, float, bool, str], ...] = (
     ("No Evidence", 0.0, False, "E0061F"),
 )
 
-# Canvas's default outcome criterion when none is given (reference §2.1).
+# Canvas's default outcome criterion when none is given (docs/canvas.md §6.2).
 DEFAULT_OUTCOME_RATINGS = (
     ("Exceeds Expectations", 5.0),
     ("Meets Expectations", 3.0),
     ("Does Not Meet Expectations", 0.0),
 )
 
-# Allowed calculation methods and their calculation_int range (None: must be null), §3.3.
+# Allowed calculation methods and their calculation_int range (None: must be null),
+# docs/canvas.md §2.2.
 CALCULATION_RANGES: dict[str, tuple[int, int] | None] = {
     "decaying_average": (1, 99),
     "weighted_average": (1, 99),
@@ -67,7 +69,8 @@ def default_scale() -> list[ProficiencyRating]:
 def normalize_calculation(
     method: str | None, int_value: int | None, *, new_decaying: bool
 ) -> CalculationMethod:
-    """Validate like ``OutcomeCalculationMethod``; store the name Canvas would store (§3.3)."""
+    """Validate like ``OutcomeCalculationMethod``; store the name Canvas would store
+    (docs/canvas.md §2.2)."""
     if method is None:
         method = "standard_decaying_average" if new_decaying else "decaying_average"
     if method not in CALCULATION_RANGES:
@@ -75,7 +78,7 @@ def normalize_calculation(
             "calculation_method",
             f"calculation_method must be one of {', '.join(CALCULATION_RANGES)}",
         )
-    # The stored name depends on the new-decaying flag (§3.3).
+    # The stored name depends on the new-decaying flag (docs/canvas.md §2.2).
     legacy_alias = "weighted_average" if new_decaying else "standard_decaying_average"
     if method == legacy_alias:
         method = "decaying_average"
@@ -102,7 +105,8 @@ def normalize_calculation(
 
 
 def validate_scale(ratings: Sequence[ProficiencyRating]) -> list[ProficiencyRating]:
-    """Sort by points descending and check like ``OutcomeProficiency`` (422 messages, §3.1)."""
+    """Sort by points descending and check like ``OutcomeProficiency`` (422 messages,
+    docs/canvas.md §6.6)."""
     if not ratings:
         raise ValidationFailed("outcome_proficiency_ratings", "Missing required ratings", "blank")
     if sum(1 for r in ratings if r.mastery) != 1:
@@ -178,7 +182,8 @@ def course_flags(state: SandboxState, course_id: int) -> Account:
 def resolved_scale(
     state: SandboxState, context_type: str, context_id: int
 ) -> list[ProficiencyRating] | None:
-    """Own scale, else the nearest ancestor's; with FF on, a default is created (§3.1)."""
+    """Own scale, else the nearest ancestor's; with FF on, a default is created
+    (docs/canvas.md §6.6)."""
     with state.lock:
         if context_type == "Course":
             course: Course = state.courses[context_id]
@@ -201,7 +206,8 @@ def resolved_scale(
 def resolved_calculation(
     state: SandboxState, context_type: str, context_id: int
 ) -> CalculationMethod:
-    """Course -> account chain -> default ``highest`` (``find_or_create_default!``, §3.2)."""
+    """Course -> account chain -> default ``highest`` (``find_or_create_default!``,
+    docs/canvas.md §6.7)."""
     with state.lock:
         if context_type == "Course":
             course = state.courses[context_id]
@@ -372,7 +378,8 @@ def group_path(state: SandboxState, group_id: int) -> list[OutcomeGroup]:
 
 
 def align(state: SandboxState, course_id: int, assignment_id: int, outcome_id: int) -> Alignment:
-    """Align an outcome to an assignment; links it into the course root if it was not (§2.2)."""
+    """Align an outcome to an assignment; links it into the course root if it was not
+    (docs/canvas.md §6.5)."""
     with state.lock:
         known = state.alignment_keys.get((course_id, assignment_id, outcome_id))
         if known is not None and state.alignments[known].workflow_state == "active":

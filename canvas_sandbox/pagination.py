@@ -1,4 +1,4 @@
-"""Canvas pagination (reference §5.1): numbered pages and opaque bookmarks, Link headers.
+"""Canvas pagination (docs/canvas.md §4.6): numbered pages and opaque bookmarks, Link headers.
 
 ``per_page`` defaults to 10 and is clamped to 100 silently. Links use the sandbox's own
 ``base_url``, keep every other query parameter and drop ``access_token``. Bookmark collections

@@ -1,4 +1,5 @@
-"""LearningOutcomeResults: the delayed write after an assessment, and the read query (§1.1, §4.4).
+"""LearningOutcomeResults: the delayed write after an assessment, and the read query
+(docs/canvas.md §1.3, §3.12).
 
 Canvas writes results in a background job a little after the rubric assessment. The sandbox
 models that lazily and deterministically: an assessment schedules a ``PendingResult`` due
@@ -58,7 +59,7 @@ def materialize(state: SandboxState, *, everything: bool = False) -> None:
 
 
 def delete_for_association(state: SandboxState, association_id: int) -> int:
-    """``destroy_all`` of an association's results (the uniqueness trap, §4.3)."""
+    """``destroy_all`` of an association's results (the uniqueness trap, docs/canvas.md §3.6)."""
     with state.lock:
         doomed = [r.id for r in state.results.values() if r.association_id == association_id]
         for result_id in doomed:
@@ -79,7 +80,8 @@ def course_results(
     outcome_ids: Iterable[int] | None = None,
     include_hidden: bool = False,
 ) -> list[LearningOutcomeResult]:
-    """Active results with an active alignment, ordered as Canvas orders them (§1.1)."""
+    """Active results with an active alignment, ordered as Canvas orders them
+    (docs/canvas.md §1.3)."""
     materialize(state)
     users = set(user_ids) if user_ids is not None else None
     outcomes = set(outcome_ids) if outcome_ids is not None else None
@@ -129,7 +131,7 @@ def course_results_cached(
     outcome_ids: Sequence[int],
     include_hidden: bool = False,
 ) -> list[LearningOutcomeResult]:
-    """``course_results`` memoised for paging through one big list (§1.1 outcome_results).
+    """``course_results`` memoised for paging through one big list (docs/canvas.md §1.1).
 
     Walking N results page by page would otherwise filter and sort everything N/per_page
     times. The key covers the filters (recomputed per request from the roster and links),

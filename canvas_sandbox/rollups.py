@@ -1,7 +1,7 @@
-"""Outcome rollups exactly as Canvas computes them (reference §3.4-3.6).
+"""Outcome rollups exactly as Canvas computes them (docs/canvas.md §2.3-2.5).
 
-Per (user, outcome): each result's score on the scale, ordered by submitted-or-assessed time,
-fed to the calculation method that actually runs after the feature-flag mapping of §3.4.
+Per (user, outcome): each result's score on the scale, ordered by submitted-or-assessed time, fed to
+the calculation method that actually runs after the feature-flag mapping of docs/canvas.md §2.3.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def _mean(scores: Sequence[float]) -> float:
 
 
 def formula(stored_method: str, new_decaying: bool) -> str:
-    """Which formula runs for a stored method name (§3.4)."""
+    """Which formula runs for a stored method name (docs/canvas.md §2.3)."""
     if stored_method in ("decaying_average", "weighted_average"):
         return "weighted"
     if stored_method == "standard_decaying_average":
@@ -68,7 +68,7 @@ def formula(stored_method: str, new_decaying: bool) -> str:
 def calculate(
     formula_name: str, int_value: int | None, scores: Sequence[float], mastery_points: float
 ) -> float | None:
-    """Apply one method to scores ordered oldest to newest (§3.6 step 3)."""
+    """Apply one method to scores ordered oldest to newest (docs/canvas.md §2.5, step 3)."""
     if not scores:
         return None
     if formula_name == "highest":
@@ -100,7 +100,8 @@ def calculate(
 
 
 def scoring_params(state: SandboxState, course_id: int, outcome_id: int) -> ScoringParams:
-    """Method/int and points from the course (FF on) or from the outcome (FF off), §3.5."""
+    """Method/int and points from the course (FF on) or from the outcome (FF off),
+    docs/canvas.md §2.4."""
     flags = outcome_model.course_flags(state, course_id)
     outcome = state.outcomes[outcome_id]
     if flags.account_level_mastery_scales:
@@ -118,7 +119,7 @@ def scoring_params(state: SandboxState, course_id: int, outcome_id: int) -> Scor
 
 
 def score_of(result: LearningOutcomeResult, params: ScoringParams) -> float | None:
-    """The per-result score on the scale (§3.6 step 1)."""
+    """The per-result score on the scale (docs/canvas.md §2.5, step 1)."""
     if result.score is None:
         return None
     if result.percent is not None:
@@ -202,7 +203,8 @@ def course_rollups(
     state: SandboxState, course_id: int, *, student: int | None = None
 ) -> dict[int, list[RollupScore]]:
     """Every student's rollups in a course as the LMGB shows them (hidden results excluded);
-    ``student``: that student's own view, without results of unposted submissions (§8.3)."""
+    ``student``: that student's own view, without results of unposted submissions
+    (docs/canvas.md §1.6)."""
     outcome_ids = outcome_model.course_outcome_ids(state, course_id)
     students = [u.id for u in state.students_of(course_id) if student in (None, u.id)]
     rows = result_model.course_results(state, course_id, user_ids=students, outcome_ids=outcome_ids)

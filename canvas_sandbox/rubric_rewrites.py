@@ -3,7 +3,7 @@
 ``LearningOutcome#propagate_changes_to_rubrics`` -> ``Rubric#update_learning_outcome_criteria``
 and ``OutcomeProficiency#propagate_changes_to_rubrics`` -> ``Rubric#update_mastery_scales``
 touch only active rubrics aligned to outcomes, unassessed, with at most one association
-(reference §8.4). Rewritten ratings get new ids (``Rubric#unique_item_id``).
+(docs/canvas.md §3.10). Rewritten ratings get new ids (``Rubric#unique_item_id``).
 """
 
 from __future__ import annotations

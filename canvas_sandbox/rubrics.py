@@ -1,4 +1,4 @@
-"""Assignments, rubrics, rubric associations and assessments (reference §4.2-4.5).
+"""Assignments, rubrics, rubric associations and assessments (docs/canvas.md §3.7-3.13).
 
 These are the only write path to outcome results, so they reproduce Canvas's sharp edges on
 purpose: criterion points derived from ratings, the one-grading-association trap that deletes
@@ -160,7 +160,7 @@ def _generate_criteria(
             RubricCriterion(
                 id=criterion_id,
                 description=data.description or "No Description",
-                # Canvas ignores the points sent and takes the best rating (§4.3).
+                # Canvas ignores the points sent and takes the best rating (docs/canvas.md §3.8).
                 points=max(r.points for r in ratings),
                 ratings=ratings,
                 long_description=long_description,
@@ -253,7 +253,8 @@ def associate(
     association_id: int,
     options: AssociationInput | None = None,
 ) -> RubricAssociation:
-    """Create an association. A second grading one on an assignment destroys the first (§4.3)."""
+    """Create an association. A second grading one on an assignment destroys the first
+    (docs/canvas.md §3.6)."""
     opts = options or AssociationInput()
     with state.lock:
         course_id = rubric.context_id
@@ -310,7 +311,8 @@ def update_rubric(
     criteria: Sequence[CriterionInput] | None,
     association: RubricAssociation | None,
 ) -> Rubric:
-    """Update in place when the rubric is used in at most one place; else fork a new one (§4.3)."""
+    """Update in place when the rubric is used in at most one place; else fork a new one
+    (docs/canvas.md §3.9)."""
     with state.lock:
         uses = active_associations(state, rubric.id)
         in_place = len(uses) <= 1 and (
@@ -392,7 +394,7 @@ def assess(
     """Replace the user's assessment with exactly ``rows`` and schedule outcome results.
 
     ``strict``: raise ``InvalidAssessment`` when no key matches a criterion (the single
-    submission endpoint); the bulk path ignores bad keys silently (§4.5).
+    submission endpoint); the bulk path ignores bad keys silently (docs/canvas.md §3.11, §3.13).
     """
     with state.lock:
         rubric = state.rubrics[assoc.rubric_id]
@@ -441,7 +443,7 @@ def assess(
             )
             state.assessments[assessment.id] = assessment
         else:
-            # The whole assessment is replaced by the rows sent (§4.4).
+            # The whole assessment is replaced by the rows sent (docs/canvas.md §3.5).
             assessment.rubric_id = rubric.id
             assessment.data = data
             assessment.score = score

@@ -1,4 +1,4 @@
-"""Scoped API tokens (reference §5.3): each endpoint's Canvas scope string.
+"""Scoped API tokens (docs/canvas.md §4.9): each endpoint's Canvas scope string.
 
 A token issued for a developer key with scopes may only call the routes whose
 ``url:<VERB>|<path>`` is among its scopes; other routes answer 401 "Insufficient scopes on

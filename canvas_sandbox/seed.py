@@ -128,7 +128,8 @@ class DemoIds:
     courses: list[int] = field(default_factory=list)
     sections: dict[int, list[int]] = field(default_factory=dict)
     teachers: list[int] = field(default_factory=list)
-    # A New Quiz aligned to two ELA outcomes: its results come with "id": null (§8.5).
+    # A New Quiz aligned to two ELA outcomes: its results come with "id": null
+    # (docs/canvas.md §1.1).
     new_quiz: int = 0
 
 

@@ -37,7 +37,7 @@ from canvas_sandbox.state import (
 
 JSON = dict[str, Any]
 
-# Methods whose calculation_int is reported (§2.1).
+# Methods whose calculation_int is reported (docs/canvas.md §6.1).
 _METHODS_WITH_INT = {
     "decaying_average",
     "standard_decaying_average",
@@ -59,7 +59,7 @@ def iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# --- errors (§5.4) ---------------------------------------------------------------------------
+# --- errors (docs/canvas.md §4.3, §4.10) -----------------------------------------------------
 
 
 def error_json(message: str) -> JSON:
@@ -79,7 +79,7 @@ def unauthorized_json() -> JSON:
 
 
 def invalid_token_json(kind: str, expired_at: datetime | None = None) -> JSON:
-    """Token failures (§5.3): kind is ``invalid``, ``expired`` or ``revoked``."""
+    """Token failures (docs/canvas.md §4.8): kind is ``invalid``, ``expired`` or ``revoked``."""
     message = {
         "invalid": "Invalid access token.",
         "expired": "Expired access token.",
@@ -95,7 +95,7 @@ def validation_error_json(attribute: str, message: str, type_: str = "invalid") 
     return {"errors": {attribute: [{"attribute": attribute, "type": type_, "message": message}]}}
 
 
-# --- outcomes (§2) ---------------------------------------------------------------------------
+# --- outcomes (docs/canvas.md §6) ------------------------------------------------------------
 
 
 def _context_path(context_type: str | None, context_id: int | None) -> str:
@@ -116,7 +116,7 @@ def proficiency_rating_json(rating: ProficiencyRating) -> JSON:
 
 
 def proficiency_json(ratings: Sequence[ProficiencyRating]) -> JSON:
-    """``OutcomeProficiency#as_json``: only ``ratings``, points descending (§3.1)."""
+    """``OutcomeProficiency#as_json``: only ``ratings``, points descending (docs/canvas.md §6.6)."""
     ordered = sorted(ratings, key=lambda r: -r.points)
     return {"ratings": [proficiency_rating_json(r) for r in ordered]}
 
@@ -130,7 +130,7 @@ def outcome_json(
     can_edit: bool = False,
     add_defaults: bool = False,
 ) -> JSON:
-    """``Api::V1::Outcome#outcome_json`` (§2.1), scoring fields per the FF rules.
+    """``Api::V1::Outcome#outcome_json`` (docs/canvas.md §6.1), scoring fields per the FF rules.
 
     ``context`` (e.g. ``("Course", 12)``) is what outcome links and ``linked.outcomes`` pass:
     with ``account_level_mastery_scales`` on, the scoring block then comes from that context's
@@ -212,7 +212,7 @@ def outcome_group_json(
     can_edit: bool = False,
     parent: OutcomeGroup | None = None,
 ) -> JSON:
-    """OutcomeGroup (§2.2); full style adds parent, context and description."""
+    """OutcomeGroup (docs/canvas.md §6.4); full style adds parent, context and description."""
     base = f"{_context_path(group.context_type, group.context_id)}/outcome_groups/{group.id}"
     data: JSON = {
         "id": group.id,
@@ -242,7 +242,7 @@ def outcome_link_json(
     outcome_group_style: str = "abbrev",
     can_edit: bool = False,
 ) -> JSON:
-    """OutcomeLink (§2.2); the outcome is computed with the link's context."""
+    """OutcomeLink (docs/canvas.md §6.4); the outcome is computed with the link's context."""
     group = state.outcome_groups[link.group_id]
     parent = state.outcome_groups.get(group.parent_id) if group.parent_id else None
     outcome = state.outcomes[link.outcome_id]
@@ -287,11 +287,11 @@ def outcome_path_json(state: SandboxState, outcome_id: int, course_id: int) -> J
     return {"id": outcome_id, "parts": parts}
 
 
-# --- outcome results and rollups (§1) --------------------------------------------------------
+# --- outcome results and rollups (docs/canvas.md §1) -----------------------------------------
 
 
 def outcome_result_json(result: LearningOutcomeResult) -> JSON:
-    """One entry of ``outcome_results`` (§1.1): asset-string alignment links."""
+    """One entry of ``outcome_results`` (docs/canvas.md §1.4): asset-string alignment links."""
     asset = f"assignment_{result.assignment_id}"
     return {
         # Outcomes Service results are unsaved records (json_to_outcome_result): no id.
@@ -332,7 +332,7 @@ def alignment_json(state: SandboxState, assignment_id: int, base_url: str) -> JS
 
 
 def rollup_score_json(score: Any) -> JSON:
-    """``serialize_rollup_score`` (§1.2); ``score`` is a ``rollups.RollupScore``."""
+    """``serialize_rollup_score`` (docs/canvas.md §1.5); ``score`` is a ``rollups.RollupScore``."""
     return {
         "score": score.score,
         "title": score.title,
@@ -344,7 +344,7 @@ def rollup_score_json(score: Any) -> JSON:
 
 
 def user_rollup_json(user_id: int, section_id: int, status: str, scores: Sequence[Any]) -> JSON:
-    """One entry of ``rollups`` (one per user and section, §1.2)."""
+    """One entry of ``rollups`` (one per user and section, docs/canvas.md §1.2)."""
     return {
         "scores": [rollup_score_json(s) for s in scores],
         "links": {"user": str(user_id), "section": str(section_id), "status": status},
@@ -356,7 +356,7 @@ def course_rollup_json(course_id: int, scores: Sequence[JSON]) -> JSON:
     return {"scores": list(scores), "links": {"course": str(course_id)}}
 
 
-# --- assignments, rubrics, submissions (§4) --------------------------------------------------
+# --- assignments, rubrics, submissions (docs/canvas.md §3) -----------------------------------
 
 
 def _num(value: float) -> float:
@@ -364,7 +364,7 @@ def _num(value: float) -> float:
 
 
 def rubric_criterion_json(criterion: RubricCriterion) -> JSON:
-    """A criterion as stored in the rubric (rubric create/update responses, §4.3)."""
+    """A criterion as stored in the rubric (rubric create/update responses, docs/canvas.md §3.8)."""
     data: JSON = {
         "id": criterion.id,
         "description": criterion.description,
@@ -392,7 +392,8 @@ def rubric_criterion_json(criterion: RubricCriterion) -> JSON:
 
 
 def rubric_json(rubric: Rubric) -> JSON:
-    """Rubric columns plus ``criteria`` (the ``rubric`` of the create response, §4.3)."""
+    """Rubric columns plus ``criteria`` (the ``rubric`` of the create response,
+    docs/canvas.md §3.8)."""
     return {
         "id": rubric.id,
         "user_id": rubric.user_id,
@@ -439,7 +440,7 @@ def rubric_association_json(assoc: RubricAssociation) -> JSON:
 
 
 def rubric_create_json(rubric: Rubric, assoc: RubricAssociation | None) -> JSON:
-    """``POST/PUT /courses/:id/rubrics`` success body (§4.3)."""
+    """``POST/PUT /courses/:id/rubrics`` success body (docs/canvas.md §3.8)."""
     body: JSON = {"rubric": rubric_json(rubric)}
     if assoc is not None:
         body["rubric_association"] = rubric_association_json(assoc)
@@ -447,12 +448,13 @@ def rubric_create_json(rubric: Rubric, assoc: RubricAssociation | None) -> JSON:
 
 
 def rubric_error_json(messages: Sequence[str]) -> JSON:
-    """Rubric validation failure, sent with HTTP 200 (§4.3)."""
+    """Rubric validation failure, sent with HTTP 200 (docs/canvas.md §3.2, §3.8)."""
     return {"error": True, "messages": list(messages)}
 
 
 def assignment_rubric_json(state: SandboxState, rubric: Rubric) -> list[JSON]:
-    """``assignment.rubric`` (§1.4): criteria; outcome rows add ``outcome_id``/``vendor_guid``."""
+    """``assignment.rubric`` (docs/canvas.md §1.7): criteria; outcome rows add
+    ``outcome_id``/``vendor_guid``."""
     rows: list[JSON] = []
     for c in rubric.criteria:
         row: JSON = {
@@ -540,7 +542,7 @@ def submission_json(
     course_id: int,
     assessment: RubricAssessment | None = None,
 ) -> JSON:
-    """Submission (§4.4 response); ``rubric_assessment`` when asked for and present."""
+    """Submission (docs/canvas.md §3.11, §1.7); ``rubric_assessment`` when asked for and present."""
     data: JSON = {
         "id": submission.id,
         "assignment_id": submission.assignment_id,
@@ -570,7 +572,7 @@ def submission_json(
 
 
 def progress_json(progress: Progress, base_url: str) -> JSON:
-    """Progress (§4.5); ``url`` is absolute."""
+    """Progress (docs/canvas.md §4.11); ``url`` is absolute."""
     return {
         "id": progress.id,
         "context_id": progress.context_id,

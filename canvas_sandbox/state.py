@@ -27,7 +27,7 @@ class Account:
     name: str
     parent_account_id: int | None = None
     lti_guid: str = ""
-    # Feature flags that change Canvas semantics (reference §3.4/§3.5).
+    # Feature flags that change Canvas semantics (docs/canvas.md §6.8).
     account_level_mastery_scales: bool = True
     new_decaying_average: bool = True
     outcome_extra_credit: bool = False
@@ -84,7 +84,7 @@ class Enrollment:
     workflow_state: str = "active"
 
 
-# --- Mastery scales and calculation methods (reference §3) -------------------------------
+# --- Mastery scales and calculation methods (docs/canvas.md §2, §6.6, §6.7) --------------
 
 
 @dataclass
@@ -101,7 +101,7 @@ class CalculationMethod:
     int_value: int | None = None
 
 
-# --- Outcomes (reference §2) ----------------------------------------------------------------
+# --- Outcomes (docs/canvas.md §6) -----------------------------------------------------------
 
 
 @dataclass
@@ -169,7 +169,7 @@ class Alignment:
         return f"assignment_{self.assignment_id}"
 
 
-# --- Assignments, rubrics, submissions (reference §4) --------------------------------------
+# --- Assignments, rubrics, submissions (docs/canvas.md §3) ---------------------------------
 
 
 @dataclass
@@ -315,7 +315,7 @@ class LearningOutcomeResult:
 
 @dataclass
 class PendingResult:
-    """An outcome result whose (simulated) delayed job has not run yet (reference §4.4)."""
+    """An outcome result whose (simulated) delayed job has not run yet (docs/canvas.md §3.4)."""
 
     due: datetime
     result: LearningOutcomeResult
@@ -336,7 +336,7 @@ class Progress:
     updated_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
 
 
-# --- OAuth2 (reference §5.3) -----------------------------------------------------------------
+# --- OAuth2 (docs/canvas.md §4.2, §4.8) ------------------------------------------------------
 
 
 @dataclass
@@ -399,7 +399,8 @@ class SandboxState:
     submissions: dict[int, Submission] = field(default_factory=dict)
     assessments: dict[int, RubricAssessment] = field(default_factory=dict)
     results: dict[int, LearningOutcomeResult] = field(default_factory=dict)
-    # (alignment id, association id, user id) -> result id: one result per triple (§4.4).
+    # (alignment id, association id, user id) -> result id: one result per triple
+    # (docs/canvas.md §3.12).
     result_keys: dict[tuple[int, int, int], int] = field(default_factory=dict)
     # Bumped whenever results are written or deleted; keys the outcome_results page cache.
     result_generation: int = 0
@@ -410,7 +411,7 @@ class SandboxState:
     access_tokens: dict[str, AccessToken] = field(default_factory=dict)  # by token hash
     refresh_tokens: dict[str, int] = field(default_factory=dict)  # refresh hash -> token id
     auth_codes: dict[str, AuthCode] = field(default_factory=dict)  # by code hash
-    # How long the simulated delayed job takes to write outcome results (reference §4.4).
+    # How long the simulated delayed job takes to write outcome results (docs/canvas.md §3.4).
     result_delay_ms: int = DEFAULT_RESULT_DELAY_MS
     # The sandbox's clock; tests and the seed replace it to travel in time.
     clock: Callable[[], datetime] = field(default=_utcnow, repr=False)
@@ -455,7 +456,7 @@ class SandboxState:
         return user is not None and account_id in user.account_admin_of
 
     def can_manage_grades(self, course_id: int, user_id: int) -> bool:
-        """Teachers, TAs and admins of the course's account (reference §1.1)."""
+        """Teachers, TAs and admins of the course's account (docs/canvas.md §1.3)."""
         course = self.courses.get(course_id)
         if course is None:
             return False

@@ -1,4 +1,4 @@
-"""Canvas's request throttle (reference §5.2): a leaky bucket per access token.
+"""Canvas's request throttle (docs/canvas.md §4.1, §4.7): a leaky bucket per access token.
 
 Every request reserves an up-front cost, refunded when it finishes and replaced by its real
 cost (a fixed part plus a part per row returned, so big pages cost more). The bucket leaks at

@@ -1,4 +1,4 @@
-"""API developer keys, OAuth2 codes and access tokens (reference §5.3).
+"""API developer keys, OAuth2 codes and access tokens (docs/canvas.md §4.2, §4.8).
 
 Only hashes of codes and tokens are kept. Tokens look like Canvas's (``<id>~<random>``).
 S2's authorize page calls ``issue_code``; tests, the demo and the benchmarks call
@@ -43,7 +43,8 @@ def _hash(value: str) -> str:
 
 
 def token_hash(token: str) -> str:
-    """The key the sandbox files a token under (also the throttle bucket key, §5.2)."""
+    """The key the sandbox files a token under (also the throttle bucket key,
+    docs/canvas.md §4.7)."""
     return _hash(token)
 
 
@@ -195,7 +196,8 @@ def exchange_code(
 def refresh_access_token(
     state: SandboxState, *, client_id: str, client_secret: str, refresh_token: str, ttl: int = 3600
 ) -> dict[str, Any]:
-    """``grant_type=refresh_token``: a new access token, NO new refresh token (§5.3)."""
+    """``grant_type=refresh_token``: a new access token, NO new refresh token
+    (docs/canvas.md §4.2)."""
     key = _client(state, client_id, client_secret)
     with state.lock:
         token_id = state.refresh_tokens.get(_hash(refresh_token))

@@ -1,4 +1,4 @@
-"""Which outcome results a student may see of their own (reference §8.3).
+"""Which outcome results a student may see of their own (docs/canvas.md §1.6).
 
 ``Outcomes::ResultAnalytics#find_outcome_results`` applies
 ``LearningOutcomeResult.exclude_muted_associations`` to callers without ``manage_grades`` /

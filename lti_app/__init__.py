@@ -55,6 +55,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.pathways import student_views
     from lti_app.pathways import views as pathway_views
     from lti_app.policies import views as policy_views
+    from lti_app.sync import background as sync_background
     from lti_app.sync import views as sync_views
     from lti_app.web import input_guard, security, session_views
     from lti_app.writeback import dispatch
@@ -70,6 +71,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
-    dispatch.start_with_first_request(app)
+    dispatch.init_app(app)
+    sync_background.init_app(app)
     cli.register(app)
     return app

@@ -1,4 +1,5 @@
-"""What every domain shares about a request: the errors a service raises for a person to read.
+"""What every domain shares about a request: the course context it acts in (tenant, course,
+user, role), and the errors a service raises for a person to read.
 
 A service raises a ``DomainError`` subclass with a message for the person and an HTTP status;
 each blueprint registers one handler that renders it for its audience, so views do not catch
@@ -6,6 +7,12 @@ them one by one.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lti_app.lti.roles import CourseRole
+from lti_app.mastery.pathways import Role
+from lti_app.models.launch import LaunchSession
 
 
 class DomainError(Exception):
@@ -43,3 +50,31 @@ class NotSynced(DomainError):
     """The course has not been read from Canvas yet."""
 
     status = 409
+
+
+@dataclass(frozen=True)
+class CourseContext:
+    """Who acts, where: the launch's tenant (platform), course, user and role."""
+
+    platform_id: int
+    canvas_course_id: str
+    canvas_user_id: str
+    role: Role
+
+    @classmethod
+    def from_session(cls, row: LaunchSession) -> CourseContext:
+        """The launch's tenant, course, user and role; Forbidden without a course role."""
+        course_role = CourseRole(row.course_role)
+        if course_role.is_teacher:
+            role = Role.TEACHER
+        elif course_role is CourseRole.LEARNER:
+            role = Role.STUDENT
+        else:
+            raise Forbidden("Pathways are for the students and teachers of this course.")
+        if not row.canvas_course_id or not row.canvas_user_id:
+            raise Forbidden("Open Mastery Pathways from the course navigation in Canvas.")
+        return cls(row.deployment.platform_id, row.canvas_course_id, row.canvas_user_id, role)
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.role is Role.TEACHER

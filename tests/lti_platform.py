@@ -1,6 +1,6 @@
 """A fake Canvas platform for tests: an RSA key, a JWKS, and Canvas-shaped id_tokens.
 
-Claims follow reference/canvas-api.md §6.3; tokens are real RS256 JWTs signed with a test
+Claims follow docs/canvas.md §7.4; tokens are real RS256 JWTs signed with a test
 key generated per test session (no key material in the repo).
 """
 

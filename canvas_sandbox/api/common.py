@@ -170,7 +170,8 @@ def parse_id(raw: str) -> int:
 
 
 def resolve_user(raw: str) -> int | None:
-    """Canvas id syntax for users (§5.6): id, ``self``, ``sis_user_id:``, ``lti_1_3_id:``..."""
+    """Canvas id syntax for users (docs/canvas.md §4.12): id, ``self``, ``sis_user_id:``,
+    ``lti_1_3_id:``..."""
     st = state()
     raw = str(raw).strip()
     if raw == "self":

@@ -1,4 +1,4 @@
-"""Feature Flags API (reference §8.7): the outcome flags Canvas reads on the root account.
+"""Feature Flags API (docs/canvas.md §6.8): the outcome flags Canvas reads on the root account.
 
 canvas-lms ``FeatureFlagsController#enabled_features`` / ``#show`` list and show only the
 features that apply to the context (``Feature.applicable_features``). Canvas reads the three

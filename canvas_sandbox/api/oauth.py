@@ -1,4 +1,4 @@
-"""``POST/DELETE /login/oauth2/token`` (reference §5.3). The approve page is S2's."""
+"""``POST/DELETE /login/oauth2/token`` (docs/canvas.md §4.2, §4.8). The approve page is S2's."""
 
 from __future__ import annotations
 

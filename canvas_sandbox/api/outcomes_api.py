@@ -1,4 +1,4 @@
-"""Outcome groups, links, outcomes and mastery scales (reference §2, §3.1)."""
+"""Outcome groups, links, outcomes and mastery scales (docs/canvas.md §6)."""
 
 from __future__ import annotations
 
@@ -302,7 +302,7 @@ def outcome_show(outcome_ref: str) -> Response:
     if outcome is None or outcome.workflow_state != "active":
         raise not_found()
     # No context is passed here, so with account_level_mastery_scales on the scoring block is
-    # omitted (reference §2.1).
+    # omitted (docs/canvas.md §6.1).
     return as_json(
         ser.outcome_json(st, outcome, add_defaults=truthy(request.args.get("add_defaults", "")))
     )
@@ -349,7 +349,7 @@ def outcome_update(outcome_ref: str) -> Response:
             elif method == outcome.calculation_method:
                 int_value = outcome.calculation_int
             else:
-                int_value = None  # a new method without an int gets its default (§3.3)
+                int_value = None  # a new method without an int: its default (docs/canvas.md §2.2)
             calc = om.normalize_calculation(
                 method, int_value, new_decaying=flags.new_decaying_average
             )
@@ -359,7 +359,7 @@ def outcome_update(outcome_ref: str) -> Response:
     return as_json(ser.outcome_json(st, outcome))
 
 
-# --- mastery scales (§3.1) ------------------------------------------------------------------
+# --- mastery scales (docs/canvas.md §6.6) ---------------------------------------------------
 
 
 @bp.get(f"{CTX}/outcome_proficiency")

@@ -1,4 +1,4 @@
-"""``outcome_results`` and ``outcome_rollups`` (reference §1.1, §1.2, §3.6)."""
+"""``outcome_results`` and ``outcome_rollups`` (docs/canvas.md §1, §2.5)."""
 
 from __future__ import annotations
 
@@ -265,7 +265,7 @@ def outcome_rollups(course_ref: str) -> Response:
     if sort_by == "outcome" and not str(sort_outcome).isdigit():
         raise bad_request("invalid sort_outcome_id parameter value")
 
-    # Hidden results never count in rollups (§7.6).
+    # Hidden results never count in rollups (docs/canvas.md §1.5, §3.2).
     results = _visible_results(scope, include_hidden=False)
     per_user = rollups.user_scores(st, course.id, results, scope.outcome_ids)
     outcome_ids = scope.outcome_ids

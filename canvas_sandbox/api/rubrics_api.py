@@ -1,4 +1,5 @@
-"""Assignments, rubrics, associations, submissions, bulk grading and progress (§4)."""
+"""Assignments, rubrics, associations, submissions, bulk grading and progress
+(docs/canvas.md §3)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def _assignment_json(assignment: Assignment) -> dict[str, Any]:
     )
 
 
-# --- assignments (§4.2) ---------------------------------------------------------------------
+# --- assignments (docs/canvas.md §3.7) ------------------------------------------------------
 
 
 @bp.post("/courses/<course_ref>/assignments")
@@ -107,7 +108,7 @@ def show_assignment(course_ref: str, assignment_ref: str) -> Response:
     return as_json(_assignment_json(assignment))
 
 
-# --- rubrics (§4.3) -------------------------------------------------------------------------
+# --- rubrics (docs/canvas.md §3.8, §3.9) ----------------------------------------------------
 
 
 def _indexed(raw: Any) -> list[Any]:
@@ -289,7 +290,7 @@ def create_association(course_ref: str) -> Response:
     return as_json(ser.rubric_create_json(rubric, assoc))
 
 
-# --- assessments (§4.4, §4.5) -----------------------------------------------------------------
+# --- assessments (docs/canvas.md §3.11, §3.13) ------------------------------------------------
 
 
 def _assess_rows(raw: Any) -> dict[str, rubrics.AssessInput]:

@@ -1,4 +1,4 @@
-"""Canvas as an LTI 1.3 platform, plus the pages people click through (reference §5.3, §6).
+"""Canvas as an LTI 1.3 platform, plus the pages people click through (docs/canvas.md §4.8, §5, §7).
 
 ``register(app)`` is called by ``canvas_sandbox.app.create_sandbox``; it adds the platform
 endpoints (OIDC authorization, JWKS, Dynamic Registration, Platform Storage frame, OAuth2

@@ -1,5 +1,5 @@
-"""Installing a tool: a developer key from its configuration JSON URL (§6.4) or by LTI
-Dynamic Registration (§6.5), then a deployment in the account."""
+"""Installing a tool: a developer key from its configuration JSON URL (docs/canvas.md §7.6)
+or by LTI Dynamic Registration (docs/canvas.md §5), then a deployment in the account."""
 
 from __future__ import annotations
 
@@ -79,7 +79,7 @@ def _fields(value: Any, what: str) -> dict[str, str]:
     return dict(value)
 
 
-# -- developer key JSON (§6.4) -----------------------------------------------------------------
+# -- developer key JSON (docs/canvas.md §7.6) --------------------------------------------------
 def fetch_config(url: str, http: requests.Session | None = None) -> dict[str, Any]:
     """GET the tool's configuration JSON (bounded in time and size, no redirects)."""
     _url(url, "The configuration URL")
@@ -100,7 +100,8 @@ def fetch_config(url: str, http: requests.Session | None = None) -> dict[str, An
 
 
 def key_values_from_config(doc: dict[str, Any], source_url: str = "") -> dict[str, Any]:
-    """Validate a developer key JSON (field rules of §6.4) into DeveloperKey fields."""
+    """Validate a developer key JSON (field rules of docs/canvas.md §7.6) into DeveloperKey
+    fields."""
     title = _str(doc, "title")
     description = _str(doc, "description")
     login = _url(_str(doc, "oidc_initiation_url"), "oidc_initiation_url")
@@ -186,7 +187,7 @@ def install_from_config_url(
     return add_developer_key(state, **key_values_from_config(fetch_config(url, http), url))
 
 
-# -- Dynamic Registration (§6.5) ---------------------------------------------------------------
+# -- Dynamic Registration (docs/canvas.md §5) --------------------------------------------------
 def registration_token(platform: Platform, account_id: int, user_id: int) -> str:
     now = int(time.time())
     claims = {

@@ -1,4 +1,4 @@
-"""LTI 1.3 launches as Canvas makes them (canvas-api.md §6.2, §6.3).
+"""LTI 1.3 launches as Canvas makes them (docs/canvas.md §7.2-7.4).
 
 Step 1 (login initiation): the parameters Canvas sends to the tool's ``oidc_initiation_url``,
 with ``lti_message_hint`` a short-lived JWT signed by the platform. Step 2 (the tool's
@@ -119,7 +119,7 @@ def login_initiation(
     user: User,
     where: LaunchContext,
 ) -> dict[str, str]:
-    """The form Canvas posts to the tool's OIDC initiation URL (§6.2)."""
+    """The form Canvas posts to the tool's OIDC initiation URL (docs/canvas.md §7.2)."""
     placement = key.placement(where.placement)
     if placement is None:
         raise ValueError(f"{key.name} has no {where.placement} placement")

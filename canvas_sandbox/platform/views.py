@@ -41,7 +41,7 @@ def _log_authorize(entry: dict[str, Any]) -> None:
         del log[:-50]  # bounded
 
 
-# -- OIDC authorization (§6.2 step 2) ----------------------------------------------------------
+# -- OIDC authorization (docs/canvas.md §7.3) --------------------------------------------------
 @bp.route("/api/lti/authorize_redirect", methods=["GET", "POST"])
 def authorize_redirect() -> Response:
     params = (request.args if request.method == "GET" else request.form).to_dict()
@@ -79,7 +79,7 @@ def post_message_forwarding() -> str:
     return render_template("post_message_forwarding.html")
 
 
-# -- Dynamic Registration (§6.5) ---------------------------------------------------------------
+# -- Dynamic Registration (docs/canvas.md §5) --------------------------------------------------
 def _bearer_claims() -> dict[str, Any] | Response:
     try:
         return install.read_registration_token(platform(), request.headers.get("Authorization", ""))
@@ -130,7 +130,7 @@ def registrations() -> Response:
     return jsonify(install.registration_response(key, deployment.deployment_id))
 
 
-# -- OAuth2 authorization-code flow, the page part (§5.3) ---------------------------------------
+# -- OAuth2 authorization-code flow, the page part (docs/canvas.md §4.8) ------------------------
 def _oauth_error(status: int, error: str, description: str) -> Response:
     response = jsonify({"error": error, "error_description": description})
     response.status_code = status

@@ -1,4 +1,4 @@
-// Canvas's Platform Storage frame (1EdTech client-side postMessages, reference §6.6).
+// Canvas's Platform Storage frame (1EdTech client-side postMessages, docs/canvas.md §7.8).
 // Tools in the sibling frame send lti.capabilities / lti.put_data / lti.get_data here; values
 // live in this origin's localStorage, partitioned per tool origin, and expire after a while.
 // Replies go to event.source with targetOrigin = event.origin and echo message_id.

@@ -1,4 +1,4 @@
-// Dynamic Registration (reference §6.5): the tool's page runs in the frame and posts
+// Dynamic Registration (docs/canvas.md §5): the tool's page runs in the frame and posts
 // {subject: "org.imsglobal.lti.close"} when it is done; only that frame, from the tool's
 // origin, may close the dialog.
 (function () {

@@ -71,7 +71,8 @@ def outcome_edit_refusal(
 def course_tools(
     state: SandboxState, user: User | None, course: Course
 ) -> list[tuple[DeveloperKey, Deployment]]:
-    """Tools with a course_navigation placement this user may see (visibility rules, §6.4)."""
+    """Tools with a course_navigation placement this user may see (visibility rules,
+    docs/canvas.md §7.6)."""
     found = []
     for key, deployment in tools_for_account(state, course.account_id):
         placement = key.placement("course_navigation")

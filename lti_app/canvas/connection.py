@@ -164,3 +164,16 @@ def user_token_source(
 
 def static_token_source(token: str) -> StaticToken:
     return StaticToken(token)
+
+
+def user_client_factory(
+    app: Flask, services: Services, platform_id: int, canvas_user_id: str
+) -> CanvasClient:
+    """A client acting as a teacher, from their stored connection (syncs and write-back)."""
+    with session_scope(app) as db:
+        platform = db.get(Platform, platform_id)
+        if platform is None:
+            raise LookupError("platform is gone")
+        canvas_url = platform.canvas_url
+        tokens = user_token_source(app, services, platform, canvas_user_id)
+    return make_client(services, canvas_url, tokens)

@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 
 from lti_app.context import DomainError
 from lti_app.db import get_session
-from lti_app.grading import course_mastery
+from lti_app.grading import charts, course_mastery
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
 from lti_app.grading.grid import Grid, GridCell, GridStudent, GridTarget
@@ -37,7 +37,7 @@ from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as pathways_service
 from lti_app.policies.store import EffectivePolicy, effective_policy
-from lti_app.web.session_views import refuse, session_required
+from lti_app.web.access import refuse, session_required
 
 bp = Blueprint("grid", __name__)
 
@@ -72,14 +72,8 @@ OVERRIDE_MARK = (
 _COLOURS = re.compile(r"[0-9a-f]{6}(?:-[0-9a-f]{6}){1,19}")
 
 
-def fmt(value: float | None) -> str:
-    """A level for people: ``3``, ``2.5``, ``2.65``; an en dash for none."""
-    return "\u2013" if value is None else f"{value:g}"
-
-
 def levels_css_url(scale: Scale) -> str:
-    spec = "-".join(level.color.lstrip("#").lower() for level in scale.levels)
-    return url_for("grid.levels_css", spec=spec)
+    return url_for("grid.levels_css", spec=charts.levels_spec(scale))
 
 
 @bp.get("/levels/<spec>.css")
@@ -304,7 +298,7 @@ def grid(row: LaunchSession) -> Response:
         toggle=toggle,
         rows=rows,
         ntargets=len(data.targets),
-        fmt=fmt,
+        fmt=charts.fmt,
         method_name=_method_text(eff),
     )
     return Response(html, mimetype="text/html")
@@ -335,96 +329,6 @@ def _method_name(eff: EffectivePolicy) -> str:
 # --------------------------------------------------------------------------------------------
 # Drill-down: one student and one target
 # --------------------------------------------------------------------------------------------
-
-CHART_W, CHART_H = 440, 230
-_LEFT, _RIGHT, _TOP, _BOTTOM = 62, 14, 14, 36
-# What the growth_chart macro needs to draw the frame (drill-down and student pages).
-CHART_FRAME = {
-    "chart_w": CHART_W,
-    "chart_h": CHART_H,
-    "chart_left": _LEFT,
-    "chart_right": CHART_W - _RIGHT,
-    "chart_bottom": CHART_H - _BOTTOM,
-}
-
-
-@dataclass(frozen=True)
-class ChartPoint:
-    x: float
-    y: float
-    fill: str
-    override: bool
-    text: str
-
-
-@dataclass(frozen=True)
-class Chart:
-    points: list[ChartPoint]
-    polyline: str
-    ticks: list[tuple[float, str]]
-    """(y, label) for every level of the scale."""
-    threshold_y: float
-    dates: list[tuple[float, str, str]]
-    """(x, anchor, label) of the first and last evidence date."""
-    summary: str
-
-
-def _date(at: datetime) -> str:
-    return f"{at:%Y-%m-%d}"
-
-
-def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
-    """Geometry of the growth chart (inline SVG): every score over time, and the threshold."""
-    items = [row.evidence for row in drill.evidence]
-    if not items:
-        return None
-    lo, hi = scale.min_value, scale.max_value
-    span = (hi - lo) or 1.0
-    inner_w = CHART_W - _LEFT - _RIGHT
-    inner_h = CHART_H - _TOP - _BOTTOM
-    t0, t1 = items[0].at.timestamp(), items[-1].at.timestamp()
-
-    def x_of(t: float) -> float:
-        if t1 == t0:
-            return _LEFT + inner_w / 2
-        return round(_LEFT + (t - t0) / (t1 - t0) * inner_w, 1)
-
-    def y_of(v: float) -> float:
-        return round(_TOP + (hi - min(max(v, lo), hi)) / span * inner_h, 1)
-
-    points = []
-    for row in drill.evidence:
-        e = row.evidence
-        colour = scale.levels[row.level_index].color if row.level_index is not None else "#ffffff"
-        points.append(
-            ChartPoint(
-                x_of(e.at.timestamp()),
-                y_of(e.score),
-                colour,
-                row.evidence.kind.value == "override",
-                f"{_date(e.at)}: {fmt(e.score)} ({row.source})",
-            )
-        )
-    ticks = [
-        (y_of(level.value), f"{fmt(level.value)} {level.short_label}") for level in scale.levels
-    ]
-    dates = [(x_of(t0), "start", _date(items[0].at))]
-    if t1 != t0:
-        dates.append((x_of(t1), "end", _date(items[-1].at)))
-    n = len(items)
-    summary = (
-        f"{n} score{'s' if n != 1 else ''} from {fmt(items[0].score)} on {_date(items[0].at)} "
-        f"to {fmt(items[-1].score)} on {_date(items[-1].at)}; mastery at "
-        f"{fmt(scale.mastery_threshold)}; current level {fmt(drill.result.value)}."
-    )
-    return Chart(
-        points,
-        " ".join(f"{p.x},{p.y}" for p in points),
-        ticks,
-        y_of(scale.mastery_threshold),
-        dates,
-        summary,
-    )
 
 
 def _drill_page(
@@ -460,7 +364,7 @@ def _drill_page(
     )
     g = drill.growth
     status_text = STATUS_TEXT[g.status].format(
-        date=_date(g.projected_date) if g.projected_date else ""
+        date=charts.date_text(g.projected_date) if g.projected_date else ""
     )
     html = render_template(
         "drilldown.html",
@@ -470,12 +374,12 @@ def _drill_page(
         scale=eff.scale,
         eff=eff,
         levels_css=levels_css_url(eff.scale),
-        chart=chart_of(drill, eff.scale),
-        **CHART_FRAME,
+        chart=charts.chart_of(drill, eff.scale),
+        **charts.CHART_FRAME,
         status_text=status_text,
         method_name=_method_text(eff),
         canvas_shows=canvas_shows_text(drill.canvas_differs, drill.canvas_shows),
-        fmt=fmt,
+        fmt=charts.fmt,
         csrf_field=CSRF_FIELD,
         in_force=in_force,
         **extra,
@@ -522,7 +426,7 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
         return refused
     db = get_session()
     try:
-        actor = pathways_service.Actor.from_session(row)
+        actor = pathways_service.CourseContext.from_session(row)
         if request.form.get("action") == "clear":
             active = pathways_service.override_evidence(
                 db, actor.platform_id, actor.canvas_course_id

@@ -18,7 +18,7 @@ from lti_app.lti.state_store import (
     DbSessionService,
     PartitionedCookieService,
 )
-from lti_app.lti.tool_conf import DbToolConf
+from lti_app.lti.tool_conf import DbToolConf, PlatformInfo
 from lti_app.lti.tool_configuration import developer_key_json
 from lti_app.lti.tool_keys import published_jwks
 from lti_app.lti.validation import (
@@ -72,21 +72,29 @@ def login() -> BaseResponse:
         platform = tool_conf.platform(oidc.get_iss(), oidc.get_client_id())
         assert platform is not None
         state = parse_qs(urlsplit(auth_url).query)["state"][0]
-        allow_framing_by(origin_of(platform.canvas_url))
-        response = Response(
-            render_template(
-                "storage_login.html",
-                auth_url=auth_url,
-                state=state,
-                storage_target=storage_target,
-                target_origin=origin_of(platform.auth_login_url),
-                canvas_origin=origin_of(platform.canvas_url),
-            )
+        response = _storage_page(
+            "storage_login.html", platform, auth_url=auth_url, state=state, target=storage_target
         )
     else:
         response = redirect(auth_url, code=302)
     cookies.update_response(response)
     return response
+
+
+def _storage_page(template: str, platform: PlatformInfo, *, target: str, **ctx: str) -> Response:
+    """A page in Canvas's frame that talks to Canvas's Platform Storage by postMessage: framed
+    by that Canvas only, messages sent to the platform's login origin (where Canvas serves
+    the storage frame) and accepted only from Canvas."""
+    allow_framing_by(origin_of(platform.canvas_url))
+    return Response(
+        render_template(
+            template,
+            storage_target=target,
+            target_origin=origin_of(platform.auth_login_url),
+            canvas_origin=origin_of(platform.canvas_url),
+            **ctx,
+        )
+    )
 
 
 def _storage_relay(
@@ -97,16 +105,8 @@ def _storage_relay(
     platform = tool_conf.platform(str(body.get("iss", "")), audience_client_id(body))
     if platform is None:
         raise LaunchError("iss_unknown" if not body.get("iss") else "client_unknown")
-    allow_framing_by(origin_of(platform.canvas_url))
-    response = Response(
-        render_template(
-            "storage_launch.html",
-            id_token=id_token,
-            state=state,
-            storage_target=storage_target,
-            target_origin=origin_of(platform.auth_login_url),
-            canvas_origin=origin_of(platform.canvas_url),
-        )
+    response = _storage_page(
+        "storage_launch.html", platform, id_token=id_token, state=state, target=storage_target
     )
     # The relay POST must carry our Origin (no-referrer would make browsers send "null").
     response.headers["Referrer-Policy"] = "same-origin"

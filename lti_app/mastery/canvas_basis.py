@@ -1,5 +1,5 @@
 """The "as Canvas computes it" basis: aggregate on the Canvas scale, then map onto the district
-scale (docs/canvas.md §2.1, §2.3).
+scale (docs/canvas.md §2.1, §2.5, §2.7).
 
 Canvas results enter as the values Canvas's own rollup uses (``canvas_rollup.timed_points``:
 percent x points of the scale in force, Classic Quiz pooling); the tool's own evidence

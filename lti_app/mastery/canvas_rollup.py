@@ -1,4 +1,4 @@
-"""Canvas's own rollup of one student's results for one outcome (docs/canvas.md §2.3).
+"""Canvas's own rollup of one student's results for one outcome (docs/canvas.md §2.5, §2.7).
 
 What canvas-lms ``RollupScore`` and ``RollupScoreAggregatorHelper`` compute for the Learning
 Mastery Gradebook, on the Canvas scale, before any rating is chosen:

@@ -227,7 +227,7 @@ class CourseOutcomeResult(Base):
 
 class CourseRollup(Base):
     """Canvas's own Learning Mastery Gradebook score for one student and outcome, as read from
-    ``outcome_rollups`` at the last sync (docs/canvas.md §1.3): compared with the tool's own
+    ``outcome_rollups`` at the last sync (docs/canvas.md §1.8): compared with the tool's own
     Canvas-method score, never used as evidence."""
 
     __tablename__ = "course_rollup"

@@ -7,14 +7,14 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.context import Invalid, NotFound
+from lti_app.context import CourseContext, Invalid, NotFound
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.calculation import Evidence, SourceKind
 from lti_app.models.pathways import (
     Demonstration,
     MasteryOverride,
 )
-from lti_app.pathways.actor import Actor, clock_now, require_teacher
+from lti_app.pathways.actor import clock_now, require_teacher
 from lti_app.pathways.review import student_names
 from lti_app.pathways.targets import course_target, synced_course_of
 from lti_app.policies.store import effective_policy
@@ -79,7 +79,7 @@ def override_evidence(
 
 def set_override(
     db: Session,
-    actor: Actor,
+    actor: CourseContext,
     canvas_user_id: str,
     canvas_outcome_id: str,
     level: str,
@@ -114,7 +114,7 @@ def set_override(
     return row
 
 
-def clear_override(db: Session, actor: Actor, override_id: int) -> MasteryOverride:
+def clear_override(db: Session, actor: CourseContext, override_id: int) -> MasteryOverride:
     require_teacher(actor)
     row = db.scalars(
         select(MasteryOverride).where(

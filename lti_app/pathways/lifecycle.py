@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lti_app.context import Conflict, Forbidden, Invalid, NotFound
+from lti_app.context import Conflict, CourseContext, Forbidden, Invalid, NotFound
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.pathways import Action, PathwayKind, State
 from lti_app.models.pathways import (
@@ -17,13 +17,15 @@ from lti_app.models.pathways import (
     DemonstrationEvent,
     PathwayMenuItem,
 )
-from lti_app.pathways.actor import Actor, clock_now, require_student, require_teacher
+from lti_app.pathways.actor import clock_now, require_student, require_teacher
 from lti_app.pathways.menus import effective_menu
 from lti_app.policies.store import effective_policy
 from lti_app.writeback import outbox
 
 
-def _load(db: Session, actor: Actor, demonstration_id: int, lock: bool = False) -> Demonstration:
+def _load(
+    db: Session, actor: CourseContext, demonstration_id: int, lock: bool = False
+) -> Demonstration:
     query = select(Demonstration).where(
         Demonstration.id == demonstration_id,
         Demonstration.platform_id == actor.platform_id,
@@ -41,14 +43,14 @@ def _load(db: Session, actor: Actor, demonstration_id: int, lock: bool = False) 
     return row
 
 
-def demonstration(db: Session, actor: Actor, demonstration_id: int) -> Demonstration:
+def demonstration(db: Session, actor: CourseContext, demonstration_id: int) -> Demonstration:
     """One demonstration with its events: the student's own, or any of the teacher's course."""
     return _load(db, actor, demonstration_id)
 
 
 def _event(
     db: Session,
-    actor: Actor,
+    actor: CourseContext,
     demo: Demonstration,
     before: str | None,
     note: str = "",
@@ -70,7 +72,7 @@ def _event(
 
 def _transition(
     db: Session,
-    actor: Actor,
+    actor: CourseContext,
     demonstration_id: int,
     action: Action,
     note: str = "",
@@ -98,7 +100,7 @@ def _menu_item(db: Session, demo: Demonstration) -> PathwayMenuItem | None:
     return db.get(PathwayMenuItem, demo.menu_item_id) if demo.menu_item_id else None
 
 
-def _attempts_used(db: Session, actor: Actor, canvas_outcome_id: str, kind: str) -> int:
+def _attempts_used(db: Session, actor: CourseContext, canvas_outcome_id: str, kind: str) -> int:
     return (
         db.scalar(
             select(func.count(Demonstration.id)).where(
@@ -115,7 +117,7 @@ def _attempts_used(db: Session, actor: Actor, canvas_outcome_id: str, kind: str)
 
 
 def _open_demonstration(
-    db: Session, actor: Actor, canvas_user_id: str, canvas_outcome_id: str
+    db: Session, actor: CourseContext, canvas_user_id: str, canvas_outcome_id: str
 ) -> Demonstration | None:
     open_states = [s.value for s in State if rules.is_open(s)]
     return db.scalars(
@@ -134,7 +136,7 @@ _ALREADY_OPEN = (
 )
 
 
-def choose(db: Session, actor: Actor, canvas_outcome_id: str, kind: str) -> Demonstration:
+def choose(db: Session, actor: CourseContext, canvas_outcome_id: str, kind: str) -> Demonstration:
     """The student picks a pathway of the target's menu; one open demonstration per target."""
     require_student(actor)
     entries, _ = effective_menu(db, actor, canvas_outcome_id)
@@ -172,7 +174,7 @@ def choose(db: Session, actor: Actor, canvas_outcome_id: str, kind: str) -> Demo
     return demo
 
 
-def propose(db: Session, actor: Actor, demonstration_id: int, text: str) -> Demonstration:
+def propose(db: Session, actor: CourseContext, demonstration_id: int, text: str) -> Demonstration:
     errors = rules.validate_proposal(text)
     if errors:
         raise Invalid("The proposal was not sent.", errors)
@@ -183,7 +185,7 @@ def propose(db: Session, actor: Actor, demonstration_id: int, text: str) -> Demo
 
 
 def _teacher_note(
-    db: Session, actor: Actor, demonstration_id: int, action: Action, note: str
+    db: Session, actor: CourseContext, demonstration_id: int, action: Action, note: str
 ) -> Demonstration:
     errors = rules.validate_feedback(note, required=rules.note_required(action))
     if errors:
@@ -194,27 +196,31 @@ def _teacher_note(
 
 
 def approve_proposal(
-    db: Session, actor: Actor, demonstration_id: int, note: str = ""
+    db: Session, actor: CourseContext, demonstration_id: int, note: str = ""
 ) -> Demonstration:
     return _teacher_note(db, actor, demonstration_id, Action.APPROVE_PROPOSAL, note)
 
 
-def return_proposal(db: Session, actor: Actor, demonstration_id: int, note: str) -> Demonstration:
+def return_proposal(
+    db: Session, actor: CourseContext, demonstration_id: int, note: str
+) -> Demonstration:
     return _teacher_note(db, actor, demonstration_id, Action.RETURN_PROPOSAL, note)
 
 
-def return_submission(db: Session, actor: Actor, demonstration_id: int, note: str) -> Demonstration:
+def return_submission(
+    db: Session, actor: CourseContext, demonstration_id: int, note: str
+) -> Demonstration:
     return _teacher_note(db, actor, demonstration_id, Action.RETURN_SUBMISSION, note)
 
 
 def decline_reassessment(
-    db: Session, actor: Actor, demonstration_id: int, note: str
+    db: Session, actor: CourseContext, demonstration_id: int, note: str
 ) -> Demonstration:
     return _teacher_note(db, actor, demonstration_id, Action.DECLINE_REASSESSMENT, note)
 
 
 def submit(
-    db: Session, actor: Actor, demonstration_id: int, evidence: str, links: str
+    db: Session, actor: CourseContext, demonstration_id: int, evidence: str, links: str
 ) -> Demonstration:
     parsed, errors = rules.validate_submission(evidence, links)
     if errors:
@@ -228,7 +234,7 @@ def submit(
 
 
 def score(
-    db: Session, actor: Actor, demonstration_id: int, level: str, comment: str = ""
+    db: Session, actor: CourseContext, demonstration_id: int, level: str, comment: str = ""
 ) -> Demonstration:
     """Score a submission on the course's district scale (the version in force is recorded)."""
     require_teacher(actor)
@@ -258,7 +264,7 @@ def _check_attempts_left(db: Session, demo: Demonstration) -> None:
 
 
 def request_reassessment(
-    db: Session, actor: Actor, demonstration_id: int, reflection: str, links: str = ""
+    db: Session, actor: CourseContext, demonstration_id: int, reflection: str, links: str = ""
 ) -> Demonstration:
     parsed, errors = rules.validate_reflection(reflection, links)
     if errors:
@@ -278,7 +284,7 @@ def request_reassessment(
 
 
 def approve_reassessment(
-    db: Session, actor: Actor, demonstration_id: int, note: str = ""
+    db: Session, actor: CourseContext, demonstration_id: int, note: str = ""
 ) -> Demonstration:
     """The scored attempt becomes "reassessed" (its score stays evidence); a new attempt
     starts as approved. Returns the new attempt."""
@@ -316,13 +322,15 @@ def approve_reassessment(
     return nxt
 
 
-def withdraw(db: Session, actor: Actor, demonstration_id: int) -> Demonstration:
+def withdraw(db: Session, actor: CourseContext, demonstration_id: int) -> Demonstration:
     demo, before = _transition(db, actor, demonstration_id, Action.WITHDRAW)
     _event(db, actor, demo, before)
     return demo
 
 
-def bulk_approve(db: Session, actor: Actor, demonstration_ids: Sequence[int]) -> tuple[int, int]:
+def bulk_approve(
+    db: Session, actor: CourseContext, demonstration_ids: Sequence[int]
+) -> tuple[int, int]:
     """Approve every selected proposal and reassessment request; others are skipped.
 
     Returns (approved, skipped). Ids outside the teacher's course raise NotFound (nothing of a

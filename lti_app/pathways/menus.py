@@ -9,14 +9,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.context import Invalid
+from lti_app.context import CourseContext, Invalid
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.pathways import PathwayKind
 from lti_app.models.pathways import (
     PathwayLibraryKind,
     PathwayMenuItem,
 )
-from lti_app.pathways.actor import Actor, clock_now, require_teacher
+from lti_app.pathways.actor import clock_now, require_teacher
 from lti_app.pathways.targets import course_target, library
 
 
@@ -32,7 +32,7 @@ class MenuEntry:
     item_id: int | None
 
 
-def _saved_menu(db: Session, actor: Actor, canvas_outcome_id: str) -> list[PathwayMenuItem]:
+def _saved_menu(db: Session, actor: CourseContext, canvas_outcome_id: str) -> list[PathwayMenuItem]:
     return list(
         db.scalars(
             select(PathwayMenuItem)
@@ -47,7 +47,7 @@ def _saved_menu(db: Session, actor: Actor, canvas_outcome_id: str) -> list[Pathw
 
 
 def effective_menu(
-    db: Session, actor: Actor, canvas_outcome_id: str
+    db: Session, actor: CourseContext, canvas_outcome_id: str
 ) -> tuple[list[MenuEntry], bool]:
     """The target's menu and whether it is the district default (no menu saved yet)."""
     course_target(db, actor, canvas_outcome_id)
@@ -84,7 +84,7 @@ class MenuRow:
 
 
 def save_menu(
-    db: Session, actor: Actor, canvas_outcome_id: str, rows: Sequence[MenuRow]
+    db: Session, actor: CourseContext, canvas_outcome_id: str, rows: Sequence[MenuRow]
 ) -> list[PathwayMenuItem]:
     """Replace the target's menu with the offered rows; Invalid ("<kind>-<field>": message).
 
@@ -131,7 +131,7 @@ def save_menu(
 
 def _replace_menu(
     db: Session,
-    actor: Actor,
+    actor: CourseContext,
     canvas_outcome_id: str,
     items: Sequence[rules.MenuItemInput],
     existing: dict[str, PathwayMenuItem],
@@ -166,7 +166,7 @@ def _replace_menu(
 
 
 def copy_menu(
-    db: Session, actor: Actor, from_outcome_id: str, to_outcome_ids: Sequence[str]
+    db: Session, actor: CourseContext, from_outcome_id: str, to_outcome_ids: Sequence[str]
 ) -> int:
     """Copy one target's menu (saved or district default) onto other targets of the course."""
     require_teacher(actor)

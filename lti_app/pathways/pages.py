@@ -13,11 +13,11 @@ from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.mastery.pathways import STATE_LABELS
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
-from lti_app.web.session_views import refuse
+from lti_app.web.access import refuse
 
 
-def teacher_actor(row: LaunchSession) -> svc.Actor:
-    actor = svc.Actor.from_session(row)
+def teacher_actor(row: LaunchSession) -> svc.CourseContext:
+    actor = svc.CourseContext.from_session(row)
     if not actor.is_teacher:
         raise svc.Forbidden("These pages are for the course's teachers.")
     return actor
@@ -33,7 +33,7 @@ def teacher_refusal(exc: DomainError) -> Response:
 
 
 def render_teacher_page(
-    template: str, row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any
+    template: str, row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx: Any
 ) -> Response:
     db = get_session()
     html = render_template(

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lti_app.context import CourseContext
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.pathways import PathwayKind, State
 from lti_app.models.canvas import (
@@ -19,7 +20,7 @@ from lti_app.models.pathways import (
     Demonstration,
     PathwayMenuItem,
 )
-from lti_app.pathways.actor import Actor, require_teacher
+from lti_app.pathways.actor import require_teacher
 from lti_app.pathways.targets import library, synced_course_of, targets
 from lti_app.policies.store import effective_policy
 
@@ -63,13 +64,13 @@ def student_names(db: Session, course: CanvasCourse) -> dict[str, str]:
     }
 
 
-def roster_names(db: Session, actor: Actor) -> dict[str, str]:
+def roster_names(db: Session, actor: CourseContext) -> dict[str, str]:
     """Student names of the course by Canvas user id (teachers only)."""
     require_teacher(actor)
     return student_names(db, synced_course_of(db, actor))
 
 
-def review_queue(db: Session, actor: Actor) -> ReviewQueue:
+def review_queue(db: Session, actor: CourseContext) -> ReviewQueue:
     """What waits for the teacher, oldest first."""
     require_teacher(actor)
     course = synced_course_of(db, actor)
@@ -142,7 +143,7 @@ class TargetChoices:
     students: int
 
 
-def choice_analytics(db: Session, actor: Actor) -> list[TargetChoices]:
+def choice_analytics(db: Session, actor: CourseContext) -> list[TargetChoices]:
     """Per target: which pathways students chose, and the levels scored attempts reached."""
     require_teacher(actor)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)

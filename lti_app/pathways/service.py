@@ -1,6 +1,6 @@
 """Demonstration pathways: every operation a page performs, authorized and audited here.
 
-Each operation takes an :class:`Actor` (built from the launch session: tenant, course, user,
+Each operation takes an :class:`CourseContext` (built from the launch session: tenant, course, user,
 role) and checks it before touching anything: a student acts only on their own demonstrations,
 a teacher only in the launched course, and every query is scoped by platform and course, so a
 guessed id of another student, course or tenant is simply "not found". Every state change writes
@@ -11,7 +11,7 @@ boundary). The rules themselves (who may do what when, input limits) are the pur
 Until a teacher saves a menu for a target, the target offers the district default menu: the
 enabled kinds of the district library with the library's instructions.
 
-For the student pages (``actor = Actor.from_session(row)``; each raises a ``DomainError``
+For the student pages (``actor = CourseContext.from_session(row)``; each raises a ``DomainError``
 subclass whose ``status`` is the HTTP status and whose ``errors`` maps form fields to messages):
 
 - ``student_view(db, actor)``: every target with its menu, the current demonstration, the
@@ -28,8 +28,15 @@ student, evidence); this module is the one place the views and other domains imp
 
 from __future__ import annotations
 
-from lti_app.context import Conflict, DomainError, Forbidden, Invalid, NotFound, NotSynced
-from lti_app.pathways.actor import Actor
+from lti_app.context import (
+    Conflict,
+    CourseContext,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    NotSynced,
+)
 from lti_app.pathways.evidence import (
     clear_override,
     override_evidence,
@@ -57,8 +64,8 @@ from lti_app.pathways.student import StudentTarget, student_view, teacher_feedba
 from lti_app.pathways.targets import LibraryRow, library, save_library, targets
 
 __all__ = [
-    "Actor",
     "Conflict",
+    "CourseContext",
     "DomainError",
     "Forbidden",
     "Invalid",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_app.context import CourseContext
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.pathways import Action, PathwayKind, Role, State
 from lti_app.models.pathways import (
@@ -15,7 +16,7 @@ from lti_app.models.pathways import (
     DemonstrationEvent,
     PathwayMenuItem,
 )
-from lti_app.pathways.actor import Actor, require_student
+from lti_app.pathways.actor import require_student
 from lti_app.pathways.menus import MenuEntry, menu_of
 from lti_app.pathways.targets import library, targets
 
@@ -34,7 +35,7 @@ class StudentTarget:
     """Every demonstration of this target, newest first (events loaded: feedback is there)."""
 
 
-def student_view(db: Session, actor: Actor) -> list[StudentTarget]:
+def student_view(db: Session, actor: CourseContext) -> list[StudentTarget]:
     """Every target of the course with its menu and the student's own demonstrations."""
     require_student(actor)
     mine = db.scalars(

@@ -24,7 +24,7 @@ from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
-from lti_app.grading.views import CHART_FRAME, Chart, chart_of, fmt, levels_css_url
+from lti_app.grading.charts import CHART_FRAME, Chart, chart_of, fmt, levels_spec
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.growth import GrowthStatus
@@ -35,7 +35,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
 from lti_app.policies.store import EffectivePolicy, effective_policy
-from lti_app.web.session_views import refuse, session_required
+from lti_app.web.access import refuse, session_required
 
 bp = Blueprint("student", __name__, url_prefix="/s/<handle>/me")
 
@@ -104,8 +104,8 @@ FIELD_IDS = {
 # --------------------------------------------------------------------------------------------
 
 
-def _student(row: LaunchSession) -> svc.Actor:
-    actor = svc.Actor.from_session(row)
+def _student(row: LaunchSession) -> svc.CourseContext:
+    actor = svc.CourseContext.from_session(row)
     if actor.is_teacher:
         raise svc.Forbidden("These pages are for students.")
     return actor
@@ -178,7 +178,7 @@ def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
 
 def _my_drills(
     db: Session,
-    actor: svc.Actor,
+    actor: svc.CourseContext,
     eff: EffectivePolicy,
     targets: dict[str, CourseOutcome],
     now: datetime,
@@ -265,7 +265,7 @@ def _card(
 
 
 def _cards(
-    db: Session, actor: svc.Actor, eff: EffectivePolicy, only: str | None = None
+    db: Session, actor: svc.CourseContext, eff: EffectivePolicy, only: str | None = None
 ) -> list[TargetCard]:
     outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
     mine = [t for t in svc.student_view(db, actor) if only is None or t.canvas_outcome_id == only]
@@ -281,7 +281,7 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
     return {
         "s": row,
         "scale": eff.scale,
-        "levels_css": levels_css_url(eff.scale),
+        "levels_css": url_for("grid.levels_css", spec=levels_spec(eff.scale)),
         "fmt": fmt,
         "csrf_field": CSRF_FIELD,
         **CHART_FRAME,

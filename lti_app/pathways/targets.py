@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lti_app.context import Invalid, NotFound, NotSynced
+from lti_app.context import CourseContext, Invalid, NotFound, NotSynced
 from lti_app.mastery import pathways as rules
 from lti_app.models.canvas import (
     CanvasCourse,
@@ -20,10 +20,10 @@ from lti_app.models.canvas import (
 from lti_app.models.pathways import (
     PathwayLibraryKind,
 )
-from lti_app.pathways.actor import Actor, clock_now
+from lti_app.pathways.actor import clock_now
 
 
-def synced_course_of(db: Session, actor: Actor) -> CanvasCourse:
+def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:
     course = synced_course(db, actor.platform_id, actor.canvas_course_id)
     if course is None:
         raise NotSynced("This course has not been synced from Canvas yet.")
@@ -34,14 +34,14 @@ def _order_key(o: CourseOutcome) -> tuple[object, ...]:
     return outline_key(o.group_path, o.title, o.canvas_outcome_id)
 
 
-def targets(db: Session, actor: Actor) -> list[CourseOutcome]:
+def targets(db: Session, actor: CourseContext) -> list[CourseOutcome]:
     """The course's learning targets in Canvas's outline order."""
     course = synced_course_of(db, actor)
     rows = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course.id)).all()
     return sorted(rows, key=_order_key)
 
 
-def course_target(db: Session, actor: Actor, canvas_outcome_id: str) -> CourseOutcome:
+def course_target(db: Session, actor: CourseContext, canvas_outcome_id: str) -> CourseOutcome:
     if len(canvas_outcome_id) > 64 or not canvas_outcome_id.isprintable():
         raise NotFound("This course has no such learning target.")  # not a Canvas id
     course = synced_course_of(db, actor)

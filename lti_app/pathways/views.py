@@ -20,8 +20,8 @@ from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
 from lti_app.policies.store import effective_policy
+from lti_app.web.access import refuse, session_required
 from lti_app.web.input_guard import ids
-from lti_app.web.session_views import refuse, session_required
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("pathways", __name__, url_prefix="/s/<handle>/pathways")
@@ -47,7 +47,7 @@ def index(row: LaunchSession) -> Response:
     )
 
 
-def _menu_form(db: Session, actor: svc.Actor, oid: str) -> dict[str, dict[str, Any]]:
+def _menu_form(db: Session, actor: svc.CourseContext, oid: str) -> dict[str, dict[str, Any]]:
     """The editor's rows, one per library kind, filled from the menu in force."""
     entries, _ = svc.effective_menu(db, actor, oid)
     by_kind = {e.kind.value: e for e in entries}
@@ -69,7 +69,7 @@ def _menu_form(db: Session, actor: svc.Actor, oid: str) -> dict[str, dict[str, A
 
 def _menu_page(
     row: LaunchSession,
-    actor: svc.Actor,
+    actor: svc.CourseContext,
     oid: str,
     form: dict[str, dict[str, Any]],
     status: int = 200,
@@ -173,7 +173,9 @@ def menu_copy(row: LaunchSession, oid: str) -> Response:
 # --------------------------------------------------------------------------------------------
 
 
-def _review_page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any) -> Response:
+def _review_page(
+    row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx: Any
+) -> Response:
     db = get_session()
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
     ctx.setdefault("errors", {})

@@ -31,7 +31,7 @@ from lti_app.policies.store import (
     save_scale,
     set_policy,
 )
-from lti_app.web.session_views import refuse, session_required
+from lti_app.web.access import refuse, session_required
 
 bp = Blueprint("mastery", __name__, url_prefix="/s/<handle>")
 

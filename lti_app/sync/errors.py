@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lti_app.canvas.client.errors import (
-    CanvasError,
-    CanvasUnavailable,
-    NotFound,
-    PermissionDenied,
-    ReconnectRequired,
-    Throttled,
-    TokenInvalid,
-    UnsafeLink,
-)
+from lti_app.canvas.client import errors as canvas
 from lti_app.canvas.connection import MissingApiKey
 
 RECONNECT = "reconnect"
@@ -34,13 +25,13 @@ class Failure:
 
 
 def classify(exc: BaseException) -> Failure:
-    if isinstance(exc, ReconnectRequired | TokenInvalid):
+    if isinstance(exc, canvas.ReconnectRequired | canvas.TokenInvalid):
         return Failure(
             RECONNECT,
             "Canvas no longer accepts this connection (the token expired or was revoked). "
             "Reconnect to Canvas, then sync again.",
         )
-    if isinstance(exc, PermissionDenied):
+    if isinstance(exc, canvas.PermissionDenied):
         which = f" Missing: {exc.hint}." if exc.hint else ""
         return Failure(
             PERMISSION,
@@ -48,22 +39,22 @@ def classify(exc: BaseException) -> Failure:
             f"{which} A teacher of the course (with permission to view all grades) must "
             "connect, or your Canvas admin must grant the permission or scope.",
         )
-    if isinstance(exc, Throttled):
+    if isinstance(exc, canvas.Throttled):
         return Failure(
             THROTTLED, "Canvas asked the tool to slow down and kept refusing. Try again later."
         )
-    if isinstance(exc, CanvasUnavailable):
+    if isinstance(exc, canvas.CanvasUnavailable):
         return Failure(
             UNAVAILABLE,
             "Canvas did not answer reliably (it may be down or very slow). Try again later; "
             "the data from the last complete sync is still in use.",
         )
-    if isinstance(exc, NotFound):
+    if isinstance(exc, canvas.NotFound):
         return Failure(NOT_FOUND, "Canvas does not know this course (or it is not visible).")
-    if isinstance(exc, UnsafeLink):
+    if isinstance(exc, canvas.UnsafeLink):
         return Failure(CANVAS, "Canvas pointed the tool to another site; the sync was stopped.")
     if isinstance(exc, MissingApiKey):
         return Failure(NOT_CONFIGURED, str(exc))
-    if isinstance(exc, CanvasError):
+    if isinstance(exc, canvas.CanvasError):
         return Failure(CANVAS, f"Canvas answered unexpectedly: {exc.message}")
     return Failure(INTERNAL, "The sync failed because of an error in the tool; it was logged.")

@@ -12,7 +12,7 @@ changed again the sync keeps what it read for the students still enrolled and co
 (the next sync reads a quiet course). Real course data never fails a sync: New Quizzes results
 (no id), hidden results, results of outcomes no longer linked or of students who left, outcomes
 linked twice and alignments to something other than an assignment are kept or skipped, and
-counted (``ReadNotes``). Canvas's own rollups are read too (docs/canvas.md §1.3): they tell
+counted (``ReadNotes``). Canvas's own rollups are read too (docs/canvas.md §1.8): they tell
 which scale Canvas uses (``scale_source``) and what its Learning Mastery Gradebook shows.
 """
 

@@ -1,4 +1,4 @@
-"""How Canvas scores a course, and how the tool knows (docs/canvas.md §2.2).
+"""How Canvas scores a course, and how the tool knows (docs/canvas.md §2.4, §6.8, §6.9).
 
 Two root-account features change Canvas's numbers: ``account_level_mastery_scales`` (the
 course's mastery scale, or each outcome's own ratings and points: ``outcome_proficiency``

@@ -14,7 +14,7 @@ from typing import Any
 SCALE_COURSE = "course_proficiency"  # account-level mastery scales on
 SCALE_OUTCOMES = "outcome_ratings"  # off: each outcome's own ratings and points
 
-# How the tool knows which of the two Canvas uses (docs/canvas.md §2.2).
+# How the tool knows which of the two Canvas uses (docs/canvas.md §6.9).
 BASIS_FLAG = "root_account_flag"  # read account_level_mastery_scales at the root account
 BASIS_ROLLUPS = "rollups"  # inferred: Canvas's own rollups fit one scale and not the other
 BASIS_OUTCOMES = "outcome_scoring"  # inferred: an outcome's scoring differs from the course scale

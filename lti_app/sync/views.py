@@ -39,7 +39,7 @@ from lti_app.services import services
 from lti_app.sync import read_report, service
 from lti_app.sync.background import start_user_sync
 from lti_app.urls import origin_of
-from lti_app.web.session_views import session_required
+from lti_app.web.access import session_required
 
 log = logging.getLogger("lti_app.canvas")
 
@@ -60,7 +60,7 @@ SCOPES = (
     "url:GET|/api/v1/courses/:course_id/enrollments",
     "url:GET|/api/v1/courses/:course_id/outcome_results",
     "url:GET|/api/v1/courses/:course_id/outcome_rollups",
-    # How Canvas scores is set by root-account features (docs/canvas.md §2.2).
+    # How Canvas scores is set by root-account features (docs/canvas.md §6.9).
     "url:GET|/api/v1/accounts/:account_id/features/enabled",
     "url:GET|/api/v1/courses/:course_id/assignments",
     "url:GET|/api/v1/courses/:course_id/assignments/:id",
@@ -185,7 +185,7 @@ def sync_start(row: LaunchSession) -> Response:
     if connection.find_token(db, platform_id, row.canvas_user_id) is None:
         return _render_sync_page(row, 409, notice="Connect to Canvas first.")
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    start_user_sync(app, services(), platform_id, row.canvas_course_id, row.canvas_user_id)
+    start_user_sync(app, platform_id, row.canvas_course_id, row.canvas_user_id)
     return _render_sync_page(row)
 
 

@@ -1,5 +1,7 @@
-"""In-process background work: a small bounded thread pool per app, started lazily.
+"""The one seam for background work (course syncs, write-back deliveries, the sweeper).
 
-The database row of each job (e.g. ``sync_run``) is the durable record; the pool only runs it.
-A Celery worker can run the same job functions when configured (see ARCHITECTURE.md).
+Domains register their jobs once (``jobs.register``) and start them with ``jobs.run_later``:
+in-process threads by default (``runner``), a Celery worker when ``CELERY_BROKER_URL`` is set
+(``celery_app``, started by ``celery -A lti_app.tasks.worker worker``). Every job's durable
+record is its own database row (a sync run, an outbox item); the seam only gets it running.
 """

@@ -42,13 +42,12 @@ from lti_app.canvas.client.errors import (
     TokenInvalid,
     ValidationFailed,
 )
-from lti_app.canvas.connection import MissingApiKey, find_token
+from lti_app.canvas.connection import MissingApiKey, find_token, user_client_factory
 from lti_app.db import session_scope
 from lti_app.models.canvas import CourseOutcome, synced_course
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
 from lti_app.policies.store import effective_policy
 from lti_app.services import Services
-from lti_app.sync.background import user_client_factory
 from lti_app.writeback import lease
 from lti_app.writeback.carriers import Carrier, CarrierKeeper, CarrierProblem, ratings_for
 from lti_app.writeback.outbox import backoff

@@ -1,7 +1,8 @@
-"""Who runs deliveries: in-process threads by default, Celery when ``CELERY_BROKER_URL`` is
-set. Both run ``delivery.deliver_course``; a sweeper re-dispatches every course with due items
-(new ones whose kick was lost, retries whose backoff ran out, a dead worker's course once its
-lease expired) and leaves alone the courses a live worker holds."""
+"""Starting deliveries through the background seam (``lti_app.tasks``): in-process threads by
+default, Celery when ``CELERY_BROKER_URL`` is set. Both run ``delivery.deliver_course``; a
+sweeper re-dispatches every course with due items (new ones whose kick was lost, retries whose
+backoff ran out, a dead worker's course once its lease expired) and leaves alone the courses a
+live worker holds. It runs under Celery beat, or as a thread of the app without Celery."""
 
 from __future__ import annotations
 
@@ -18,13 +19,17 @@ from werkzeug.wrappers import Response
 from lti_app.db import session_scope
 from lti_app.models.writeback import PENDING, WritebackItem, WritebackLease
 from lti_app.services import Services
-from lti_app.tasks.runner import QueueFull, runner
+from lti_app.tasks import jobs
+from lti_app.tasks.runner import QueueFull
 from lti_app.writeback.delivery import deliver_course
 
 log = logging.getLogger("lti_app.writeback")
 
 SWEEPER = "mp_writeback_sweeper"
 _sweeper_lock = threading.Lock()
+
+TASK_DELIVER = "mastery_pathways.writeback.deliver_course"
+TASK_SWEEP = "mastery_pathways.writeback.sweep"
 
 
 def _services(app: Flask) -> Services:
@@ -33,32 +38,53 @@ def _services(app: Flask) -> Services:
 
 
 def uses_celery(app: Flask) -> bool:
-    return bool(_services(app).settings.celery_broker_url)
+    return jobs.uses_celery(app)
+
+
+def sweep_expiry(sweep_seconds: float) -> float:
+    """How long a swept delivery may wait in the queue: a few sweeps, and never less than a
+    minute so clock skew between machines does not expire it on arrival."""
+    return max(4 * sweep_seconds, 60.0)
+
+
+def init_app(app: Flask) -> None:
+    """Register the delivery and sweep jobs, and (without Celery, outside tests) start the
+    in-process sweeper with the app's first request, so items a restart left pending are
+    delivered without waiting for the next scoring."""
+    every = _services(app).settings.writeback_sweep_seconds
+    expires = sweep_expiry(every)
+
+    def deliver(app: Flask, platform_id: int, course_id: str) -> int:
+        return deliver_course(app, platform_id, course_id).delivered
+
+    def sweep_due(app: Flask) -> int:
+        return sweep(app, lambda pid, course: _send(app, pid, course, expires=expires))
+
+    jobs.register(app, jobs.Job(TASK_DELIVER, deliver))
+    jobs.register(app, jobs.Job(TASK_SWEEP, sweep_due, every=every, expires=expires))
+    if app.testing:
+        return
+
+    @app.before_request
+    def _start() -> None:
+        if app.extensions.get(SWEEPER) is None:
+            start_sweeper(app)
 
 
 def kick(app: Flask, platform_id: int, course_id: str) -> None:
     """Start delivering a course now (the sweeper catches anything a lost kick leaves)."""
-    if uses_celery(app):
-        from lti_app.writeback.celery_app import send_delivery
-
-        try:
-            send_delivery(app, platform_id, course_id)
-        except Exception:  # the broker is down: the outbox row waits for the sweeper
-            log.warning("writeback_enqueue_failed course=%s", course_id)
-        return
-    if not app.testing:
+    if not uses_celery(app) and not app.testing:
         start_sweeper(app)
-    _run_in_process(app, platform_id, course_id)
+    _send(app, platform_id, course_id)
 
 
-def _run_in_process(app: Flask, platform_id: int, course_id: str) -> None:
+def _send(app: Flask, platform_id: int, course_id: str, *, expires: float | None = None) -> None:
     try:
-        runner(app).submit(
-            f"writeback:{platform_id}:{course_id}",
-            lambda: deliver_course(app, platform_id, course_id),
-        )
+        jobs.run_later(app, TASK_DELIVER, platform_id, course_id, expires=expires)
     except QueueFull:  # the next sweep tries again
         log.warning("writeback_queue_full course=%s", course_id)
+    except Exception:  # the broker is down: the outbox row waits for the sweeper
+        log.warning("writeback_enqueue_failed course=%s", course_id)
 
 
 def kick_after_response(platform_id: int, course_id: str) -> None:
@@ -120,7 +146,7 @@ class _Sweeper:
     def _run(self) -> None:
         while not self.stop.wait(self.interval):
             try:
-                sweep(self.app, lambda pid, course: _run_in_process(self.app, pid, course))
+                sweep(self.app, lambda pid, course: _send(self.app, pid, course))
             except Exception:
                 log.exception("writeback_sweep_failed")
 
@@ -134,18 +160,6 @@ def start_sweeper(app: Flask) -> None:
             sweeper = _Sweeper(app, _services(app).settings.writeback_sweep_seconds)
             app.extensions[SWEEPER] = sweeper
             sweeper.thread.start()
-
-
-def start_with_first_request(app: Flask) -> None:
-    """Outside tests, the in-process sweeper starts with the app's first request, so items a
-    restart left pending are delivered without waiting for the next scoring."""
-    if app.testing:
-        return
-
-    @app.before_request
-    def _start() -> None:
-        if app.extensions.get(SWEEPER) is None:
-            start_sweeper(app)
 
 
 def stop_sweeper(app: Flask) -> None:

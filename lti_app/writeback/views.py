@@ -19,7 +19,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, STATUSES, WritebackItem
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
-from lti_app.web.session_views import refuse, session_required
+from lti_app.web.access import refuse, session_required
 from lti_app.writeback import outbox
 from lti_app.writeback.dispatch import kick_after_response
 
@@ -54,7 +54,7 @@ def _status_json(st: outbox.CourseStatus) -> dict[str, Any]:
     }
 
 
-def _page(row: LaunchSession, actor: svc.Actor, status: int = 200, **ctx: Any) -> Response:
+def _page(row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx: Any) -> Response:
     db = get_session()
     names = svc.roster_names(db, actor)
     titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}

@@ -13,15 +13,14 @@ import requests
 import responses
 
 from canvas_sandbox import serializers as ser
-from lti_app.canvas.client import (
+from lti_app.canvas.client import CanvasClient, StaticToken
+from lti_app.canvas.client.errors import (
     BadPayload,
-    CanvasClient,
     CanvasError,
     CanvasUnavailable,
     NotFound,
     PermissionDenied,
     ReconnectRequired,
-    StaticToken,
     Throttled,
     TokenInvalid,
     ValidationFailed,
@@ -550,7 +549,8 @@ def test_json_hijacking_guard_is_stripped_and_non_json_is_bad_payload(
 def test_missing_course_scale_is_none_but_other_404s_raise(
     canvas: responses.RequestsMock, make_client: MakeClient
 ) -> None:
-    # account_level_mastery_scales off and no scale defined: Canvas answers 404 (§3.1, §7.9)
+    # account_level_mastery_scales off and no scale defined: Canvas answers 404
+    # (docs/canvas.md §6.6)
     canvas.get(
         f"{BASE}/api/v1/courses/12/outcome_proficiency",
         status=404,

@@ -14,8 +14,8 @@ from responses import matchers
 
 from canvas_sandbox import serializers as ser
 from canvas_sandbox.state import OutcomeGroup
-from lti_app.canvas.client import CanvasError, CanvasUnavailable, UnsafeLink
 from lti_app.canvas.client.client import parse_link_header
+from lti_app.canvas.client.errors import CanvasError, CanvasUnavailable, UnsafeLink
 from tests.canvas import payloads
 from tests.canvas.conftest import BASE, TOKEN, FakeClock, MakeClient, auth_of
 from tests.http_calls import url_of

@@ -26,12 +26,12 @@ import canvas_sandbox.tokens as sandbox_tokens
 from lti_app.canvas.client import (
     CanvasClient,
     OAuth2TokenSource,
-    ReconnectRequired,
     StaticToken,
     StoredToken,
     exchange_code,
     revoke,
 )
+from lti_app.canvas.client.errors import ReconnectRequired
 from lti_app.canvas.client.types import (
     CriterionSpec,
     RatingSpec,

@@ -16,15 +16,14 @@ import responses
 
 from lti_app.canvas.client import (
     CanvasClient,
-    CanvasUnavailable,
     OAuth2TokenSource,
-    ReconnectRequired,
     StaticToken,
     StoredToken,
     authorization_url,
     exchange_code,
     revoke,
 )
+from lti_app.canvas.client.errors import CanvasUnavailable, ReconnectRequired
 from tests.canvas import payloads
 from tests.canvas.conftest import BASE
 from tests.http_calls import send_kwargs
@@ -72,7 +71,7 @@ def source(store: MemoryStore, **kwargs: Any) -> OAuth2TokenSource:
 
 
 def refresh_response(access: str = "new-access") -> dict[str, Any]:
-    # Canvas's refresh answer: no refresh_token (reference §5.3)
+    # Canvas's refresh answer: no refresh_token (docs/canvas.md §4.2)
     return {
         "access_token": access,
         "token_type": "Bearer",

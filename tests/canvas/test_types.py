@@ -13,7 +13,7 @@ import canvas_sandbox.rubrics as sandbox_rubrics
 import canvas_sandbox.seed as seed
 import canvas_sandbox.serializers as ser
 import canvas_sandbox.state as sandbox_state
-from lti_app.canvas.client import BadPayload
+from lti_app.canvas.client.errors import BadPayload
 from lti_app.canvas.client.types import (
     assignment_id_of,
     dedupe_rollups,

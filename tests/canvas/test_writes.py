@@ -14,7 +14,7 @@ import canvas_sandbox.rubrics as sandbox_rubrics
 import canvas_sandbox.seed as seed
 import canvas_sandbox.serializers as ser
 import canvas_sandbox.state as sandbox_state
-from lti_app.canvas.client import CanvasUnavailable, ValidationFailed
+from lti_app.canvas.client.errors import CanvasUnavailable, ValidationFailed
 from lti_app.canvas.client.types import CriterionSpec, RatingSpec
 from tests.canvas.conftest import BASE, MakeClient
 
@@ -110,7 +110,7 @@ def test_rubric_validation_failure_comes_as_http_200(
 def test_create_rubric_is_not_resent_after_a_timeout(
     canvas: responses.RequestsMock, make_client: MakeClient
 ) -> None:
-    # a second POST could create a second grading association: the trap of §7.5
+    # a second POST could create a second grading association: the trap of docs/canvas.md §3.6
     canvas.post(f"{BASE}/api/v1/courses/12/rubrics", body=requests.ReadTimeout("slow"))
     with pytest.raises(CanvasUnavailable):
         make_client().create_rubric("12", "53", "t", [CriterionSpec("x", SCALE)])

@@ -1,4 +1,4 @@
-"""LTI Dynamic Registration as Canvas runs it (canvas-api.md §6.5), against a mocked Canvas.
+"""LTI Dynamic Registration as Canvas runs it (docs/canvas.md §5), against a mocked Canvas.
 
 Hosts as Instructure-hosted Canvas serves them (canvas-lms `DynamicRegistrationController#
 oidc_configuration_url` and `SecurityController#openid_configuration`): the configuration is
@@ -54,7 +54,7 @@ LTI_SCOPES = [
 
 
 def openid_configuration(**changes: Any) -> dict[str, Any]:
-    """Canvas's answer to GET <openid_configuration> (shape from canvas-api.md §6.5)."""
+    """Canvas's answer to GET <openid_configuration> (shape from docs/canvas.md §5.1)."""
     doc: dict[str, Any] = {
         "issuer": ISSUER,
         "authorization_endpoint": AUTH,

@@ -1,4 +1,4 @@
-"""1EdTech certification cases (lti-security.md §1.4): 12 known-bad payloads, valid variants.
+"""1EdTech certification cases (docs/lti.md §2): 12 known-bad payloads, valid variants.
 
 Each bad payload goes through a real login first, so the only thing wrong is the payload.
 A rejection must be a 4xx HTML page that says what to tell the admin, create no session

@@ -1,4 +1,4 @@
-"""lti-security.md §7 checklist 3-21 and the extra negatives of §1.4, with real tokens."""
+"""docs/lti.md §5.3-5.21 (the checklist) and the extra negatives of §2.3, with real tokens."""
 
 from __future__ import annotations
 

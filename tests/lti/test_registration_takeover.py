@@ -202,7 +202,7 @@ def test_step_4_a_moved_platform_row_gets_no_token_and_no_secret(
         )
     # A forged teacher presses Sync now (the sync runs with the real teacher's stored token).
     with app.app_context():
-        run_id, _ = start_user_sync(app, services(), district, "101", TEACHER)
+        run_id, _ = start_user_sync(app, district, "101", TEACHER)
     assert runner(app).wait_idle(timeout=60)
     with session_scope(app) as db:
         run = db.get(SyncRun, run_id)

@@ -1,4 +1,4 @@
-"""Course role comes from membership (context) roles only (lti-security.md §4)."""
+"""Course role comes from membership (context) roles only (docs/lti.md §4.2)."""
 
 from __future__ import annotations
 

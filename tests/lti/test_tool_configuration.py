@@ -1,4 +1,4 @@
-"""The Canvas developer key JSON at /lti/config.json (canvas-api.md §6.4)."""
+"""The Canvas developer key JSON at /lti/config.json (docs/canvas.md §7.6)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from lti_app.lti.tool_configuration import developer_key_json
 from tests.conftest import LtiBrowser, make_app
 from tests.lti_platform import TOOL_BASE
 
-# TokenScopes::LTI_SCOPES: the LTI scopes Canvas accepts on a developer key (§6.4).
+# TokenScopes::LTI_SCOPES: the LTI scopes Canvas accepts on a developer key (docs/canvas.md §7.6).
 CANVAS_LTI_SCOPES = {
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly",

@@ -175,7 +175,7 @@ def test_kid_is_rfc7638_thumbprint(app: Flask) -> None:
     do_rotate(app)
     do_rotate(app)
     for key in get_jwks(app)["keys"]:
-        # RFC 7638 §3.2: required members only, lexicographic order, no whitespace.
+        # RFC 7638, section 3.2: required members only, lexicographic order, no whitespace.
         canonical = json.dumps(
             {"e": key["e"], "kty": "RSA", "n": key["n"]}, separators=(",", ":"), sort_keys=True
         )

@@ -1,5 +1,5 @@
 """Golden vectors: Canvas's Learning Mastery Gradebook score, hand-computed from canvas-lms's
-``RollupScore`` / ``RollupScoreAggregatorHelper`` formulas (docs/canvas.md §2.1, §2.2).
+``RollupScore`` / ``RollupScoreAggregatorHelper`` formulas (docs/canvas.md §2.1, §2.5, §2.7).
 
 Each row: the scale in force (points possible, mastery points), the stored method and its int,
 the new-decaying flag, the results (percent of the aligned artifact, or a raw score when Canvas
@@ -62,7 +62,7 @@ GOLDEN: list[tuple[str, list[ScoredResult], CanvasScoring, float | None]] = [
     ("issue latest", ISSUE, S("latest"), 3.6),
     ("issue n_mastery 2 at 3", ISSUE, S("n_mastery", 2), None),  # only 3.6 reaches 3
     ("issue n_mastery 1 at 3", ISSUE, S("n_mastery", 1), 3.6),
-    # canvas-api reference §3.6/§8.6, scores 1..5 oldest to newest on a 0-5 scale.
+    # docs/canvas.md §2.5: scores 1..5 oldest to newest (here on a 0-5 scale).
     ("1..5 legacy decaying 65", ONE_TO_FIVE, S("decaying_average", 65, 5.0), 4.13),  # 4.125 up
     (
         "1..5 standard decaying, flag on",

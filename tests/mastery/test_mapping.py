@@ -25,7 +25,7 @@ from lti_app.mastery.mapping import (
 )
 from lti_app.mastery.scales import Level, Scale, list_presets, load_preset
 
-# canvas-api.md §3.1: the body of GET .../outcome_proficiency for Canvas's default scale.
+# docs/canvas.md §6.6: the body of GET .../outcome_proficiency for Canvas's default scale.
 CANVAS_DEFAULT = json.loads(
     """{"ratings":[
   {"description":"Exceeds Mastery","points":4.0,"mastery":false,"color":"0374B5"},

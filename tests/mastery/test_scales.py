@@ -303,7 +303,7 @@ def test_learning_progression_preset() -> None:
 
 def test_canvas_default_preset_matches_canvas() -> None:
     scale = load_preset("canvas_default_5")
-    canvas = {  # canvas-api.md §3.1, the current built-in default
+    canvas = {  # docs/canvas.md §6.6, the current built-in default
         4.0: ("Exceeds Mastery", "0374B5"),
         3.0: ("Mastery", "0B874B"),
         2.0: ("Near Mastery", "FAB901"),

@@ -74,9 +74,9 @@ def post(browser: LtiBrowser, handle: str, path: str, data: dict[str, Any]) -> A
 def demos(app: Flask, pid: int) -> dict[str, int]:
     """Ava proposes on RL, Ben submits a project on RL, Ben asks to be reassessed on W."""
     with app.app_context(), session_scope(app) as db:
-        ava = svc.Actor(pid, COURSE, AVA, Role.STUDENT)
-        ben = svc.Actor(pid, COURSE, BEN, Role.STUDENT)
-        t = svc.Actor(pid, COURSE, "900", Role.TEACHER)
+        ava = svc.CourseContext(pid, COURSE, AVA, Role.STUDENT)
+        ben = svc.CourseContext(pid, COURSE, BEN, Role.STUDENT)
+        t = svc.CourseContext(pid, COURSE, "900", Role.TEACHER)
         p = svc.choose(db, ava, RL, "proposal")
         svc.propose(db, ava, p.id, "A <b>comic</b> strip about the theme")
         s = svc.choose(db, ben, RL, "project")
@@ -325,7 +325,7 @@ def test_district_admin_edits_the_library_that_default_menus_offer(
     assert page.status_code == 200, page.get_data(as_text=True)
 
     with app.app_context(), session_scope(app) as db:
-        t = svc.Actor(pid, COURSE, "900", Role.TEACHER)
+        t = svc.CourseContext(pid, COURSE, "900", Role.TEACHER)
         entries, is_default = svc.effective_menu(db, t, RL)
         assert is_default and [(e.kind.value, e.instructions) for e in entries] == [
             ("test", "District instructions for test"),

@@ -48,12 +48,12 @@ def db(app: Flask, pid: int) -> Iterator[Session]:
         yield session
 
 
-def student(pid: int, uid: str = AVA, course: str = COURSE) -> svc.Actor:
-    return svc.Actor(pid, course, uid, Role.STUDENT)
+def student(pid: int, uid: str = AVA, course: str = COURSE) -> svc.CourseContext:
+    return svc.CourseContext(pid, course, uid, Role.STUDENT)
 
 
-def teacher(pid: int, course: str = COURSE) -> svc.Actor:
-    return svc.Actor(pid, course, TEACHER, Role.TEACHER)
+def teacher(pid: int, course: str = COURSE) -> svc.CourseContext:
+    return svc.CourseContext(pid, course, TEACHER, Role.TEACHER)
 
 
 def events(db: Session, demo_id: int) -> list[tuple[str | None, str, str, str | None]]:
@@ -175,8 +175,10 @@ def test_nobody_reaches_another_students_course_or_tenants_records(
         student(pid, BEN),  # a classmate
         student(pid, AVA, OTHER_COURSE),  # Ava herself, launched from another course
         teacher(pid, OTHER_COURSE),  # a teacher of another course
-        svc.Actor(other_pid, COURSE, TEACHER, Role.TEACHER),  # the same ids on another tenant
-        svc.Actor(other_pid, COURSE, AVA, Role.STUDENT),
+        svc.CourseContext(
+            other_pid, COURSE, TEACHER, Role.TEACHER
+        ),  # the same ids on another tenant
+        svc.CourseContext(other_pid, COURSE, AVA, Role.STUDENT),
     ]
     for actor in outsiders:
         with pytest.raises(svc.NotFound):
@@ -395,7 +397,9 @@ def test_two_teachers_scoring_at_once_score_once(app: Flask, pid: int, backend_u
         with app.app_context():
             try:
                 with session_scope(app) as db2:
-                    svc.score(db2, svc.Actor(pid, COURSE, "901", Role.TEACHER), demo_id, "4")
+                    svc.score(
+                        db2, svc.CourseContext(pid, COURSE, "901", Role.TEACHER), demo_id, "4"
+                    )
                 outcome["second"] = "scored"
             except svc.Conflict:
                 outcome["second"] = "refused"

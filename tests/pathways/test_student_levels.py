@@ -11,7 +11,7 @@ from flask import Flask
 
 from lti_app.db import session_scope
 from lti_app.grading import drill as drill_model
-from lti_app.grading.views import chart_of
+from lti_app.grading.charts import chart_of
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
@@ -23,10 +23,10 @@ from tests.lti_platform import FakePlatform
 
 def _score(app: Flask, pid: int, uid: str, oid: str, level: str, at: datetime) -> int:
     with app.app_context(), session_scope(app) as db:
-        student = svc.Actor(pid, COURSE, uid, Role.STUDENT)
+        student = svc.CourseContext(pid, COURSE, uid, Role.STUDENT)
         d = svc.choose(db, student, oid, "project")
         svc.submit(db, student, d.id, "work", "")
-        svc.score(db, svc.Actor(pid, COURSE, "900", Role.TEACHER), d.id, level)
+        svc.score(db, svc.CourseContext(pid, COURSE, "900", Role.TEACHER), d.id, level)
         d.scored_at = at  # a known time: before, between and after the Canvas results
         return d.id
 
@@ -36,12 +36,12 @@ def test_the_student_pages_levels_equal_the_teachers_drilldown(
 ) -> None:
     seed_course(app, platform)
     pid = platform_id(app, platform)
-    teacher = svc.Actor(pid, COURSE, "900", Role.TEACHER)
+    teacher = svc.CourseContext(pid, COURSE, "900", Role.TEACHER)
     first = _score(app, pid, "812", "97", "1.0", T0 + timedelta(days=3))
     _score(app, pid, "813", "99", "4.0", T0 - timedelta(days=2))
     _score(app, pid, "814", "98", "2.5", T0)  # the same second as Cal's Canvas result
     with app.app_context(), session_scope(app) as db:
-        ava = svc.Actor(pid, COURSE, "812", Role.STUDENT)
+        ava = svc.CourseContext(pid, COURSE, "812", Role.STUDENT)
         svc.request_reassessment(db, ava, first, "practised")
         nxt = svc.approve_reassessment(db, teacher, first)
         svc.submit(db, ava, nxt.id, "again", "")
@@ -57,7 +57,7 @@ def test_the_student_pages_levels_equal_the_teachers_drilldown(
     with app.app_context(), session_scope(app) as db:
         eff = effective_policy(db, pid, COURSE)
         for uid, _, _ in STUDENTS:
-            actor = svc.Actor(pid, COURSE, uid, Role.STUDENT)
+            actor = svc.CourseContext(pid, COURSE, uid, Role.STUDENT)
             outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
             mine = _my_drills(db, actor, eff, outcomes, now)
             assert set(mine) == {oid for oid, _, _ in TARGETS}

@@ -85,8 +85,8 @@ def demo_of(app: Flask, user: str, oid: str) -> Demonstration:
         return rows[-1]
 
 
-def teacher(pid: int) -> svc.Actor:
-    return svc.Actor(pid, COURSE, "900", Role.TEACHER)
+def teacher(pid: int) -> svc.CourseContext:
+    return svc.CourseContext(pid, COURSE, "900", Role.TEACHER)
 
 
 def test_home_links_to_the_targets_page_grouped_with_levels_and_next_steps(
@@ -206,7 +206,7 @@ def test_a_student_never_reads_or_changes_a_classmates_records(
     app: Flask, pid: int, browser: LtiBrowser
 ) -> None:
     with app.app_context(), session_scope(app) as db:
-        ben = svc.Actor(pid, COURSE, BEN, Role.STUDENT)
+        ben = svc.CourseContext(pid, COURSE, BEN, Role.STUDENT)
         theirs = svc.choose(db, ben, RL, "project")
         svc.submit(db, ben, theirs.id, "Ben's secret essay", "https://ben.example/essay")
         ben_id = theirs.id
@@ -267,7 +267,7 @@ def test_below_proficiency_the_next_level_and_the_distance_are_said_in_words(
     app: Flask, pid: int, browser: LtiBrowser
 ) -> None:
     with app.app_context(), session_scope(app) as db:
-        ava = svc.Actor(pid, COURSE, AVA, Role.STUDENT)
+        ava = svc.CourseContext(pid, COURSE, AVA, Role.STUDENT)
         d = svc.choose(db, ava, W, "test")
         svc.submit(db, ava, d.id, "My argument", "")
         svc.score(db, teacher(pid), d.id, "2.0", "")
@@ -296,7 +296,7 @@ def test_a_teacher_override_shows_its_reason_and_another_tenant_sees_nothing(
 ) -> None:
     with app.app_context(), session_scope(app) as db:
         svc.set_override(db, teacher(pid), AVA, RL, "3.5", "You explained it to the class.")
-        ava = svc.Actor(pid, COURSE, AVA, Role.STUDENT)
+        ava = svc.CourseContext(pid, COURSE, AVA, Role.STUDENT)
         d = svc.choose(db, ava, W, "project")
         svc.submit(db, ava, d.id, "Tenant A evidence", "")
         demo_id = d.id

@@ -1,4 +1,4 @@
-"""Bearer tokens and the OAuth2 token endpoint (§5.3)."""
+"""Bearer tokens and the OAuth2 token endpoint (docs/canvas.md §4.2, §4.8)."""
 
 from __future__ import annotations
 

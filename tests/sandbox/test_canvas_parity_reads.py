@@ -1,4 +1,5 @@
-"""Contracts: reads, flags, scopes and rubric rewrites as canvas-lms serves them (§8.4-8.9)."""
+"""Contracts: reads, flags, scopes and rubric rewrites as canvas-lms serves them
+(docs/canvas.md §1.1, §1.7, §2.4, §3.8, §3.10, §4.9, §6.8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Contracts: post policies decide what a student sees of their own results (reference §8.3)."""
+"""Contracts: post policies decide what a student sees of their own results
+(docs/canvas.md §1.6)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Contracts: the write path behaves as canvas-lms does where the tool's correctness depends on it.
 
-Each test names the canvas-lms file and method it follows (reference §8).
+Each test names the canvas-lms file and method it follows (docs/canvas.md §3.3-3.5,
+§3.9, §3.11-3.13, §4.6, §4.11).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pagination links, throttling and the /_sandbox knobs (§5.1, §5.2)."""
+"""Pagination links, throttling and the /_sandbox knobs (docs/canvas.md §4.6, §4.7)."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_bucket_reservation_and_leak() -> None:
     now = [0.0]
     config = SandboxConfig(bucket_high_water=600, bucket_outflow=10, upfront_cost=50)
     throttle = Throttle(config, clock=lambda: now[0])
-    # twelve parallel requests exhaust the headroom on reservations alone (§5.2)
+    # twelve parallel requests exhaust the headroom on reservations alone (docs/canvas.md §4.7)
     assert all(throttle.start("t") for _ in range(12))
     assert not throttle.start("t")
     cost, remaining = throttle.finish("t", rows=100)

@@ -1,4 +1,4 @@
-"""The sandbox as an LTI 1.3 platform (canvas-api.md §6): login initiation, the
+"""The sandbox as an LTI 1.3 platform (docs/canvas.md §5, §7): login initiation, the
 authorization endpoint's checks, id_token claims, key rotation, Dynamic Registration and
 developer key JSON installs. Flask test client only; the tool's own JSON shapes come from
 lti_app (tests may import both packages)."""
@@ -172,7 +172,7 @@ def verify(client: FlaskClient, id_token: str, client_id: str) -> dict[str, Any]
     return claims
 
 
-# -- login initiation (§6.2) ------------------------------------------------------------------
+# -- login initiation (docs/canvas.md §7.2) ---------------------------------------------------
 def test_tool_tab_posts_every_canvas_login_parameter_into_the_tool_frame(
     app: Flask, tool: Any, state: SandboxState
 ) -> None:
@@ -227,7 +227,7 @@ def test_student_of_another_course_sees_neither_the_course_nor_its_tool(
     assert client_as(app, None).get(f"/courses/{COURSE}").status_code == 401
 
 
-# -- the authorization endpoint (§6.2 step 2) --------------------------------------------------
+# -- the authorization endpoint (docs/canvas.md §7.3) ------------------------------------------
 @pytest.mark.parametrize(
     ("change", "error"),
     [
@@ -335,7 +335,7 @@ def test_authorize_accepts_post_and_echoes_state(app: Flask, tool: Any) -> None:
     assert f'action="{TOOL}/lti/launch"' in response.text
 
 
-# -- id_token claims (§6.3) -------------------------------------------------------------------
+# -- id_token claims (docs/canvas.md §7.4) ----------------------------------------------------
 def test_teacher_launch_claims_are_canvas_shaped(
     app: Flask, tool: Any, state: SandboxState
 ) -> None:
@@ -478,7 +478,7 @@ def test_teachers_cannot_rotate_keys(app: Flask) -> None:
     assert client.post("/accounts/1/security/rotate").status_code == 401
 
 
-# -- Dynamic Registration (§6.5) ----------------------------------------------------------------
+# -- Dynamic Registration (docs/canvas.md §5) ---------------------------------------------------
 def registration_frame(app: Flask) -> tuple[FlaskClient, str, str]:
     admin = client_as(app, ADMIN)
     page = admin.get(
@@ -568,7 +568,7 @@ def test_registration_page_needs_an_admin_and_a_url(app: Flask) -> None:
     assert "registration_frame" not in page.text
 
 
-# -- developer key JSON install (§6.4) ------------------------------------------------------------
+# -- developer key JSON install (docs/canvas.md §7.6) ---------------------------------------------
 @responses.activate
 def test_install_from_config_url(app: Flask, state: SandboxState) -> None:
     responses.get(TOOL + "/lti/config.json", json=developer_key_json(TOOL))

@@ -1,4 +1,4 @@
-"""The OAuth2 authorization-code page of the API developer key flow (canvas-api.md §5.3) on
+"""The OAuth2 authorization-code page of the API developer key flow (docs/canvas.md §4.8) on
 the seeded demo district: every refusal, the approve and cancel redirects, and the code
 exchanged at the token endpoint."""
 

@@ -1,4 +1,4 @@
-"""Outcome groups, links, outcomes and mastery scales over the REST API (§2, §3.1)."""
+"""Outcome groups, links, outcomes and mastery scales over the REST API (docs/canvas.md §6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""outcome_results and outcome_rollups contracts (§1.1, §1.2, §3.6)."""
+"""outcome_results and outcome_rollups contracts (docs/canvas.md §1, §2.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Write path contracts: assignments, rubrics, the trap, assessments, bulk grading (§4)."""
+"""Write path contracts: assignments, rubrics, the trap, assessments, bulk grading
+(docs/canvas.md §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rollup arithmetic pinned to the reference's worked examples (§3.4-3.6)."""
+"""Rollup arithmetic pinned to the reference's worked examples (docs/canvas.md §2.3-2.5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scoped tokens (§5.3), roster reads and the feature-flag probe (§3.5)."""
+"""Scoped tokens (docs/canvas.md §4.9), roster reads and the feature-flag probe (§6.8)."""
 
 from __future__ import annotations
 

@@ -13,22 +13,22 @@ from canvas_sandbox.rubrics import grading_association
 from canvas_sandbox.seed import DemoIds
 from canvas_sandbox.state import Progress, SandboxState
 
-# §1.1 outcome_results entry
+# outcome_results entry (docs/canvas.md §1.4)
 RESULT_KEYS = {
     "id", "score", "possible", "mastery", "percent", "hide_points", "hidden",
     "submitted_or_assessed_at", "links",
 }  # fmt: skip
 RESULT_LINK_KEYS = {"user", "learning_outcome", "alignment", "assignment"}
-# §1.2 rollup score and rollup
+# rollup score and rollup (docs/canvas.md §1.5)
 ROLLUP_SCORE_KEYS = {"score", "title", "submitted_at", "count", "hide_points", "links"}
 ROLLUP_LINK_KEYS = {"user", "section", "status"}
-# §2.1 example (FF off)
+# an outcome, full style, flag off (docs/canvas.md §6.1)
 OUTCOME_FULL_KEYS = {
     "id", "context_id", "context_type", "title", "display_name", "vendor_guid", "url",
     "can_edit", "has_updateable_rubrics", "description", "friendly_description", "assessed",
     "points_possible", "mastery_points", "ratings", "calculation_method", "calculation_int",
 }  # fmt: skip
-# §2.2
+# outcome groups and links (docs/canvas.md §6.4)
 GROUP_ABBREV_KEYS = {
     "id",
     "title",
@@ -54,9 +54,9 @@ LINK_KEYS = {
     "assessed",
     "can_unlink",
 }
-# §3.1
+# mastery scale ratings (docs/canvas.md §6.6)
 PROFICIENCY_RATING_KEYS = {"description", "points", "mastery", "color"}
-# §4.5
+# Progress (docs/canvas.md §4.11)
 PROGRESS_KEYS = {
     "id",
     "context_id",
@@ -70,7 +70,7 @@ PROGRESS_KEYS = {
     "message",
     "url",
 }  # fmt: skip  (Api::V1::Progress#progress_json: "results" only once the job stored some)
-# §1.4 assignment rubric rows and settings
+# assignment rubric rows and settings (docs/canvas.md §1.7)
 RUBRIC_ROW_KEYS = {
     "id", "points", "description", "long_description", "ignore_for_scoring", "criterion_use_range",
     "ratings",
@@ -79,7 +79,7 @@ RUBRIC_SETTINGS_KEYS = {
     "id", "title", "points_possible", "free_form_criterion_comments", "hide_score_total",
     "hide_points",
 }  # fmt: skip
-# §4.3 rubric create response
+# rubric create response (docs/canvas.md §3.8)
 CRITERION_KEYS = {
     "id", "description", "long_description", "points", "criterion_use_range",
     "learning_outcome_id", "mastery_points", "ignore_for_scoring", "ratings",

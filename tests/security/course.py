@@ -48,9 +48,9 @@ def seed(app: Flask, platform: Any) -> Course:
     pid = platform_id_of(app, platform)
     seed_course(app, pid)
     with app.app_context(), session_scope(app) as db:
-        ava = svc.Actor(pid, COURSE, AVA, Role.STUDENT)
-        ben = svc.Actor(pid, COURSE, BEN, Role.STUDENT)
-        teacher = svc.Actor(pid, COURSE, "900", Role.TEACHER)
+        ava = svc.CourseContext(pid, COURSE, AVA, Role.STUDENT)
+        ben = svc.CourseContext(pid, COURSE, BEN, Role.STUDENT)
+        teacher = svc.CourseContext(pid, COURSE, "900", Role.TEACHER)
         proposal = svc.choose(db, ava, RL, "proposal")
         svc.propose(db, ava, proposal.id, "A comic strip about the theme")
         submitted = svc.choose(db, ben, RL, "project")

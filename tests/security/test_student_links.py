@@ -25,7 +25,7 @@ def test_a_link_with_a_direction_control_is_refused_keeping_what_was_typed(
     app: Flask, course: Course, roles: Roles
 ) -> None:
     with app.app_context(), session_scope(app) as db:
-        ava = svc.Actor(course.platform_id, COURSE, AVA, Role.STUDENT)
+        ava = svc.CourseContext(course.platform_id, COURSE, AVA, Role.STUDENT)
         demo_id = svc.choose(db, ava, W, "project").id
     browser, student = roles["student"]
     before = database_dump(app)

@@ -102,7 +102,7 @@ class FakeCanvas:
     error: Exception | None = None
     # user_ids[] each results read asked for (None: the whole course)
     result_user_ids: list[frozenset[str] | None] = field(default_factory=list)
-    # Canvas answers 400 when user_ids[] names someone no longer a student (§7.10).
+    # Canvas answers 400 when user_ids[] names someone no longer a student (docs/canvas.md §1.3).
     not_a_student: str | None = None
     # The root account's enabled features; None: the token may not read them.
     flags: frozenset[str] | None = frozenset({"account_level_mastery_scales"})

@@ -1,7 +1,8 @@
 """Connect to Canvas (OAuth2 authorization code) from a teacher's launch: state single use and
 bound to the launch, wrong Canvas account refused, tokens encrypted at rest, disconnect revokes.
 
-Canvas's OAuth endpoints are mocked with `responses` (no network), in Canvas's shapes (§5.3).
+Canvas's OAuth endpoints are mocked with `responses` (no network), in Canvas's shapes
+(docs/canvas.md §4.2, §4.8).
 """
 
 from __future__ import annotations

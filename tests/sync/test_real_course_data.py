@@ -1,5 +1,5 @@
 """Real course data never fails a sync: each oddity is kept or skipped, and counted; and which
-mastery scale Canvas uses is read or inferred, with how the tool knows (docs/canvas.md §2.2)."""
+mastery scale Canvas uses is read or inferred, with how the tool knows (docs/canvas.md §6.9)."""
 
 from __future__ import annotations
 

@@ -424,7 +424,7 @@ def test_oauth_token_expiring_mid_sync_is_refreshed_once() -> None:
             platform_id = platform.id
         with app.app_context():
             run_id, created = start_user_sync(
-                app, services(), platform_id, str(ids.ela_course), str(ids.teacher)
+                app, platform_id, str(ids.ela_course), str(ids.teacher)
             )
         assert created
         assert runner(app).wait_idle(timeout=60)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lti_app.canvas import connection
 from lti_app.canvas.client.tokens import exchange_code
+from lti_app.canvas.connection import user_client_factory
 from lti_app.db import session_scope
 from lti_app.mastery.pathways import Role
 from lti_app.models.canvas import CarrierAssignment, SyncRun
@@ -26,9 +27,8 @@ from lti_app.models.tenancy import Platform
 from lti_app.models.writeback import WritebackItem
 from lti_app.pathways import service as svc
 from lti_app.services import services
-from lti_app.sync.background import start_user_sync
+from lti_app.sync import service as sync_service
 from lti_app.sync.cli import platform_for
-from lti_app.tasks.runner import runner
 from lti_app.writeback.delivery import DeliveryReport, deliver_course
 from tests.conftest import make_app
 from tests.sync.sandbox_server import RunningSandbox, running_sandbox
@@ -53,8 +53,8 @@ class World:
     students: list[str]
     outcomes: list[str]  # ELA outcome ids, in seed order
 
-    def actor(self, user: str, role: Role = Role.STUDENT) -> svc.Actor:
-        return svc.Actor(self.platform_id, self.course, user, role)
+    def actor(self, user: str, role: Role = Role.STUDENT) -> svc.CourseContext:
+        return svc.CourseContext(self.platform_id, self.course, user, role)
 
     def score(self, student: str, outcome: str, level: str, kind: str = "test") -> int:
         """Choose, submit and score one demonstration (a reassessment after the first)."""
@@ -136,9 +136,12 @@ def connect_teacher(app: Flask, sb: RunningSandbox, teacher: int) -> int:
 
 
 def sync(app: Flask, platform_id: int, course: str, teacher: str) -> None:
+    """Sync in this thread (with Celery configured, start_user_sync would queue it)."""
+    run_id, _ = sync_service.create_run(app, platform_id, course, teacher)
     with app.app_context():
-        run_id, _ = start_user_sync(app, services(), platform_id, course, teacher)
-    assert runner(app).wait_idle(timeout=120)
+        sync_service.execute(
+            app, run_id, lambda: user_client_factory(app, services(), platform_id, teacher)
+        )
     with session_scope(app) as db:
         run = db.get(SyncRun, run_id)
         assert run is not None and run.status == "succeeded", run and run.error_message

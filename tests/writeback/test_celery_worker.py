@@ -19,16 +19,14 @@ from celery.exceptions import DuplicateTaskNameWarning
 from sqlalchemy import select
 
 from lti_app.db import session_scope
+from lti_app.models.canvas import SyncRun
 from lti_app.models.writeback import WritebackItem, WritebackLease
+from lti_app.sync.background import TASK_SYNC, start_user_sync
+from lti_app.tasks.celery_app import QUEUE, celery_for
+from lti_app.tasks.runner import EXTENSION as RUNNER
 from lti_app.tasks.runner import runner
 from lti_app.writeback import dispatch
-from lti_app.writeback.celery_app import (
-    QUEUE,
-    TASK_DELIVER,
-    TASK_SWEEP,
-    celery_for,
-    sweep_expiry,
-)
+from lti_app.writeback.dispatch import TASK_DELIVER, TASK_SWEEP, sweep_expiry
 from tests.conftest import close_app, make_app
 from tests.writeback.harness import World, world
 from tests.writeback.worker_process import (
@@ -40,6 +38,7 @@ from tests.writeback.worker_process import (
 )
 
 REDIS_DB = 11
+DEAD_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1: publishing fails
 
 
 def _all_delivered(w: World) -> bool:
@@ -105,6 +104,49 @@ def test_a_real_celery_worker_delivers_what_kick_sends(backend_url: str, tmp_pat
             print(f"celery kick -> delivered (4 items, 2 rounds): {elapsed:.2f}s")
         finally:
             worker.stop()
+
+
+def test_with_celery_configured_a_course_sync_runs_on_the_worker(tmp_path: Path) -> None:
+    """One seam for background work: Sync now goes to the broker like a delivery does."""
+    broker = redis_broker(REDIS_DB)
+    with world(celery_broker_url=broker) as w:
+        worker = celery_worker(w.app, tmp_path, "sync-run")
+        try:
+            worker_ready(w.app, "sync-run", timeout=20)
+            with w.app.app_context():
+                run_id, created = start_user_sync(w.app, w.platform_id, w.course, w.teacher)
+            assert created
+
+            def finished() -> bool:
+                with session_scope(w.app) as db:
+                    run = db.get(SyncRun, run_id)
+                    return run is not None and run.status in ("succeeded", "failed")
+
+            wait_for(finished, 60, "the worker to run the sync", step=0.2)
+            with session_scope(w.app) as db:
+                run = db.get(SyncRun, run_id)
+                assert run is not None and run.status == "succeeded", run and run.error_message
+            assert RUNNER not in w.app.extensions  # nothing ran on the app's own threads
+            wait_for(
+                lambda: f"Task {TASK_SYNC}[" in worker.output() and "succeeded" in worker.output(),
+                10,
+                "the worker to log the sync task as succeeded",
+                step=0.1,
+            )
+        finally:
+            worker.stop()
+
+
+def test_a_sync_runs_in_process_when_the_broker_is_down() -> None:
+    """Sync now with the broker unreachable still syncs (on the app's threads)."""
+    with world(celery_broker_url=DEAD_BROKER) as w:
+        with w.app.app_context():
+            run_id, created = start_user_sync(w.app, w.platform_id, w.course, w.teacher)
+        assert created
+        assert runner(w.app).wait_idle(timeout=60)
+        with session_scope(w.app) as db:
+            run = db.get(SyncRun, run_id)
+            assert run is not None and run.status == "succeeded", run and run.error_message
 
 
 def _age_lease(w: World, holder: str, expires_at: datetime) -> None:
@@ -237,8 +279,7 @@ def test_a_task_whose_pool_process_dies_goes_back_to_the_queue(tmp_path: Path) -
 
 
 def test_a_kick_while_the_broker_is_down_leaves_the_item_for_the_sweeper() -> None:
-    # Nothing listens on port 1: publishing fails (after kombu's short retries).
-    with world(celery_broker_url="redis://127.0.0.1:1/0") as w:
+    with world(celery_broker_url=DEAD_BROKER) as w:
         w.score(w.students[5], w.outcomes[5], "3")
         started = time.monotonic()
         dispatch.kick(w.app, w.platform_id, w.course)  # logs and returns; never raises
@@ -279,5 +320,5 @@ def test_the_celery_sweep_sends_due_courses_with_an_expiry_and_kick_without(
         expires = datetime.fromisoformat(swept["expires"])
         wanted = sweep_expiry(w.app.extensions["mp_services"].settings.writeback_sweep_seconds)
         assert abs((expires - before).total_seconds() - wanted) < 5
-        schedule = celery.conf.beat_schedule["writeback-sweep"]
+        schedule = celery.conf.beat_schedule[TASK_SWEEP]
         assert schedule["task"] == TASK_SWEEP and schedule["options"]["expires"] == wanted

@@ -335,7 +335,7 @@ def test_a_worker_dying_after_creating_the_rubric_adopts_it_and_never_posts_a_se
         assert writes(w)[CREATE_RUBRIC] == 1
 
         assert w.deliver().delivered == 2
-        assert writes(w)[CREATE_RUBRIC] == 1  # a second POST would be the trap (§7.5)
+        assert writes(w)[CREATE_RUBRIC] == 1  # another POST would be the trap (docs/canvas.md §3.6)
         assert w.trap_fired() == 0
         assert_delivered_exactly(w, before)
 
@@ -433,10 +433,10 @@ def late_post_client_for(w: World, post: str, look: str) -> Callable[[str], Canv
         "attempt looks once (CarrierKeeper._find_by_marker / _adopt_rubric) and, finding "
         "nothing yet, POSTs again; when Canvas finishes the first request after that look, "
         "the course gets a twin carrier, or a second grading association that destroys the "
-        "first one's results (the trap, §7.5). Reproduced with the sandbox's hang knob when "
-        "writeback_retry_seconds is shorter than the stall. A POST of unknown outcome should "
-        "be remembered on the carrier row and only adopted (never re-POSTed) until it is "
-        "found or a grace period has passed. Remove this marker once fixed."
+        "first one's results (the trap, docs/canvas.md §3.6). Reproduced with the sandbox's "
+        "hang knob when writeback_retry_seconds is shorter than the stall. A POST of unknown "
+        "outcome should be remembered on the carrier row and only adopted (never re-POSTed) "
+        "until it is found or a grace period has passed. Remove this marker once fixed."
     ),
 )
 @pytest.mark.parametrize(

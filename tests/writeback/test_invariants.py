@@ -19,9 +19,9 @@ from sqlalchemy import update
 
 from canvas_sandbox.results import materialize
 from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.connection import user_client_factory
 from lti_app.db import session_scope
 from lti_app.models.writeback import PENDING, WritebackItem, WritebackLease
-from lti_app.sync.background import user_client_factory
 from lti_app.writeback.carriers import MARKER_PREFIX
 from lti_app.writeback.delivery import DeliveryReport
 from tests.writeback.harness import World, world
@@ -266,7 +266,8 @@ def test_a_row_canvas_holds_for_an_item_that_gave_up_is_kept_when_the_next_row_i
 
         w.score(student, str(b), "4")
         w.deliver()
-        # A's rating is still on the student's carrier assessment (§7.4: omitted rows lose it).
+        # A's rating is still on the student's carrier assessment (docs/canvas.md §3.5: omitted rows
+        # lose it).
         assert assessment_rows(w, carrier, student) == {a: 3.0, b: 4.0}
 
 

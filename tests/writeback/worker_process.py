@@ -142,7 +142,7 @@ def celery_worker(app: Flask, tmp: Path, name: str, beat: bool = False) -> Worke
     args = [
         str(CELERY),
         "-A",
-        "lti_app.writeback.worker",
+        "lti_app.tasks.worker",
         "worker",
         "--pool=prefork",
         "--concurrency=1",
@@ -158,7 +158,7 @@ def celery_worker(app: Flask, tmp: Path, name: str, beat: bool = False) -> Worke
 
 def worker_ready(app: Flask, name: str, timeout: float) -> str:
     """Wait until the worker answers a ping over the broker; returns its full name."""
-    from lti_app.writeback.celery_app import celery_for
+    from lti_app.tasks.celery_app import celery_for
 
     full = f"{name}@127.0.0.1"
     control = celery_for(app).control

@@ -3,22 +3,12 @@
 - `client.CanvasClient`: every call through one chokepoint (timeouts, bounded retries with
   jitter, throttling, pacing, per-token concurrency, refresh-once, same-origin pagination);
 - `tokens`: static and OAuth2 token sources (authlib), code exchange, revocation;
-- `types`: frozen results parsed from Canvas's JSON; `errors`: typed, display-safe errors.
+- `types`: frozen results parsed from Canvas's JSON; `errors`: typed, display-safe errors
+  (import them from `lti_app.canvas.client.errors`).
 """
 
+from lti_app.canvas.client import errors
 from lti_app.canvas.client.client import CanvasClient, RequestStats
-from lti_app.canvas.client.errors import (
-    BadPayload,
-    CanvasError,
-    CanvasUnavailable,
-    NotFound,
-    PermissionDenied,
-    ReconnectRequired,
-    Throttled,
-    TokenInvalid,
-    UnsafeLink,
-    ValidationFailed,
-)
 from lti_app.canvas.client.tokens import (
     OAuth2TokenSource,
     StaticToken,
@@ -31,24 +21,15 @@ from lti_app.canvas.client.tokens import (
 )
 
 __all__ = [
-    "BadPayload",
     "CanvasClient",
-    "CanvasError",
-    "CanvasUnavailable",
-    "NotFound",
     "OAuth2TokenSource",
-    "PermissionDenied",
-    "ReconnectRequired",
     "RequestStats",
     "StaticToken",
     "StoredToken",
-    "Throttled",
-    "TokenInvalid",
     "TokenSource",
     "TokenStore",
-    "UnsafeLink",
-    "ValidationFailed",
     "authorization_url",
+    "errors",
     "exchange_code",
     "revoke",
 ]

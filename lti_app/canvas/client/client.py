@@ -658,7 +658,7 @@ class CanvasClient:
 
     def root_account_features(self, account_id: str) -> frozenset[str] | None:
         """The features enabled on a root account, or None when this token may not read them
-        (docs/canvas.md §2.2: the outcome flags are root-account features)."""
+        (docs/canvas.md §6.9: the outcome flags are root-account features)."""
         try:
             data = self._get(
                 f"/api/v1/accounts/{account_id}/features/enabled",

@@ -1,6 +1,7 @@
-"""The Celery worker's entry point: ``celery -A lti_app.writeback.worker worker``.
+"""The Celery worker's entry point: ``celery -A lti_app.tasks.worker worker``.
 
-Builds the Flask app from the environment (like the WSGI server does) and its Celery app.
+Builds the Flask app from the environment (like the WSGI server does), which registers every
+domain's jobs, and its Celery app.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import Any
 from celery.signals import worker_process_init
 
 from lti_app import create_app
-from lti_app.writeback.celery_app import celery_for
+from lti_app.tasks.celery_app import celery_for
 
 flask_app = create_app()
 celery = celery_for(flask_app)
