@@ -292,7 +292,6 @@ def _read_structure(
             pool.submit(client.sections, course_id),
             pool.submit(client.student_enrollments, course_id),
             pool.submit(_root_flags, client, course_id),
-            pool.submit(_rollups, client, course_id),
         )
         pending = set(futures)
         while pending:  # bounded: each call is bounded by the client's deadline
@@ -305,8 +304,22 @@ def _read_structure(
 def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> CourseSnapshot:
     """Everything the tool keeps about one course, read into memory (nothing is written)."""
     progress(2, "Reading learning targets, scale, sections, students and Canvas's rollups")
-    links_f, groups_f, proficiency_f, sections_f, enrollments_f, flag_f, rollups_f = (
-        _read_structure(client, course_id, progress)
+    # Canvas's rollups are only needed at the end: read them beside everything else (one
+    # request; the client keeps at most three in flight per token).
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mp-rollups")
+    try:
+        rollups_f = side.submit(_rollups, client, course_id)
+        snapshot = _fetch(client, course_id, progress, rollups_f)
+    finally:
+        side.shutdown(wait=True)  # bounded: the read is bounded by the client's deadline
+    return snapshot
+
+
+def _fetch(
+    client: CourseReader, course_id: str, progress: Progress, rollups_f: Future[Any]
+) -> CourseSnapshot:
+    links_f, groups_f, proficiency_f, sections_f, enrollments_f, flag_f = _read_structure(
+        client, course_id, progress
     )
     links: list[OutcomeLink] = links_f.result()
     proficiency: Proficiency | None = proficiency_f.result()

@@ -36,19 +36,20 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     canvas = FakeCanvas()
     steps: list[int] = []
     snap = fetch_course(canvas, "12", lambda p, s: steps.append(p))
-    # The small lists, the scale flag and Canvas's rollups side by side, then the results
-    # (hidden ones included), then the roster re-check.
-    assert sorted(canvas.calls[:8]) == [
+    # Canvas's rollups beside everything (once); the small lists and the root account's
+    # features side by side, then the results (hidden ones included), then the roster re-check.
+    assert canvas.calls.count("outcome_rollups") == 1
+    calls = [c for c in canvas.calls if c != "outcome_rollups"]
+    assert sorted(calls[:7]) == [
         "course",
         "course_proficiency",
         "outcome_groups",
         "outcome_links",
-        "outcome_rollups",
         "root_account_features",
         "sections",
         "student_enrollments",
     ]
-    assert canvas.calls[8:] == ["outcome_results", "student_enrollments"]
+    assert calls[7:] == ["outcome_results", "student_enrollments"]
     assert canvas.hidden_asked == [True]
     assert steps == sorted(steps)
     assert snap.scale_source == SCALE_COURSE
