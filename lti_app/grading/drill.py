@@ -144,6 +144,7 @@ def _basis_results(
         tool,
         canvas_user_id=canvas_user_id,
         canvas_outcome_id=canvas_outcome_id,
+        explain=True,
     )
     return {pair: level.result for pair, level in levels.items()}
 

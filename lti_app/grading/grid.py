@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lti_app.grading import canvas_view
+from lti_app.grading.canvas_view import bytewise, epoch_of, whole_second
 from lti_app.grading.course_mastery import (
     course_row,
     tool_evidence,
@@ -366,28 +367,6 @@ def level_index(values: tuple[float, ...], level: float) -> int | None:
     return i if i >= 0 else None
 
 
-def _whole_second(db: Session, column: Any) -> Any:
-    """A UTC datetime column truncated to the whole second, by the database (Canvas orders
-    results by whole seconds; parsing thousands of SQLite datetime strings in Python costs more
-    than the rest of the grid). SQLite stores UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, so
-    the first 19 characters order as the whole seconds do."""
-    if db.get_bind().dialect.name == "sqlite":
-        return func.substr(column, 1, 19)
-    return func.date_trunc("second", column)
-
-
-def _epoch(value: Any) -> int:
-    """Epoch seconds of what :func:`_whole_second` returned (text on SQLite)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return int(value.timestamp())
-
-
-def _bytewise(db: Session, column: Any) -> Any:
-    """Digits compared byte by byte: PostgreSQL's locale collation is needlessly slow here."""
-    return column if db.get_bind().dialect.name == "sqlite" else column.collate("C")
-
-
 Key = tuple[str, str]
 
 
@@ -399,7 +378,7 @@ def _canvas_levels(
     (a grid reads thousands of rows). For the ``timed`` pairs, also each level's whole epoch
     second (to merge it with the tool's own evidence)."""
     t = CourseOutcomeResult.__table__
-    second = _whole_second(db, t.c.submitted_or_assessed_at)
+    second = whole_second(db, t.c.submitted_or_assessed_at)
     query = (
         select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible, second)
         .where(
@@ -414,7 +393,7 @@ def _canvas_levels(
         .order_by(
             second,
             func.length(t.c.canvas_result_id),
-            _bytewise(db, t.c.canvas_result_id),
+            bytewise(db, t.c.canvas_result_id),
         )
     )
     out: dict[Key, list[float]] = defaultdict(list)
@@ -431,5 +410,5 @@ def _canvas_levels(
             key = (uid, oid)
             out[key].append(level)
             if key in timed:
-                seconds[key].append(_epoch(at))
+                seconds[key].append(epoch_of(at))
     return out, seconds

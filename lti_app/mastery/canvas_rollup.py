@@ -21,6 +21,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from lti_app.mastery.calculation import Method, compute, method_from_canvas
 
@@ -38,9 +39,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ScoredResult:
-    """One outcome result as Canvas's rollup reads it."""
+class ScoredResult(NamedTuple):
+    """One outcome result as Canvas's rollup reads it (a tuple: a grid builds thousands)."""
 
     score: float | None
     possible: float | None = None

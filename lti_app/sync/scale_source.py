@@ -25,7 +25,6 @@ from lti_app.mastery.canvas_rollup import (
     scored_result,
     scoring_in_force,
 )
-from lti_app.models.canvas import canvas_id_key
 from lti_app.sync.snapshot import (
     BASIS_ANSWER,
     BASIS_FLAG,
@@ -92,7 +91,8 @@ def canvas_scores(
                 assignment_id=r.canvas_assignment_id,
             ),
         )
-        for _, r in sorted(results.items(), key=lambda kv: canvas_id_key(kv[0]))
+        # The stored order (as the grading side reads it): numeric ids, then the New Quizzes keys.
+        for _, r in sorted(results.items(), key=lambda kv: (len(kv[0]), kv[0]))
         if not r.hidden
     )
     return pair_scores(triples, scorings)

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lti_app.mastery.calculation import Evidence, Method, Policy, SourceKind
-from lti_app.mastery.canvas_basis import canvas_basis_level, level_points
+from lti_app.mastery.canvas_basis import canvas_basis_level, canvas_basis_quick, level_points
 from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import PercentMapping, PercentThreshold
 from lti_app.mastery.scales import list_presets, load_preset
@@ -64,3 +66,45 @@ def test_a_deciding_override_reads_back_as_its_level() -> None:
         [("canvas:1", ScoredResult(5.0, 5.0, 1.0, T0))], [override], scoring, Policy(), mapping
     )
     assert got.result.overridden and got.result.value == 2.5
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 1).map(lambda p: round(p, 3)) | st.none(),
+            st.integers(0, 5) | st.none(),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from([m for m in Method if m is not Method.POWER_LAW]),
+    st.integers(0, 4),
+)
+def test_the_quick_path_gives_the_full_paths_figures(
+    rows: list[tuple[float | None, int | None, bool]], method: Method, minimum: int
+) -> None:
+    """Without the tool's own evidence, the grid's quick path equals the explained one."""
+    mapping = linear("marzano_0_4_half")
+    scoring = CanvasScoring("average", None, 4.0, 3.0)
+    results = [
+        ScoredResult(
+            1.0,
+            4.0,
+            percent,
+            None if day is None else T0 + timedelta(days=day),
+            "assignment_7" if quiz else None,
+        )
+        for percent, day, quiz in rows
+    ]
+    policy = Policy(method, None, minimum)
+    full = canvas_basis_level(
+        [(f"canvas:{i}", r) for i, r in enumerate(results)], [], scoring, policy, mapping
+    )
+    quick = canvas_basis_quick(results, scoring, policy, mapping)
+    assert (quick.result.value, quick.result.evidence_count, quick.points, quick.first_level) == (
+        full.result.value,
+        full.result.evidence_count,
+        full.points,
+        full.first_level,
+    )
