@@ -255,9 +255,11 @@ def banner(demo: Demo) -> str:
     return (
         "\nThe Canvas sandbox and Mastery Pathways are running.\n\n"
         f"    Open {demo.sandbox_base}/\n\n"
-        f"Pick a teacher, open {demo.course_name}, then the Mastery Pathways tab;\n"
-        "switch to a student and do the same. The admin's Developer Keys page shows the\n"
-        "installation.\n"
+        f"Pick a teacher, open {demo.course_name}, then the Mastery Pathways tab.\n"
+        "The tool's first page says what to do next: Connect to Canvas (Canvas's permission\n"
+        "page opens in a new window: choose Authorize), then Sync now to bring in the course's\n"
+        "targets, students and results. Then switch to a student and open the same tab.\n"
+        "The admin's Developer Keys page shows the installation.\n"
         f"Tool log: {demo.instance / 'demo-tool.log'}. Stop both with Ctrl+C.\n"
     )
 

@@ -57,12 +57,22 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.policies import views as policy_views
     from lti_app.sync import background as sync_background
     from lti_app.sync import views as sync_views
-    from lti_app.web import input_guard, security, session_views
+    from lti_app.web import (
+        home,
+        input_guard,
+        local_time,
+        security,
+        session_views,
+        teacher_status,
+        text_filters,
+    )
     from lti_app.writeback import dispatch
     from lti_app.writeback import views as writeback_views
 
     input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
+    text_filters.init_app(app)
+    local_time.init_app(app)
     app.register_blueprint(lti_views.bp)
     app.register_blueprint(session_views.bp)
     app.register_blueprint(sync_views.bp)
@@ -71,6 +81,8 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
+    home.register_landing_status(app, teacher_status.teacher_status)
+    home.register_landing_page(app, "student", student_views.landing_page)
     dispatch.init_app(app)
     sync_background.init_app(app)
     cli.register(app)

@@ -33,6 +33,7 @@ class Target:
     title: str
     group_path: Sequence[str] = ("Reading",)
     description: str | None = None
+    display_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def write_course(
                     course_pk=course.id,
                     canvas_outcome_id=t.canvas_outcome_id,
                     title=t.title,
-                    display_name=None,
+                    display_name=t.display_name,
                     description=t.description,
                     vendor_guid=None,
                     canvas_group_id=str(len(t.group_path)),

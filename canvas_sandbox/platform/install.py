@@ -265,6 +265,7 @@ def openid_configuration(
                 "$Canvas.root_account.id",
                 "$Canvas.course.sectionIds",
                 "$Canvas.user.loginId",
+                "$Person.address.timezone",
             ],
             CANVAS + "account_name": account.name,
             CANVAS + "account_lti_guid": account.lti_guid,

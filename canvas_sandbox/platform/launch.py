@@ -266,6 +266,9 @@ def lti_roles(state: SandboxState, user: User, where: LaunchContext) -> list[str
     return [*roles, *institution_roles(state, user), SYSTEM_USER]
 
 
+SANDBOX_TIME_ZONE = "America/Los_Angeles"
+
+
 def substitutions(
     platform: Platform, state: SandboxState, user: User, where: LaunchContext
 ) -> dict[str, str]:
@@ -287,6 +290,9 @@ def substitutions(
         "$Person.name.given": given,
         "$Person.name.family": family,
         "$Person.email.primary": user.email,
+        # canvas-lms VariableExpander: Time.zone's name, the user's zone or else the account's
+        # (the sandbox's users keep the account's, as its course JSON does).
+        "$Person.address.timezone": SANDBOX_TIME_ZONE,
         "$User.id": str(user.id),
         "$ToolConsumerInstance.guid": state.accounts[root_id].lti_guid,
     }

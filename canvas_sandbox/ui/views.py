@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from canvas_sandbox import outcomes as om
 from canvas_sandbox import rubric_rewrites
+from canvas_sandbox.config import SandboxConfig
 from canvas_sandbox.errors import ValidationFailed
 from canvas_sandbox.platform import context, install, keys
 from canvas_sandbox.platform.launch import LaunchContext, login_initiation
@@ -459,9 +460,18 @@ def developer_keys_page(account_id: int) -> Response:
         deployed=deployed,
         api_keys=api_keys,
         signing_keys=keys.jwks(s)["keys"],
+        tool_origin=_tool_origin(),
         message=request.args.get("message", ""),
         error=request.args.get("error", ""),
     )
+
+
+def _tool_origin() -> str:
+    """Where the tool runs (the origin of the API key's redirect URI, which `make demo` sets from
+    the tool's port): the placeholders show the address to paste."""
+    configured = getattr(context.config(), "api_redirect_uri", SandboxConfig.api_redirect_uri)
+    parts = urlsplit(str(configured))
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _back(account_id: int, **query: str) -> BaseResponse:

@@ -34,6 +34,7 @@ from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
     CanvasCourse,
+    CourseAlignment,
     CourseOutcomeResult,
     CourseStudent,
 )
@@ -47,6 +48,8 @@ class DrillEvidence:
     """In words: "Canvas: assignment 53 (3 of 4 points)", "Demonstration", "Teacher override"."""
     counts: bool
     """Used for the current level (evidence before a superseded override no longer counts)."""
+    canvas_path: str | None = None
+    """The assignment's page in Canvas ("/courses/11/assignments/53"), on the course's Canvas."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +119,21 @@ def drilldown(
     canvas = canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
     tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
     items = [*canvas.get(key, []), *tool.get(key, [])]
+    wanted = {alignment for _, alignment, _, _ in origin.values() if alignment}
+    names = (
+        dict(
+            db.execute(
+                select(CourseAlignment.alignment, CourseAlignment.name).where(
+                    CourseAlignment.course_pk == course.id,
+                    CourseAlignment.alignment.in_(sorted(wanted)),
+                )
+            ).all()
+        )
+        if wanted
+        else {}
+    )
     given = _basis_results(db, course, policy, mapping, tool, canvas_user_id, canvas_outcome_id)
-    drill = _build_drill(course, student, target, items, scale, policy, now, origin, given)
+    drill = _build_drill(course, student, target, items, scale, policy, now, origin, given, names)
     differ = canvas_view.differences(db, course, canvas_user_id=canvas_user_id)
     if key in differ:
         drill = replace(drill, canvas_differs=True, canvas_shows=differ[key])
@@ -188,6 +204,7 @@ def _build_drill(
     now: datetime,
     origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
     given: dict[tuple[str, str], Result],
+    names: dict[str, str | None] | None = None,
 ) -> Drill:
     """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level
     (``given`` in the "as Canvas" basis), which evidence it used, and growth."""
@@ -203,7 +220,11 @@ def _build_drill(
     values = scale.values
     rows = [
         DrillEvidence(
-            e, level_index(values, e.score), _source(e, origin.get(e.id or "")), e.id in used
+            e,
+            level_index(values, e.score),
+            _source(e, origin.get(e.id or ""), names or {}),
+            e.id in used,
+            _canvas_path(course.canvas_course_id, origin.get(e.id or "")),
         )
         for e in items
     ]
@@ -216,8 +237,20 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+def _canvas_path(
+    course_id: str, origin: tuple[str | None, str | None, float | None, float | None] | None
+) -> str | None:
+    """Canvas's own route to an assignment (on the course's Canvas: never a URL from a payload)."""
+    assignment = origin[0] if origin else None
+    if not assignment or not assignment.isdigit() or not course_id.isdigit():
+        return None
+    return f"/courses/{course_id}/assignments/{assignment}"
+
+
 def _source(
-    e: Evidence, origin: tuple[str | None, str | None, float | None, float | None] | None
+    e: Evidence,
+    origin: tuple[str | None, str | None, float | None, float | None] | None,
+    names: dict[str, str | None],
 ) -> str:
     if e.kind is SourceKind.OVERRIDE:
         return "Teacher override"
@@ -226,7 +259,10 @@ def _source(
     if origin is None:
         return "Canvas"
     assignment, alignment, score, possible = origin
-    if assignment:
+    name = names.get(alignment) if alignment else None
+    if name:
+        where = f"{name} (Canvas)"
+    elif assignment:
         where = f"Canvas assignment {assignment}"
     elif alignment:
         where = f"Canvas ({alignment})"

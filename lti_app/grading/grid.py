@@ -41,6 +41,7 @@ from lti_app.models.canvas import (
     CourseStudent,
     canvas_id_key,
     outline_key,
+    target_name,
 )
 
 #: Evidence from the tool's own records (scored demonstrations, teacher overrides), keyed like
@@ -65,6 +66,12 @@ class GridTarget:
     title: str
     group: str
     """The outcome group path joined with " / " ("" for outcomes at the course root)."""
+    name: str = ""
+    """Code and title ("RL.7.2: Theme and summary", ``target_name``); "" where not read."""
+
+    @property
+    def full(self) -> str:
+        return self.name or self.title
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,12 +103,18 @@ class Grid:
 def grid_targets(db: Session, course_pk: int) -> list[GridTarget]:
     rows = db.execute(
         select(
-            CourseOutcome.canvas_outcome_id, CourseOutcome.title, CourseOutcome.group_path
+            CourseOutcome.canvas_outcome_id,
+            CourseOutcome.title,
+            CourseOutcome.group_path,
+            CourseOutcome.display_name,
         ).where(CourseOutcome.course_pk == course_pk)
     ).all()
     # The same outline order as load(): group path, then title, then id.
     rows = sorted(rows, key=lambda r: outline_key(r[2], r[1], r[0]))
-    return [GridTarget(oid, title, " / ".join(path)) for oid, title, path in rows]
+    return [
+        GridTarget(oid, title, " / ".join(path), target_name(title, friendly))
+        for oid, title, path, friendly in rows
+    ]
 
 
 def canvas_evidence(

@@ -264,6 +264,8 @@ def grid(row: LaunchSession) -> Response:
     sort = request.args.get("sort", "name")
     if sort not in SORTS:
         sort = "name"
+    # The compact view fits a dozen targets in Canvas's frame at 1280 px (no sideways scroll).
+    compact = request.args.get("view") == "compact"
     groups = _groups(data.targets, set())
     closed = _closed(request.args.getlist("closed"), len(groups))
     groups = _groups(data.targets, closed)
@@ -280,6 +282,8 @@ def grid(row: LaunchSession) -> Response:
             args["section"] = section
         if sort != "name":
             args["sort"] = sort
+        if compact:
+            args["view"] = "compact"
         return url_for("grid.grid", handle=row.id, **args) + f"#g{index}"
 
     html = render_template(
@@ -293,6 +297,7 @@ def grid(row: LaunchSession) -> Response:
         section=section,
         sorts=SORTS,
         sort=sort,
+        compact=compact,
         groups=groups,
         closed=sorted(closed),
         toggle=toggle,
@@ -382,6 +387,7 @@ def _drill_page(
         fmt=charts.fmt,
         csrf_field=CSRF_FIELD,
         in_force=in_force,
+        canvas_url=row.deployment.platform.canvas_url.rstrip("/"),
         **extra,
     )
     return Response(html, status=status, mimetype="text/html")

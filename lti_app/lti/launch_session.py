@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Request, Response
 from sqlalchemy import delete, select
@@ -40,6 +41,17 @@ PLACEMENT = "https://www.instructure.com/placement"
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def known_zone(name: str | None) -> str | None:
+    """An IANA time zone name this machine knows ("America/Denver"), else None."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
 
 
 def _substituted(value: Any, limit: int = 64) -> str | None:
@@ -86,6 +98,7 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
         is_admin=launch_roles.is_admin,
         roles=roles,
         placement=_substituted(claims.get(PLACEMENT)),
+        time_zone=known_zone(_substituted((custom or {}).get("canvas_user_time_zone"))),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )

@@ -18,6 +18,8 @@ CUSTOM_FIELDS = {
     "canvas_user_id": "$Canvas.user.id",
     "canvas_api_base": "$Canvas.api.baseUrl",
     "canvas_roles": "$Canvas.membership.roles",
+    # The user's own time zone: pages show times in it (else in the course's).
+    "canvas_user_time_zone": "$Person.address.timezone",
 }
 DEFAULT_ENABLED = "https://canvas.instructure.com/lti/course_navigation/default_enabled"
 # (placement, link text, launch query)

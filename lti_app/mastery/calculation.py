@@ -603,6 +603,12 @@ def compute_many(
 # --------------------------------------------------------------------------------------------
 
 
+def _listed(scores: Sequence[float], limit: int = 8) -> str:
+    """The scores themselves, oldest first ("2.0, 2.5, 3.0"); long lists keep the newest."""
+    shown = [_fmt(s) for s in scores[-limit:]]
+    return ("\u2026, " if len(scores) > limit else "") + ", ".join(shown)
+
+
 def _explain(
     method: Method,
     scores: Sequence[float],
@@ -610,53 +616,74 @@ def _explain(
     mastery_threshold: float,
     value: float | None,
 ) -> str:
+    """The calculation in words, every term named (what each number is and where it came from)."""
     k = len(scores)
+    n_scores = f"{k} score{'s' if k != 1 else ''}"
     if method is Method.HIGHEST:
-        return f"highest of {k} score{'s' if k != 1 else ''}: {_fmt(value or 0.0)}"
+        return f"highest of {n_scores} ({_listed(scores)}): {_fmt(value or 0.0)}"
     if method is Method.LATEST:
-        return f"latest score: {_fmt(value or 0.0)}"
+        earlier = f"; the {k - 1} earlier do not count" if k > 1 else ""
+        return f"latest score: {_fmt(value or 0.0)}{earlier}"
     if method is Method.AVERAGE:
-        return f"average of {k} score{'s' if k != 1 else ''}: {_fmt(value or 0.0)}"
+        return f"average of {n_scores} ({_listed(scores)}): {_fmt(value or 0.0)}"
     if method is Method.DECAYING_AVERAGE:
         p = 65 if parameter is None else parameter
         if k == 1:
             return f"decaying average, {p}% on the latest score: only one score, {_fmt(scores[0])}"
         older = _mean(scores[:-1])
+        what = (
+            f"the earlier score, {_fmt(older)}"
+            if k == 2
+            else f"{_fmt(older)}, the mean of the {k - 1} earlier scores ({_listed(scores[:-1])})"
+        )
         return (
             f"decaying average, {p}% on the latest score: "
             f"{_fmt(p / 100)} {_TIMES} {_fmt(scores[-1])} + "
             f"{_fmt((100 - p) / 100)} {_TIMES} {_fmt(older)}"
-            f" = {_fmt(value or 0.0)}"
+            f" = {_fmt(value or 0.0)}, where {_fmt(scores[-1])} is the latest score and {what}"
         )
     if method is Method.STANDARD_DECAYING_AVERAGE:
         p = 65 if parameter is None else parameter
+        if k == 1:
+            return f"standard decaying average: only one score, {_fmt(value or 0.0)}"
+        before = standard_decaying_average(scores[:-1], p) or 0.0
         return (
             f"standard decaying average, each new score weighs {p}% against the running "
-            f"average of {k} score{'s' if k != 1 else ''}: {_fmt(value or 0.0)}"
+            f"average of {n_scores}: {_fmt(p / 100)} {_TIMES} {_fmt(scores[-1])} + "
+            f"{_fmt((100 - p) / 100)} {_TIMES} {_fmt(before)} = {_fmt(value or 0.0)}, where "
+            f"{_fmt(scores[-1])} is the latest score and {_fmt(before)} the running average "
+            f"of the {k - 1} before it ({_listed(scores[:-1])})"
         )
     if method is Method.N_MASTERY:
         n = 5 if parameter is None else parameter
-        kept = sum(1 for s in scores if s >= mastery_threshold)
+        at = [s for s in scores if s >= mastery_threshold]
+        kept = len(at)
         times = "time" if n == 1 else "times"
         if value is None:
             return (
-                f"mastery {n} {times}: {kept} of {k} score{'s' if k != 1 else ''} at or above "
+                f"mastery {n} {times}: {kept} of {n_scores} at or above "
                 f"{_fmt(mastery_threshold)}, {n} needed, so no level yet"
             )
         return (
             f"mastery {n} {times}: average of the {kept} score{'s' if kept != 1 else ''} "
-            f"at or above {_fmt(mastery_threshold)}: {_fmt(value)}"
+            f"at or above {_fmt(mastery_threshold)} ({_listed(at)}): {_fmt(value)}"
         )
     if method is Method.POWER_LAW:
         if k < 2:
             return f"power law trend: only one score, {_fmt(value or 0.0)}"
-        return f"power law trend over {k} attempts, predicted now: {_fmt(value or 0.0)}"
+        return (
+            f"power law trend over {k} attempts ({_listed(scores)}), predicted now: "
+            f"{_fmt(value or 0.0)}"
+        )
     if method is Method.MODE:
-        return f"most frequent of {k} score{'s' if k != 1 else ''}: {_fmt(value or 0.0)}"
+        return f"most frequent of {n_scores} ({_listed(scores)}): {_fmt(value or 0.0)}"
     n = 3 if parameter is None else parameter
     used = min(n, k)
     plural = "s" if used != 1 else ""
-    return f"average of the {used} most recent score{plural}: {_fmt(value or 0.0)}"
+    return (
+        f"average of the {used} most recent score{plural} ({_listed(scores[-used:])}): "
+        f"{_fmt(value or 0.0)}"
+    )
 
 
 # --------------------------------------------------------------------------------------------

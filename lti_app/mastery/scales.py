@@ -107,6 +107,13 @@ class Level:
     short_label: str
     color: str
     description: str = ""
+    student_description: str = ""
+    """What the level means in a student's words ("I can ..."); pages for students show it,
+    falling back to :attr:`description` when it is empty."""
+
+    @property
+    def for_students(self) -> str:
+        return self.student_description or self.description
 
     @property
     def text_color(self) -> str:
@@ -394,6 +401,7 @@ def scale_to_dict(scale: Scale) -> dict[str, Any]:
                 "color": level.color,
                 "text_color": level.text_color,
                 "description": level.description,
+                "student_description": level.student_description,
             }
             for level in scale.levels
         ],
@@ -437,6 +445,9 @@ def scale_from_dict(data: Mapping[str, Any]) -> Scale:
                 short_label=_text(raw.get("short_label"), f"{where}: short_label"),
                 color=_text(raw.get("color"), f"{where}: color"),
                 description=_text(raw.get("description"), f"{where}: description", ""),
+                student_description=_text(
+                    raw.get("student_description"), f"{where}: student_description", ""
+                ),
             )
         )
     raw_threshold = data.get("mastery_threshold")

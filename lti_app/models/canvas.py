@@ -35,6 +35,15 @@ SYNC_FAILED = "failed"
 SYNC_ACTIVE = (SYNC_QUEUED, SYNC_RUNNING)
 
 
+def target_name(title: str, display_name: str | None) -> str:
+    """A Canvas outcome's title is often a code ("RL.7.2") and its display name the words
+    ("Theme and summary"): both, once, when the display name adds something."""
+    friendly = (display_name or "").strip()
+    if friendly and friendly.casefold() not in title.casefold():
+        return f"{title}: {friendly}"
+    return title
+
+
 class CanvasApiToken(Base):
     """A Canvas user's OAuth2 tokens for one tenant, encrypted with AAD bound to the row key."""
 
@@ -133,6 +142,17 @@ class CanvasCourse(Base):
     )
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
+    # The course's name in Canvas (read in sync; None before the first sync that read it).
+    name: Mapped[str | None] = mapped_column(String(1024))
+    # Canvas's course time zone (IANA name): times are shown in it when the user's is unknown.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
+
+    @property
+    def label(self) -> str:
+        """How admin pages name the course: "ELA 7, Period 2 (course 11)"."""
+        if self.name:
+            return f"{self.name} (course {self.canvas_course_id})"
+        return f"course {self.canvas_course_id}"
 
     outcomes: Mapped[list[CourseOutcome]] = relationship(
         back_populates="course", cascade="all, delete-orphan", passive_deletes=True
@@ -164,6 +184,27 @@ class CourseOutcome(Base):
     calculation_int: Mapped[int | None] = mapped_column(Integer)
 
     course: Mapped[CanvasCourse] = relationship(back_populates="outcomes")
+
+    @property
+    def name(self) -> str:
+        """How pages name the target: code and title ("RL.7.2: Theme and summary")."""
+        return target_name(self.title, self.display_name)
+
+
+class CourseAlignment(Base):
+    """What a course's outcome results were scored on, by name (Canvas's ``linked.alignments``
+    of the results read in sync, docs/canvas.md §9.2)."""
+
+    __tablename__ = "course_alignment"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "alignment", name="uq_course_alignment_course_alignment"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    # Canvas's asset string, as in results' links.alignment ("assignment_53"; docs/canvas.md §1.1)
+    alignment: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(1024))
 
 
 class CourseSection(Base):

@@ -48,6 +48,8 @@ class LaunchSession(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[str]] = mapped_column(JSON)
     placement: Mapped[str | None] = mapped_column(String(64))
+    # The user's time zone from Canvas ($Person.address.timezone), a valid IANA name or None.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -75,7 +75,7 @@ def review_queue(db: Session, actor: CourseContext) -> ReviewQueue:
     require_teacher(actor)
     course = synced_course_of(db, actor)
     names = student_names(db, course)
-    titles = {o.canvas_outcome_id: o.title for o in targets(db, actor)}
+    titles = {o.canvas_outcome_id: o.name for o in targets(db, actor)}
     dues = {
         i.id: i.due_at
         for i in db.scalars(
@@ -182,5 +182,5 @@ def choice_analytics(db: Session, actor: CourseContext) -> list[TargetChoices]:
                 )
             )
         students = len({d.canvas_user_id for rows in per_kind.values() for d in rows})
-        out.append(TargetChoices(target.canvas_outcome_id, target.title, kinds, students))
+        out.append(TargetChoices(target.canvas_outcome_id, target.name, kinds, students))
     return out

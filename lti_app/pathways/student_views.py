@@ -13,7 +13,7 @@ and a message per field; a successful one redirects (post/redirect/get) to the t
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +27,11 @@ from lti_app.grading import grid as grid_model
 from lti_app.grading.charts import CHART_FRAME, Chart, chart_of, fmt, levels_spec
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
+from lti_app.mastery import student_words as words
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.pathways import Action, PathwayKind, State
 from lti_app.mastery.scales import Level, Scale
-from lti_app.models.canvas import CourseOutcome
+from lti_app.models.canvas import CourseOutcome, target_name
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
@@ -88,6 +89,12 @@ FORM_ACTIONS = {  # URL word -> the service action (the page's forms)
     "submit": Action.SUBMIT,
     "reassess": Action.REQUEST_REASSESSMENT,
     "withdraw": Action.WITHDRAW,
+}
+# The text limits the forms show and count (the service enforces the same constants).
+TEXT_LIMITS = {
+    "proposal": rules.PROPOSAL_MAX,
+    "evidence": rules.EVIDENCE_MAX,
+    "reflection": rules.NOTE_MAX,
 }
 # Field names of the service's messages -> the ids of the form fields they belong to.
 FIELD_IDS = {
@@ -158,6 +165,10 @@ class TargetCard:
     """False when Canvas's description only repeats the name."""
     override_reason: str | None = None
     """The teacher's reason when a teacher override sets the level (the student sees it)."""
+    counted_text: str = ""
+    """How the scores made the level, in a student's words."""
+    next_step_text: str = ""
+    """What the next score would need to be to reach the next level."""
 
     @property
     def state_text(self) -> str:
@@ -167,13 +178,13 @@ class TargetCard:
 
 def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
     """The scale's words for ``level`` on this target (a descriptor names the target by its
-    Canvas id or its title), else the level's general description."""
+    Canvas id or its title), else the level's description in a student's words."""
     if level is None:
         return ""
     for key in keys:
         if text := scale.descriptor(key, level.value):
             return text
-    return level.description
+    return level.for_students
 
 
 def _my_drills(
@@ -191,7 +202,7 @@ def _my_drills(
         actor.canvas_course_id,
         actor.canvas_user_id,
         [
-            grid_model.GridTarget(oid, o.title, " / ".join(o.group_path))
+            grid_model.GridTarget(oid, o.title, " / ".join(o.group_path), o.name)
             for oid, o in targets.items()
         ],
         eff.scale,
@@ -201,6 +212,24 @@ def _my_drills(
     )
 
 
+def _explained(
+    card: TargetCard, drill: drill_model.Drill | None, eff: EffectivePolicy, now: datetime
+) -> TargetCard:
+    """The card with the calculation and the next step in a student's words."""
+    if drill is None or not drill.evidence:
+        return card
+    counted = ""
+    if not drill.result.overridden:
+        scores = [row.evidence.score for row in drill.evidence if row.counts]
+        counted = words.how_it_counted(
+            eff.policy, scores, drill.result.value, eff.scale.mastery_threshold
+        )
+    step = words.next_step(
+        [row.evidence for row in drill.evidence], eff.policy, eff.scale, drill.result, now
+    )
+    return replace(card, counted_text=counted, next_step_text=step.words() if step else "")
+
+
 def _card(
     scale: Scale,
     target: svc.StudentTarget,
@@ -208,10 +237,7 @@ def _card(
     drill: drill_model.Drill | None,
 ) -> TargetCard:
     group = " / ".join(outcome.group_path) if outcome else ""
-    friendly = (outcome.display_name or "").strip() if outcome else ""
-    name = target.title
-    if friendly and friendly.casefold() not in target.title.casefold():
-        name = f"{target.title}: {friendly}"
+    name = target_name(target.title, outcome.display_name if outcome else None)
     keys = (target.canvas_outcome_id, target.title)
     goal = _next_text(scale, keys, scale.mastery_level)
     plain = re.sub(r"<[^>]*>", " ", target.description or "")
@@ -270,11 +296,14 @@ def _cards(
     outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
     mine = [t for t in svc.student_view(db, actor) if only is None or t.canvas_outcome_id == only]
     wanted = {t.canvas_outcome_id: outcomes[t.canvas_outcome_id] for t in mine}
-    drills = _my_drills(db, actor, eff, wanted, datetime.now(UTC))
-    return [
-        _card(eff.scale, t, outcomes.get(t.canvas_outcome_id), drills.get(t.canvas_outcome_id))
-        for t in mine
-    ]
+    now = datetime.now(UTC)
+    drills = _my_drills(db, actor, eff, wanted, now)
+    cards = []
+    for t in mine:
+        drill = drills.get(t.canvas_outcome_id)
+        card = _card(eff.scale, t, outcomes.get(t.canvas_outcome_id), drill)
+        cards.append(_explained(card, drill, eff, now) if only is not None else card)
+    return cards
 
 
 def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any]:
@@ -286,6 +315,7 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
         "csrf_field": CSRF_FIELD,
         **CHART_FRAME,
         "state_labels": {s.value: label for s, label in STATE_NAMES.items()},
+        "limits": TEXT_LIMITS,
         **ctx,
     }
 
@@ -298,6 +328,19 @@ def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any
 @bp.get("/")
 @session_required()
 def targets(row: LaunchSession) -> Response:
+    return targets_page(row)
+
+
+def landing_page(row: LaunchSession) -> Response | None:
+    """The student's landing page is this page (registered in create_app); before the first
+    sync the landing page stays, saying the targets are not ready."""
+    try:
+        return targets_page(row)
+    except DomainError:
+        return None
+
+
+def targets_page(row: LaunchSession) -> Response:
     db = get_session()
     actor = _student(row)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)

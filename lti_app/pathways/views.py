@@ -8,6 +8,7 @@ the request's transaction back).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
@@ -15,11 +16,13 @@ from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
 from lti_app.db import get_session
+from lti_app.grading import course_mastery
+from lti_app.grading import grid as grid_model
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
-from lti_app.policies.store import effective_policy
+from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
 from lti_app.web.input_guard import ids
 from lti_app.writeback.dispatch import kick_after_response
@@ -173,6 +176,33 @@ def menu_copy(row: LaunchSession, oid: str) -> Response:
 # --------------------------------------------------------------------------------------------
 
 
+def _current_levels(
+    db: Session, actor: svc.CourseContext, eff: EffectivePolicy
+) -> dict[tuple[str, str], str] | None:
+    """Each student's level on each target now, in words (value, short label, label), from the
+    class grid (kept between requests), for the review cards; None before a sync."""
+    try:
+        data = grid_model.grid(
+            db,
+            actor.platform_id,
+            actor.canvas_course_id,
+            eff.scale,
+            eff.policy,
+            eff.mapping,
+            datetime.now(UTC),
+        )
+    except course_mastery.CourseNotSynced:
+        return None
+    out: dict[tuple[str, str], str] = {}
+    for key, cell in data.cells.items():
+        if cell.level is None or cell.level_index is None:
+            out[key] = "no level yet"
+            continue
+        level = eff.scale.levels[cell.level_index]
+        out[key] = f"{cell.level:g} {level.short_label} \u2013 {level.label}"
+    return out
+
+
 def _review_page(
     row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx: Any
 ) -> Response:
@@ -186,6 +216,7 @@ def _review_page(
         actor,
         status=status,
         queue=svc.review_queue(db, actor),
+        levels=_current_levels(db, actor, eff),
         scale=eff.scale,
         tab="review",
         **ctx,
@@ -265,7 +296,7 @@ def detail(row: LaunchSession, demo_id: int) -> Response:
     actor = teacher_actor(row)
     demo = svc.demonstration(db, actor, demo_id)
     names = svc.roster_names(db, actor)
-    titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
+    titles = {t.canvas_outcome_id: t.name for t in svc.targets(db, actor)}
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
     return render_teacher_page(
         "pathways_demo.html",

@@ -8,6 +8,7 @@ it into domain objects, validated by the domain itself (``Scale``, ``Policy``,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -27,11 +28,23 @@ from lti_app.mastery.scales import Level, Scale, ScaleError
 from lti_app.policies.store import EffectivePolicy, default_mapping
 
 MAX_LEVELS = 12
-LEVEL_FIELDS = ("value", "label", "short_label", "color", "description", "min_percent")
+LEVEL_FIELDS = (
+    "value",
+    "label",
+    "short_label",
+    "color",
+    "description",
+    "student_description",
+    "min_percent",
+)
+LONG_FIELDS = ("description", "student_description")
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 METHOD_LABELS: dict[Method, str] = {
-    Method.DECAYING_AVERAGE: "Weighted average (Canvas “decaying average”): % on the latest score",
-    Method.STANDARD_DECAYING_AVERAGE: "Decaying average (each new score weighs %)",
+    Method.DECAYING_AVERAGE: "Weighted average (Canvas “decaying average”): the latest score "
+    "counts the percentage set below, the mean of the earlier scores the rest",
+    Method.STANDARD_DECAYING_AVERAGE: "Decaying average: each new score counts the percentage set "
+    "below against the running average",
     Method.HIGHEST: "Highest score",
     Method.LATEST: "Most recent score",
     Method.AVERAGE: "Average of all scores",
@@ -119,6 +132,7 @@ class MasteryForm:
                     "short_label": lv.short_label,
                     "color": lv.color,
                     "description": lv.description,
+                    "student_description": lv.student_description,
                     "min_percent": _fmt(percents[lv.value]) if lv.value in percents else "",
                 }
                 for lv in eff.scale.levels
@@ -133,7 +147,7 @@ class MasteryForm:
         levels: list[dict[str, str]] = []
         for i in range(MAX_LEVELS):
             row = {
-                f: text(f"level-{i}-{f}", 500 if f == "description" else 120) for f in LEVEL_FIELDS
+                f: text(f"level-{i}-{f}", 500 if f in LONG_FIELDS else 120) for f in LEVEL_FIELDS
             }
             if any(row.values()):
                 levels.append(row)
@@ -203,13 +217,22 @@ class MasteryForm:
             value = self._number(row["value"], f"{where}: the value", "levels")
             if value is None:
                 return None
+            colour = row["color"] if row["color"].startswith("#") else "#" + row["color"]
+            if not HEX_COLOUR.fullmatch(colour):
+                # Said about what was typed ("orange"), not the "#orange" it would become.
+                self.errors["levels"] = (
+                    f"{where}: the colour “{row['color']}” is not a hex colour; write # and six "
+                    "digits or letters a-f, e.g. #0b874b."
+                )
+                return None
             levels.append(
                 Level(
                     value=value,
                     label=row["label"],
                     short_label=row["short_label"],
-                    color=row["color"] if row["color"].startswith("#") else "#" + row["color"],
+                    color=colour,
                     description=row["description"],
+                    student_description=row["student_description"],
                 )
             )
         threshold = (

@@ -21,7 +21,7 @@ from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.lti.roles import CourseRole
 from lti_app.mastery.report import write_csv
 from lti_app.mastery.scales import list_presets, load_preset
-from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
+from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult, CourseSection, CourseStudent
 from lti_app.models.launch import LaunchSession
 from lti_app.policies.form import MasteryForm, Parsed, form_choices
 from lti_app.policies.store import (
@@ -71,7 +71,7 @@ def _page(
         form=form,
         courses=courses,
         eff=eff,
-        presets=list_presets(),
+        presets=[(name, load_preset(name).name) for name in list_presets()],
         choices=form_choices(),
         csrf_field=CSRF_FIELD,
         token_field=FORM_FIELD,
@@ -197,6 +197,24 @@ def _save(
     )
 
 
+def _section_members(db: Session, course_pk: int, section: str) -> set[str] | None:
+    """The canvas user ids enrolled in one section of the synced course; None if the course
+    has no such section."""
+    known = db.scalar(
+        select(CourseSection.id).where(
+            CourseSection.course_pk == course_pk, CourseSection.canvas_section_id == section
+        )
+    )
+    if known is None:
+        return None
+    students = db.execute(
+        select(CourseStudent.canvas_user_id, CourseStudent.section_ids).where(
+            CourseStudent.course_pk == course_pk
+        )
+    )
+    return {uid for uid, sections in students if section in (sections or [])}
+
+
 @bp.get("/export.<fmt>")
 @session_required()
 def export(row: LaunchSession, fmt: str) -> Response:
@@ -216,11 +234,21 @@ def export(row: LaunchSession, fmt: str) -> Response:
             "Sync the course first, then download the export.",
             tone="info",
         )
+    name = f"mastery-course-{row.canvas_course_id}"
+    section = request.args.get("section", "")
+    if section:
+        # The grid's section filter: the download holds the rows the teacher is looking at.
+        members = _section_members(db, data.course.id, section)
+        if members is None:
+            return refuse(
+                404, "This course has no such section.", "Go back to the grid and choose again."
+            )
+        data = replace(data, students=[s for s in data.students if s.canvas_user_id in members])
+        name += f"-section-{section}"
     eff = effective_policy(db, platform_id, row.canvas_course_id)
     report = course_mastery.course_report(
         data, eff.scale, eff.policy, eff.mapping, datetime.now(UTC)
     )
-    name = f"mastery-course-{row.canvas_course_id}"
     if fmt == "json":
         body, mimetype = json.dumps(report, ensure_ascii=False, indent=1), "application/json"
     else:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from lti_app.models.canvas import (
     CanvasCourse,
     CarrierAssignment,
+    CourseAlignment,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -165,6 +166,10 @@ def apply_snapshot(
         course.new_decaying_average = snapshot.new_decaying_average
     course.last_synced_at = synced_at
     course.last_sync_run_id = sync_run_id
+    if snapshot.course_name is not None and course.name != snapshot.course_name:
+        course.name = snapshot.course_name
+    if snapshot.course_time_zone is not None and course.time_zone != snapshot.course_time_zone:
+        course.time_zone = snapshot.course_time_zone
 
     carriers = carrier_assignment_ids(db, platform_id, snapshot.canvas_course_id)
     results: dict[str, dict[str, Any]] = {}
@@ -204,6 +209,13 @@ def apply_snapshot(
         course.id,
         "rollup_key",
         {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
+    )
+    summary.tables["alignments"] = _sync_table(
+        db,
+        CourseAlignment,
+        course.id,
+        "alignment",
+        {k: columns(v) for k, v in snapshot.alignments.items()},
     )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),

@@ -19,7 +19,7 @@ which scale Canvas uses (``scale_source``) and what its Learning Mastery Gradebo
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
@@ -40,21 +40,18 @@ from lti_app.canvas.client.types import (
     Rollup,
     Section,
     assignment_id_of,
-    dedupe_rollups,
     is_outcomes_service_id,
 )
 from lti_app.sync import scale_source
 from lti_app.sync.snapshot import (
-    SCALE_COURSE,
+    AlignmentRow,
     CourseSnapshot,
     OutcomeRow,
     RatingRow,
     ReadNotes,
     ResultRow,
-    RollupRow,
     SectionRow,
     StudentRow,
-    rollup_key,
 )
 
 Progress = Callable[[int, str], None]
@@ -67,6 +64,9 @@ RESULT_PASSES = 2
 MAX_SLICES = 3
 STUDENTS_PER_SLICE = 10
 PROGRESS_EVERY = 0.25  # seconds between progress reports while slices are read
+# The names of what results were scored on come with the results' own pages (no extra
+# request): docs/canvas.md §9.2.
+RESULT_INCLUDE = ("alignments",)
 
 
 # Reads the sync can do without: refused or unknown here means "not known", never a failure.
@@ -87,6 +87,7 @@ class CourseReader(Protocol):
         *,
         include_hidden: bool = False,
         user_ids: Iterable[str] | None = None,
+        include: Sequence[str] = (),
     ) -> Iterator[OutcomeResultsPage]: ...
     def course(self, course_id: str) -> dict[str, object]: ...
     def root_account_features(self, account_id: str) -> frozenset[str] | None: ...
@@ -195,12 +196,18 @@ def _progress_for(pages: int) -> int:
     return 40 + int(50 * pages / (pages + 8))
 
 
+def _keep_names(page: OutcomeResultsPage, names: dict[str, AlignmentRow]) -> None:
+    for a in page.linked.alignments:
+        names[a.id] = AlignmentRow(alignment=a.id, name=a.name)
+
+
 def _read_sequential(
-    client: CourseReader, course_id: str, progress: Progress
+    client: CourseReader, course_id: str, progress: Progress, names: dict[str, AlignmentRow]
 ) -> dict[str, ResultRow]:
     results: dict[str, ResultRow] = {}
-    pages_read = client.outcome_results_pages(course_id, include_hidden=True)
-    for pages, page in enumerate(pages_read, start=1):
+    pages_of = client.outcome_results_pages(course_id, include_hidden=True, include=RESULT_INCLUDE)
+    for pages, page in enumerate(pages_of, start=1):
+        _keep_names(page, names)
         for result in page.results:
             # A result shifted onto the next page is seen twice; keyed by id, once.
             results[result.id] = result_row(result)
@@ -209,13 +216,19 @@ def _read_sequential(
 
 
 def read_results(
-    client: CourseReader, course_id: str, student_ids: list[str], progress: Progress
+    client: CourseReader,
+    course_id: str,
+    student_ids: list[str],
+    progress: Progress,
+    names: dict[str, AlignmentRow] | None = None,
 ) -> dict[str, ResultRow]:
     """Every result of the course's students, hidden ones included (flagged: they never count,
-    as in Canvas's Learning Mastery Gradebook, but the sync page counts them)."""
+    as in Canvas's Learning Mastery Gradebook, but the sync page counts them); ``names``
+    collects the names of what they were scored on."""
+    names = {} if names is None else names
     slices = min(MAX_SLICES, len(student_ids) // STUDENTS_PER_SLICE)
     if slices <= 1:
-        return _read_sequential(client, course_id, progress)
+        return _read_sequential(client, course_id, progress, names)
     size = -(-len(student_ids) // slices)
     chunks = [student_ids[i : i + size] for i in range(0, len(student_ids), size)]
     lock = threading.Lock()
@@ -223,9 +236,12 @@ def read_results(
     pages = [0]
 
     def read(chunk: list[str]) -> None:
-        for page in client.outcome_results_pages(course_id, include_hidden=True, user_ids=chunk):
+        for page in client.outcome_results_pages(
+            course_id, include_hidden=True, user_ids=chunk, include=RESULT_INCLUDE
+        ):
             rows = [result_row(r) for r in page.results]
             with lock:
+                _keep_names(page, names)
                 results.update((r.canvas_result_id, r) for r in rows)
                 pages[0] += 1
 
@@ -243,19 +259,22 @@ def read_results(
     except ValidationFailed:
         # Canvas refuses user_ids[] naming someone who is no longer a student (a drop since
         # the roster was read): read the whole course in one chain instead.
-        return _read_sequential(client, course_id, progress)
+        return _read_sequential(client, course_id, progress, names)
     return results
 
 
-def _root_flags(client: CourseReader, course_id: str) -> frozenset[str] | None:
-    """The root account's enabled features, None when they cannot be read."""
+def _course_and_flags(
+    client: CourseReader, course_id: str
+) -> tuple[dict[str, object], frozenset[str] | None]:
+    """The course, and its root account's enabled features (None when they cannot be read)."""
+    course = client.course(course_id)
+    root = course.get("root_account_id")
+    if not isinstance(root, str) or not root:
+        return course, None
     try:
-        root = client.course(course_id).get("root_account_id")
-        if not isinstance(root, str) or not root:
-            return None
-        return client.root_account_features(root)
+        return course, client.root_account_features(root)
     except OPTIONAL_READ_ERRORS:
-        return None
+        return course, None
 
 
 def _rollups(client: CourseReader, course_id: str) -> list[Rollup] | None:
@@ -263,20 +282,6 @@ def _rollups(client: CourseReader, course_id: str) -> list[Rollup] | None:
         return client.outcome_rollups(course_id)
     except OPTIONAL_READ_ERRORS:
         return None  # an older key without the rollups scope: the sync goes on without
-
-
-def rollup_rows(rollups: list[Rollup]) -> dict[str, RollupRow]:
-    """Canvas's score per student and outcome (a student in two sections counted once)."""
-    rows: dict[str, RollupRow] = {}
-    for rollup in dedupe_rollups(rollups):
-        for score in rollup.scores:
-            rows[rollup_key(rollup.user_id, score.outcome_id)] = RollupRow(
-                canvas_user_id=rollup.user_id,
-                canvas_outcome_id=score.outcome_id,
-                score=score.score,
-                count=score.count,
-            )
-    return rows
 
 
 def _read_structure(
@@ -291,7 +296,8 @@ def _read_structure(
             pool.submit(client.course_proficiency, course_id),
             pool.submit(client.sections, course_id),
             pool.submit(client.student_enrollments, course_id),
-            pool.submit(_root_flags, client, course_id),
+            # its name and time zone, for the pages; its root account's features
+            pool.submit(_course_and_flags, client, course_id),
         )
         pending = set(futures)
         while pending:  # bounded: each call is bounded by the client's deadline
@@ -318,7 +324,7 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
 def _fetch(
     client: CourseReader, course_id: str, progress: Progress, rollups_f: Future[Any]
 ) -> CourseSnapshot:
-    links_f, groups_f, proficiency_f, sections_f, enrollments_f, flag_f = _read_structure(
+    links_f, groups_f, proficiency_f, sections_f, enrollments_f, course_f = _read_structure(
         client, course_id, progress
     )
     links: list[OutcomeLink] = links_f.result()
@@ -326,10 +332,16 @@ def _fetch(
     sections: list[Section] = sections_f.result()
     first = students = student_rows(enrollments_f.result())
 
+    course, flags = course_f.result()
+    course_name = str(course.get("name") or "") or None
+    course_time_zone = str(course.get("time_zone") or "") or None
+
     results: dict[str, ResultRow] = {}
+    names: dict[str, AlignmentRow] = {}
     for _attempt in range(RESULT_PASSES):
         progress(40, "Reading outcome results")
-        results = read_results(client, course_id, sorted(students), progress)
+        names = {}
+        results = read_results(client, course_id, sorted(students), progress, names)
         progress(92, "Checking the roster did not change")
         after = student_rows(client.student_enrollments(course_id))
         changed = after.keys() != students.keys()
@@ -348,21 +360,13 @@ def _fetch(
     raw_rollups: list[Rollup] | None = rollups_f.result()
     rollups = {
         k: v
-        for k, v in rollup_rows(raw_rollups or []).items()
+        for k, v in scale_source.rollup_rows(raw_rollups or []).items()
         if v.canvas_user_id in students and v.canvas_outcome_id in outcomes
     }
     course_scale = tuple(_rating(r) for r in proficiency.ratings) if proficiency else None
     setup = scale_source.decide(
-        flag_f.result(), course_scale, outcomes, kept, rollups if raw_rollups is not None else None
+        flags, course_scale, outcomes, kept, rollups if raw_rollups is not None else None
     )
-    in_force = course_scale if setup.scale_source == SCALE_COURSE else None
-    disagreeing = 0
-    if raw_rollups is not None:
-        if setup.disagreements is not None:  # counted while deciding
-            disagreeing = setup.disagreements
-        else:
-            mine = scale_source.canvas_scores(outcomes, kept, in_force, setup.new_decaying_average)
-            disagreeing = scale_source.disagreements(mine, rollups)
     notes = ReadNotes(
         new_quizzes_results=sum(1 for rid in kept if is_outcomes_service_id(rid)),
         hidden_results=sum(1 for r in kept.values() if r.hidden),
@@ -382,7 +386,7 @@ def _fetch(
         ),
         rollups_read=raw_rollups is not None,
         rollup_users=len({r.canvas_user_id for r in rollups.values()}),
-        rollup_disagreements=disagreeing,
+        rollup_disagreements=setup.disagreements or 0,
     )
     return CourseSnapshot(
         canvas_course_id=course_id,
@@ -397,4 +401,11 @@ def _fetch(
         new_decaying_average=setup.new_decaying_average,
         decaying_basis=setup.decaying_basis,
         read=notes,
+        alignments={
+            a: names[a]
+            for a in sorted({r.alignment for r in kept.values() if r.alignment})
+            if a in names
+        },
+        course_name=course_name,
+        course_time_zone=course_time_zone,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lti_app.canvas.client.types import Rollup, dedupe_rollups
 from lti_app.mastery.canvas_rollup import (
     CanvasScoring,
     pair_scores,
@@ -52,7 +53,7 @@ class CanvasSetup:
     new_decaying_average: bool = False
     decaying_basis: str = BASIS_ANSWER
     disagreements: int | None = None
-    """Rollups this reading does not reproduce, when already counted while deciding."""
+    """Canvas's rollups this reading does not reproduce (None: no rollups were read)."""
 
 
 def outcome_scoring(
@@ -120,6 +121,20 @@ def _differs(outcome: OutcomeRow, scale: Sequence[RatingRow]) -> bool:
     return mine != sorted((r.points, r.description) for r in scale)
 
 
+def rollup_rows(rollups: Sequence[Rollup]) -> dict[str, RollupRow]:
+    """Canvas's score per student and outcome (a student in two sections counted once)."""
+    rows: dict[str, RollupRow] = {}
+    for rollup in dedupe_rollups(rollups):
+        for score in rollup.scores:
+            rows[rollup_key(rollup.user_id, score.outcome_id)] = RollupRow(
+                canvas_user_id=rollup.user_id,
+                canvas_outcome_id=score.outcome_id,
+                score=score.score,
+                count=score.count,
+            )
+    return rows
+
+
 def decide(
     flags: frozenset[str] | None,
     course_scale: Sequence[RatingRow] | None,
@@ -130,11 +145,13 @@ def decide(
     """``flags``: the root account's enabled features, None when they could not be read."""
     if flags is not None:
         on = FLAG in flags and bool(course_scale)
+        new = NEW_DECAYING_FLAG in flags
+        counted = None
+        if rollups is not None:
+            mine = canvas_scores(outcomes, results, course_scale if on else None, new)
+            counted = disagreements(mine, rollups)
         return CanvasSetup(
-            SCALE_COURSE if on else SCALE_OUTCOMES,
-            BASIS_FLAG,
-            NEW_DECAYING_FLAG in flags,
-            BASIS_FLAG,
+            SCALE_COURSE if on else SCALE_OUTCOMES, BASIS_FLAG, new, BASIS_FLAG, counted
         )
     scales: list[tuple[Sequence[RatingRow] | None, str]] = [(None, SCALE_OUTCOMES)]
     if course_scale:

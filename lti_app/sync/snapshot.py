@@ -120,6 +120,13 @@ class ReadNotes:
 
 
 @dataclass(frozen=True)
+class AlignmentRow:
+    alignment: str
+    """Canvas's asset string ("assignment_53"), as in results' links.alignment."""
+    name: str | None = None
+
+
+@dataclass(frozen=True)
 class CourseSnapshot:
     canvas_course_id: str
     scale_source: str
@@ -128,6 +135,10 @@ class CourseSnapshot:
     sections: dict[str, SectionRow] = field(default_factory=dict)
     students: dict[str, StudentRow] = field(default_factory=dict)
     results: dict[str, ResultRow] = field(default_factory=dict)
+    alignments: dict[str, AlignmentRow] = field(default_factory=dict)
+    """Names of what results were scored on (include[]=alignments), by asset string."""
+    course_name: str | None = None
+    course_time_zone: str | None = None
     rollups: dict[str, RollupRow] = field(default_factory=dict)
     scale_basis: str = BASIS_ANSWER
     # outcomes_new_decaying_average_calculation: a stored standard_decaying_average runs as such

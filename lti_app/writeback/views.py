@@ -57,7 +57,7 @@ def _status_json(st: outbox.CourseStatus) -> dict[str, Any]:
 def _page(row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx: Any) -> Response:
     db = get_session()
     names = svc.roster_names(db, actor)
-    titles = {t.canvas_outcome_id: t.title for t in svc.targets(db, actor)}
+    titles = {t.canvas_outcome_id: t.name for t in svc.targets(db, actor)}
     shown = request.args.get("status", "")
     if shown not in STATUSES:
         shown = ""

@@ -66,9 +66,9 @@ def open_in_frame(page: Any, url: str) -> Any:
 
 
 def open_student_target(page: Any, stack: SandboxStack, course_id: int, oid: str) -> Any:
-    """Course tab -> "My learning targets" -> the target, by clicking as a student would."""
+    """Course tab (the student lands on "My learning targets") -> the target, by clicking."""
     frame = open_tool_tab(page, stack, course_id)
-    frame.get_by_role("link", name="My learning targets").click()
+    frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
     card = frame.locator(f'article:has(a[href$="/me/targets/{oid}"])')
     card.locator(f'h3 a[href$="/me/targets/{oid}"]').click()
     frame.get_by_role("heading", name="Show what I know").wait_for()

@@ -108,8 +108,7 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
 
     # --- the student chooses a pathway of their own and proposes it -----------------------
     pick_user(page, stack, student)
-    frame = open_tool_tab(page, stack, course)
-    frame.get_by_role("link", name="My learning targets").click()
+    frame = open_tool_tab(page, stack, course)  # the student lands on the targets directly
     frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
     tool = tool_frame(page)
     assert "proficiency on 0 of" in tool.locator("main").inner_text()
@@ -188,8 +187,7 @@ def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(
 
     # --- the student sees the new level and the feedback ----------------------------------
     pick_user(page, stack, student)
-    frame = open_tool_tab(page, stack, course)
-    frame.get_by_role("link", name="My learning targets").click()
+    frame = open_tool_tab(page, stack, course)  # the student lands on the targets directly
     frame.get_by_role("heading", level=1, name="My learning targets").wait_for()
     card = frame.locator(f'article:has(a[href$="/me/targets/{oid}"])')
     text = card.inner_text()

@@ -6,7 +6,10 @@ import re
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
+from lti_app.db import session_scope
+from lti_app.models.canvas import CanvasCourse, CourseAlignment
 from tests.conftest import LtiBrowser
 from tests.grading.seed import get, launch, seed_course
 from tests.lti_platform import INSTRUCTOR, LEARNER, TA, FakePlatform
@@ -55,7 +58,10 @@ def test_grid_shows_levels_as_text_and_colour(seeded: Flask, browser: LtiBrowser
     assert ".lv0{background:#b3261e;color:#ffffff}" in sheet.get_data(as_text=True)
     # real table semantics: caption, column groups, column and row headers
     assert "<caption" in html and 'scope="colgroup"' in html and 'scope="col"' in html
-    assert '<th scope="colgroup" id="g1" colspan="1"><span class="gname">Writing / Argument' in html
+    assert (
+        '<th scope="colgroup" id="g1" colspan="1"><span class="gname" title="Writing / Argument">'
+        "Writing / Argument" in html
+    )
     # the sync status and the connect step are one click away
     assert f'href="/s/{handle}/canvas"' in html
 
@@ -139,12 +145,21 @@ def test_drilldown_explains_the_calculation(seeded: Flask, browser: LtiBrowser) 
     assert status == 200, html
     assert "<h1>Ava Jones: RL.7.2 Central idea</h1>" in html
     assert "2.65 D+ – Developing, partial on target content" in html
-    assert "Decaying average, 65% on the latest score: 0.65 × 3.0 + 0.35 × 2.0 = 2.65." in html
+    assert (
+        "Decaying average, 65% on the latest score: 0.65 × 3.0 + 0.35 × 2.0 = 2.65, where 3.0 "
+        "is the latest score and the earlier score, 2.0." in html
+    )
     # every piece of evidence in time order with its source
-    rows = re.findall(r"<tr>\s*<td><time[^>]*>([^<]+)</time></td>\s*<td>([^<]+)</td>", html)
+    rows = re.findall(
+        r'<tr>\s*<td><time[^>]*>([^<]+)</time></td>\s*<td><a href="([^"]+)" target="_blank" '
+        r'rel="noopener noreferrer">([^<]+)<span',
+        html,
+    )
+    # each links to the assignment on the course's own Canvas (a new tab: the tool stays open)
+    link = "https://school.canvas.test.example/courses/101/assignments/53"
     assert rows == [
-        ("2026-09-07 15:00", "Canvas assignment 53: 2 of 4 points"),
-        ("2026-09-14 15:00", "Canvas assignment 53: 3 of 4 points"),
+        ("Sep 7, 2026, 3:00 PM UTC", link, "Canvas assignment 53: 2 of 4 points"),
+        ("Sep 14, 2026, 3:00 PM UTC", link, "Canvas assignment 53: 3 of 4 points"),
     ]
     # growth in words and as a chart with a text alternative
     assert "Not on track yet" not in html and "On track" in html
@@ -152,6 +167,17 @@ def test_drilldown_explains_the_calculation(seeded: Flask, browser: LtiBrowser) 
     assert 'role="img" aria-labelledby="chart-t chart-d"' in html
     assert "2 scores from 2 on 2026-09-07 to 3 on 2026-09-14; mastery at 3" in html
     assert html.count("<circle ") == 2
+
+
+def test_drilldown_names_the_assignment_read_in_sync(seeded: Flask, browser: LtiBrowser) -> None:
+    with seeded.app_context(), session_scope(seeded) as db:
+        course = db.scalars(select(CanvasCourse)).one()
+        db.add(CourseAlignment(course_pk=course.id, alignment="assignment_53", name="Unit 2 essay"))
+    handle, _ = launch(browser, [INSTRUCTOR])
+    status, html = get(browser, f"/s/{handle}/grid/812/97")
+    assert status == 200
+    assert html.count(">Unit 2 essay (Canvas): 2 of 4 points<span") == 1
+    assert "Canvas assignment 53" not in html
 
 
 def test_drilldown_of_carrier_and_hidden_only_has_no_evidence(

@@ -55,7 +55,7 @@ def test_override_set_shown_everywhere_then_cleared(seeded: Flask, browser: LtiB
     status, location, _ = post(
         browser,
         path,
-        {CSRF_FIELD: csrf, "action": "set", "level": "3.5", "reason": "Strong conference, 11/20"},
+        {CSRF_FIELD: csrf, "action": "set", "level": "3.5", "reason": "Strong conference, 11/20."},
     )
     assert status == 303
     assert location.endswith(f"/s/{handle}/grid/812/97/done/set")
@@ -63,11 +63,12 @@ def test_override_set_shown_everywhere_then_cleared(seeded: Flask, browser: LtiB
     assert status == 200, html
     assert "Override saved. The student sees the level and your reason." in html
     assert '<span class="level-badge lv7">3.5 P+ – ' in html
-    assert "Set by a teacher override." in html
-    assert "Set by the teacher to 3.5: Strong conference, 11/20." in html
-    assert "Teacher override: “Strong conference, 11/20”" in html
+    assert "Set by a teacher override: 3.5." in html
+    # the reason once on the page, punctuated as typed ("11/20." not "11/20..", no '."."')
+    assert html.count("Strong conference, 11/20") == 1
+    assert "Reason shown to the student: “Strong conference, 11/20.”</p>" in html
     assert "No (the teacher's override sets the level)" in html
-    assert "An override is in force: 3.5, “Strong conference, 11/20”." in html
+    assert "An override is in force: 3.5 (its reason is above)." in html
     # recorded with who set it
     with seeded.app_context(), session_scope(seeded) as db:
         row = db.query(MasteryOverride).one()

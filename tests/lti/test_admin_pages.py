@@ -92,6 +92,19 @@ def test_admin_launch_links_to_admin_page_and_sets_launch_cookie(browser: LtiBro
     assert cookie.split(";")[0].split("=", 1)[1] != handle
 
 
+def test_admin_launch_without_a_course_role_shows_one_badge(browser: LtiBrowser) -> None:
+    """An account-navigation launch has no course role: "Administrator" only, never "Guest"."""
+    _, response = admin_launch(browser)
+    badges = re.findall(r'<span class="role-badge">([^<]*)</span>', response.get_data(as_text=True))
+    assert badges == ["Administrator"]
+
+
+def test_teacher_who_is_also_an_admin_shows_both_badges(browser: LtiBrowser) -> None:
+    response = browser.launch(roles=[INSTRUCTOR, ADMIN])
+    badges = re.findall(r'<span class="role-badge">([^<]*)</span>', response.get_data(as_text=True))
+    assert badges == ["Teacher", "Administrator"]
+
+
 # --- what the admin page shows ------------------------------------------------------------
 
 

@@ -240,6 +240,7 @@ def test_post_registers_the_tool(app: Flask, canvas: FakeCanvas) -> None:
         "canvas_user_id": "$Canvas.user.id",
         "canvas_api_base": "$Canvas.api.baseUrl",
         "canvas_roles": "$Canvas.membership.roles",
+        "canvas_user_time_zone": "$Person.address.timezone",
     }
     assert tool["https://canvas.instructure.com/lti/privacy_level"] == "public"
     assert {"sub", "iss", "name"} <= set(tool["claims"])

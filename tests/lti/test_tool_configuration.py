@@ -101,6 +101,7 @@ def test_custom_fields(config: dict[str, Any]) -> None:
     assert fields["canvas_user_id"] == "$Canvas.user.id"
     assert fields["canvas_api_base"] == "$Canvas.api.baseUrl"
     assert fields["canvas_roles"] == "$Canvas.membership.roles"
+    assert fields["canvas_user_time_zone"] == "$Person.address.timezone"
     assert all(isinstance(v, str) and v.startswith("$") for v in fields.values())
 
 

@@ -404,28 +404,39 @@ def test_explanation_strings() -> None:
     def explain(policy: Policy, items: list[Evidence] = three) -> str:
         return current_level(items, policy, 0, 4, 3).explanation
 
-    assert (
-        explain(Policy(Method.DECAYING_AVERAGE, 65))
-        == "decaying average, 65% on the latest score: 0.65 \u00d7 3.0 + 0.35 \u00d7 2.25 = 2.74"
+    assert explain(Policy(Method.DECAYING_AVERAGE, 65)) == (
+        "decaying average, 65% on the latest score: 0.65 \u00d7 3.0 + 0.35 \u00d7 2.25 = 2.74, "
+        "where 3.0 is the latest score and 2.25, the mean of the 2 earlier scores (2.0, 2.5)"
+    )
+    assert explain(Policy(Method.DECAYING_AVERAGE, 65), three[1:]) == (
+        "decaying average, 65% on the latest score: 0.65 \u00d7 3.0 + 0.35 \u00d7 2.5 = 2.83, "
+        "where 3.0 is the latest score and the earlier score, 2.5"
     )
     assert (
         explain(Policy(Method.DECAYING_AVERAGE), [ev(2.0, 0)])
         == "decaying average, 65% on the latest score: only one score, 2.0"
     )
-    assert explain(Policy(Method.HIGHEST)) == "highest of 3 scores: 3.0"
-    assert explain(Policy(Method.LATEST)) == "latest score: 3.0"
-    assert explain(Policy(Method.AVERAGE)) == "average of 3 scores: 2.5"
-    assert explain(Policy(Method.MODE)) == "most frequent of 3 scores: 3.0"
-    assert explain(Policy(Method.RECENT_MEAN, 2)) == "average of the 2 most recent scores: 2.75"
+    assert explain(Policy(Method.HIGHEST)) == "highest of 3 scores (2.0, 2.5, 3.0): 3.0"
+    assert explain(Policy(Method.LATEST)) == "latest score: 3.0; the 2 earlier do not count"
+    assert explain(Policy(Method.AVERAGE)) == "average of 3 scores (2.0, 2.5, 3.0): 2.5"
+    assert explain(Policy(Method.MODE)) == "most frequent of 3 scores (2.0, 2.5, 3.0): 3.0"
+    assert explain(Policy(Method.RECENT_MEAN, 2)) == (
+        "average of the 2 most recent scores (2.5, 3.0): 2.75"
+    )
     assert explain(Policy(Method.N_MASTERY, 2)) == (
         "mastery 2 times: 1 of 3 scores at or above 3.0, 2 needed, so no level yet"
     )
     assert explain(Policy(Method.N_MASTERY, 1)) == (
-        "mastery 1 time: average of the 1 score at or above 3.0: 3.0"
+        "mastery 1 time: average of the 1 score at or above 3.0 (3.0): 3.0"
     )
-    assert explain(Policy(Method.POWER_LAW)).startswith("power law trend over 3 attempts")
-    assert explain(Policy(Method.STANDARD_DECAYING_AVERAGE)).startswith(
-        "standard decaying average, each new score weighs 65%"
+    assert explain(Policy(Method.POWER_LAW)).startswith(
+        "power law trend over 3 attempts (2.0, 2.5, 3.0)"
+    )
+    # 0.35 x 2.0 + 0.65 x 2.5 = 2.325, the running average before the latest score
+    assert explain(Policy(Method.STANDARD_DECAYING_AVERAGE)) == (
+        "standard decaying average, each new score weighs 65% against the running average of "
+        "3 scores: 0.65 \u00d7 3.0 + 0.35 \u00d7 2.33 = 2.76, where 3.0 is the latest score and "
+        "2.33 the running average of the 2 before it (2.0, 2.5)"
     )
 
 

@@ -401,3 +401,18 @@ def test_next_version_numbers() -> None:
     assert next_version(current, recoloured, has_evidence=True).version == 2
     with pytest.raises(ScaleError, match="integer >= 1"):
         ScaleVersion(version=0, scale=make())
+
+
+@pytest.mark.parametrize("preset", list_presets())
+def test_every_preset_level_says_what_it_means_to_a_student(preset: str) -> None:
+    scale = load_preset(preset)
+    for level in scale.levels:
+        assert "I " in level.student_description, (preset, level.value)
+        assert level.for_students == level.student_description
+    again = scale_from_dict(scale_to_dict(scale))
+    assert again == scale
+
+
+def test_student_description_is_optional_and_falls_back_to_the_teachers() -> None:
+    level = Level(1.0, "Beginning", "B", "#d97900", "Teacher words")
+    assert level.student_description == "" and level.for_students == "Teacher words"

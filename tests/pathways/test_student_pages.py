@@ -85,15 +85,26 @@ def demo_of(app: Flask, user: str, oid: str) -> Demonstration:
         return rows[-1]
 
 
+def test_before_the_first_sync_the_student_landing_page_says_so(
+    app: Flask, browser: LtiBrowser
+) -> None:
+    _, _, home = launch(browser, [LEARNER])
+    assert "Your learning targets are not ready yet" in home
+    assert "<h1>My learning targets</h1>" not in home
+
+
 def teacher(pid: int) -> svc.CourseContext:
     return svc.CourseContext(pid, COURSE, "900", Role.TEACHER)
 
 
-def test_home_links_to_the_targets_page_grouped_with_levels_and_next_steps(
+def test_student_lands_on_the_targets_page_grouped_with_levels_and_next_steps(
     app: Flask, pid: int, browser: LtiBrowser
 ) -> None:
     handle, _, home = launch(browser, [LEARNER])
-    assert f'href="/s/{handle}/me/"' in home and "My learning targets</a>" in home
+    # the launch opens the targets directly (no landing card and button in between)
+    assert "<h1>My learning targets</h1>" in home and "not ready yet" not in home
+    overview = browser.client.get(f"/s/{handle}/", base_url=TOOL_BASE).get_data(as_text=True)
+    assert "<h1>My learning targets</h1>" in overview
     status, html = get(browser, handle, "/")
     assert status == 200, html
     assert "<h1>My learning targets</h1>" in html
@@ -146,6 +157,9 @@ def test_choose_submit_with_bad_input_keeps_it_then_a_score_shows_the_new_level(
     assert status == 400 and "Write about your evidence or give at least one link" in html
     status, html = post(browser, handle, submit, {CSRF_FIELD: csrf, "evidence": "x" * 10001})
     assert status == 400 and "10001 characters long; the limit is 10000" in html
+    # the whole text comes back (a maxlength would have cut the paste in the browser)
+    assert "x" * 10001 + "</textarea>" in html and "maxlength" not in html
+    assert 'data-limit="10000"' in html and "Up to 10,000 characters." in html
     assert demo_of(app, AVA, RL).state == "chosen"  # nothing was stored
 
     good = {CSRF_FIELD: csrf, "evidence": typed, "links": "https://ava.example/poster\n"}
@@ -166,6 +180,10 @@ def test_choose_submit_with_bad_input_keeps_it_then_a_score_shows_the_new_level(
     status, html = get(browser, handle, f"/targets/{RL}")
     assert "Clear central idea, well supported." in html
     assert "You reached proficiency" in html
+    assert "How my level was worked out:</strong> You have one score so far" in html
+    # 0.65 x s + 0.35 x 3 reaches 3.5 only with s = 4, the top of the scale (no "or higher")
+    assert "To reach 3.5 (Proficient, partial on advanced content), your next score would " in html
+    assert "need to be 4 (Advanced).</strong>" in html
 
     reassess = f"/targets/{RL}/demonstrations/{demo.id}/reassess"
     status, html = post(browser, handle, reassess, {CSRF_FIELD: csrf, "links": "ftp://x.example"})

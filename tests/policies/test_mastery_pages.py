@@ -20,6 +20,7 @@ from sqlalchemy import select
 from lti_app.db import session_scope
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.scales import load_preset
+from lti_app.models.canvas import CanvasCourse
 from lti_app.models.tenancy import Platform
 from lti_app.policies.store import effective_policy
 from tests.conftest import LtiBrowser
@@ -207,6 +208,40 @@ def test_export_csv_for_teachers_only(seeded: Flask, browser: LtiBrowser) -> Non
     assert browser.client.get(f"/s/{student}/export.csv", base_url=TOOL_BASE).status_code == 403
 
 
+def test_export_csv_keeps_the_grids_section_filter(
+    app: Flask, platform: FakePlatform, browser: LtiBrowser
+) -> None:
+    """The grid shows Section A: its "Download CSV" holds Section A's students only."""
+    write_course(
+        app,
+        platform_id_of(app, platform),
+        COURSE,
+        synced_at=T0,
+        sections={"45": "Section A", "46": "Section B"},
+        students=[
+            Student("812", "Ava Jones", ["45"]),
+            Student("813", "Ben Ortiz", ["46"]),
+            Student("814", "Cy Lee", ["45", "46"]),
+        ],
+        targets=[Target("97", "RL.7.2 Central idea")],
+        results=[Result("1", "812", "97", 3.0, T0), Result("2", "813", "97", 2.0, T0)],
+    )
+    teacher, _ = launch(browser, [INSTRUCTOR])
+    grid = browser.client.get(f"/s/{teacher}/grid?section=45", base_url=TOOL_BASE)
+    link = re.search(r'href="([^"]*export\.csv[^"]*)"', grid.get_data(as_text=True))
+    assert link is not None and link.group(1).endswith("export.csv?section=45")
+    export = browser.client.get(link.group(1), base_url=TOOL_BASE)
+    assert export.status_code == 200
+    assert 'filename="mastery-course-101-section-45.csv"' in export.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted(r["name"] for r in rows) == ["Ava Jones", "Cy Lee"]
+    whole = browser.client.get(f"/s/{teacher}/export.csv", base_url=TOOL_BASE)
+    assert len(list(csv.DictReader(io.StringIO(whole.get_data(as_text=True))))) == 3
+    other = browser.client.get(f"/s/{teacher}/export.csv?section=999", base_url=TOOL_BASE)
+    assert other.status_code == 404
+    assert "no such section" in other.get_data(as_text=True)
+
+
 def test_export_before_any_sync_says_so(app: Flask, browser: LtiBrowser) -> None:
     teacher, _ = launch(browser, [INSTRUCTOR])
     page = browser.client.get(f"/s/{teacher}/export.json", base_url=TOOL_BASE)
@@ -252,3 +287,74 @@ def test_cli_export_unknown_course_and_bad_format(seeded: Flask) -> None:
     assert "has not been synced" in result.output
     result = runner.invoke(args=["mastery", "export", "--course-id", COURSE, "--format", "xml"])
     assert result.exit_code == 2
+
+
+def test_admin_page_names_courses_and_presets(seeded: Flask, browser: LtiBrowser) -> None:
+    with seeded.app_context(), session_scope(seeded) as db:
+        course = db.scalars(select(CanvasCourse)).one()
+        course.name = "ELA 7 – Period 2"
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    html = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE).get_data(
+        as_text=True
+    )
+    assert f'<option value="{COURSE}" >ELA 7 – Period 2 (course {COURSE}) only</option>' in html
+    assert f"preset: {MARZANO.name}</option>" in html and "preset: marzano_0_4_half" not in html
+    page = post(browser, handle, form_data(csrf, method="latest", parameter="", action="preview"))
+    assert f"What would change in ELA 7 – Period 2 (course {COURSE})" in page.get_data(as_text=True)
+
+
+def test_student_words_for_a_level_are_saved_and_shown_to_students(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    form = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE).get_data(
+        as_text=True
+    )
+    # the preset's student words are filled in beside the teacher's
+    assert "What students read (“I can …”)" in form
+    assert "I can do the whole target on my own without big mistakes.</textarea>" in form
+    data = form_data(csrf, action="save")
+    data["level-6-student_description"] = "I can explain the theme on my own."
+    page = post(browser, handle, data)
+    assert page.status_code == 200, page.get_data(as_text=True)
+    student, _ = launch(browser, [LEARNER])
+    html = browser.client.get(f"/s/{student}/me/", base_url=TOOL_BASE).get_data(as_text=True)
+    assert "3 Proficient</strong> (proficient): I can explain the theme on my own." in html
+    assert MARZANO.levels[6].description not in html  # the teacher's words stay with teachers
+
+
+def test_a_colour_name_is_refused_in_the_words_typed(seeded: Flask, browser: LtiBrowser) -> None:
+    handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
+    data = form_data(csrf, action="save")
+    data["level-2-color"] = "orange"
+    html = post(browser, handle, data).get_data(as_text=True)
+    assert "Level 3: the colour “orange” is not a hex colour" in html
+    assert "#orange" not in html.split("Nothing was saved")[1].split("</ul>")[0]
+
+
+def test_admin_pages_share_one_navigation_and_say_what_the_percentage_is(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, _ = launch(browser, [ADMIN, SYSTEM_USER])
+    navs = []
+    for path in ("/admin", "/admin/mastery", "/pathways/library"):
+        html = browser.client.get(f"/s/{handle}{path}", base_url=TOOL_BASE).get_data(as_text=True)
+        nav = html.split('<nav aria-label="Administration pages"', 1)[1].split("</nav>", 1)[0]
+        assert nav.count('aria-current="page"') == 1, path
+        navs.append(re.findall(r">([^<]+)</a>", nav))
+    assert (
+        navs[0]
+        == navs[1]
+        == navs[2]
+        == [
+            "Administration overview",
+            "Installation",
+            "Proficiency scale and calculation",
+            "District pathway library",
+        ]
+    )
+    html = browser.client.get(f"/s/{handle}/admin/mastery", base_url=TOOL_BASE).get_data(
+        as_text=True
+    )
+    assert ": % on" not in html and "the latest score counts the percentage set below" in html
+    assert "(value: 65%)" in html

@@ -362,6 +362,7 @@ def test_teacher_launch_claims_are_canvas_shaped(
         "canvas_user_id": str(TEACHER),
         "canvas_api_base": BASE,
         "canvas_roles": "TeacherEnrollment",
+        "canvas_user_time_zone": "America/Los_Angeles",
     }
     assert claims["https://www.instructure.com/placement"] == "course_navigation"
     assert claims[CLAIM + "tool_platform"] == {
@@ -405,6 +406,7 @@ def test_custom_fields_substitute_known_variables_and_return_unknown_ones(
     doc["custom_fields"] = {
         "domain": "$Canvas.api.domain",
         "account": "$Canvas.account.id",
+        "zone": "$Person.address.timezone",
         "made_up": "$Canvas.not.a.variable",
         "plain": "hello",
     }
@@ -416,6 +418,7 @@ def test_custom_fields_substitute_known_variables_and_return_unknown_ones(
     assert claims[CLAIM + "custom"] == {
         "domain": "localhost:8100",
         "account": "1",
+        "zone": "America/Los_Angeles",
         "made_up": "$Canvas.not.a.variable",
         "plain": "placement wins",
     }

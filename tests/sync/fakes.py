@@ -3,14 +3,16 @@ tests of fetch and of the sync service without HTTP)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from lti_app.canvas.client.errors import PermissionDenied, ValidationFailed
 from lti_app.canvas.client.types import (
+    Alignment,
     CanvasUser,
     Enrollment,
+    Linked,
     Outcome,
     OutcomeGroup,
     OutcomeLink,
@@ -95,6 +97,9 @@ class FakeCanvas:
         ]
     )
     page_size: int = 2
+    course_name: str = "Algebra I – Period 3"
+    # linked.alignments names per asset string (sent when include[]=alignments is asked for)
+    alignment_names: dict[str, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     # Called before each results page is served (to change the course mid-read).
     on_page: Callable[[FakeCanvas, int], None] | None = None
@@ -115,6 +120,15 @@ class FakeCanvas:
         self.calls.append(name)
         if self.fail_on == name and self.error is not None:
             raise self.error
+
+    def course(self, course_id: str) -> dict[str, object]:
+        self._call("course")
+        return {
+            "id": course_id,
+            "name": self.course_name,
+            "course_code": "",
+            "root_account_id": "1",
+        }
 
     def outcome_links(self, course_id: str) -> list[OutcomeLink]:
         self._call("outcome_links")
@@ -145,6 +159,7 @@ class FakeCanvas:
         *,
         include_hidden: bool = False,
         user_ids: Iterable[str] | None = None,
+        include: Sequence[str] = (),
     ) -> Iterator[OutcomeResultsPage]:
         self._call("outcome_results")
         self.hidden_asked.append(include_hidden)
@@ -167,13 +182,18 @@ class FakeCanvas:
             chunk = rows[offset : offset + self.page_size]
             if not chunk:
                 return
-            yield OutcomeResultsPage(tuple(chunk))
+            linked = Linked(
+                alignments=tuple(
+                    Alignment(id=a, name=self.alignment_names[a])
+                    for a in sorted({r.alignment for r in chunk if r.alignment})
+                    if a in self.alignment_names
+                )
+                if "alignments" in include
+                else ()
+            )
+            yield OutcomeResultsPage(tuple(chunk), linked)
             offset += self.page_size
             page += 1
-
-    def course(self, course_id: str) -> dict[str, object]:
-        self._call("course")
-        return {"id": course_id, "name": "Algebra I", "course_code": "ALG", "root_account_id": "1"}
 
     def root_account_features(self, account_id: str) -> frozenset[str] | None:
         self._call("root_account_features")

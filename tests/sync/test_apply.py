@@ -13,6 +13,7 @@ from lti_app.db import session_scope
 from lti_app.models.canvas import (
     CanvasCourse,
     CarrierAssignment,
+    CourseAlignment,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -23,6 +24,7 @@ from lti_app.sync.apply import apply_snapshot
 from lti_app.sync.snapshot import (
     SCALE_COURSE,
     SCALE_OUTCOMES,
+    AlignmentRow,
     CourseSnapshot,
     OutcomeRow,
     RatingRow,
@@ -254,3 +256,37 @@ def test_courses_and_tenants_stay_apart(sync_app: Flask, platform_id: int) -> No
             ).all()
         )
     assert by_course == {"12": 3, "13": 0}
+
+
+def test_course_name_and_assignment_names_are_kept_and_follow_canvas(
+    sync_app: Flask, platform_id: int
+) -> None:
+    named = dataclasses.replace(
+        snapshot(),
+        course_name="Reading 3 – Period 1",
+        alignments={
+            "assignment_53": AlignmentRow("assignment_53", "Unit 2 essay"),
+            "assignment_60": AlignmentRow("assignment_60", "Unit 3 quiz"),
+        },
+    )
+    apply(sync_app, platform_id, named)
+    again = apply(sync_app, platform_id, named)
+    assert again["changes"]["alignments"] == {"added": 0, "updated": 0, "removed": 0}
+    renamed = dataclasses.replace(
+        named,
+        course_name="Reading 3 – Period 2",
+        alignments={"assignment_53": AlignmentRow("assignment_53", "Unit 2 essay (final)")},
+    )
+    changes = apply(sync_app, platform_id, renamed)["changes"]["alignments"]
+    assert changes == {"added": 0, "updated": 1, "removed": 1}
+    with session_scope(sync_app) as db:
+        course = db.scalars(select(CanvasCourse)).one()
+        assert course.name == "Reading 3 – Period 2"
+        assert course.label == "Reading 3 – Period 2 (course 12)"
+        assert [(a.alignment, a.name) for a in db.scalars(select(CourseAlignment))] == [
+            ("assignment_53", "Unit 2 essay (final)")
+        ]
+    # a snapshot that did not read the name (None) leaves it as it was
+    apply(sync_app, platform_id, dataclasses.replace(renamed, course_name=None))
+    with session_scope(sync_app) as db:
+        assert db.scalars(select(CanvasCourse)).one().name == "Reading 3 – Period 2"

@@ -62,6 +62,20 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     assert snap.students["812"].sortable_name == "Lovelace, Ada"
     assert set(snap.results) == {"4711", "4712", "4713"}
     assert snap.results["4713"].canvas_assignment_id == "60"
+    assert snap.course_name == "Algebra I – Period 3"
+
+
+def test_fetch_keeps_the_names_of_what_results_were_scored_on() -> None:
+    """Names come in the results' own pages (include[]=alignments, docs/canvas.md §6); only
+    those of kept results are kept."""
+    canvas = FakeCanvas(
+        alignment_names={"assignment_53": "Unit 2 essay", "assignment_60": "Unit 3 quiz"}
+    )
+    snap = fetch_course(canvas, "12", no_progress)
+    assert {a: r.name for a, r in snap.alignments.items()} == {
+        "assignment_53": "Unit 2 essay",
+        "assignment_60": "Unit 3 quiz",
+    }
 
 
 def test_fetch_falls_back_to_outcome_ratings_without_a_course_scale() -> None:

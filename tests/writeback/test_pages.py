@@ -173,12 +173,12 @@ def test_the_page_shows_each_status_the_reason_and_the_batch_progress(
     assert next(iter(table)) == mixed["retrying"]  # newest first
     assert table[mixed["failed"]] == (
         f"Ben Ortiz W.7.1 Argument 3 – Proficient demonstration 1 Failed {REFUSED} "
-        "Retry Ben Ortiz, W.7.1 Argument failed 2026-11-02 09:01 UTC"
+        "Retry Ben Ortiz, W.7.1 Argument failed Nov 2, 2026, 9:01 AM UTC"
     )
     assert table[mixed["pending"]].startswith(
         "Ava Jones RL.7.2 Central idea 3 – Proficient demonstration 2 Pending scored"
     )
-    assert "In Canvas sent 2026-11-02 09:04 UTC" in table[mixed["delivered"]]
+    assert "In Canvas sent Nov 2, 2026, 9:04 AM UTC" in table[mixed["delivered"]]
     assert "Pending Trying again (attempt 3): Canvas did not answer." in table[mixed["retrying"]]
     assert OTHER_REASON not in html
     assert html.count(">Retry<") == 1 and "Retry all failed (1)" in html

@@ -653,6 +653,7 @@ class CanvasClient:
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
+            "time_zone": str(data.get("time_zone") or ""),
             "root_account_id": str(root) if isinstance(root, int | str) and root != "" else None,
         }
 

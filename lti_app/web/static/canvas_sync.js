@@ -1,4 +1,5 @@
-// Course sync progress: poll the status while a sync runs and reload when it ends; on the
+// Course sync progress: poll the status while a sync runs and open the sync page (GET) when it
+// ends (the page may have been reached by the POST of "Sync now", which cannot be reloaded); on the
 // connect page, return to the sync page once the new window has finished connecting.
 // Without JavaScript the pages work by reloading ("Check progress").
 (function () {
@@ -30,7 +31,7 @@
     var bar = document.getElementById("sync-progress");
     var step = document.getElementById("sync-step");
     poll(box.dataset.statusUrl, function (st) {
-      if (!st.run || !st.run.active) { go(window.location.href); return false; }
+      if (!st.run || !st.run.active) { go(box.dataset.pageUrl); return false; }
       if (bar) { bar.value = st.run.progress; bar.textContent = st.run.progress + "%"; }
       if (step) { step.textContent = st.run.step; }
       return true;
