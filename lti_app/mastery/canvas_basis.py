@@ -81,8 +81,8 @@ def canvas_basis_level(
     if result.value is None:
         return CanvasBasisLevel(result, None, first_level)
     level = mapping.to_level(result.value, top)
-    words = f"{result.explanation} on Canvas's 0-{top:g} scale"
-    words += f", which is level {level:g}" if level is not None else ", below every level"
+    placed = f"level {level:g}" if level is not None else "below every level"
+    words = f"{result.explanation}; on Canvas's 0-{top:g} scale, {result.value:g} is {placed}"
     return CanvasBasisLevel(
         replace(result, value=level, explanation=words), result.value, first_level
     )

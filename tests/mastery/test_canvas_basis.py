@@ -47,7 +47,8 @@ def test_the_issues_example_and_a_demonstration_joining_it() -> None:
     policy = Policy(Method.DECAYING_AVERAGE, 65)
     got = canvas_basis_level(canvas, [], scoring, policy, mapping)
     assert (got.points, got.result.value, got.first_level) == (3.32, 3.0, 2.5)
-    assert got.result.explanation.endswith("= 3.32 on Canvas's 0-4 scale, which is level 3")
+    assert got.result.explanation.endswith("; on Canvas's 0-4 scale, 3.32 is level 3")
+    assert "0.65 × 3.6 + 0.35 × 2.8 = 3.32" in got.result.explanation
     # A demonstration scored at level 4 a week later: 4 points, newest.
     demo = Evidence(4.0, T0 + timedelta(days=14), SourceKind.DEMONSTRATION, id="demo:1")
     joined = canvas_basis_level(canvas, [demo], scoring, policy, mapping)
