@@ -48,6 +48,7 @@ bench: install
 	$(PY) benchmarks/sync.py
 	$(PY) benchmarks/grid.py
 	$(PY) benchmarks/writeback.py
+	$(PY) benchmarks/evidence_import.py
 
 # 35 students x 10 targets scored at once, written back to the sandbox, vs one PUT per score.
 bench-writeback: install

@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     services.install(app, services.build(settings))
 
     from lti_app import cli
+    from lti_app.evidence import views as evidence_views
     from lti_app.grading import views as grading_views
     from lti_app.lti import views as lti_views
     from lti_app.pathways import student_views
@@ -81,6 +82,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(writeback_views.bp)
+    app.register_blueprint(evidence_views.bp)
     home.register_landing_status(app, teacher_status.teacher_status)
     home.register_landing_page(app, "student", student_views.landing_page)
     dispatch.init_app(app)

@@ -1,5 +1,5 @@
 """Admin commands: `flask --app lti_app keys rotate|reencrypt`, `db upgrade|...`; registers the
-domains' command groups (`platform`, `canvas`, `mastery`)."""
+domains' command groups (`platform`, `canvas`, `mastery`, `evidence`, `writeback`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from lti_app.canvas.connection import ACCESS, REFRESH
 from lti_app.db import session_scope
+from lti_app.evidence import cli as evidence_cli
 from lti_app.grading import cli as mastery_cli
 from lti_app.lti.tool_keys import rotate
 from lti_app.models.canvas import CanvasApiToken
@@ -20,6 +21,7 @@ from lti_app.services import services
 from lti_app.settings import PROJECT_ROOT
 from lti_app.sync.cli import register as register_canvas_sync
 from lti_app.tenancy import cli as tenancy_cli
+from lti_app.writeback import cli as writeback_cli
 
 
 def alembic_config(database_url: str) -> Config:
@@ -35,6 +37,10 @@ def register(app: Flask) -> None:
     register_canvas_sync(app)
 
     tenancy_cli.register(app)
+
+    evidence_cli.register(app)
+
+    writeback_cli.register(app)
 
     @app.cli.group("keys")
     def keys_group() -> None:

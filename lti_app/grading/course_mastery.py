@@ -9,8 +9,9 @@ Which Canvas results become evidence: not hidden, not on the tool's own carrier 
 A result's level is the policy's mapping applied to ``score`` of ``possible``.
 
 The tool's own evidence joins it everywhere: scored demonstrations and the teacher overrides in
-force (``lti_app.pathways.service``), so the export, the preview, the grid and the drill-down
-all compute the same level from the same evidence.
+force (``lti_app.pathways.service``) and the teacher's observations (``lti_app.evidence``), so
+the export, the preview, the grid and the drill-down all compute the same level from the same
+evidence.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.grading import canvas_view
+from lti_app.evidence.observations import observation_evidence
+from lti_app.grading import canvas_parity
 from lti_app.mastery.calculation import (
     Basis,
     Evidence,
@@ -70,9 +72,10 @@ class CourseData:
     targets: list[ReportTarget]
     results: list[CourseOutcomeResult]
     tool: dict[tuple[str, str], list[Evidence]] = field(default_factory=dict)
-    """The tool's own evidence (demonstrations, overrides in force), see :func:`tool_evidence`."""
+    """The tool's own evidence (demonstrations, observations, overrides in force), see
+    :func:`tool_evidence`."""
     scorings: dict[str, CanvasScoring] = field(default_factory=dict)
-    """What Canvas's rollup uses per outcome (``canvas_view.scorings``)."""
+    """What Canvas's rollup uses per outcome (``canvas_parity.scorings``)."""
     canvas_rows: dict[tuple[str, str], list[tuple[str, ScoredResult]]] = field(default_factory=dict)
     """Visible non-carrier Canvas results as the "as Canvas" basis reads them."""
     canvas_scores: dict[tuple[str, str], float | None] = field(default_factory=dict)
@@ -82,11 +85,12 @@ class CourseData:
 def tool_evidence(
     db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
-    """Scored demonstrations and the overrides in force, per (canvas_user_id, outcome id),
-    for the whole course or for one student."""
+    """Scored demonstrations, observations and the overrides in force, per (canvas_user_id,
+    outcome id), for the whole course or for one student."""
     out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
     for source in (
         pathways_service.scored_evidence(db, platform_id, canvas_course_id, canvas_user_id),
+        observation_evidence(db, platform_id, canvas_course_id, canvas_user_id),
         pathways_service.override_evidence(db, platform_id, canvas_course_id, canvas_user_id),
     ):
         for key, items in source.items():
@@ -129,9 +133,9 @@ def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
         targets,
         results,
         tool,
-        canvas_view.scorings(db, course),
-        canvas_view.canvas_results(db, course.id, with_carriers=False),
-        canvas_view.canvas_scores(db, course),
+        canvas_parity.scorings(db, course),
+        canvas_parity.canvas_results(db, course.id, with_carriers=False),
+        canvas_parity.canvas_scores(db, course),
     )
 
 
@@ -156,10 +160,10 @@ def course_report(
     data: CourseData, scale: Scale, policy: Policy, mapping: AnyMapping, now: datetime
 ) -> dict[str, Any]:
     """The course report under ``policy``: in the "as Canvas" basis the levels come from
-    ``canvas_view`` (growth's first level and trend still from each piece's district level)."""
+    ``canvas_parity`` (growth's first level and trend still from each piece's district level)."""
     levels = None
     if policy.basis is Basis.CANVAS:
-        computed = canvas_view.basis_levels_from(
+        computed = canvas_parity.basis_levels_from(
             data.canvas_rows, data.scorings, data.tool, policy, mapping
         )
         levels = {pair: level.result for pair, level in computed.items()}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.grading import canvas_view
+from lti_app.evidence.observations import observed_days
+from lti_app.grading import canvas_parity
 from lti_app.grading.course_mastery import course_row, tool_evidence
 from lti_app.grading.grid import (
     GridStudent,
@@ -115,6 +116,10 @@ def drilldown(
             )
         )
     }
+    observed = {
+        f"obs:{o.id}": o.observed_on
+        for o in observed_days(db, platform_id, canvas_course_id, canvas_user_id, canvas_outcome_id)
+    }
     key = (canvas_user_id, canvas_outcome_id)
     canvas = canvas_evidence(db, course.id, mapping, canvas_user_id, canvas_outcome_id)
     tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
@@ -133,8 +138,10 @@ def drilldown(
         else {}
     )
     given = _basis_results(db, course, policy, mapping, tool, canvas_user_id, canvas_outcome_id)
-    drill = _build_drill(course, student, target, items, scale, policy, now, origin, given, names)
-    differ = canvas_view.differences(db, course, canvas_user_id=canvas_user_id)
+    drill = _build_drill(
+        course, student, target, items, scale, policy, now, origin, given, names, observed
+    )
+    differ = canvas_parity.differences(db, course, canvas_user_id=canvas_user_id)
     if key in differ:
         drill = replace(drill, canvas_differs=True, canvas_shows=differ[key])
     return drill
@@ -152,7 +159,7 @@ def _basis_results(
     """The levels in the "as Canvas" basis (empty in the district-level basis)."""
     if policy.basis is not Basis.CANVAS:
         return {}
-    levels = canvas_view.basis_levels(
+    levels = canvas_parity.basis_levels(
         db,
         course,
         policy,
@@ -205,6 +212,7 @@ def _build_drill(
     origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
     given: dict[tuple[str, str], Result],
     names: dict[str, str | None] | None = None,
+    observed: dict[str, date] | None = None,
 ) -> Drill:
     """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level
     (``given`` in the "as Canvas" basis), which evidence it used, and growth."""
@@ -222,7 +230,7 @@ def _build_drill(
         DrillEvidence(
             e,
             level_index(values, e.score),
-            _source(e, origin.get(e.id or ""), names or {}),
+            _source(e, origin.get(e.id or ""), names or {}, (observed or {}).get(e.id or "")),
             e.id in used,
             _canvas_path(course.canvas_course_id, origin.get(e.id or "")),
         )
@@ -251,9 +259,13 @@ def _source(
     e: Evidence,
     origin: tuple[str | None, str | None, float | None, float | None] | None,
     names: dict[str, str | None],
+    observed: date | None = None,
 ) -> str:
     if e.kind is SourceKind.OVERRIDE:
         return "Teacher override"
+    if e.kind is SourceKind.OBSERVATION:
+        day = f" on {observed.isoformat()}" if observed else ""
+        return f"Observed by the teacher{day}"
     if e.kind is SourceKind.DEMONSTRATION:
         return "Demonstration scored by the teacher"
     if origin is None:

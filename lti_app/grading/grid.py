@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lti_app.grading import canvas_view
-from lti_app.grading.canvas_view import bytewise, epoch_of, whole_second
+from lti_app.grading import canvas_parity
+from lti_app.grading.canvas_parity import bytewise, epoch_of, whole_second
 from lti_app.grading.course_mastery import (
     course_row,
     tool_evidence,
@@ -86,7 +86,7 @@ class GridCell:
     overridden: bool
     canvas_differs: bool = False
     """Canvas's own Learning Mastery Gradebook score differs from the tool's Canvas-method
-    score for the same results (``canvas_view.canvas_shows``)."""
+    score for the same results (``canvas_parity.canvas_shows``)."""
     canvas_shows: float | None = None
     """Canvas's score where it differs (None: Canvas shows nothing there)."""
 
@@ -266,7 +266,7 @@ def _compute_grid(
         cells = _district_level_cells(
             db, course, scale, policy, mapping, extra, known_students, known_targets
         )
-    differ = canvas_view.differences(db, course)
+    differ = canvas_parity.differences(db, course)
     for key, theirs in differ.items():
         cell = cells.get(key)
         if cell is not None:
@@ -289,10 +289,10 @@ def _canvas_basis_cells(
     known_students: set[str],
     known_targets: set[str],
 ) -> dict[tuple[str, str], GridCell]:
-    """Cells in the "as Canvas" basis (``canvas_view.basis_levels``)."""
+    """Cells in the "as Canvas" basis (``canvas_parity.basis_levels``)."""
     values, threshold = scale.values, scale.mastery_threshold
     cells: dict[tuple[str, str], GridCell] = {}
-    for key, level in canvas_view.basis_levels(db, course, policy, mapping, extra).items():
+    for key, level in canvas_parity.basis_levels(db, course, policy, mapping, extra).items():
         if key[0] not in known_students or key[1] not in known_targets:
             continue
         result = level.result

@@ -27,6 +27,7 @@ from lti_app.db import get_session
 from lti_app.grading import charts, course_mastery
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
+from lti_app.grading.canvas_view import canvas_view, send_override
 from lti_app.grading.grid import Grid, GridCell, GridStudent, GridTarget
 from lti_app.input_rules import whole_number
 from lti_app.lti.launch_session import CSRF_FIELD
@@ -38,6 +39,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as pathways_service
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
+from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("grid", __name__)
 
@@ -343,6 +345,7 @@ def _drill_page(
     db = get_session()
     platform_id = row.deployment.platform_id
     eff = effective_policy(db, platform_id, row.canvas_course_id)
+    now = datetime.now(UTC)
     try:
         drill = drill_model.drilldown(
             db,
@@ -353,7 +356,7 @@ def _drill_page(
             eff.scale,
             eff.policy,
             eff.mapping,
-            datetime.now(UTC),
+            now,
         )
     except course_mastery.CourseNotSynced:
         return _not_synced(row)
@@ -387,6 +390,7 @@ def _drill_page(
         fmt=charts.fmt,
         csrf_field=CSRF_FIELD,
         in_force=in_force,
+        canvas=canvas_view(db, platform_id, drill, eff, now),
         canvas_url=row.deployment.platform.canvas_url.rstrip("/"),
         **extra,
     )
@@ -404,6 +408,8 @@ def drilldown(row: LaunchSession, uid: str, oid: str) -> Response:
 
 NOTICES = {
     "set": "Override saved. The student sees the level and your reason.",
+    "sent": "Override saved, and sent to Canvas as evidence: Canvas counts it in its own "
+    "calculation once it arrives (see Sent to Canvas). The student sees the level and your reason.",
     "cleared": "Override cleared: the level is calculated from the evidence again.",
     "none": "There was no override in force to clear.",
 }
@@ -442,7 +448,7 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
                 pathways_service.clear_override(db, actor, int(e.id.split(":", 1)[1]))
             what = "cleared" if active else "none"
         else:
-            pathways_service.set_override(
+            saved = pathways_service.set_override(
                 db,
                 actor,
                 uid,
@@ -451,6 +457,12 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
                 request.form.get("reason", ""),
             )
             what = "set"
+            if request.form.get("send_to_canvas") == "1":
+                # Owed to Canvas with the override itself; delivered after the commit.
+                eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
+                send_override(db, saved, eff)
+                kick_after_response(actor.platform_id, actor.canvas_course_id)
+                what = "sent"
     except pathways_service.Invalid as exc:
         errors = {("level" if k == "score" else k): m for k, m in exc.errors.items()}
         return _drill_page(
@@ -461,6 +473,7 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
             form_errors=errors,
             form_level=request.form.get("level", ""),
             form_reason=request.form.get("reason", ""),
+            form_send=request.form.get("send_to_canvas") == "1",
         )
     except DomainError as exc:
         return refuse(exc.status, exc.message, "Go back to the class mastery grid.")

@@ -114,6 +114,8 @@ class SourceKind(StrEnum):
     """An outcome result synced from Canvas."""
     DEMONSTRATION = "demonstration"
     """A demonstration of learning recorded in this tool."""
+    OBSERVATION = "observation"
+    """A level the teacher observed outside any submission (quick evidence)."""
     OVERRIDE = "override"
     """A teacher override; requires a reason, which is shown to the student."""
 

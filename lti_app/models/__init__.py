@@ -15,6 +15,7 @@ from lti_app.models.canvas import (
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion
+from lti_app.models.observation import Observation as Observation
 from lti_app.models.pathways import Demonstration as Demonstration
 from lti_app.models.pathways import DemonstrationEvent as DemonstrationEvent
 from lti_app.models.pathways import MasteryOverride as MasteryOverride

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
 from lti_app.db import get_session
+from lti_app.evidence.observations import observed_days
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
 from lti_app.grading.charts import CHART_FRAME, Chart, chart_of, fmt, levels_spec
@@ -381,6 +382,10 @@ def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) ->
             actions={a.value for a in card.target.actions},
             can_choose=can_choose,
             feedback=_feedback(card.target.history),
+            # The launch's own student only (the id comes from the launch, never the URL).
+            observations=observed_days(
+                db, actor.platform_id, actor.canvas_course_id, actor.canvas_user_id, oid
+            ),
             field_ids=FIELD_IDS,
             proposal_kind=PathwayKind.PROPOSAL.value,
             now=datetime.now(UTC),

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lti_app.canvas import connection
 from lti_app.db import session_scope
+from lti_app.models.canvas import CanvasCourse
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
 from lti_app.sync import errors, service
@@ -41,6 +45,45 @@ def _course_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not COURSE_ID.fullmatch(value) or value in (".", ".."):
         raise click.BadParameter("must be a Canvas course id, like 1234 or sis_course_id:ABC")
     return value
+
+
+def synced_course_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--course-id and --canvas-url: which synced course a command is about (see
+    :func:`resolve_course`)."""
+    command = click.option(
+        "--canvas-url",
+        default=None,
+        help="Canvas URL of the course, needed only when two Canvas instances have this course id",
+    )(command)
+    return click.option(
+        "--course-id", required=True, callback=_course_id, help="Canvas course id (as synced)"
+    )(command)
+
+
+def resolve_course(db: Session, course_id: str, canvas_url: str | None) -> int:
+    """The platform (tenant) id of the synced course ``course_id``; ``canvas_url`` chooses
+    when two Canvas instances have a course with that id. A ClickException says what to do."""
+    query = (
+        select(CanvasCourse.platform_id, Platform.canvas_url)
+        .join(Platform, Platform.id == CanvasCourse.platform_id)
+        .where(CanvasCourse.canvas_course_id == course_id, CanvasCourse.last_synced_at.is_not(None))
+    )
+    if canvas_url:
+        query = query.where(Platform.canvas_url == canvas_url.rstrip("/"))
+    found = db.execute(query).all()
+    if not found:
+        raise click.ClickException(
+            f"Course {course_id} has not been synced"
+            + (f" from {canvas_url}" if canvas_url else "")
+            + "; run `flask --app lti_app canvas sync` first."
+        )
+    if len(found) > 1:
+        urls = ", ".join(sorted(url for _, url in found))
+        raise click.ClickException(
+            f"Course {course_id} exists in several Canvas instances ({urls}); "
+            "choose one with --canvas-url."
+        )
+    return int(found[0][0])
 
 
 # How a Canvas registered by `canvas sync` is marked; `platform add` later adopts that row.

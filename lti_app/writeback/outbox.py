@@ -3,6 +3,7 @@ for the teacher (pending, delivered, failed with the reason) with a retry."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -32,58 +33,144 @@ def _now() -> datetime:
 def enqueue_demonstration(
     db: Session, demo: Demonstration, eff: EffectivePolicy
 ) -> WritebackItem | None:
-    """Owe Canvas this scored demonstration, in the caller's transaction.
-
-    Its round is the student's next free result slot for the target. Idempotent: scoring the
-    same demonstration again adds nothing. None when the mapping cannot express the level in
-    Canvas points (a scale/mapping mismatch the settings page already reports).
-    """
+    """Owe Canvas this scored demonstration, in the caller's transaction (see
+    :func:`enqueue_result`)."""
     if demo.score is None:
         raise ValueError("only a scored demonstration is written back")
-    key = f"demo:{demo.id}"
-    existing = db.scalar(
-        select(WritebackItem).where(
-            WritebackItem.platform_id == demo.platform_id, WritebackItem.idempotency_key == key
-        )
-    )
-    if existing is not None:
-        return existing
-    try:
-        points = eff.mapping.to_canvas_points(demo.score)
-    except MappingError:
-        return None
-    used = db.scalar(
-        select(func.max(WritebackItem.round)).where(
-            WritebackItem.platform_id == demo.platform_id,
-            WritebackItem.canvas_course_id == demo.canvas_course_id,
-            WritebackItem.canvas_user_id == demo.canvas_user_id,
-            WritebackItem.canvas_outcome_id == demo.canvas_outcome_id,
-            WritebackItem.kind == KIND_DEMONSTRATION,
-        )
-    )
     label = eff.scale.level(demo.score).label
-    comment = f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)"
-    item = WritebackItem(
-        platform_id=demo.platform_id,
-        canvas_course_id=demo.canvas_course_id,
-        canvas_user_id=demo.canvas_user_id,
-        canvas_outcome_id=demo.canvas_outcome_id,
-        kind=KIND_DEMONSTRATION,
-        round=(used or 0) + 1,
-        idempotency_key=key,
-        demonstration_id=demo.id,
-        level=demo.score,
-        label=label[:200],
-        points=points,
-        comment=comment[:COMMENT_LIMIT],
-        teacher_canvas_user_id=demo.scored_by or "",
-        status=PENDING,
-        attempts=0,
-        next_attempt_at=_now(),
+    return enqueue_result(
+        db,
+        eff,
+        OwedResult(
+            platform_id=demo.platform_id,
+            canvas_course_id=demo.canvas_course_id,
+            canvas_user_id=demo.canvas_user_id,
+            canvas_outcome_id=demo.canvas_outcome_id,
+            level=demo.score,
+            key=f"demo:{demo.id}",
+            comment=f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)",
+            teacher_canvas_user_id=demo.scored_by or "",
+            demonstration_id=demo.id,
+        ),
     )
-    db.add(item)
+
+
+@dataclass(frozen=True)
+class OwedResult:
+    """One piece of the tool's evidence that Canvas should hold as an outcome result: a scored
+    demonstration (``demo:<id>``), a teacher's observation (``obs:<id>``) or an override the
+    teacher chose to send (``override:<id>``)."""
+
+    platform_id: int
+    canvas_course_id: str
+    canvas_user_id: str
+    canvas_outcome_id: str
+    level: float
+    key: str
+    comment: str
+    teacher_canvas_user_id: str
+    demonstration_id: int | None = None
+
+
+def enqueue_result(db: Session, eff: EffectivePolicy, owed: OwedResult) -> WritebackItem | None:
+    """Owe Canvas this result, in the caller's transaction (see :func:`enqueue_results`)."""
+    return enqueue_results(db, eff, [owed])[0]
+
+
+# Keys per IN (...) query (well below SQLite's and PostgreSQL's parameter limits).
+_CHUNK = 500
+
+
+def enqueue_results(
+    db: Session, eff: EffectivePolicy, owed: Sequence[OwedResult]
+) -> list[WritebackItem | None]:
+    """Owe Canvas these results of one course, in the caller's transaction, in this order.
+
+    Each one's round is the student's next free result slot for the target, whatever the
+    evidence's source: every piece is its own Canvas result, in the order the tool recorded
+    them. Idempotent: a key already owed adds nothing (its item is returned). None for a
+    level the mapping cannot express in Canvas points (a scale/mapping mismatch the settings
+    page already reports). A few queries for the whole batch, one flush.
+    """
+    if not owed:
+        return []
+    platform_id, course_id = owed[0].platform_id, owed[0].canvas_course_id
+    if any((o.platform_id, o.canvas_course_id) != (platform_id, course_id) for o in owed):
+        raise ValueError("one course per batch")
+    keys = [o.key for o in owed]
+    existing: dict[str, WritebackItem] = {}
+    for at in range(0, len(keys), _CHUNK):
+        existing |= {
+            i.idempotency_key: i
+            for i in db.scalars(
+                select(WritebackItem).where(
+                    WritebackItem.platform_id == platform_id,
+                    WritebackItem.idempotency_key.in_(keys[at : at + _CHUNK]),
+                )
+            )
+        }
+    users = sorted({o.canvas_user_id for o in owed})
+    used: dict[tuple[str, str], int] = {}
+    for at in range(0, len(users), _CHUNK):
+        for uid, oid, top in db.execute(
+            select(
+                WritebackItem.canvas_user_id,
+                WritebackItem.canvas_outcome_id,
+                func.max(WritebackItem.round),
+            )
+            .where(
+                WritebackItem.platform_id == platform_id,
+                WritebackItem.canvas_course_id == course_id,
+                WritebackItem.canvas_user_id.in_(users[at : at + _CHUNK]),
+                WritebackItem.kind == KIND_DEMONSTRATION,
+            )
+            .group_by(WritebackItem.canvas_user_id, WritebackItem.canvas_outcome_id)
+        ):
+            used[(uid, oid)] = int(top or 0)
+    out: list[WritebackItem | None] = []
+    now = _now()
+    for o in owed:
+        if o.key in existing:
+            out.append(existing[o.key])
+            continue
+        try:
+            points = eff.mapping.to_canvas_points(o.level)
+        except MappingError:
+            out.append(None)
+            continue
+        pair = (o.canvas_user_id, o.canvas_outcome_id)
+        used[pair] = used.get(pair, 0) + 1
+        item = WritebackItem(
+            platform_id=platform_id,
+            canvas_course_id=course_id,
+            canvas_user_id=o.canvas_user_id,
+            canvas_outcome_id=o.canvas_outcome_id,
+            kind=KIND_DEMONSTRATION,
+            round=used[pair],
+            idempotency_key=o.key,
+            demonstration_id=o.demonstration_id,
+            level=o.level,
+            label=eff.scale.level(o.level).label[:200],
+            points=points,
+            comment=o.comment[:COMMENT_LIMIT],
+            teacher_canvas_user_id=o.teacher_canvas_user_id,
+            status=PENDING,
+            attempts=0,
+            next_attempt_at=now,
+        )
+        db.add(item)
+        existing[o.key] = item
+        out.append(item)
     db.flush()
-    return item
+    return out
+
+
+SOURCES = {"demo": "demonstration", "obs": "observation", "override": "override"}
+
+
+def source_of(key: str) -> str:
+    """What an item carries, from its idempotency key (``demo:``, ``obs:``, ``override:``)."""
+    return SOURCES.get(key.split(":", 1)[0], "result")
 
 
 def retry(

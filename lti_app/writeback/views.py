@@ -77,6 +77,7 @@ def _page(row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx
         shown=shown,
         names=names,
         titles=titles,
+        source=outbox.source_of,
         words=STATUS_WORDS,
         plural=_plural,
         status_url=url_for("writeback.status_json", handle=row.id),

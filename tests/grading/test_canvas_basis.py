@@ -113,7 +113,9 @@ def test_as_canvas_is_the_default_and_says_where_canvas_differs(
     assert status == 200
     assert "0.65 × 3.6 + 0.35 × 2.8 = 3.32" in drill
     assert "on Canvas&#39;s 0-4 scale, 3.32 is level 3" in drill
-    assert "Canvas shows" not in drill
+    assert "canvas-shows-note" not in drill  # Canvas's rollup agrees with the tool
+    # The override form's "What Canvas shows" follows the same basis: level 3, not 3.15.
+    assert "and shows <strong>3</strong> for Ava Jones" in drill
     status, drill = get(browser, f"/s/{handle}/grid/813/97")
     assert "<strong>Canvas shows 3.5</strong> in its Learning Mastery Gradebook" in drill
 

@@ -107,6 +107,8 @@ QUERY: dict[str, list[str]] = {
     "mastery.settings": ["scope", "preset"],
     "grid.grid": ["section", "sort", "closed"],
     "writeback.page": ["status"],
+    "evidence.page": ["target", "section"],
+    "evidence.done": ["target", "section"],
 }
 FORM: dict[str, list[str]] = {
     "lti.login": LOGIN_FIELDS,
@@ -117,7 +119,7 @@ FORM: dict[str, list[str]] = {
     "canvas.connect": [],
     "canvas.disconnect": [],
     "mastery.settings_post": [k for k in mastery_form("") if k != CSRF_FIELD],
-    "grid.override": ["action", "level", "reason"],
+    "grid.override": ["action", "level", "reason", "send_to_canvas"],
     "pathways.menu_post": MENU_FIELDS,
     "pathways.menu_copy": ["to"],
     "pathways.review_act": ["action", "note", "level"],
@@ -127,6 +129,8 @@ FORM: dict[str, list[str]] = {
     "student.act": ["proposal", "evidence", "links", "reflection"],
     "writeback.retry_all": [],
     "writeback.retry_one": [],
+    "evidence.save": ["target", "section", f"lv-{AVA}", "lv-813", "note", "observed_on"],
+    "evidence.upload": ["file"],
 }
 GET_ONLY = {
     "static",
@@ -153,7 +157,8 @@ GET_ONLY = {
 }
 # Valid values, so that a request with one hostile field reaches the code behind the checks.
 VALID_FORM: dict[str, dict[str, Any]] = {
-    "grid.override": {"level": "3", "reason": "Seen in class"},
+    "grid.override": {"level": "3", "reason": "Seen in class", "send_to_canvas": "1"},
+    "evidence.save": {"target": RL, f"lv-{AVA}": "3", "note": "Seen", "observed_on": ""},
     "pathways.menu_post": {
         "offer": ["test"],
         "test-title": "Quiz",
@@ -184,6 +189,7 @@ def path_values(course: Course, item_id: int) -> dict[str, str]:
         "fmt": "csv",
         "spec": "ff0000-00ff00",
         "filename": "app.css",
+        "count": "1",
     }
 
 

@@ -76,7 +76,9 @@
       url.search = new URLSearchParams(data).toString();
       go(url.href, { method: "GET" }, true);
     } else {
-      go(url.href, { method: "POST", body: new URLSearchParams(data) }, false);
+      // A file upload goes as multipart (the browser sets the boundary); the rest as a form.
+      var multipart = (form.getAttribute("enctype") || "").toLowerCase() === "multipart/form-data";
+      go(url.href, { method: "POST", body: multipart ? data : new URLSearchParams(data) }, false);
     }
   });
 
