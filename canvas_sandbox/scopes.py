@@ -31,6 +31,8 @@ ROUTE_SCOPES: dict[str, tuple[str, str]] = {
     "sandbox_rubrics.create_assignment": ("POST", "/api/v1/courses/:course_id/assignments"),
     "sandbox_rubrics.list_assignments": ("GET", "/api/v1/courses/:course_id/assignments"),
     "sandbox_rubrics.show_assignment": ("GET", "/api/v1/courses/:course_id/assignments/:id"),
+    "sandbox_rubrics.update_assignment": ("PUT", "/api/v1/courses/:course_id/assignments/:id"),
+    "sandbox_rubrics.delete_assignment": ("DELETE", "/api/v1/courses/:course_id/assignments/:id"),
     "sandbox_rubrics.create_rubric": ("POST", "/api/v1/courses/:course_id/rubrics"),
     "sandbox_rubrics.show_rubric": ("GET", "/api/v1/courses/:course_id/rubrics/:id"),
     "sandbox_rubrics.update_rubric": ("PUT", "/api/v1/courses/:course_id/rubrics/:id"),

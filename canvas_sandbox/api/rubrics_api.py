@@ -108,6 +108,49 @@ def show_assignment(course_ref: str, assignment_ref: str) -> Response:
     return as_json(_assignment_json(assignment))
 
 
+@bp.put("/courses/<course_ref>/assignments/<assignment_ref>")
+def update_assignment(course_ref: str, assignment_ref: str) -> Response:
+    """``AssignmentsApiController#update``: the fields a teacher edits (name, published,
+    grading type, points, omit from final grade, description)."""
+    course = course_or_404(course_ref)
+    require_grader(course)
+    assignment = _assignment(course, assignment_ref)
+    params = obj(body_params().get("assignment"), "assignment")
+    if "name" in params:
+        if not params["name"]:
+            raise bad_request("assignment[name] is missing")
+        assignment.name = str(params["name"])
+    if "published" in params:
+        assignment.published = truthy(params["published"])
+        assignment.workflow_state = "published" if assignment.published else "unpublished"
+    if params.get("grading_type"):
+        assignment.grading_type = str(params["grading_type"])
+    if "points_possible" in params:
+        assignment.points_possible = _number(params["points_possible"] or 0, "points_possible")
+    if "omit_from_final_grade" in params:
+        assignment.omit_from_final_grade = truthy(params["omit_from_final_grade"])
+    if "description" in params:
+        assignment.description = str(params["description"] or "")
+    state().result_generation += 1
+    return as_json(_assignment_json(assignment))
+
+
+@bp.delete("/courses/<course_ref>/assignments/<assignment_ref>")
+def delete_assignment(course_ref: str, assignment_ref: str) -> Response:
+    """``Assignment#destroy``: soft delete; its outcome alignments (content tags) are deleted
+    with it, so its results drop out of outcome_results (``with_active_link``)."""
+    course = course_or_404(course_ref)
+    require_grader(course)
+    st = state()
+    assignment = _assignment(course, assignment_ref)
+    assignment.workflow_state = "deleted"
+    for alignment in st.alignments.values():
+        if alignment.assignment_id == assignment.id:
+            alignment.workflow_state = "deleted"
+    st.result_generation += 1
+    return as_json(_assignment_json(assignment))
+
+
 # --- rubrics (docs/canvas.md §3.8, §3.9) ----------------------------------------------------
 
 
@@ -257,6 +300,26 @@ def update_rubric(course_ref: str, rubric_ref: str) -> Response:
         assoc = st.rubric_associations.get(parse_id(str(assoc_ref)))
         if assoc is None or assoc.workflow_state != "active" or assoc.context_id != course.id:
             raise not_found()
+    elif raw_assoc.get("association_type") and raw_assoc.get("association_id") not in (None, ""):
+        # RubricsController#update without an association id: RubricAssociation.generate ->
+        # Rubric#associate_with finds this rubric's association with the object (for
+        # "grading": the grading one) or builds a new one (which, for grading, is the trap).
+        kind, target = _association_target(course, raw_assoc)
+        purpose = str(raw_assoc.get("purpose") or "unknown")
+        for candidate in rubrics.active_associations(st, rubric.id):
+            if (candidate.association_type, candidate.association_id) == (kind, target) and (
+                purpose != "grading" or candidate.purpose == "grading"
+            ):
+                assoc = candidate
+                break
+        if assoc is None:
+            try:
+                criteria = _criteria(raw["criteria"]) if raw.get("criteria") else None
+                updated = rubrics.update_rubric(st, rubric, raw.get("title"), criteria, None)
+            except ValidationFailed as err:
+                return as_json(ser.rubric_error_json([err.message]))
+            assoc = rubrics.associate(st, updated, kind, target, _association_input(raw_assoc))
+            return as_json(ser.rubric_create_json(updated, assoc))
     try:
         criteria = _criteria(raw["criteria"]) if raw.get("criteria") else None
         updated = rubrics.update_rubric(st, rubric, raw.get("title"), criteria, assoc)

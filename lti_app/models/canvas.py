@@ -326,6 +326,13 @@ class CarrierAssignment(Base):
     criteria: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # A digest of the ratings sent: a changed scale or mapping updates the rubric in place.
     ratings_digest: Mapped[str | None] = mapped_column(String(64))
+    # When the tool last POSTed the assignment / its rubric without learning the answer (a
+    # lost answer may still have created it): until the grace period is over the tool only
+    # looks for it and adopts it, never POSTs again (lti_app.writeback.carriers).
+    assignment_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rubric_posted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why the tool last had to repair the carrier in Canvas (shown on Sent to Canvas).
+    repair_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -67,6 +67,7 @@ SCOPES = (
     "url:GET|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
     "url:GET|/api/v1/courses/:course_id/rubrics/:id",
     "url:POST|/api/v1/courses/:course_id/assignments",
+    "url:PUT|/api/v1/courses/:course_id/assignments/:id",
     "url:POST|/api/v1/courses/:course_id/rubrics",
     "url:PUT|/api/v1/courses/:course_id/rubrics/:id",
     "url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",

@@ -8,23 +8,49 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lti_app.canvas.client.client import CanvasClient
+from lti_app.canvas.client.errors import CanvasError, CanvasUnavailable, NotFound
 from lti_app.canvas.client.types import Assignment, Criterion, CriterionSpec, RatingSpec
 from lti_app.db import session_scope
 from lti_app.mastery.mapping import MappingError
 from lti_app.models.canvas import CarrierAssignment
+from lti_app.models.writeback import DELIVERED, PENDING, WritebackItem
 from lti_app.policies.store import EffectivePolicy
 
 MARKER_PREFIX = "mastery-pathways-carrier:"
 
 
+# How long a POST whose answer was lost may still be finished by Canvas: until then the tool
+# only looks for what it asked for (and adopts it), never POSTs again (docs/canvas.md §3.15).
+POST_GRACE = timedelta(minutes=2)
+# The carrier's settings in Canvas: ``not_graded`` so that students see its results whatever
+# the course's post policy (docs/canvas.md §3.17), no submissions, out of the final grade.
+CARRIER_FIELDS: dict[str, object] = {
+    "grading_type": "not_graded",
+    "points_possible": 0.0,
+    "submission_types": ["none"],
+    "omit_from_final_grade": True,
+    "published": True,
+}
+
+
+REWRITTEN = (
+    "Canvas changed the carrier's rubric (its ratings or rows); the tool put it back in place."
+)
+
+
 class CarrierProblem(Exception):
     """A carrier is in a state the tool must not touch (e.g. its rubric is not the tool's)."""
+
+
+class CarrierInFlight(Exception):
+    """Canvas may still be creating what the tool asked for: look again later, never POST."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +94,8 @@ def carrier_name(kind: str, round_: int) -> str:
 
 def _description(marker: str, round_: int) -> str:
     return (
-        "<p>Evidence scored in Mastery Pathways: each student's "
-        f"demonstration number {round_} of each learning target, as a rubric result. "
+        "<p>Evidence scored in Mastery Pathways, as rubric results: each student's results "
+        f"in the order the tool recorded them (set {round_}). "
         "It is not graded and does not count toward the final grade. Please do not edit or "
         "delete its rubric; the tool keeps it up to date.</p>"
         f"<!-- {MARKER_PREFIX}{marker} -->"
@@ -103,6 +129,40 @@ def _criteria_map(criteria: Sequence[Criterion]) -> dict[str, str]:
     return {c.learning_outcome_id: c.id for c in criteria if c.learning_outcome_id is not None}
 
 
+def rubric_differs(criteria: Sequence[Criterion], ratings: Ratings) -> bool:
+    """Whether an outcome row of the carrier's rubric (as Canvas holds it) no longer has the
+    tool's ratings: Canvas rewrites unassessed rubrics when an outcome's ratings or the mastery
+    scale change (docs/canvas.md §3.18)."""
+    want = [(float(r.points), r.description) for r in ratings.specs]
+    for c in criteria:
+        if c.learning_outcome_id is None:
+            continue
+        have = sorted(((float(r.points), r.description) for r in c.ratings), reverse=True)
+        if have != want:
+            return True
+    return False
+
+
+def _maybe_done(exc: CanvasError) -> bool:
+    """Whether Canvas may have carried out a POST that failed this way: no answer at all (a
+    timeout, a dropped connection) or a gateway's 502/504 while Canvas worked on. Refusals
+    (throttling, 4xx) and Canvas's own error answers did not create anything
+    (docs/canvas.md §3.15)."""
+    return isinstance(exc, CanvasUnavailable) and exc.status in (None, 502, 504)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _within_grace(posted_at: datetime | None) -> bool:
+    if posted_at is None:
+        return False
+    if posted_at.tzinfo is None:  # SQLite hands back naive UTC
+        posted_at = posted_at.replace(tzinfo=UTC)
+    return _now() - posted_at < POST_GRACE
+
+
 @dataclass(frozen=True)
 class Carrier:
     id: int
@@ -112,11 +172,28 @@ class Carrier:
     new: bool = False  # created by this call: Canvas holds no result on it yet
 
 
-class CarrierKeeper:
-    """Makes sure a course's carriers exist in Canvas with a criterion for each needed target.
+@dataclass
+class _Row:
+    """The carrier row's values, read in one transaction."""
 
-    Every step that Canvas has done is committed before the next one starts, so a worker that
-    dies anywhere leaves a row the next worker can continue from without creating twins.
+    assignment_id: str | None
+    association_id: str | None
+    rubric_id: str | None
+    criteria: dict[str, str]
+    digest: str | None
+    marker: str
+    name: str
+    assignment_posted_at: datetime | None
+    rubric_posted_at: datetime | None
+
+
+class CarrierKeeper:
+    """Makes sure a course's carriers exist in Canvas with a criterion for each needed target,
+    as the tool made them (repairing in place what a teacher or Canvas changed).
+
+    Every step that Canvas has done is committed before the next one starts, and every POST is
+    recorded before it is sent, so a worker that dies anywhere, or a POST whose answer is lost,
+    leaves a row the next worker continues from without creating twins.
     """
 
     def __init__(
@@ -134,84 +211,224 @@ class CarrierKeeper:
         self.course_id = course_id
         self.targets = dict(targets)
         self.ratings = ratings
+        # The course's assignments as one listing read them, when the caller read it (one
+        # request for every carrier of a pass instead of one each).
+        self.listed: dict[str, Assignment] | None = None
+        self.made_rubric: set[str] = set()  # assignments given a rubric since the listing
+
+    def list_assignments(self) -> None:
+        self.listed = {a.id: a for a in self.client.assignments(self.course_id)}
 
     def ensure(self, kind: str, round_: int, needed: set[str]) -> Carrier:
         row_id, fresh = self._row(kind, round_)
-        with session_scope(self.app) as db:
-            row = db.get(CarrierAssignment, row_id)
-            assert row is not None
-            assignment_id = row.canvas_assignment_id
-            association_id = row.rubric_association_id
-            rubric_id = row.rubric_id
-            criteria = dict(row.criteria or {})
-            digest = row.ratings_digest
-            marker, name = row.marker, row.name
+        row = self._load(row_id)
+        notes: list[str] = []
         new_assignment = False
-        if assignment_id is None:
-            found = None if fresh else self._find_by_marker(marker)
+        seen: Assignment | None = None  # the assignment as Canvas holds it, when read
+        if row.assignment_id is not None and not fresh:
+            seen = self._check_assignment(row_id, row, notes)
+        if row.assignment_id is None:
+            found = None if fresh else self._find_by_marker(row.marker)
             if found is None:
-                found = self.client.create_assignment(
-                    self.course_id,
-                    name,
-                    description=_description(marker, round_),
-                    points_possible=0.0,
-                    grading_type="points",
-                    submission_types=("none",),
-                    omit_from_final_grade=True,
-                    published=True,
-                )
+                found = self._post_assignment(row_id, row, round_)
                 new_assignment = True
-            assignment_id = found.id
-            self._save(row_id, canvas_assignment_id=assignment_id)
-        if association_id is None:
-            adopted = None if new_assignment else self._adopt_rubric(assignment_id)
-            if adopted is None:
-                created = self.client.create_rubric(
-                    self.course_id,
-                    assignment_id,
-                    name,
-                    criterion_specs(self._wanted(criteria, needed), criteria, self.ratings),
-                )
-                rubric_id, association_id = created.rubric_id, created.association_id
-                criteria = _criteria_map(created.criteria)
-                digest = self.ratings.digest
-                if association_id is None:
-                    raise CarrierProblem("Canvas created the rubric without its association.")
+                if self.listed is not None:
+                    self.listed[found.id] = found
             else:
-                rubric_id, association_id, criteria = adopted
-                digest = None  # unknown ratings: rewrite them once
-            self._save(
-                row_id,
-                rubric_id=rubric_id,
-                rubric_association_id=association_id,
-                criteria=criteria,
-                ratings_digest=digest,
-            )
-        assert rubric_id is not None
-        if needed - criteria.keys() or digest != self.ratings.digest:
+                seen = found
+            row.assignment_id = found.id
+            self._save(row_id, canvas_assignment_id=found.id, assignment_posted_at=None)
+            if seen is not None:
+                seen = self._fix_settings(row_id, found, notes)
+        assignment_id = row.assignment_id
+        if row.association_id is None or (
+            seen is not None and not seen.rubric_settings and assignment_id not in self.made_rubric
+        ):
+            adopted = None
+            if not new_assignment:
+                # A rubric created before a crash (or a lost answer) shows in the assignment
+                # itself, with no include[] a scoped key could drop (docs/canvas.md §3.16).
+                seen = seen or self.client.assignment(self.course_id, assignment_id)
+                adopted = _adoptable(seen)
+            if adopted is None:
+                self._post_rubric(row_id, row, needed)
+            else:
+                assert seen is not None
+                if rubric_differs(seen.rubric, self.ratings):
+                    notes.append(REWRITTEN)
+                row.rubric_id, row.criteria = adopted
+                row.association_id = None
+                row.digest = None  # unknown ratings: rewrite them once
+                self._save(
+                    row_id, rubric_id=row.rubric_id, criteria=row.criteria, rubric_posted_at=None
+                )
+        elif seen is not None and seen.rubric:
+            canvas_criteria = _criteria_map(seen.rubric)
+            if canvas_criteria != row.criteria or rubric_differs(seen.rubric, self.ratings):
+                notes.append(REWRITTEN)
+                row.criteria = canvas_criteria
+                row.digest = None
+        assert row.rubric_id is not None
+        if (
+            needed - row.criteria.keys()
+            or row.digest != self.ratings.digest
+            or row.association_id is None
+        ):
             # In place, through the existing association: never a second grading one
             # (docs/canvas.md §3.6).
             updated = self.client.update_rubric(
                 self.course_id,
-                rubric_id,
-                association_id,
+                row.rubric_id,
+                row.association_id,
                 assignment_id,
-                name,
-                criterion_specs(self._wanted(criteria, needed), criteria, self.ratings),
+                row.name,
+                criterion_specs(self._wanted(row.criteria, needed), row.criteria, self.ratings),
             )
-            criteria = _criteria_map(updated.criteria)
+            row.criteria = _criteria_map(updated.criteria)
+            row.association_id = updated.association_id or row.association_id
+            if row.association_id is None:
+                raise CarrierProblem("Canvas did not say which association the rubric has.")
             self._save(
                 row_id,
                 rubric_id=updated.rubric_id,  # Canvas forks a rubric used elsewhere
-                criteria=criteria,
+                rubric_association_id=row.association_id,
+                criteria=row.criteria,
                 ratings_digest=self.ratings.digest,
             )
-            missing = needed - criteria.keys()
+            missing = needed - row.criteria.keys()
             if missing:
                 raise CarrierProblem(
                     "Canvas did not keep the rubric rows for outcomes " + ", ".join(sorted(missing))
                 )
-        return Carrier(row_id, round_, assignment_id, criteria, new=new_assignment)
+        if notes:
+            self._save(row_id, repair_note=" ".join(notes)[:2000])
+        return Carrier(row_id, round_, assignment_id, dict(row.criteria), new=new_assignment)
+
+    # --- the assignment ----------------------------------------------------------------------
+
+    def _post_assignment(self, row_id: int, row: _Row, round_: int) -> Assignment:
+        if _within_grace(row.assignment_posted_at):
+            raise CarrierInFlight(
+                "Canvas may still be creating the carrier assignment the tool asked for; "
+                "the tool will look for it again before asking a second time."
+            )
+        self._save(row_id, assignment_posted_at=_now())
+        try:
+            return self.client.create_assignment(
+                self.course_id,
+                row.name,
+                description=_description(row.marker, round_),
+                points_possible=0.0,
+                grading_type=str(CARRIER_FIELDS["grading_type"]),
+                submission_types=("none",),
+                omit_from_final_grade=True,
+                published=True,
+            )
+        except CanvasError as exc:
+            if not _maybe_done(exc):
+                self._save(row_id, assignment_posted_at=None)
+            raise
+
+    def _check_assignment(self, row_id: int, row: _Row, notes: list[str]) -> Assignment | None:
+        """Read the carrier as Canvas holds it; a carrier the teacher deleted is created again
+        (a fresh row state), one renamed or unpublished is adopted and put right."""
+        assert row.assignment_id is not None
+        try:
+            if self.listed is None:
+                seen = self.client.assignment(self.course_id, row.assignment_id)
+            elif row.assignment_id in self.listed:
+                seen = self.listed[row.assignment_id]
+            else:  # a listing leaves deleted assignments out
+                raise NotFound("The carrier is not among the course's assignments.")
+        except NotFound:
+            notes.append(
+                "The carrier assignment was deleted in Canvas, and its results with it; the "
+                "tool created it again and sends those results again."
+            )
+            self._resend(row_id)
+            row.assignment_id = row.association_id = row.rubric_id = None
+            row.criteria, row.digest = {}, None
+            row.marker = secrets.token_hex(8)
+            self._save(
+                row_id,
+                canvas_assignment_id=None,
+                rubric_association_id=None,
+                rubric_id=None,
+                criteria={},
+                ratings_digest=None,
+                marker=row.marker,
+                assignment_posted_at=None,
+                rubric_posted_at=None,
+            )
+            return None
+        if seen.name != row.name:
+            notes.append(
+                f"The carrier was renamed in Canvas to \u201c{seen.name}\u201d; "
+                "the tool kept that name."
+            )
+            row.name = seen.name[:255]
+            self._save(row_id, name=row.name)
+        return self._fix_settings(row_id, seen, notes)
+
+    def _fix_settings(self, row_id: int, seen: Assignment, notes: list[str]) -> Assignment:
+        changes: dict[str, object] = {}
+        if not seen.published:
+            changes["published"] = True
+            notes.append("The carrier was unpublished in Canvas; the tool published it again.")
+        if seen.grading_type != CARRIER_FIELDS["grading_type"]:
+            changes["grading_type"] = CARRIER_FIELDS["grading_type"]
+        if not seen.omit_from_final_grade:
+            changes["omit_from_final_grade"] = True
+        if not changes:
+            return seen
+        fixed = self.client.update_assignment(self.course_id, seen.id, changes)
+        return fixed if fixed.rubric or not seen.rubric else seen
+
+    def _find_by_marker(self, marker: str) -> Assignment | None:
+        """A worker may have died after Canvas created the assignment but before the id was
+        saved: find it by the marker in its description instead of creating a second one."""
+        needle = MARKER_PREFIX + marker
+        listed = self.listed.values() if self.listed is not None else None
+        for assignment in listed or self.client.assignments(self.course_id):
+            if assignment.description and needle in assignment.description:
+                return assignment
+        return None
+
+    # --- the rubric --------------------------------------------------------------------------
+
+    def _post_rubric(self, row_id: int, row: _Row, needed: set[str]) -> None:
+        assert row.assignment_id is not None
+        if _within_grace(row.rubric_posted_at):
+            raise CarrierInFlight(
+                "Canvas may still be creating the carrier's rubric the tool asked for; the "
+                "tool will look for it again before asking a second time."
+            )
+        self._save(row_id, rubric_posted_at=_now())
+        try:
+            created = self.client.create_rubric(
+                self.course_id,
+                row.assignment_id,
+                row.name,
+                criterion_specs(self._wanted(row.criteria, needed), row.criteria, self.ratings),
+            )
+        except CanvasError as exc:
+            if not _maybe_done(exc):
+                self._save(row_id, rubric_posted_at=None)
+            raise
+        if created.association_id is None:
+            raise CarrierProblem("Canvas created the rubric without its association.")
+        self.made_rubric.add(row.assignment_id)
+        row.rubric_id, row.association_id = created.rubric_id, created.association_id
+        row.criteria = _criteria_map(created.criteria)
+        row.digest = self.ratings.digest
+        self._save(
+            row_id,
+            rubric_id=row.rubric_id,
+            rubric_association_id=row.association_id,
+            criteria=row.criteria,
+            ratings_digest=row.digest,
+            rubric_posted_at=None,
+        )
 
     def _wanted(self, criteria: Mapping[str, str], needed: set[str]) -> dict[str, str]:
         """Every course target, plus rows the carrier already has or needs (kept in order)."""
@@ -219,6 +436,8 @@ class CarrierKeeper:
         for outcome_id in [*criteria, *sorted(needed)]:
             wanted.setdefault(outcome_id, f"Outcome {outcome_id}")
         return wanted
+
+    # --- the row -----------------------------------------------------------------------------
 
     def _row(self, kind: str, round_: int) -> tuple[int, bool]:
         """The carrier's row, created (committed) before Canvas is asked for anything."""
@@ -250,6 +469,41 @@ class CarrierKeeper:
             with session_scope(self.app) as db:
                 return int(db.scalars(query).one()), False
 
+    def _load(self, row_id: int) -> _Row:
+        with session_scope(self.app) as db:
+            row = db.get(CarrierAssignment, row_id)
+            assert row is not None
+            return _Row(
+                assignment_id=row.canvas_assignment_id,
+                association_id=row.rubric_association_id,
+                rubric_id=row.rubric_id,
+                criteria=dict(row.criteria or {}),
+                digest=row.ratings_digest,
+                marker=row.marker,
+                name=row.name,
+                assignment_posted_at=row.assignment_posted_at,
+                rubric_posted_at=row.rubric_posted_at,
+            )
+
+    def _resend(self, row_id: int) -> None:
+        """The results that were on a deleted carrier are owed again (placed afresh)."""
+        with session_scope(self.app) as db:
+            db.execute(
+                update(WritebackItem)
+                .where(
+                    WritebackItem.carrier_id == row_id,
+                    WritebackItem.status.in_((PENDING, DELIVERED)),
+                )
+                .values(
+                    status=PENDING,
+                    carrier_id=None,
+                    written_at=None,
+                    delivered_at=None,
+                    attempts=0,
+                    next_attempt_at=_now(),
+                )
+            )
+
     def _save(self, row_id: int, **values: object) -> None:
         with session_scope(self.app) as db:
             row = db.get(CarrierAssignment, row_id)
@@ -257,33 +511,12 @@ class CarrierKeeper:
             for key, value in values.items():
                 setattr(row, key, value)
 
-    def _find_by_marker(self, marker: str) -> Assignment | None:
-        """A worker may have died after Canvas created the assignment but before the id was
-        saved: find it by the marker in its description instead of creating a second one."""
-        needle = MARKER_PREFIX + marker
-        for assignment in self.client.assignments(self.course_id):
-            if assignment.description and needle in assignment.description:
-                return assignment
+
+def _adoptable(assignment: Assignment) -> tuple[str, dict[str, str]] | None:
+    """The assignment's grading rubric, if it has one: Canvas lists ``rubric`` and
+    ``rubric_settings`` only for an active grading association (``Api::V1::Assignment``), so
+    POSTing another would destroy its results (docs/canvas.md §3.6)."""
+    settings = assignment.rubric_settings or {}
+    if not assignment.rubric or settings.get("id") is None:
         return None
-
-    def _adopt_rubric(self, assignment_id: str) -> tuple[str, str, dict[str, str]] | None:
-        """The assignment's existing grading rubric (created before a crash), or None.
-
-        POSTing a rubric to an assignment that already has one would destroy its results.
-        """
-        assignment = self.client.assignment(self.course_id, assignment_id)
-        settings = assignment.rubric_settings or {}
-        if not assignment.rubric or settings.get("id") is None:
-            return None
-        rubric_id = str(settings["id"])
-        for assoc in self.client.rubric_associations(self.course_id, rubric_id):
-            if (
-                assoc.association_type == "Assignment"
-                and assoc.association_id == assignment_id
-                and assoc.purpose == "grading"
-            ):
-                return rubric_id, assoc.id, _criteria_map(assignment.rubric)
-        raise CarrierProblem(
-            "The carrier assignment has a rubric that is not attached for grading; "
-            "the tool will not replace it."
-        )
+    return str(settings["id"]), _criteria_map(assignment.rubric)

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.mastery.mapping import MappingError
+from lti_app.models.canvas import CarrierAssignment
 from lti_app.models.pathways import Demonstration
 from lti_app.models.writeback import (
     DELIVERED,
@@ -266,3 +267,17 @@ def course_items(db: Session, platform_id: int, canvas_course_id: str) -> list[W
             .order_by(WritebackItem.created_at.desc(), WritebackItem.id.desc())
         )
     )
+
+
+def carrier_repairs(db: Session, platform_id: int, canvas_course_id: str) -> list[tuple[str, str]]:
+    """(carrier name, what the tool last repaired on it in Canvas), for the teacher."""
+    rows = db.execute(
+        select(CarrierAssignment.name, CarrierAssignment.repair_note)
+        .where(
+            CarrierAssignment.platform_id == platform_id,
+            CarrierAssignment.canvas_course_id == canvas_course_id,
+            CarrierAssignment.repair_note.is_not(None),
+        )
+        .order_by(CarrierAssignment.round)
+    ).all()
+    return [(str(name), str(note)) for name, note in rows]

@@ -74,6 +74,7 @@ def _page(row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx
         progress=progress_text(st),
         items=items[:ROW_LIMIT],
         matching=len(items),
+        repairs=outbox.carrier_repairs(db, actor.platform_id, actor.canvas_course_id),
         shown=shown,
         names=names,
         titles=titles,

@@ -234,3 +234,86 @@ def test_reply_shapes(client: FlaskClient, ids: DemoIds, teacher: H, state: Sand
     assert set(made) == {"rubric", "rubric_association"}
     assert made["rubric"]["id"] == rubric_id
     assert made["rubric_association"]["association_id"] == other
+
+
+def test_a_rubric_put_without_association_id_reaches_the_grading_association(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    """canvas-lms app/controllers/rubrics_controller.rb RubricsController#update ->
+    app/models/rubric_association.rb RubricAssociation.generate -> app/models/rubric.rb
+    Rubric#associate_with (purpose "grading": this rubric's grading association with the
+    object): no second association, and the answer names the existing one."""
+    aid = _carrier(client, ids, teacher, "Put through the object")
+    rubric = _rubric(client, ids, teacher, aid, ["RL.7.1"])
+    [assoc] = [a for a in state.rubric_associations.values() if a.association_id == aid]
+    body = {
+        "rubric": {
+            "title": "Renamed",
+            "criteria": {
+                "0": {
+                    "learning_outcome_id": ids.ela_outcomes["RL.7.1"],
+                    "ratings": {"0": {"description": "Only", "points": 4}},
+                }
+            },
+        },
+        "rubric_association": {
+            "association_type": "Assignment",
+            "association_id": aid,
+            "purpose": "grading",
+        },
+    }
+    resp = client.put(
+        f"/api/v1/courses/{ids.ela_course}/rubrics/{rubric['id']}", json=body, headers=teacher
+    )
+    assert resp.status_code == 200
+    assert resp.get_json()["rubric_association"]["id"] == assoc.id
+    active = [
+        a
+        for a in state.rubric_associations.values()
+        if a.association_id == aid and a.workflow_state == "active"
+    ]
+    assert [a.id for a in active] == [assoc.id]
+    assert state.rubrics[rubric["id"]].title == "Renamed"
+
+
+def test_updating_and_deleting_an_assignment(
+    client: FlaskClient, ids: DemoIds, teacher: H, state: SandboxState
+) -> None:
+    """canvas-lms app/controllers/assignments_api_controller.rb #update (name, published,
+    grading_type) and #destroy -> app/models/assignment.rb Assignment#destroy (soft delete; its
+    outcome alignments are deleted, so its results leave outcome_results: with_active_link)."""
+    aid = _carrier(client, ids, teacher, "Edited")
+    _rubric(client, ids, teacher, aid, ["RL.7.1"])
+    student = ids.students[0]
+    _put(client, ids, teacher, aid, student, {_crit(state, aid): {"points": 3}})
+    run_result_jobs(state)
+    url = f"/api/v1/courses/{ids.ela_course}/assignments/{aid}"
+    resp = client.put(
+        url,
+        json={"assignment": {"name": "New", "published": False, "grading_type": "not_graded"}},
+        headers=teacher,
+    )
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert (body["name"], body["published"], body["grading_type"]) == ("New", False, "not_graded")
+
+    def on_it() -> list[Any]:
+        resp = client.get(
+            f"/api/v1/courses/{ids.ela_course}/outcome_results?user_ids[]={student}",
+            headers=teacher,
+        )
+        return [
+            r
+            for r in resp.get_json()["outcome_results"]
+            if r["links"]["assignment"].endswith(f"_{aid}")
+        ]
+
+    assert len(on_it()) == 1
+    assert client.delete(url, headers=teacher).status_code == 200
+    assert client.get(url, headers=teacher).status_code == 404
+    assert on_it() == []
+
+
+def _crit(state: SandboxState, aid: int) -> str:
+    [assoc] = [a for a in state.rubric_associations.values() if a.association_id == aid]
+    return state.rubrics[assoc.rubric_id].criteria[0].id

@@ -93,7 +93,8 @@ class World:
 
     def canvas_results(self) -> dict[tuple[int, int, int], tuple[float, int]]:
         """Every outcome result Canvas holds in the course (the sandbox's state, after its
-        pending result jobs ran): (user, outcome, assignment) -> (score, result id)."""
+        pending result jobs ran; results of a deleted alignment, e.g. of a deleted assignment,
+        are gone from Canvas's lists): (user, outcome, assignment) -> (score, result id)."""
         from canvas_sandbox.results import materialize
 
         state = self.sb.state
@@ -103,6 +104,8 @@ class World:
                 (r.user_id, r.outcome_id, r.assignment_id): (r.score, r.id)
                 for r in state.results.values()
                 if r.course_id == int(self.course)
+                and r.workflow_state == "active"
+                and state.alignments[r.alignment_id].workflow_state == "active"
             }
 
     def trap_fired(self) -> int:

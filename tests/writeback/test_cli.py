@@ -117,3 +117,12 @@ def test_deliver_uses_a_given_token_and_says_what_failed(tmp_path: Path) -> None
         assert result.exit_code == 1 and "failed 1" in result.output
         text = cli(w, "writeback", "status", "--course-id", w.course).output
         assert "No teacher who scored these is connected to Canvas." in text
+
+        # Nobody connected, but an operator's token: it writes without a stored connection.
+        rs = w.outcomes[3]
+        assert import_csv(w, tmp_path, f"{a},{rs},4,,\n").exit_code == 0
+        result = cli(w, *deliver, "--token", given.access_token)
+        assert "delivered 1" in result.output, result.output
+        assert any(
+            k[:2] == (int(a), int(rs)) and v[0] == 4.0 for k, v in w.canvas_results().items()
+        )

@@ -124,9 +124,9 @@ def assert_delivered_exactly(w: World, before: Seeded) -> None:
     items = w.items()
     assert [(i.id, i.status, i.last_error) for i in items if i.status != "delivered"] == []
     in_canvas = carrier_assignments(w)
-    by_round = {c.round: c for c in w.carriers()}
-    assert sorted(in_canvas) == sorted(int(c.canvas_assignment_id or 0) for c in by_round.values())
-    assert len(set(in_canvas.values())) == len(in_canvas)  # one carrier per round
+    by_id = {c.id: c for c in w.carriers()}
+    assert sorted(in_canvas) == sorted(int(c.canvas_assignment_id or 0) for c in by_id.values())
+    assert len({c.round for c in by_id.values()}) == len(in_canvas)  # one carrier per round
     for assignment_id in in_canvas:
         assert len(grading_associations(w, assignment_id)) == 1
     assert w.trap_fired() == 0
@@ -136,7 +136,7 @@ def assert_delivered_exactly(w: World, before: Seeded) -> None:
         (
             int(i.canvas_user_id),
             int(i.canvas_outcome_id),
-            int(by_round[i.round].canvas_assignment_id or 0),
+            int(by_id[i.carrier_id or 0].canvas_assignment_id or 0),
         ): i.points
         for i in items
     }

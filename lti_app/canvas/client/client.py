@@ -902,6 +902,19 @@ class CanvasClient:
         )
         return parse_assignment(self._json(response))
 
+    def update_assignment(
+        self, course_id: str, assignment_id: str, fields: Mapping[str, object]
+    ) -> Assignment:
+        """Change an existing assignment (a carrier a teacher unpublished, or one to make
+        ``not_graded``). PUT: idempotent, so retried."""
+        response = self._request(
+            "PUT",
+            f"/api/v1/courses/{course_id}/assignments/{assignment_id}",
+            data=_with_empty_arrays(form_encode({"assignment": dict(fields)})),
+            scope="url:PUT|/api/v1/courses/:course_id/assignments/:id",
+        )
+        return parse_assignment(self._json(response))
+
     def _rubric_body(
         self,
         assignment_id: str,
@@ -963,7 +976,7 @@ class CanvasClient:
         self,
         course_id: str,
         rubric_id: str,
-        association_id: str,
+        association_id: str | None,
         assignment_id: str,
         title: str,
         criteria: Sequence[CriterionSpec],
@@ -971,9 +984,15 @@ class CanvasClient:
         free_form_comments: bool = True,
     ) -> RubricCreated:
         """Update in place through the existing association. Canvas may answer with a NEW
-        rubric (new ids) when the old one is used elsewhere: read the returned ids."""
+        rubric (new ids) when the old one is used elsewhere: read the returned ids.
+
+        Without ``association_id`` Canvas finds the rubric's grading association through the
+        assignment named in ``rubric_association`` (``RubricAssociation.generate`` ->
+        ``Rubric#associate_with``) and answers with it: how the tool learns an association id
+        it never recorded (docs/canvas.md §3.16)."""
         body = self._rubric_body(assignment_id, title, criteria, free_form_comments)
-        body["rubric_association_id"] = association_id
+        if association_id is not None:
+            body["rubric_association_id"] = association_id
         response = self._request(
             "PUT",
             f"/api/v1/courses/{course_id}/rubrics/{rubric_id}",
