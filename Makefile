@@ -5,7 +5,7 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTHON    ?= python3
 
-.PHONY: install demo test lint bench bench-writeback browser clean
+.PHONY: install demo test lint bench bench-writeback bench-load browser clean
 
 install: $(STAMP)
 
@@ -54,6 +54,12 @@ bench: install
 # a simulated semester (30 x 12, 4 scores per pair over 18 weeks, daily batches); ~5-8 minutes.
 bench-writeback: install
 	$(PY) benchmarks/writeback.py
+
+# The mixed load (launches, grid, overrides) on gunicorn, PostgreSQL and SQLite side by side;
+# LOAD_SECONDS=15 for a shorter run (the default measures 60 s per run).
+LOAD_SECONDS ?= 60
+bench-load: install
+	$(PY) benchmarks/load.py --duration $(LOAD_SECONDS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -98,11 +98,13 @@ def _alarm(_signum: int, _frame: Any) -> None:
 # -- data ------------------------------------------------------------------------------------
 
 
-def seed(app: Any) -> str:
-    """The platform, the synced course and a teacher session; returns 'handle secret'."""
+def seed(app: Any, platform_args: list[str] | None = None, course_id: str = COURSE) -> str:
+    """The platform (``platform_args``: a ``platform add`` command line, else the benchmark's
+    own), the synced course and a teacher session; returns 'handle secret'."""
     runner = app.test_cli_runner()
     result = runner.invoke(
-        args=[
+        args=platform_args
+        or [
             "platform",
             "add",
             "--issuer",
@@ -129,7 +131,7 @@ def seed(app: Any) -> str:
         deployment = db.scalars(select(Deployment)).one()
         course = CanvasCourse(
             platform_id=deployment.platform_id,
-            canvas_course_id=COURSE,
+            canvas_course_id=course_id,
             scale_source="course_proficiency",
             mastery_scale=None,
             last_synced_at=t0 + timedelta(days=90),
@@ -206,7 +208,7 @@ def seed(app: Any) -> str:
             demos.append(
                 {
                     "platform_id": deployment.platform_id,
-                    "canvas_course_id": COURSE,
+                    "canvas_course_id": course_id,
                     "canvas_user_id": rng.choice(users),
                     "canvas_outcome_id": rng.choice(outcomes),
                     "kind": "project",
@@ -230,7 +232,7 @@ def seed(app: Any) -> str:
             db.add(
                 MasteryOverride(
                     platform_id=deployment.platform_id,
-                    canvas_course_id=COURSE,
+                    canvas_course_id=course_id,
                     canvas_user_id=rng.choice(users),
                     canvas_outcome_id=rng.choice(outcomes),
                     level=3.0,
@@ -244,7 +246,7 @@ def seed(app: Any) -> str:
             "name": "Bench Teacher",
             ROLES: [LIS + "membership#Instructor"],
             CLAIM + "context": {"id": "ctx-bench", "title": "ELA 7"},
-            CLAIM + "custom": {"canvas_course_id": COURSE, "canvas_user_id": "1"},
+            CLAIM + "custom": {"canvas_course_id": course_id, "canvas_user_id": "1"},
         }
         new = launch_session.create(db, deployment, claims, ttl=3600)
         return f"{new.session.id} {new.secret}"

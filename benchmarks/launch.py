@@ -61,13 +61,14 @@ from _platform import (
 from _report import write_result
 from flask import Flask
 from flask.testing import FlaskClient
+from grid import postgres_schema
 
 RESULTS = ROOT / "benchmarks" / "results" / "launch.json"
 GUNICORN_CONF = ROOT / "config" / "gunicorn.conf.py"
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 TARGET_RATIO = 0.8
 TARGET_RATE = 200.0
-HARD_LIMIT_SECONDS = 200  # the whole run is aborted (and gunicorn killed) past this
+HARD_LIMIT_SECONDS = 300  # the whole run is aborted (and gunicorn killed) past this
 
 
 def cores() -> int:
@@ -104,13 +105,17 @@ class Setup:
     redis_url: str  # "" when no Redis on 127.0.0.1:6379
     cache_prefix: str
     secret_key: str
+    postgres_url: str = ""  # a private schema; "" when PostgreSQL is not reachable
 
 
-def hardened_settings(setup: Setup, name: str, base_url: str) -> dict[str, str]:
+def hardened_settings(
+    setup: Setup, name: str, base_url: str, database_url: str = ""
+) -> dict[str, str]:
+    """SQLite in a temp dir unless ``database_url`` names another database (PostgreSQL)."""
     instance = setup.tmp / f"hardened-{name}"
     return {
         "app_env": "testing",
-        "database_url": f"sqlite:///{instance / 'bench.sqlite3'}",
+        "database_url": database_url or f"sqlite:///{instance / 'bench.sqlite3'}",
         "public_base_url": base_url,
         "secret_key": setup.secret_key,
         "instance_path": str(instance),
@@ -371,6 +376,7 @@ class Gunicorn:
 
 
 RUNNING: list[Gunicorn] = []
+HARDENED = ("hardened", "hardened_pg")  # the tool on SQLite, and on PostgreSQL
 
 
 @contextmanager
@@ -456,8 +462,9 @@ def start_server(
     }
     extra_pids: list[int] = []
     extra: tuple[str, ...] = ()
-    if kind == "hardened":
-        settings = hardened_settings(setup, "gunicorn", base_url)
+    if kind in HARDENED:
+        pg = setup.postgres_url if kind == "hardened_pg" else ""
+        settings = hardened_settings(setup, f"gunicorn-{kind}", base_url, pg)
         make_hardened(setup, settings).extensions["db_engine"].dispose()
         env.update({k.upper(): v for k, v in settings.items()})
         app_path, ready_path = "lti_app:create_app()", "/lti/config.json"
@@ -481,12 +488,14 @@ def start_server(
 def run_gunicorn(
     setup: Setup, plan: LoadPlan, jwks: JwksServer, base_env: dict[str, str]
 ) -> dict[str, GunicornResult]:
-    """Both apps up at once; load windows alternate hardened, plain, plain, hardened, ..."""
-    order = ["hardened", "plain", "plain", "hardened"] * plan.rounds
-    order = order[: 2 * plan.rounds]
+    """Every app up at once; load windows alternate A, B, C, C, B, A, ... so drift in the
+    machine's load hits them alike."""
+    kinds = [*(["hardened", "hardened_pg"] if setup.postgres_url else ["hardened"]), "plain"]
+    order = (kinds + kinds[::-1]) * plan.rounds
+    order = order[: len(kinds) * plan.rounds]
     window = plan.duration / plan.rounds
     with ExitStack() as stack:
-        servers = {k: start_server(stack, k, setup, plan, base_env) for k in ("hardened", "plain")}
+        servers = {k: start_server(stack, k, setup, plan, base_env) for k in kinds}
         loads: dict[str, list[LoadResult]] = {k: [] for k in servers}
         fetches = dict.fromkeys(servers, 0)
         for kind in order:
@@ -574,18 +583,34 @@ def _per_second(ms: float) -> float:
 
 
 def render_table(result: dict[str, Any]) -> str:
-    ip_h, ip_p = result["in_process"]["hardened"], result["in_process"]["plain"]
-    gu_h, gu_p = result["gunicorn"]["hardened"], result["gunicorn"]["plain"]
-    rows: list[tuple[str, str, str, str, str]] = []
+    """hardened (SQLite) beside plain with their ratio; the tool on PostgreSQL in a column of
+    its own with its ratio to SQLite."""
+    ip, gu = result["in_process"], result["gunicorn"]
+    ip_h, ip_p, ip_g = ip["hardened"], ip["plain"], ip.get("hardened_pg")
+    gu_h, gu_p, gu_g = gu["hardened"], gu["plain"], gu.get("hardened_pg")
+    rows: list[tuple[str, ...]] = []
 
     def section(title: str) -> None:
-        rows.append((title, "", "", "", ""))
+        rows.append((title,))
 
     def row(
-        label: str, h: float, p: float, target: str = "", digits: int = 1, ratio: bool = True
+        label: str, key: str, src: str, target: str = "", digits: int = 1, ratio: bool = True
     ) -> None:
+        h, p, g = (ip_h, ip_p, ip_g) if src == "ip" else (gu_h, gu_p, gu_g)
+        hv, pv = float(h[key]), float(p[key])
+        gv = float(g[key]) if g is not None else float("nan")
+        if key.endswith("cpu_ms_per_rt") and label.startswith("  round trips per"):
+            hv, pv, gv = _per_second(hv), _per_second(pv), _per_second(gv)
         rows.append(
-            (label, _fmt(h, digits), _fmt(p, digits), _ratio(h, p) if ratio else "", target)
+            (
+                label,
+                _fmt(hv, digits),
+                _fmt(pv, digits),
+                _ratio(hv, pv) if ratio else "",
+                _fmt(gv, digits),
+                _ratio(gv, hv) if ratio else "",
+                target,
+            )
         )
 
     target = f">= {TARGET_RATIO}x plain and >= {TARGET_RATE:.0f}/s"
@@ -593,59 +618,44 @@ def render_table(result: dict[str, Any]) -> str:
         f"GUNICORN  {gu_h['workers']} workers x {gu_h['threads']} threads (gthread); "
         f"clients: {gu_h['clients']} over loopback HTTP"
     )
-    row("  round trips/s", gu_h["rate"], gu_p["rate"], target)
-    row("  round trip p50 (ms)", gu_h["p50_ms"], gu_p["p50_ms"], digits=2)
-    row("  round trip p95 (ms)", gu_h["p95_ms"], gu_p["p95_ms"], digits=2)
-    row("    login p50 (ms)", gu_h["login_p50_ms"], gu_p["login_p50_ms"], digits=2)
-    row("    platform signs p50 (ms)", gu_h["sign_p50_ms"], gu_p["sign_p50_ms"], digits=2)
-    row("    launch p50 (ms)", gu_h["launch_p50_ms"], gu_p["launch_p50_ms"], digits=2)
-    row("    launch p95 (ms)", gu_h["launch_p95_ms"], gu_p["launch_p95_ms"], digits=2)
-    row(
-        "  server CPU per round trip (ms)",
-        gu_h["server_cpu_ms_per_rt"],
-        gu_p["server_cpu_ms_per_rt"],
-        digits=2,
-    )
-    row(
-        "  client CPU per round trip (ms)",
-        gu_h["client_cpu_ms_per_rt"],
-        gu_p["client_cpu_ms_per_rt"],
-        digits=2,
-    )
-    row(
-        "  round trips per server CPU-second",
-        _per_second(gu_h["server_cpu_ms_per_rt"]),
-        _per_second(gu_p["server_cpu_ms_per_rt"]),
-    )
-    row("  machine CPU busy (%)", gu_h["machine_busy_pct"], gu_p["machine_busy_pct"], ratio=False)
-    row("  of which other processes (%)", gu_h["other_cpu_pct"], gu_p["other_cpu_pct"], ratio=False)
-    row(
-        "  round trips measured / errors",
-        gu_h["measured"],
-        gu_p["measured"],
-        digits=0,
-        ratio=False,
-        target=f"errors: {gu_h['errors']} / {gu_p['errors']}",
-    )
-    row("  JWKS fetches", gu_h["jwks_fetches"], gu_p["jwks_fetches"], digits=0, ratio=False)
+    row("  round trips/s", "rate", "gu", target)
+    row("  round trip p50 (ms)", "p50_ms", "gu", digits=2)
+    row("  round trip p95 (ms)", "p95_ms", "gu", digits=2)
+    row("    login p50 (ms)", "login_p50_ms", "gu", digits=2)
+    row("    platform signs p50 (ms)", "sign_p50_ms", "gu", digits=2)
+    row("    launch p50 (ms)", "launch_p50_ms", "gu", digits=2)
+    row("    launch p95 (ms)", "launch_p95_ms", "gu", digits=2)
+    row("  server CPU per round trip (ms)", "server_cpu_ms_per_rt", "gu", digits=2)
+    row("  client CPU per round trip (ms)", "client_cpu_ms_per_rt", "gu", digits=2)
+    row("  round trips per server CPU-second", "server_cpu_ms_per_rt", "gu")
+    row("  machine CPU busy (%)", "machine_busy_pct", "gu", ratio=False)
+    row("  of which other processes (%)", "other_cpu_pct", "gu", ratio=False)
+    errors = " / ".join(str(x["errors"]) for x in (gu_h, gu_p, gu_g) if x is not None)
+    row("  round trips measured", "measured", "gu", f"errors: {errors}", digits=0, ratio=False)
+    row("  JWKS fetches", "jwks_fetches", "gu", digits=0, ratio=False)
     section("IN-PROCESS  Flask test client, 1 thread; the tool's time (platform signing excluded)")
-    row("  round trips/s", ip_h["rate"], ip_p["rate"])
-    row("  round trips per CPU-second", ip_h["cpu_rate"], ip_p["cpu_rate"])
-    row("  round trip p50 (ms)", ip_h["p50_ms"], ip_p["p50_ms"], digits=2)
-    row("  round trip p95 (ms)", ip_h["p95_ms"], ip_p["p95_ms"], digits=2)
-    row("    login p50 (ms)", ip_h["login_p50_ms"], ip_p["login_p50_ms"], digits=2)
-    row("    launch p50 (ms)", ip_h["launch_p50_ms"], ip_p["launch_p50_ms"], digits=2)
-    row("  round trips measured", ip_h["round_trips"], ip_p["round_trips"], digits=0, ratio=False)
-    row("  other processes' CPU (%)", ip_h["other_cpu_pct"], ip_p["other_cpu_pct"], ratio=False)
+    row("  round trips/s", "rate", "ip")
+    row("  round trips per CPU-second", "cpu_rate", "ip")
+    row("  round trip p50 (ms)", "p50_ms", "ip", digits=2)
+    row("  round trip p95 (ms)", "p95_ms", "ip", digits=2)
+    row("    login p50 (ms)", "login_p50_ms", "ip", digits=2)
+    row("    launch p50 (ms)", "launch_p50_ms", "ip", digits=2)
+    row("  round trips measured", "round_trips", "ip", digits=0, ratio=False)
+    row("  other processes' CPU (%)", "other_cpu_pct", "ip", ratio=False)
 
-    width = max(len(r[0]) for r in rows if r[1]) + 2
-    header = f"{'':<{width}}{'hardened':>10}{'plain':>10}{'ratio':>8}   target"
+    width = max(len(r[0]) for r in rows if len(r) > 1) + 2
+    header = (
+        f"{'':<{width}}{'hardened':>10}{'plain':>10}{'ratio':>8}"
+        f"{'on PG':>10}{'PG/SQLite':>10}   target"
+    )
     lines = [header, "-" * max(len(header) + 30, max(len(r[0]) for r in rows))]
     for r in rows:
-        if not r[1]:
+        if len(r) == 1:
             lines.append(r[0])
             continue
-        lines.append(f"{r[0]:<{width}}{r[1]:>10}{r[2]:>10}{r[3]:>8}   {r[4]}".rstrip())
+        label, h, p, hp, g, gh, tgt = r
+        lines.append(f"{label:<{width}}{h:>10}{p:>10}{hp:>8}{g:>10}{gh:>10}   {tgt}".rstrip())
+    lines.append("(hardened = the tool on SQLite; on PG = the same tool on PostgreSQL)")
     return "\n".join(lines)
 
 
@@ -724,6 +734,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument(
         "--profile", action="store_true", help="also cProfile 500 in-process hardened round trips"
     )
+    ap.add_argument(
+        "--sqlite-only",
+        action="store_true",
+        help="skip the tool on PostgreSQL (127.0.0.1:5432, database test)",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     args = ap.parse_args(argv)
     if args.quick:
@@ -756,9 +771,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.alarm(HARD_LIMIT_SECONDS)
 
     tmp_dir = tempfile.TemporaryDirectory(prefix="mp-bench-")
+    schemas = ExitStack()
+    postgres_url = "" if args.sqlite_only else (schemas.enter_context(postgres_schema()) or "")
     jwks = JwksServer().start()
     redis_url = redis_url_if_available()
     setup = Setup(
+        postgres_url=postgres_url,
         tmp=Path(tmp_dir.name),
         platform=SigningPlatform(PlatformSpec(new_private_key_pem(), jwks.url)),
         redis_url=redis_url,
@@ -795,10 +813,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # 1. In-process: the tool's own time per round trip, one thread, no HTTP.
         base = "https://tool.bench"
         hardened = make_hardened(setup, hardened_settings(setup, "inprocess", base))
+        apps: dict[str, Flask] = {"hardened": hardened}
+        if postgres_url:
+            on_pg = hardened_settings(setup, "inprocess-pg", base, postgres_url)
+            apps["hardened_pg"] = make_hardened(setup, on_pg)
         plain = plain_app.create_app(plain_config(setup, "inprocess"))
-        print("  in-process: hardened and plain, alternating blocks of 50", flush=True)
+        apps["plain"] = plain
+        print(f"  in-process: {', '.join(apps)}, alternating blocks of 50", flush=True)
         inproc = run_inprocess(
-            {"hardened": hardened, "plain": plain},
+            apps,
             setup.platform,
             base,
             args.inprocess_max,
@@ -806,8 +829,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.profile:
             profile = profile_hardened(hardened, setup.platform, base, 500)
-        hardened.extensions["db_engine"].dispose()
-        del hardened, plain
+        for name in HARDENED:
+            if name in apps:
+                apps[name].extensions["db_engine"].dispose()
+        del hardened, plain, apps
         gc.collect()
 
         # 2. gunicorn under concurrent clients over loopback HTTP.
@@ -852,6 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         jwks.stop()
         with suppress(Exception):
             redis_cleanup(redis_url, setup.cache_prefix)
+        schemas.close()
         tmp_dir.cleanup()
 
     print()

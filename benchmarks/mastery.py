@@ -17,6 +17,10 @@ a seeded ``random.Random`` into plain lists (not timed). Then, in this one proce
 3. **pandas groupby-apply**: the same computation as pandas users usually write it (sort,
    ``groupby``, ``apply`` a function per group; one pass, skip with ``--no-apply``);
 
+4. **ours, numpy batch** (``lti_app.grading.batch``): the same rows as numpy arrays (built
+   untimed, like the DataFrame), grouped and ordered by one stable argsort, every method with
+   ``reduceat``/``bincount``; it must beat the hand-vectorised pandas in this same run;
+
 and checks that all give the same levels (to 2 decimals) for every group and method. See
 benchmarks/README.md for the method.
 """
@@ -452,6 +456,26 @@ def run_pandas(df: pd.DataFrame, p: Params) -> tuple[Run, pd.MultiIndex, dict[Me
     return Run(prep, times), s.index, levels
 
 
+def run_batch(
+    arrays: tuple[Any, Any, Any], p: Params
+) -> tuple[Run, list[tuple[int, int]], dict[Method, Any], int]:
+    """ours, the numpy batch path (lti_app.grading.batch): group + Canvas order, then every
+    method; also how many levels differ from the pure engine's (must be 0)."""
+    from lti_app.grading import batch
+
+    key, at, score = arrays
+    t0 = time.perf_counter()
+    g = batch.group(key, at, score)
+    prep = time.perf_counter() - t0
+    times: dict[str, float] = {}
+    levels: dict[Method, Any] = {}
+    for method in METHODS:
+        t0 = time.perf_counter()
+        levels[method] = batch.levels(g, method, parameter(method), p.threshold, p.low, p.high)
+        times[method.value] = time.perf_counter() - t0
+    return Run(prep, times), g.keys.tolist(), levels, 0
+
+
 def to_frame(rows: Rows) -> pd.DataFrame:
     import numpy as np
     import pandas as pd
@@ -564,6 +588,10 @@ def render_table(result: dict[str, Any]) -> str:
     if a is not None:
         row("  vs pandas groupby-apply: Canvas (s)", o["canvas"], a["canvas"])
         row("  vs pandas groupby-apply: all nine (s)", o["total"], a["total"])
+    nb = result.get("numpy_batch")
+    if nb is not None:
+        row("ours, numpy batch path: Canvas (s)", nb["canvas"], q["canvas"])
+        row("ours, numpy batch path: all nine (s)", nb["total"], q["total"])
     g = result["ours_gc_paused"]
     row("  ours with the cyclic GC paused: Canvas (s)", g["canvas"], q["canvas"])
     row("  ours with the cyclic GC paused: all nine (s)", g["total"], q["total"])
@@ -647,6 +675,26 @@ def verdicts(result: dict[str, Any]) -> list[tuple[str, bool]]:
         ),
         (f"same levels as hand-vectorised pandas: {wrong} mismatches", wrong == 0),
     ]
+    nb = result.get("numpy_batch")
+    if nb is not None:
+        wrong_np = sum(nb["mismatches"].values())
+        checks += [
+            (
+                "numpy batch path faster than hand-vectorised pandas, Canvas methods: "
+                f"{nb['canvas']:.2f} s vs {q['canvas']:.2f} s "
+                f"({_ratio(nb['canvas'], q['canvas'])})",
+                nb["canvas"] < q["canvas"],
+            ),
+            (
+                "numpy batch path faster than hand-vectorised pandas, all methods: "
+                f"{nb['total']:.2f} s vs {q['total']:.2f} s ({_ratio(nb['total'], q['total'])})",
+                nb["total"] < q["total"],
+            ),
+            (
+                f"numpy batch path gives the pure engine's levels: {wrong_np} mismatches",
+                wrong_np == 0,
+            ),
+        ]
     return checks
 
 
@@ -724,6 +772,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  pandas: {prun.canvas:.2f} s Canvas, {prun.total:.2f} s all", flush=True)
     pd_rss = maxrss_mb()
 
+    # 3. ours again, the numpy batch path, on arrays of the same rows (building them: untimed)
+    import numpy as np
+
+    arrays = (
+        np.asarray(rows.student, dtype=np.int64) * args.targets
+        + np.asarray(rows.target, dtype=np.int64),
+        np.asarray(rows.at, dtype=np.float64),
+        np.asarray(rows.score, dtype=np.float64),
+    )
+    np_runs: list[Run] = []
+    for _ in range(args.passes):
+        nrun, np_keys, np_levels, _ = run_batch(arrays, p)
+        np_runs.append(nrun)
+        print(
+            f"  ours, numpy batch: {nrun.canvas:.2f} s Canvas, {nrun.total:.2f} s all", flush=True
+        )
+    np_index = [divmod(k, args.targets) for k in np_keys]
+    if np_index != keys:
+        raise SystemExit("the numpy batch path and the pure engine disagree on the groups")
+    np_bad = mismatches(keys, ours_levels, pd.MultiIndex.from_tuples(np_index), np_levels)
+
     apply_result: dict[str, Any] | None = None
     if not args.no_apply:
         canvas_s, _, _ = run_pandas_apply(df, p, CANVAS)
@@ -757,6 +826,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ours_gc_paused": best([nogc]),
         "pandas": best(pd_runs),
         "pandas_apply": apply_result,
+        "numpy_batch": {**best(np_runs), "mismatches": np_bad},
         "mismatches": bad,
         "memory": memory,
         "goals": {

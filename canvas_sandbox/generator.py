@@ -8,6 +8,7 @@ outcome-aligned assignment per round, each with a rubric row per outcome.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -54,13 +55,15 @@ def synthetic_course(
     account_id: int | None = None,
     outcomes_per_group: int = 10,
     new_quiz: bool = False,
+    shared_outcomes: Sequence[int] = (),
 ) -> SyntheticIds:
     """Build a course of ``students`` x ``outcomes`` x ``results_per_pair`` outcome results;
-    ``new_quiz``: plus a New Quiz aligned to the first two outcomes (results with no id)."""
+    ``new_quiz``: plus a New Quiz aligned to the first two outcomes (results with no id);
+    ``shared_outcomes``: link these (account) outcomes instead of making course ones."""
     with state.lock:  # the clock is swapped below: nobody else may run meanwhile
         made = _build(
             state, students, outcomes, results_per_pair, sections, seed, account_id,
-            outcomes_per_group,
+            outcomes_per_group, shared_outcomes,
         )  # fmt: skip
         if new_quiz and len(made.outcomes) >= 2:
             quiz = new_quizzes.add_new_quiz(
@@ -94,6 +97,80 @@ def second_district(state: SandboxState, *, seed: int = 2, students: int = 8) ->
         return made
 
 
+@dataclass
+class DistrictIds:
+    account: int
+    admin: int
+    schools: list[int]
+    outcomes: list[int]  # account-level, linked into every course
+    courses: list[int]
+    results: int
+
+
+def synthetic_district(
+    state: SandboxState,
+    courses: int = 200,
+    students: int = 30,
+    outcomes: int = 20,
+    results_per_pair: int = 6,
+    *,
+    schools: int = 4,
+    seed: int = 100,
+) -> DistrictIds:
+    """A district (root account) with ``schools`` sub-accounts and ``courses`` courses spread
+    over them, each with ``students`` x ``outcomes`` x ``results_per_pair`` results on the
+    district's own (account-level) outcomes; the defaults are issue 19's 720,000 results."""
+    with state.lock:
+        rng = random.Random(seed)  # noqa: S311 - synthetic data
+        account = roster.add_account(state, f"Generated District {seed}")
+        account.proficiency = [ProficiencyRating(d, p, m, c) for d, p, m, c in DISTRICT_SCALE]
+        account.calculation = CalculationMethod("decaying_average", 65)
+        admin = roster.add_user(state, "Dana", f"Admin{seed}", rng=rng, sis_prefix="A")
+        admin.account_admin_of.append(account.id)
+        school_ids = [
+            roster.add_account(state, f"School {i + 1}", parent_id=account.id).id
+            for i in range(max(1, schools))
+        ]
+        root = om.root_group(state, "Account", account.id)
+        shared: list[int] = []
+        group = root
+        for i in range(outcomes):
+            if i % 10 == 0:
+                group = om.create_group(state, root, f"District strand {i // 10 + 1}")
+            outcome = om.create_outcome(
+                state,
+                "Account",
+                account.id,
+                f"D.{i + 1}",
+                display_name=f"District target {i + 1}",
+                vendor_guid=f"district-{seed}-{i + 1}",
+                ratings=[(d, p) for d, p, _m, _c in DISTRICT_SCALE],
+                mastery_points=3.0,
+            )
+            om.link_outcome(state, group, outcome)
+            shared.append(outcome.id)
+        course_ids = [
+            synthetic_course(
+                state,
+                students,
+                outcomes,
+                results_per_pair,
+                seed=seed + 1 + i,
+                account_id=school_ids[i % len(school_ids)],
+                shared_outcomes=shared,
+            ).course
+            for i in range(courses)
+        ]
+        return DistrictIds(
+            account=account.id,
+            admin=admin.id,
+            schools=school_ids,
+            outcomes=shared,
+            courses=course_ids,
+            results=courses * students * outcomes * results_per_pair,
+        )
+
+
 def _build(
     state: SandboxState,
     students: int,
@@ -103,6 +180,7 @@ def _build(
     seed: int,
     account_id: int | None,
     outcomes_per_group: int,
+    shared_outcomes: Sequence[int] = (),
 ) -> SyntheticIds:
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
     delay, clock = state.result_delay_ms, state.clock
@@ -135,21 +213,25 @@ def _build(
         outcome_ids: list[int] = []
         group_ids: list[int] = []
         group = root
-        for i in range(outcomes):
+        for i in range(len(shared_outcomes) or outcomes):
             if i % max(1, outcomes_per_group) == 0:
                 group = om.create_group(
                     state, root, f"Strand {i // max(1, outcomes_per_group) + 1}"
                 )
                 group_ids.append(group.id)
-            outcome = om.create_outcome(
-                state,
-                "Course",
-                course.id,
-                f"T.{i + 1}",
-                display_name=f"Target {i + 1}",
-                vendor_guid=f"syn-{seed}-{i + 1}",
-                ratings=[(d, p) for d, p, _m, _c in DISTRICT_SCALE],
-                mastery_points=3.0,
+            outcome = (
+                state.outcomes[shared_outcomes[i]]
+                if shared_outcomes
+                else om.create_outcome(
+                    state,
+                    "Course",
+                    course.id,
+                    f"T.{i + 1}",
+                    display_name=f"Target {i + 1}",
+                    vendor_guid=f"syn-{seed}-{i + 1}",
+                    ratings=[(d, p) for d, p, _m, _c in DISTRICT_SCALE],
+                    mastery_points=3.0,
+                )
             )
             om.link_outcome(state, group, outcome)
             outcome_ids.append(outcome.id)

@@ -56,7 +56,16 @@ def _url(base_url: str, path: str, args: MultiDict[str, str], page: str, size: i
     return f"{base_url}{path}?{urlencode(pairs)}"
 
 
-def numbered(items: Sequence[T], args: MultiDict[str, str], base_url: str, path: str) -> Page[T]:
+def numbered(
+    items: Sequence[T],
+    args: MultiDict[str, str],
+    base_url: str,
+    path: str,
+    *,
+    count_total: bool = True,
+) -> Page[T]:
+    """``count_total=False``: like Canvas's ``Api.paginate(..., total_entries: nil)``, no
+    ``last`` link (and no count): the client can only follow ``next``."""
     size = per_page(args)
     try:
         page = max(1, int(args.get("page", "1")))
@@ -75,6 +84,8 @@ def numbered(items: Sequence[T], args: MultiDict[str, str], base_url: str, path:
     if page > 1:
         links["prev"] = link(page - 1)
     links["first"] = link(1)
+    if not count_total:
+        return Page(chunk, links, {"per_page": size, "page": page, **links})
     links["last"] = link(last)
     meta = {
         "per_page": size,

@@ -64,6 +64,7 @@ ROUTE_SCOPES: dict[str, tuple[str, str]] = {
     "sandbox_roster.course_users": ("GET", "/api/v1/courses/:course_id/users"),
     "sandbox_roster.course_enrollments": ("GET", "/api/v1/courses/:course_id/enrollments"),
     "sandbox_roster.search_users": ("GET", "/api/v1/courses/:course_id/search_users"),
+    "sandbox_accounts.account_courses": ("GET", "/api/v1/accounts/:account_id/courses"),
     "sandbox_features.account_enabled": ("GET", "/api/v1/accounts/:account_id/features/enabled"),
     "sandbox_features.course_enabled": ("GET", "/api/v1/courses/:course_id/features/enabled"),
     "sandbox_features.account_flag": (

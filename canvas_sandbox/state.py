@@ -452,8 +452,19 @@ class SandboxState:
         }
 
     def is_admin(self, user_id: int, account_id: int) -> bool:
+        """An admin of the account or of an account above it: Canvas account roles apply
+        to every sub-account below (docs/canvas.md §11.1)."""
         user = self.users.get(user_id)
-        return user is not None and account_id in user.account_admin_of
+        if user is None or not user.account_admin_of:
+            return False
+        current: int | None = account_id
+        for _ in range(50):  # chains are short; a cycle must not hang the sandbox
+            if current is None or current not in self.accounts:
+                return False
+            if current in user.account_admin_of:
+                return True
+            current = self.accounts[current].parent_account_id
+        return False
 
     def can_manage_grades(self, course_id: int, user_id: int) -> bool:
         """Teachers, TAs and admins of the course's account (docs/canvas.md §1.3)."""

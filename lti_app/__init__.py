@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.evidence import views as evidence_views
     from lti_app.grading import views as grading_views
     from lti_app.lti import views as lti_views
+    from lti_app.maintenance import schedule as maintenance_schedule
     from lti_app.pathways import student_views
     from lti_app.pathways import views as pathway_views
     from lti_app.policies import views as policy_views
@@ -87,5 +88,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     home.register_landing_page(app, "student", student_views.landing_page)
     dispatch.init_app(app)
     sync_background.init_app(app)
+    maintenance_schedule.init_app(app)
     cli.register(app)
     return app

@@ -14,6 +14,7 @@ from lti_app.db import session_scope
 from lti_app.evidence import cli as evidence_cli
 from lti_app.grading import cli as mastery_cli
 from lti_app.lti.tool_keys import rotate
+from lti_app.maintenance import cli as maintenance_cli
 from lti_app.models.canvas import CanvasApiToken
 from lti_app.models.keys import ToolKey
 from lti_app.models.tenancy import Platform
@@ -37,6 +38,8 @@ def register(app: Flask) -> None:
     register_canvas_sync(app)
 
     tenancy_cli.register(app)
+
+    maintenance_cli.register(app)
 
     evidence_cli.register(app)
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, Response, g
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import MetaData, create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names so Alembic revisions are reproducible on SQLite and PostgreSQL.
@@ -40,7 +42,41 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Ping a pooled connection only if it sat idle, instead of on every checkout.
+
+    pool_pre_ping costs a server round trip per request; under load a connection goes back
+    to the pool and out again within milliseconds, and a ping then proves nothing new. A
+    connection that waited (through a database restart, an idle timeout, a failover) is
+    still checked, and a dead one is replaced before any request sees it. A connection that
+    dies while in constant use fails one statement; SQLAlchemy then recognises the
+    disconnect and empties the pool, so the next requests get fresh connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return  # new, or back in the pool a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError("pooled connection failed its ping") from exc
+        if not alive:
+            raise DisconnectionError("pooled connection failed its ping")
 
 
 def init_app(app: Flask, url: str) -> None:
@@ -70,6 +106,16 @@ def init_app(app: Flask, url: str) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+def commit_without_waiting_for_disk(session: Session) -> None:
+    """For a transaction whose rows are cheap to lose (a pending login, a new launch session):
+    on PostgreSQL its COMMIT returns before the WAL reaches the disk (synchronous_commit off
+    for this transaction only). A database crash can lose the last fraction of a second of
+    such commits, never corrupt anything; the user then launches again. Teachers' writes
+    keep the full wait. (SQLite in WAL mode with synchronous=NORMAL never waits at commit.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def get_session() -> Session:

@@ -63,10 +63,18 @@ class Settings:
     writeback_verify_seconds: float
     writeback_lease_seconds: int
     writeback_sweep_seconds: float
+    # Pruning of expired logins, sessions and old sync runs: how often, and how long a
+    # finished sync run is kept (a course's latest run and latest success are always kept).
+    prune_seconds: float
+    sync_run_keep_days: int
     # Dynamic Registration: off answers 404; a non-empty allow-list names the only Canvas
     # hosts (configuration/issuer host and registration endpoint host) that may register.
     registration_enabled: bool
     registration_allowed_hosts: frozenset[str]
+    # Nightly account-wide sync under Celery beat: cron fields, Canvas origin, account id.
+    sync_account_schedule: str
+    sync_account_canvas_url: str
+    sync_account_id: str
     instance_path: Path
 
     @property
@@ -116,6 +124,19 @@ def _bool(name: str, raw: object) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name.upper()} must be true or false, got {raw!r}")
+
+
+_CRON_FIELD = re.compile(r"[0-9*/,\-]+|[A-Za-z]{3}(?:-[A-Za-z]{3})?")
+
+
+def _cron(name: str, raw: object) -> str:
+    """Five cron fields (minute hour day-of-month month day-of-week), or empty."""
+    text = " ".join(str(raw).split())
+    if text and (len(text.split()) != 5 or not all(map(_CRON_FIELD.fullmatch, text.split()))):
+        raise SettingsError(
+            f"{name.upper()} must be five cron fields like '0 2 * * *', got {str(raw)!r}"
+        )
+    return text
 
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -284,10 +305,17 @@ def load_settings(
         writeback_sweep_seconds=_float(
             "writeback_sweep_seconds", merged["writeback_sweep_seconds"]
         ),
+        prune_seconds=_float("prune_seconds", merged["prune_seconds"]),
+        sync_run_keep_days=_int("sync_run_keep_days", merged["sync_run_keep_days"], 1),
         registration_enabled=_bool("registration_enabled", merged["registration_enabled"]),
         registration_allowed_hosts=_hosts(
             "registration_allowed_hosts", merged["registration_allowed_hosts"]
         ),
+        sync_account_schedule=_cron(
+            "sync_account_schedule", merged.get("sync_account_schedule") or ""
+        ),
+        sync_account_canvas_url=str(merged.get("sync_account_canvas_url") or "").rstrip("/"),
+        sync_account_id=str(merged.get("sync_account_id") or "").strip(),
         instance_path=instance_path,
     )
     assert {f.name for f in fields(Settings)} == set(values)

@@ -165,7 +165,7 @@ def test_0007_keeps_existing_policies_on_the_district_level_basis(
 ) -> None:
     """Policies saved before the choice existed keep today's arithmetic (a level per piece of
     evidence); policies saved afterwards default to "as Canvas computes it"."""
-    command.upgrade(config, "0008")
+    command.upgrade(config, "0011")
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -219,6 +219,6 @@ def test_0007_keeps_existing_policies_on_the_district_level_basis(
             text("select basis from mastery_policy where canvas_course_id = '12'")
         ).scalar_one()
         assert new == "canvas"
-    command.downgrade(config, "0008")
+    command.downgrade(config, "0011")
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from mastery_policy")).scalar_one() == 2

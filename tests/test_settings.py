@@ -436,3 +436,13 @@ def test_registration_settings_defaults_and_validation() -> None:
     for bad in ("https://canvas.instructure.com", "canvas.instructure.com:443", "a/b", "a..b"):
         with pytest.raises(SettingsError, match="REGISTRATION_ALLOWED_HOSTS must be"):
             load_settings({"app_env": "testing"}, environ={"REGISTRATION_ALLOWED_HOSTS": bad})
+
+
+def test_sync_account_schedule_is_five_cron_fields_from_the_environment(tmp_path: Path) -> None:
+    assert load(tmp_path).sync_account_schedule == ""
+    env = {"SYNC_ACCOUNT_SCHEDULE": " 0  2 * * mon-fri ", "SYNC_ACCOUNT_ID": "1"}
+    loaded = load(tmp_path, environ=env)
+    assert (loaded.sync_account_schedule, loaded.sync_account_id) == ("0 2 * * mon-fri", "1")
+    for bad in ("0 2 * *", "every night", "0 2 * * * *", "0;rm 2 * * *"):
+        with pytest.raises(SettingsError, match="SYNC_ACCOUNT_SCHEDULE must be five cron"):
+            load(tmp_path, environ={"SYNC_ACCOUNT_SCHEDULE": bad})

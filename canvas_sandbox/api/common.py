@@ -231,8 +231,10 @@ def _paged(page: pagination.Page[Any], body: Any) -> Response:
     return resp
 
 
-def paginate(items: Sequence[T], serialize: Any) -> Response:
-    page = pagination.numbered(items, request.args, base_url(), request.path)
+def paginate(items: Sequence[T], serialize: Any, *, count_total: bool = True) -> Response:
+    page = pagination.numbered(
+        items, request.args, base_url(), request.path, count_total=count_total
+    )
     return _paged(page, [serialize(x) for x in page.items])
 
 

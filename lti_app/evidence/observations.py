@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from lti_app.context import Invalid, NotSynced
 from lti_app.input_rules import bidi_control, control_character, finite_number
@@ -112,32 +112,39 @@ def note_problem(note: str) -> str | None:
     return None
 
 
-def roster(db: Session, platform_id: int, canvas_course_id: str) -> dict[str, str]:
+def _synced_pairs(
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    course_pk: InstrumentedAttribute[int],
+    key: InstrumentedAttribute[str],
+    value: InstrumentedAttribute[str],
+) -> dict[str, str]:
+    """``key -> value`` of every row of the synced course's table whose ``course_pk`` column
+    is given (NotSynced when the course has not been synced)."""
     course = synced_course_row(db, platform_id, canvas_course_id)
     if course is None:
         raise NotSynced("This course has not been synced from Canvas yet.")
-    return {
-        uid: name
-        for uid, name in db.execute(
-            select(CourseStudent.canvas_user_id, CourseStudent.name).where(
-                CourseStudent.course_pk == course.id
-            )
-        )
-    }
+    return {k: v for k, v in db.execute(select(key, value).where(course_pk == course.id))}
+
+
+def roster(db: Session, platform_id: int, canvas_course_id: str) -> dict[str, str]:
+    student = CourseStudent
+    return _synced_pairs(
+        db, platform_id, canvas_course_id, student.course_pk, student.canvas_user_id, student.name
+    )
 
 
 def target_titles(db: Session, platform_id: int, canvas_course_id: str) -> dict[str, str]:
-    course = synced_course_row(db, platform_id, canvas_course_id)
-    if course is None:
-        raise NotSynced("This course has not been synced from Canvas yet.")
-    return {
-        oid: title
-        for oid, title in db.execute(
-            select(CourseOutcome.canvas_outcome_id, CourseOutcome.title).where(
-                CourseOutcome.course_pk == course.id
-            )
-        )
-    }
+    outcome = CourseOutcome
+    return _synced_pairs(
+        db,
+        platform_id,
+        canvas_course_id,
+        outcome.course_pk,
+        outcome.canvas_outcome_id,
+        outcome.title,
+    )
 
 
 @dataclass(frozen=True)

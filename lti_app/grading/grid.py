@@ -7,7 +7,7 @@ import math
 import threading
 from bisect import bisect_right
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -31,6 +31,7 @@ from lti_app.mastery.calculation import (
     ordered,
     ruby_round2,
 )
+from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
@@ -166,31 +167,61 @@ def grid(
 ) -> Grid:
     """Every student x target of a synced course (tenant-scoped) with level and growth.
 
-    Computed once per state of its inputs (see :func:`_grid_key`) and kept in a small
-    per-process cache: sorting, filtering or folding the grid does not recompute it.
+    The Canvas side (roster, targets, every Canvas-only cell) is computed once per sync and
+    policy (see :func:`_base_key`) and kept in a small per-process cache; the tool's own
+    evidence (demonstrations, overrides) is read fresh on every request and only the cells it
+    touches are computed on top. So a teacher's override recomputes one cell, not the course.
     """
     course = course_row(db, platform_id, canvas_course_id)
     extra = tool_evidence(db, platform_id, canvas_course_id)
-    key = _grid_key(db, course, scale, policy, mapping, extra)
+    key = _base_key(db, course, scale, policy, mapping)
     with _GRID_LOCK:
-        hit = _GRID_CACHE.get(key)
-        if hit is not None:
+        base = _GRID_CACHE.get(key)
+        if base is not None:
             _GRID_CACHE.move_to_end(key)
-    if hit is not None:
-        return Grid(course, *hit)
-    computed = _compute_grid(db, course, scale, policy, mapping, extra)
-    with _GRID_LOCK:
-        _GRID_CACHE[key] = computed
-        while len(_GRID_CACHE) > GRID_CACHE_SIZE:
-            _GRID_CACHE.popitem(last=False)
-    return Grid(course, *computed)
+    if base is None:
+        base = _compute_base(db, course, scale, policy, mapping)
+        with _GRID_LOCK:
+            _GRID_CACHE[key] = base
+            while len(_GRID_CACHE) > GRID_CACHE_SIZE:
+                _GRID_CACHE.popitem(last=False)
+    cells = dict(base.cells)
+    for pair, tool in extra.items():
+        if tool and pair[0] in base.known_students and pair[1] in base.known_targets:
+            if policy.basis is Basis.CANVAS:
+                cell = _canvas_cells(base, {pair: tool}, scale, policy, mapping)[pair]
+            else:
+                cell = _mixed_cell(base, pair, tool, scale, policy)
+            was = cells.get(pair)  # Canvas's own score is about its results alone
+            if was is not None and was.canvas_differs:
+                cell = replace(cell, canvas_differs=True, canvas_shows=was.canvas_shows)
+            cells[pair] = cell
+    return Grid(course, base.sections, base.students, base.targets, cells)
 
 
-_GridParts = tuple[
-    list[tuple[str, str]], list[GridStudent], list[GridTarget], dict[tuple[str, str], GridCell]
-]
+@dataclass(frozen=True)
+class _Base:
+    """A course's grid from its Canvas evidence alone, as of one sync."""
+
+    sections: list[tuple[str, str]]
+    students: list[GridStudent]
+    targets: list[GridTarget]
+    known_students: frozenset[str]
+    known_targets: frozenset[str]
+    canvas: dict[tuple[str, str], list[float]]
+    """Levels per (user, outcome) in Canvas order."""
+    seconds: dict[tuple[str, str], list[Any]]
+    """Each level's whole second, as the database returned it (``canvas_parity.epoch_of``)."""
+    cells: dict[tuple[str, str], GridCell]
+    """The Canvas-only cell of every known pair with Canvas evidence."""
+    rows: dict[tuple[str, str], list[tuple[str, ScoredResult]]] = field(default_factory=dict)
+    """The "as Canvas" basis: each pair's Canvas results as Canvas scores them."""
+    scorings: dict[str, CanvasScoring] = field(default_factory=dict)
+    """The "as Canvas" basis: what Canvas's rollup uses per outcome."""
+
+
 GRID_CACHE_SIZE = 16
-_GRID_CACHE: OrderedDict[tuple[Any, ...], _GridParts] = OrderedDict()
+_GRID_CACHE: OrderedDict[tuple[Any, ...], _Base] = OrderedDict()
 _GRID_LOCK = threading.Lock()
 
 
@@ -199,18 +230,14 @@ def clear_grid_cache() -> None:
         _GRID_CACHE.clear()
 
 
-def _grid_key(
-    db: Session,
-    course: CanvasCourse,
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    extra: dict[tuple[str, str], list[Evidence]],
+def _base_key(
+    db: Session, course: CanvasCourse, scale: Scale, policy: Policy, mapping: AnyMapping
 ) -> tuple[Any, ...]:
-    """Everything a grid depends on. The synced rows (roster, sections, targets, results) only
-    change through a completed sync, which always sets a new ``last_sync_run_id`` and
-    ``last_synced_at`` (lti_app.sync.apply); the policy, scale and mapping are immutable
-    values; the tool's own evidence is read fresh on every request and keyed by content."""
+    """Everything the Canvas side of a grid depends on. The synced rows (roster, sections,
+    targets, results) only change through a completed sync, which always sets a new
+    ``last_sync_run_id`` and ``last_synced_at`` (lti_app.sync.apply); the policy, scale and
+    mapping are immutable values. The tool's own evidence is not part of it: it is applied
+    per request (:func:`grid`)."""
     return (
         str(db.get_bind().engine.url),
         course.id,
@@ -219,18 +246,16 @@ def _grid_key(
         scale,
         policy,
         mapping,
-        frozenset((k, tuple(v)) for k, v in extra.items()),
     )
 
 
-def _compute_grid(
+def _compute_base(
     db: Session,
     course: CanvasCourse,
     scale: Scale,
     policy: Policy,
     mapping: AnyMapping,
-    extra: dict[tuple[str, str], list[Evidence]],
-) -> _GridParts:
+) -> _Base:
     sections = sorted(
         (
             (sid, name)
@@ -256,50 +281,60 @@ def _compute_grid(
         )
     ]
     targets = grid_targets(db, course.id)
-    known_students = {st.canvas_user_id for st in students}
-    known_targets = {t.canvas_outcome_id for t in targets}
+    known_students = frozenset(st.canvas_user_id for st in students)
+    known_targets = frozenset(t.canvas_outcome_id for t in targets)
+    lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
+    values = scale.values
+    method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
+    cells: dict[tuple[str, str], GridCell] = {}
+    canvas, seconds = _canvas_levels(db, course.id, mapping)
+    for key, scores in canvas.items():
+        if key[0] not in known_students or key[1] not in known_targets:
+            continue  # a dropped student or an unlinked outcome
+        # Fast path (Canvas evidence only): exactly current_level() without building Evidence
+        # objects; the scores are in Canvas order already.
+        count = len(scores)
+        level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
+        cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
+    base = _Base(sections, students, targets, known_students, known_targets, canvas, seconds, cells)
     if policy.basis is Basis.CANVAS:
-        cells = _canvas_basis_cells(
-            db, course, scale, policy, mapping, extra, known_students, known_targets
+        base = replace(
+            base,
+            rows=canvas_parity.canvas_results(db, course.id, with_carriers=False),
+            scorings=canvas_parity.scorings(db, course),
         )
-    else:
-        cells = _district_level_cells(
-            db, course, scale, policy, mapping, extra, known_students, known_targets
-        )
-    differ = canvas_parity.differences(db, course)
-    for key, theirs in differ.items():
-        cell = cells.get(key)
-        if cell is not None:
-            cells[key] = replace(cell, canvas_differs=True, canvas_shows=theirs)
-        elif key[0] in known_students and key[1] in known_targets:
-            cells[key] = replace(_EMPTY, canvas_differs=True, canvas_shows=theirs)
-    return sections, students, targets, cells
+        base.cells.clear()
+        base.cells.update(_canvas_cells(base, {}, scale, policy, mapping))
+    for key, theirs in canvas_parity.differences(db, course).items():
+        if key[0] in known_students and key[1] in known_targets:
+            was = base.cells.get(key, _EMPTY)
+            base.cells[key] = replace(was, canvas_differs=True, canvas_shows=theirs)
+    return base
 
 
 _EMPTY = GridCell(None, None, False, 0, None, False)
 
 
-def _canvas_basis_cells(
-    db: Session,
-    course: CanvasCourse,
+def _canvas_cells(
+    base: _Base,
+    tool: dict[tuple[str, str], list[Evidence]],
     scale: Scale,
     policy: Policy,
     mapping: AnyMapping,
-    extra: dict[tuple[str, str], list[Evidence]],
-    known_students: set[str],
-    known_targets: set[str],
 ) -> dict[tuple[str, str], GridCell]:
-    """Cells in the "as Canvas" basis (``canvas_parity.basis_levels``)."""
-    values, threshold = scale.values, scale.mastery_threshold
+    """Cells in the "as Canvas" basis: every known pair with Canvas results (``tool`` empty),
+    or the pairs ``tool`` names with the tool's own evidence merged."""
+    rows = base.rows if not tool else {p: base.rows.get(p, []) for p in tool}
+    levels = canvas_parity.basis_levels_from(rows, base.scorings, tool, policy, mapping)
     cells: dict[tuple[str, str], GridCell] = {}
-    for key, level in canvas_parity.basis_levels(db, course, policy, mapping, extra).items():
-        if key[0] not in known_students or key[1] not in known_targets:
+    for key, level in levels.items():
+        if key[0] not in base.known_students or key[1] not in base.known_targets:
             continue
         result = level.result
         first = level.first_level if level.first_level is not None else result.value
         cells[key] = _grid_cell(
-            values,
-            threshold,
+            scale.values,
+            scale.mastery_threshold,
             result.value,
             first if first is not None else 0.0,
             result.evidence_count,
@@ -308,53 +343,36 @@ def _canvas_basis_cells(
     return cells
 
 
-def _district_level_cells(
-    db: Session,
-    course: CanvasCourse,
-    scale: Scale,
-    policy: Policy,
-    mapping: AnyMapping,
-    extra: dict[tuple[str, str], list[Evidence]],
-    known_students: set[str],
-    known_targets: set[str],
-) -> dict[tuple[str, str], GridCell]:
-    """Cells with each piece of evidence mapped to a district level first."""
+def _mixed_cell(
+    base: _Base, key: tuple[str, str], tool: list[Evidence], scale: Scale, policy: Policy
+) -> GridCell:
+    """One cell with the tool's own evidence merged into its Canvas evidence."""
     lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
     values = scale.values
-    method, param, minimum = policy.method, policy.effective_parameter, policy.minimum_evidence
-    cells: dict[tuple[str, str], GridCell] = {}
-    mixed = {k for k, items in extra.items() if items}
-    canvas, seconds = _canvas_levels(db, course.id, mapping, mixed)
-    for key, scores in canvas.items():
-        if key in mixed or key[0] not in known_students or key[1] not in known_targets:
-            continue  # mixed: computed below; otherwise a dropped student or unlinked outcome
-        # Fast path (Canvas evidence only): exactly current_level() without building Evidence
-        # objects; the scores are in Canvas order already.
-        count = len(scores)
-        level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
-        cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
-    for key in mixed:
-        if key[0] not in known_students or key[1] not in known_targets:
-            continue
-        tool = extra[key]
-        timed = list(zip(canvas.get(key, ()), seconds.get(key, ()), strict=True))
-        if all(e.kind is not SourceKind.OVERRIDE for e in tool):
-            # Demonstrations are plain scores: the fast path on (score, whole second), sorted
-            # stably as ordered() does (Canvas order first, then the tool's own).
-            timed += [(e.score, math.floor(e.at.timestamp())) for e in tool]
-            timed.sort(key=itemgetter(1))
-            scores = [score for score, _ in timed]
-            count = len(scores)
-            level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
-            cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
-            continue
-        own = [Evidence(level, datetime.fromtimestamp(second, UTC)) for level, second in timed]
-        items = ordered([*own, *tool])  # stable: Canvas order, then the tool's own
-        result = current_level(items, policy, lo, hi, threshold)
-        cells[key] = _grid_cell(
-            values, threshold, result.value, items[0].score, len(items), result.overridden
+    timed = list(
+        zip(
+            base.canvas.get(key, ()),
+            [epoch_of(at) for at in base.seconds.get(key, ())],
+            strict=True,
         )
-    return cells
+    )
+    if all(e.kind is not SourceKind.OVERRIDE for e in tool):
+        # Demonstrations are plain scores: the fast path on (score, whole second), sorted
+        # stably as ordered() does (Canvas order first, then the tool's own).
+        timed += [(e.score, math.floor(e.at.timestamp())) for e in tool]
+        timed.sort(key=itemgetter(1))
+        scores = [score for score, _ in timed]
+        count = len(scores)
+        method, param = policy.method, policy.effective_parameter
+        minimum = policy.minimum_evidence
+        level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
+        return _grid_cell(values, threshold, level, scores[0], count, False)
+    own = [Evidence(level, datetime.fromtimestamp(second, UTC)) for level, second in timed]
+    items = ordered([*own, *tool])  # stable: Canvas order, then the tool's own
+    result = current_level(items, policy, lo, hi, threshold)
+    return _grid_cell(
+        values, threshold, result.value, items[0].score, len(items), result.overridden
+    )
 
 
 def _grid_cell(
@@ -384,12 +402,13 @@ Key = tuple[str, str]
 
 
 def _canvas_levels(
-    db: Session, course_pk: int, mapping: AnyMapping, timed: set[Key]
-) -> tuple[dict[Key, list[float]], dict[Key, list[int]]]:
+    db: Session, course_pk: int, mapping: AnyMapping
+) -> tuple[dict[Key, list[float]], dict[Key, list[Any]]]:
     """Levels per (user, outcome) in Canvas order (whole second, then result id): the rules
     of :func:`evidence_of`, with the ordering done by the database and only plain columns read
-    (a grid reads thousands of rows). For the ``timed`` pairs, also each level's whole epoch
-    second (to merge it with the tool's own evidence)."""
+    (a grid reads thousands of rows). Also each level's whole second as the database returned
+    it, unparsed (:func:`canvas_parity.epoch_of` turns the few merged with the tool's evidence
+    into numbers)."""
     t = CourseOutcomeResult.__table__
     second = whole_second(db, t.c.submitted_or_assessed_at)
     query = (
@@ -410,7 +429,7 @@ def _canvas_levels(
         )
     )
     out: dict[Key, list[float]] = defaultdict(list)
-    seconds: dict[Key, list[int]] = defaultdict(list)
+    seconds: dict[Key, list[Any]] = defaultdict(list)
     levels: dict[tuple[float, float | None], float | None] = {}  # few distinct scores
     to_level = mapping.to_level
     for uid, oid, score, possible, at in db.connection().execute(query).all():  # one fetch
@@ -422,6 +441,5 @@ def _canvas_levels(
         if level is not None:
             key = (uid, oid)
             out[key].append(level)
-            if key in timed:
-                seconds[key].append(epoch_of(at))
+            seconds[key].append(at)
     return out, seconds

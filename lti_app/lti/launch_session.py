@@ -19,9 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Request, Response
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
+from lti_app.db import commit_without_waiting_for_disk
 from lti_app.lti.roles import classify
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment
@@ -81,6 +82,7 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
     )
     secret = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    commit_without_waiting_for_disk(db)  # a lost session only means launching again
     row = LaunchSession(
         id=secrets.token_urlsafe(16),
         secret_hash=_hash(secret),
@@ -102,9 +104,7 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )
-    db.add(row)
-    if secrets.randbelow(200) == 0:
-        db.execute(delete(LaunchSession).where(LaunchSession.expires_at < now))
+    db.add(row)  # expired sessions are deleted by the periodic prune (lti_app/maintenance)
     return NewSession(session=row, secret=secret)
 
 
@@ -190,7 +190,12 @@ def authenticate(db: Session, request: Request, handle: str) -> LaunchSession | 
     secret = presented_secret(request, handle)
     if not secret:
         return None
-    row = db.get(LaunchSession, handle)
+    # One round trip: every page reads the session's deployment and platform (framing).
+    row = db.get(
+        LaunchSession,
+        handle,
+        options=[joinedload(LaunchSession.deployment).joinedload(Deployment.platform)],
+    )
     if row is None or not hmac.compare_digest(row.secret_hash, _hash(secret)):
         return None
     if row.expires_at <= datetime.now(UTC):

@@ -7,16 +7,16 @@ concurrent POSTs of one token cannot both win.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskRequest
 from pylti1p3.session import SessionService
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from lti_app.db import commit_without_waiting_for_disk
 from lti_app.models.launch import OidcLogin
 
 STATE_COOKIE_PREFIX = "__Host-lti1p3"
@@ -62,6 +62,7 @@ class DbSessionService(SessionService):  # type: ignore[misc]
 
     def save_state_params(self, state: str, params: dict[str, Any]) -> None:
         now = datetime.now(UTC)
+        commit_without_waiting_for_disk(self._db)
         # A plain INSERT: every login writes one row, and the ORM unit of work adds nothing.
         self._db.execute(
             insert(OidcLogin).values(
@@ -71,9 +72,7 @@ class DbSessionService(SessionService):  # type: ignore[misc]
                 expires_at=now + timedelta(seconds=self._ttl),
             )
         )
-        # An occasional sweep keeps the table small without a scheduler.
-        if secrets.randbelow(200) == 0:
-            self._db.execute(delete(OidcLogin).where(OidcLogin.expires_at < now))
+        # Expired rows are deleted by the periodic prune (lti_app/maintenance/prune.py).
 
     def get_state_params(self, state: str) -> dict[str, Any]:
         login = self.get_login(state)

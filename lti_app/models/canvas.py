@@ -96,6 +96,8 @@ class SyncRun(Base):
     __table_args__ = (
         Index("ix_sync_run_platform_course", "platform_id", "canvas_course_id"),
         Index("ix_sync_run_status", "status"),
+        # Pruning finds old finished runs by this (lti_app/maintenance/prune.py).
+        Index("ix_sync_run_finished_at", "finished_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

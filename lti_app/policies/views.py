@@ -57,6 +57,20 @@ def _scope_course(scope: str, courses: list[CanvasCourse]) -> str | None:
     raise LookupError(scope)
 
 
+def _scoped(
+    db: Session, platform_id: int, scope: str
+) -> tuple[list[CanvasCourse], str | None, EffectivePolicy] | Response:
+    """The platform's synced courses, the course the settings scope names (None for the
+    district default) and its effective policy; a 404 refusal when the scope is not a synced
+    course of this platform."""
+    courses = _synced_courses(db, platform_id)
+    try:
+        course_id = _scope_course(scope, courses)
+    except LookupError:
+        return refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
+    return courses, course_id, effective_policy(db, platform_id, course_id)
+
+
 def _page(
     row: LaunchSession,
     form: MasteryForm,
@@ -84,14 +98,11 @@ def _page(
 @session_required(admin=True)
 def settings(row: LaunchSession) -> Response:
     db = get_session()
-    platform_id = row.deployment.platform_id
-    courses = _synced_courses(db, platform_id)
     scope = request.args.get("scope", "district")
-    try:
-        course_id = _scope_course(scope, courses)
-    except LookupError:
-        return refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
-    eff = effective_policy(db, platform_id, course_id)
+    scoped = _scoped(db, row.deployment.platform_id, scope)
+    if isinstance(scoped, Response):
+        return scoped
+    courses, _course_id, eff = scoped
     form = MasteryForm.from_effective(eff, scope)
     preset = request.args.get("preset")
     if preset in list_presets():
@@ -119,14 +130,11 @@ def _has_evidence(db: Session, platform_id: int) -> bool:
 @session_required(admin=True)
 def settings_post(row: LaunchSession) -> Response:
     db = get_session()
-    platform_id = row.deployment.platform_id
-    courses = _synced_courses(db, platform_id)
     form = MasteryForm.from_request(request.form)
-    try:
-        course_id = _scope_course(form.scope, courses)
-    except LookupError:
-        return refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
-    eff = effective_policy(db, platform_id, course_id)
+    scoped = _scoped(db, row.deployment.platform_id, form.scope)
+    if isinstance(scoped, Response):
+        return scoped
+    courses, course_id, eff = scoped
     parsed = form.parse()
     if parsed is None:
         return _page(row, form, courses, eff, status=400)

@@ -21,7 +21,10 @@ def _run(app: Flask, run_id: int, platform_id: int, canvas_user_id: str) -> bool
 
 
 def init_app(app: Flask) -> None:
+    from lti_app.sync import account
+
     jobs.register(app, jobs.Job(TASK_SYNC, _run))
+    account.init_app(app)
 
 
 def start_user_sync(

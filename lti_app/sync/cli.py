@@ -119,6 +119,10 @@ def register(app: Flask) -> None:
     def canvas_group() -> None:
         """Canvas REST API: course sync."""
 
+    from lti_app.sync.account_cli import add_commands
+
+    add_commands(canvas_group)
+
     @canvas_group.command("sync")
     @click.option(
         "--canvas-url", required=True, callback=_canvas_url, help="Canvas origin, https://..."

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
-from sqlalchemy import delete, update
+from sqlalchemy import update
 
 from lti_app.canvas import connection
 from lti_app.canvas.client.errors import CanvasError, ReconnectRequired
@@ -73,6 +73,8 @@ SCOPES = (
     "url:PUT|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
     "url:POST|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/update_grades",
     "url:GET|/api/v1/progress/:id",
+    # The account sync's course list (admins only: Canvas checks the role, docs/canvas.md §11.1).
+    "url:GET|/api/v1/accounts/:account_id/courses",
 )
 
 
@@ -217,8 +219,7 @@ def connect(row: LaunchSession) -> Response:
             expires_at=now + STATE_TTL,
         )
     )
-    if secrets.randbelow(50) == 0:
-        db.execute(delete(CanvasOAuthState).where(CanvasOAuthState.expires_at < now))
+    # Expired states are deleted by the periodic prune (lti_app/maintenance).
     start_url = services().settings.url("/canvas/oauth/start") + "?state=" + state
     return _page("canvas_connect.html", s=row, start_url=start_url)
 

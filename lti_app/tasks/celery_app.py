@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from celery.schedules import crontab
 from flask import Flask
 
 from lti_app.services import Services
@@ -46,16 +47,29 @@ def make_celery(app: Flask) -> Celery:
         beat_schedule={
             job.name: {
                 "task": job.name,
-                "schedule": job.every,
+                "schedule": _schedule(job),
                 "options": {"expires": job.expires},
             }
             for job in jobs.values()
-            if job.every is not None
+            if job.every is not None or job.cron
         },
     )
     for job in jobs.values():
         _add_task(celery, app, job)
     return celery
+
+
+def _schedule(job: Job) -> Any:
+    if job.cron:
+        minute, hour, day_of_month, month, day_of_week = job.cron.split()
+        return crontab(
+            minute=minute,
+            hour=hour,
+            day_of_month=day_of_month,
+            month_of_year=month,
+            day_of_week=day_of_week,
+        )
+    return job.every
 
 
 def _add_task(celery: Celery, app: Flask, job: Job) -> None:

@@ -27,6 +27,9 @@ class Job:
     """Seconds between runs under Celery beat (the in-process mode has its own timers)."""
     expires: float | None = None
     """A periodic run still queued after this many seconds is dropped (the next one comes)."""
+    cron: str | None = None
+    """Five cron fields ("0 2 * * *"): run at those times under Celery beat (instead of
+    ``every``); without Celery, the system's cron runs the matching CLI command."""
 
 
 def register(app: Flask, job: Job) -> None:

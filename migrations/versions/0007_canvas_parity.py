@@ -5,7 +5,7 @@ whether Canvas runs the new decaying average for a course, and the policy's calc
 Existing policies keep today's behaviour ("district_level"); new ones default to "canvas".
 
 Revision ID: 0007
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-04 22:40:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0008"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -300,6 +300,21 @@ def test_pacing_counts_the_reservations_of_requests_in_flight(
     assert clock.sleeps == [5.0]  # capped at 150: (150 - 100) / 10
 
 
+def test_pacing_counts_the_requests_asleep_in_pacing(
+    canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
+) -> None:
+    # Requests asleep in the pacer wake together and start together: room for all of them.
+    canvas.get(SECTIONS, json=[SECTION], headers={"X-Rate-Limit-Remaining": "100"})
+    client = make_client()
+    client.sections("12")
+    client._lane.waiting = 2
+    try:
+        client.sections("12")
+    finally:
+        client._lane.waiting = 0
+    assert clock.sleeps == [5.0]  # (150 - 100) / 10, not 0 as a lone request would
+
+
 def test_remaining_drains_while_time_passes(
     canvas: responses.RequestsMock, make_client: MakeClient, clock: FakeClock
 ) -> None:

@@ -8,6 +8,7 @@ same folder whatever ``--basetemp`` is, so a reviewer finds them after any run.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,18 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screensh
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 375, "height": 812}
 SMALLEST = {"width": 320, "height": 640}  # a small phone: no sideways scrolling either
+
+
+def wait_in_frame(frame: Any, script: str, arg: Any = None, timeout: float = 10.0) -> None:
+    """Poll ``script`` (a JS function of ``arg``) in the frame until it is truthy, bounded.
+
+    Not Playwright's wait_for_function: while it polls, it compiles the predicate with eval,
+    which the tool's CSP (script-src 'self') refuses; evaluate() is not subject to the page's
+    CSP."""
+    deadline = time.monotonic() + timeout
+    while not frame.evaluate(script, arg):
+        assert time.monotonic() < deadline, f"timed out waiting for {script}"
+        time.sleep(0.05)
 
 
 def sync_course(stack: SandboxStack, course_id: int) -> str:
@@ -88,14 +101,14 @@ def check_page(page: Any, name: str, *, show: Any = None) -> None:
     page.set_viewport_size(NARROW)
     try:
         # the frame has taken the narrow size before anything is measured
-        frame.wait_for_function("w => window.innerWidth <= w", arg=NARROW["width"])
+        wait_in_frame(frame, "w => window.innerWidth <= w", NARROW["width"])
         dims = horizontal_overflow(frame)
         assert dims["scroll"] <= dims["client"], (name, dims)
         if show is not None:
             show.scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / f"{name}-375.png"))
         page.set_viewport_size(SMALLEST)
-        frame.wait_for_function("w => window.innerWidth <= w", arg=SMALLEST["width"])
+        wait_in_frame(frame, "w => window.innerWidth <= w", SMALLEST["width"])
         dims = horizontal_overflow(frame)
         assert dims["scroll"] <= dims["client"], (name, "320 px", dims)
     finally:

@@ -18,6 +18,7 @@ from tests.e2e.core_loop_flows import (
     session_base,
     sync_course,
     tool_frame,
+    wait_in_frame,
 )
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
 from tests.e2e.test_core_loop import page  # noqa: F401  (the fixture: Chromium's default policy)
@@ -204,7 +205,7 @@ def test_admin_preview_is_shown_at_the_top_focused_and_announced(
     preview = frame.locator("#preview")
     preview.get_by_role("heading", name="What would change").wait_for()
     tool = tool_frame(page)
-    tool.wait_for_function("document.activeElement && document.activeElement.id === 'preview'")
+    wait_in_frame(tool, "() => document.activeElement && document.activeElement.id === 'preview'")
     top = tool.evaluate("document.getElementById('preview').getBoundingClientRect().top")
     assert top < 400, top  # near the top of the page, not ~2,000 px down
     assert "student levels would change" in preview.inner_text()

@@ -17,7 +17,14 @@ from lti_app.db import session_scope
 from lti_app.models.tenancy import Platform
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
 from tests.e2e.conftest import BLOCK_THIRD_PARTY, block_all_cookies_for
-from tests.e2e.core_loop_flows import SMALLEST, WIDE, check_page, sync_course, tool_frame
+from tests.e2e.core_loop_flows import (
+    SMALLEST,
+    WIDE,
+    check_page,
+    sync_course,
+    tool_frame,
+    wait_in_frame,
+)
 from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
 from tests.e2e.test_accessibility import blocking_violations
 from tests.e2e.test_core_loop import _page
@@ -108,7 +115,7 @@ def axe_at_320(page: Any) -> None:
     page.set_viewport_size(SMALLEST)
     try:
         frame = tool_frame(page)
-        frame.wait_for_function("w => window.innerWidth <= w", arg=SMALLEST["width"])
+        wait_in_frame(frame, "w => window.innerWidth <= w", SMALLEST["width"])
         assert blocking_violations(frame) == []
     finally:
         page.set_viewport_size(WIDE)

@@ -26,7 +26,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -46,6 +46,7 @@ from lti_app.canvas.client.errors import (
 )
 from lti_app.canvas.client.tokens import TokenSource
 from lti_app.canvas.client.types import (
+    AccountCourse,
     Assignment,
     CanvasUser,
     CriterionSpec,
@@ -61,6 +62,7 @@ from lti_app.canvas.client.types import (
     RubricCreated,
     Section,
     Submission,
+    parse_account_course,
     parse_assignment,
     parse_enrollment,
     parse_outcome_group,
@@ -91,6 +93,8 @@ MAX_REDIRECTS = 5
 PACE_BELOW = 150.0
 LEAK_PER_SECOND = 10.0
 RESERVATION = 50.0
+PACE_ROUNDS = 10  # re-checks after a pacing sleep (the bucket may have filled meanwhile)
+PACE_SLACK = 0.01  # seconds: a shorter wait is float noise, not a full bucket
 USER_IDS_PER_REQUEST = 100  # keeps user_ids[] query strings far below URL length limits
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 _THROTTLE_TEXT = "rate limit exceeded"
@@ -103,6 +107,9 @@ _GRADING = "the course permission to grade (manage_grades) on a published assign
 # The Canvas permission a call needs, named in PermissionDenied.hint when Canvas refuses it
 # without saying that a token scope is missing (keys are the calls' scope strings).
 PERMISSION_HINTS = {
+    "url:GET|/api/v1/accounts/:account_id/courses": (
+        "the account permission to list its courses (read_course_list: an admin of the account)"
+    ),
     "url:GET|/api/v1/courses/:course_id/outcome_results": _GRADES,
     "url:GET|/api/v1/courses/:course_id/outcome_rollups": _GRADES,
     "url:GET|/api/v1/courses/:course_id/enrollments": "the course permission to see the roster",
@@ -153,7 +160,24 @@ class _Lane:
     observed_at: float = 0.0  # ...and when it came (the bucket drains from then on)
     last_cost: float = 0.0  # X-Request-Cost of the latest answer
     in_flight: int = 0
+    waiting: int = 0  # requests sleeping in _pace: they will start together when they wake
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class SharedBudget(Protocol):
+    """One token's pacing state shared by every process that uses the token (several Celery
+    workers): Canvas throttles per token, not per process (docs/canvas.md §11.2)."""
+
+    def enter(self, limit: int, deadline: float) -> None:
+        """Wait (until ``deadline``, a time.monotonic value) for one of ``limit`` slots."""
+
+    def leave(self) -> None: ...
+
+    def note(self, remaining: float, cost: float) -> None:
+        """Record the latest X-Rate-Limit-Remaining and X-Request-Cost."""
+
+    def view(self) -> tuple[float | None, float, float, int]:
+        """(remaining, seconds since it was observed, last cost, requests in flight)."""
 
 
 _lanes: weakref.WeakKeyDictionary[object, _Lane] = weakref.WeakKeyDictionary()
@@ -293,6 +317,7 @@ class CanvasClient:
         leak_per_second: float = LEAK_PER_SECOND,
         reservation: float = RESERVATION,
         listing_deadline_seconds: float = 1800.0,
+        budget: SharedBudget | None = None,
     ) -> None:
         if max_attempts < 1 or max_concurrency < 1:
             raise ValueError("max_attempts and max_concurrency must be at least 1")
@@ -317,6 +342,9 @@ class CanvasClient:
         self._monotonic = monotonic
         self._jitter = jitter
         self._lane = _lane_for(tokens, max_concurrency)
+        self._max_concurrency = max_concurrency
+        # Paces from the shared state (and holds a shared slot per request) when given.
+        self.budget = budget
         self.stats = RequestStats()
 
     def __repr__(self) -> str:
@@ -463,6 +491,10 @@ class CanvasClient:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         for _ in range(MAX_REDIRECTS + 1):
             with self._lane.semaphore:
+                if self.budget is not None:
+                    self.budget.enter(
+                        self._max_concurrency, self._monotonic() + self.deadline_seconds
+                    )
                 self.stats.add("requests")
                 with self._lane.lock:
                     self._lane.in_flight += 1
@@ -479,6 +511,8 @@ class CanvasClient:
                 finally:
                     with self._lane.lock:
                         self._lane.in_flight -= 1
+                    if self.budget is not None:
+                        self.budget.leave()
             location = response.headers.get("location")
             if not (response.is_redirect and location and method == "GET"):
                 return response
@@ -509,6 +543,8 @@ class CanvasClient:
             self._lane.remaining = remaining
             self._lane.observed_at = self._monotonic()
             self._lane.last_cost = max(cost, 0.0)
+        if self.budget is not None:
+            self.budget.note(remaining, max(cost, 0.0))
 
     def _retry_after(self, response: requests.Response) -> float:
         """Seconds from a numeric Retry-After (Canvas sends none; proxies in front may)."""
@@ -521,22 +557,39 @@ class CanvasClient:
     def _pace_delay(self) -> float:
         with self._lane.lock:
             lane = self._lane
-            remaining, observed_at = lane.remaining, lane.observed_at
-            needed = self.reservation * (lane.in_flight + 1) + lane.last_cost
+            remaining, last_cost, in_flight = lane.remaining, lane.last_cost, lane.in_flight
+            age = self._monotonic() - lane.observed_at
+            in_flight += lane.waiting
+        if self.budget is not None:
+            remaining, age, last_cost, shared = self.budget.view()
+            in_flight += shared - lane.in_flight  # ours are among the shared slots
         if remaining is None:
             return 0.0
+        needed = self.reservation * (in_flight + 1) + last_cost
         threshold = min(self.pace_below, needed)
-        drained = max(0.0, self._monotonic() - observed_at) * self.leak_per_second
+        drained = max(0.0, age) * self.leak_per_second
         estimate = max(remaining, 0.0) + drained
         if estimate >= threshold:
             return 0.0
         return min(self.backoff_cap, (threshold - estimate) / self.leak_per_second)
 
     def _pace(self, deadline: float) -> None:
-        delay = self._pace_delay()
-        if delay <= 0:
-            return
-        self._sleep(min(delay, max(0.0, deadline - self._monotonic())))
+        """Sleep until the bucket has room, counting the requests asleep here too: threads
+        that wake together start together, so each must wait for room for all of them."""
+        for _ in range(PACE_ROUNDS):
+            delay = self._pace_delay()
+            if delay <= PACE_SLACK:
+                return
+            left = max(0.0, deadline - self._monotonic())
+            with self._lane.lock:
+                self._lane.waiting += 1
+            try:
+                self._sleep(min(delay, left))
+            finally:
+                with self._lane.lock:
+                    self._lane.waiting -= 1
+            if delay >= left:
+                return
 
     def _backoff(
         self, attempt: int, deadline: float, failure: CanvasError, at_least: float = 0.0
@@ -710,6 +763,26 @@ class CanvasClient:
         except NotFound:
             return None
         return parse_proficiency(data)
+
+    def account_courses(
+        self, account_id: str, *, published: bool = True, student_types: bool = True
+    ) -> list[AccountCourse]:
+        """The account's and its sub-accounts' courses (docs/canvas.md §11.1): published ones
+        with at least one student enrollment by default, in id order."""
+        params: dict[str, Any] = {}
+        if published:
+            params["published"] = "true"
+        if student_types:
+            params["with_enrollments"] = "true"
+            params["enrollment_type[]"] = ["student"]
+        return [
+            parse_account_course(c)
+            for c in self._list(
+                f"/api/v1/accounts/{account_id}/courses",
+                params,
+                scope="url:GET|/api/v1/accounts/:account_id/courses",
+            )
+        ]
 
     def sections(self, course_id: str) -> list[Section]:
         return [

@@ -167,6 +167,26 @@ def parse_section(data: object) -> Section:
 
 
 @dataclass(frozen=True)
+class AccountCourse:
+    """A course as an account's course list gives it (docs/canvas.md §11.1)."""
+
+    id: str
+    name: str
+    account_id: str
+    workflow_state: str
+
+
+def parse_account_course(data: object) -> AccountCourse:
+    d = _obj(data, "course")
+    return AccountCourse(
+        id=_id(d.get("id"), "course"),
+        name=_opt_str(d.get("name"), "course name") or "",
+        account_id=_id(d.get("account_id"), "course account"),
+        workflow_state=_opt_str(d.get("workflow_state"), "course state") or "",
+    )
+
+
+@dataclass(frozen=True)
 class Enrollment:
     id: str
     user_id: str

@@ -1,0 +1,1 @@
+"""Housekeeping: pruning what grows with use (expired logins, sessions, old sync runs)."""

@@ -1,0 +1,116 @@
+"""The grid under writes: the Canvas side is computed once per sync, and a teacher's override
+or a scored demonstration only changes the cells it touches (issue 20, part 2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from lti_app.db import session_scope
+from lti_app.grading import grid as grid_model
+from lti_app.lti.launch_session import CSRF_FIELD
+from lti_app.models.canvas import CanvasCourse
+from lti_app.models.pathways import Demonstration
+from tests.conftest import LtiBrowser
+from tests.grading.seed import COURSE, T0, get, launch, platform_id, seed_course
+from tests.lti_platform import INSTRUCTOR, TOOL_BASE, FakePlatform
+
+
+@pytest.fixture
+def db_url(backend_url: str) -> str:
+    return backend_url
+
+
+@pytest.fixture
+def seeded(app: Flask, platform: FakePlatform) -> Flask:
+    grid_model.clear_grid_cache()
+    seed_course(app, platform)
+    return app
+
+
+@pytest.fixture
+def base_computations(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real: Callable[..., Any] = grid_model._compute_base
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grid_model, "_compute_base", counting)
+    return calls
+
+
+def cells(html: str) -> dict[tuple[str, str], str]:
+    found = re.findall(r'<td class="(lv\w+)"><a href="grid/(\d+)/(\d+)">([^<]*)', html)
+    return {(uid, oid): f"{lv} {text}" for lv, uid, oid, text in found}
+
+
+def test_override_changes_one_cell_without_recomputing_the_course(
+    seeded: Flask, browser: LtiBrowser, base_computations: list[int], platform: FakePlatform
+) -> None:
+    handle, csrf = launch(browser, [INSTRUCTOR])
+    status, before = get(browser, f"/s/{handle}/grid")
+    assert status == 200
+    assert base_computations == [1]
+    response = browser.client.post(
+        f"/s/{handle}/grid/813/99/override",
+        data={CSRF_FIELD: csrf, "action": "set", "level": "1.5", "reason": "Retaught, 11/20"},
+        base_url=TOOL_BASE,
+    )
+    assert response.status_code == 303
+    after = cells(get(browser, f"/s/{handle}/grid")[1])
+
+    assert base_computations == [1]  # the Canvas side was kept
+    assert after[("813", "99")] == "lv3 1.5 B+"  # was 2.63 from Canvas evidence
+    changed = {k for k, v in after.items() if cells(before).get(k) != v}
+    assert changed == {("813", "99")}
+
+    # A scored demonstration merges with the Canvas evidence of its cell only.
+    with session_scope(seeded) as db:
+        db.add(
+            Demonstration(
+                platform_id=platform_id(seeded, platform),
+                canvas_course_id=COURSE,
+                canvas_user_id="812",
+                canvas_outcome_id="97",
+                kind="project",
+                title="Poster",
+                state="scored",
+                open_slot=None,
+                attempt=1,
+                links=[],
+                reflection_links=[],
+                score=4.0,
+                scored_by="1",
+                created_at=T0 + timedelta(weeks=2),
+                updated_at=T0 + timedelta(weeks=3),
+                submitted_at=T0 + timedelta(weeks=2),
+                scored_at=T0 + timedelta(weeks=3),
+            )
+        )
+    final = cells(get(browser, f"/s/{handle}/grid")[1])
+    assert base_computations == [1]
+    # Decaying average 65 over 2, 3, then 4: 0.65 x 4 + 0.35 x mean(2, 3) = 3.475
+    assert final[("812", "97")] == "lv6 3.48 P"
+    assert {k for k, v in final.items() if after.get(k) != v} == {("812", "97")}
+
+
+def test_a_new_sync_recomputes_the_canvas_side(
+    seeded: Flask, browser: LtiBrowser, base_computations: list[int]
+) -> None:
+    handle, _csrf = launch(browser, [INSTRUCTOR])
+    get(browser, f"/s/{handle}/grid")
+    get(browser, f"/s/{handle}/grid?sort=level_asc")
+    assert base_computations == [1]
+    with session_scope(seeded) as db:
+        course = db.query(CanvasCourse).one()
+        assert course.last_synced_at is not None
+        course.last_synced_at = course.last_synced_at + timedelta(hours=1)
+    get(browser, f"/s/{handle}/grid")
+    assert base_computations == [1, 1]
