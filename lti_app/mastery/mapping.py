@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
-from lti_app.mastery.scales import Scale
+from lti_app.mastery.scales import Scale, fmt
 
 __all__ = [
     "EPSILON",
@@ -53,10 +53,6 @@ EPSILON = 1e-9
 
 class MappingError(ValueError):
     """An invalid mapping rule, or a rule that does not fit its scale."""
-
-
-def _fmt(value: float) -> str:
-    return f"{value:g}"
 
 
 def _finite(value: object, where: str) -> float:
@@ -133,19 +129,19 @@ class PercentMapping:
                 raise MappingError(f"{where} is not a PercentThreshold")
             percent = _finite(threshold.min_percent, f"{where}: min_percent")
             level = _finite(threshold.level_value, f"{where}: level value")
-            where = f"threshold {index + 1} ({_fmt(percent)}% -> level {_fmt(level)})"
+            where = f"threshold {index + 1} ({fmt(percent)}% -> level {fmt(level)})"
             if percent < 0:
                 raise MappingError(f"{where}: min_percent must not be negative")
             if previous is not None:
                 if percent <= previous.min_percent:
                     raise MappingError(
                         f"{where}: thresholds must ascend strictly by percent, but "
-                        f"{_fmt(percent)}% comes after {_fmt(previous.min_percent)}%"
+                        f"{fmt(percent)}% comes after {fmt(previous.min_percent)}%"
                     )
                 if level <= previous.level_value:
                     raise MappingError(
                         f"{where}: levels must ascend with the percent, but level "
-                        f"{_fmt(level)} comes after level {_fmt(previous.level_value)}"
+                        f"{fmt(level)} comes after level {fmt(previous.level_value)}"
                     )
             previous = threshold
 
@@ -175,7 +171,7 @@ class PercentMapping:
         for threshold in self.thresholds:
             if threshold.level_value == level_value:
                 return _ceil_cents(threshold.min_percent / 100 * self.points_possible)
-        raise MappingError(f"level {_fmt(level_value)} is not produced by this percent mapping")
+        raise MappingError(f"level {fmt(level_value)} is not produced by this percent mapping")
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,7 +229,7 @@ def _check_descending(points: Sequence[float], names: Sequence[str], what: str) 
         if index and value >= points[index - 1]:
             raise MappingError(
                 f"{what} {names[index]!r}: points should be strictly decreasing, but "
-                f"{_fmt(value)} comes after {_fmt(points[index - 1])} ({names[index - 1]!r})"
+                f"{fmt(value)} comes after {fmt(points[index - 1])} ({names[index - 1]!r})"
             )
 
 
@@ -250,9 +246,9 @@ def _check_monotone(points_desc: Sequence[float], levels: Sequence[float], what:
     for index in range(1, len(levels)):
         if levels[index] > levels[index - 1]:
             raise MappingError(
-                f"{what} worth {_fmt(points_desc[index])} maps to level {_fmt(levels[index])}, "
-                f"above level {_fmt(levels[index - 1])} of the higher rating worth "
-                f"{_fmt(points_desc[index - 1])}: levels must not fall as points rise"
+                f"{what} worth {fmt(points_desc[index])} maps to level {fmt(levels[index])}, "
+                f"above level {fmt(levels[index - 1])} of the higher rating worth "
+                f"{fmt(points_desc[index - 1])}: levels must not fall as points rise"
             )
 
 
@@ -292,19 +288,19 @@ class CanvasPointsMapping:
             if not isinstance(entry, RatingLevel):
                 raise MappingError(f"table entry {entry!r} is not a RatingLevel")
             points = _finite(entry.points, "table entry points")
-            level = _finite(entry.level_value, f"table entry for {_fmt(points)} points: level")
+            level = _finite(entry.level_value, f"table entry for {fmt(points)} points: level")
             if points in by_points:
-                raise MappingError(f"the table maps the rating worth {_fmt(points)} twice")
+                raise MappingError(f"the table maps the rating worth {fmt(points)} twice")
             if not any(r.points == points for r in self.ratings):
                 raise MappingError(
-                    f"the table maps {_fmt(points)} points, which is not a rating of the Canvas "
-                    f"scale ({', '.join(_fmt(r.points) for r in self.ratings)})"
+                    f"the table maps {fmt(points)} points, which is not a rating of the Canvas "
+                    f"scale ({', '.join(fmt(r.points) for r in self.ratings)})"
                 )
             by_points[points] = level
         for rating in self.ratings:
             if rating.points not in by_points:
                 raise MappingError(
-                    f"Canvas rating {rating.description!r} ({_fmt(rating.points)} points) has no "
+                    f"Canvas rating {rating.description!r} ({fmt(rating.points)} points) has no "
                     "level in the table"
                 )
         _check_monotone(
@@ -345,7 +341,7 @@ class CanvasPointsMapping:
     def to_canvas_points(self, level_value: float) -> float:
         candidates = [e.points for e in self.table if e.level_value == level_value]
         if not candidates:
-            raise MappingError(f"no Canvas rating maps to level {_fmt(level_value)}")
+            raise MappingError(f"no Canvas rating maps to level {fmt(level_value)}")
         return min(candidates)
 
 
@@ -424,7 +420,7 @@ class RatingTableMapping:
     def to_canvas_points(self, level_value: float) -> float:
         candidates = [e.points for e in self.entries if e.level_value == level_value]
         if not candidates:
-            raise MappingError(f"no Canvas rating maps to level {_fmt(level_value)}")
+            raise MappingError(f"no Canvas rating maps to level {fmt(level_value)}")
         return min(candidates)
 
 
@@ -446,22 +442,22 @@ def validate_mapping(rule: MappingRule, scale: Scale) -> None:
     for value in produced:
         if not scale.has_value(value):
             raise MappingError(
-                f"the mapping produces level {_fmt(value)}, which is not a level of scale "
-                f"{scale.name!r} ({', '.join(_fmt(v) for v in scale.values)})"
+                f"the mapping produces level {fmt(value)}, which is not a level of scale "
+                f"{scale.name!r} ({', '.join(fmt(v) for v in scale.values)})"
             )
     for level in scale.levels:
         if level.value not in produced:
             raise MappingError(
-                f"level {_fmt(level.value)} ({level.label!r}) of scale {scale.name!r} is "
+                f"level {fmt(level.value)} ({level.label!r}) of scale {scale.name!r} is "
                 "unreachable: nothing maps to it, so it cannot be written back to Canvas"
             )
         points = rule.to_canvas_points(level.value)
         back = rule.to_level(points, rule.round_trip_possible)
         if back != level.value:
-            shown = "no level" if back is None else f"level {_fmt(back)}"
+            shown = "no level" if back is None else f"level {fmt(back)}"
             raise MappingError(
-                f"level {_fmt(level.value)} ({level.label!r}) does not round-trip: it is written "
-                f"back as {_fmt(points)} Canvas points, which read back as {shown} (its band is "
+                f"level {fmt(level.value)} ({level.label!r}) does not round-trip: it is written "
+                f"back as {fmt(points)} Canvas points, which read back as {shown} (its band is "
                 "narrower than Canvas's 0.01-point precision)"
             )
 
@@ -485,10 +481,10 @@ def mastery_disagreements(rule: CanvasPointsMapping, scale: Scale) -> list[str]:
         if canvas_mastered != scale.is_mastery(level):
             verdict = "mastery" if canvas_mastered else "not mastery"
             warnings.append(
-                f"Canvas rating {rating.description!r} ({_fmt(rating.points)} points) is "
-                f"{verdict} in Canvas but maps to level {_fmt(level)}, which is "
+                f"Canvas rating {rating.description!r} ({fmt(rating.points)} points) is "
+                f"{verdict} in Canvas but maps to level {fmt(level)}, which is "
                 f"{'not ' if canvas_mastered else ''}mastery on scale {scale.name!r} "
-                f"(threshold {_fmt(scale.mastery_threshold)})"
+                f"(threshold {fmt(scale.mastery_threshold)})"
             )
     return warnings
 

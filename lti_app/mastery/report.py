@@ -157,30 +157,40 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+# Where each CSV column's value stands in the report (``sections`` is joined, not a cell).
+_STUDENT_CELLS = ("canvas_user_id", "name")
+_TARGET_CELLS = (
+    "canvas_outcome_id",
+    "title",
+    "level",
+    "label",
+    "mastered",
+    "evidence_count",
+    "canvas_score",
+)
+_GROWTH_CELLS = {
+    "growth": "change",
+    "growth_first_level": "first_level",
+    "growth_trend_per_week": "trend_per_week",
+    "growth_distance_to_threshold": "distance_to_threshold",
+    "growth_projected_date": "projected_date",
+    "growth_status": "status",
+}
+
+
 def csv_rows(report: Mapping[str, Any]) -> Iterator[dict[str, str]]:
-    """One flat row per student and target, keyed by :data:`CSV_FIELDS`."""
+    """One flat row per student and target, keyed by :data:`CSV_FIELDS` (in their order)."""
     for student in report["students"]:
         for target in student["targets"]:
             g = target["growth"]
-            yield {
+            row = {
                 "course_id": _cell(report["course_id"]),
-                "canvas_user_id": _cell(student["canvas_user_id"]),
-                "name": _cell(student["name"]),
                 "sections": "; ".join(student["sections"]),
-                "canvas_outcome_id": _cell(target["canvas_outcome_id"]),
-                "title": _cell(target["title"]),
-                "level": _cell(target["level"]),
-                "label": _cell(target["label"]),
-                "mastered": _cell(target["mastered"]),
-                "evidence_count": _cell(target["evidence_count"]),
-                "canvas_score": _cell(target.get("canvas_score")),
-                "growth": _cell(g["change"]),
-                "growth_first_level": _cell(g["first_level"]),
-                "growth_trend_per_week": _cell(g["trend_per_week"]),
-                "growth_distance_to_threshold": _cell(g["distance_to_threshold"]),
-                "growth_projected_date": _cell(g["projected_date"]),
-                "growth_status": _cell(g["status"]),
             }
+            row |= {column: _cell(student[column]) for column in _STUDENT_CELLS}
+            row |= {column: _cell(target[column]) for column in _TARGET_CELLS}
+            row |= {column: _cell(g[key]) for column, key in _GROWTH_CELLS.items()}
+            yield {column: row[column] for column in CSV_FIELDS}
 
 
 def _safe(value: str) -> str:

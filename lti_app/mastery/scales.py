@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,13 +135,14 @@ class TargetDescriptor:
     text: str
 
 
-def _fmt(value: float) -> str:
+def fmt(value: float) -> str:
+    """A level value, threshold or number of points as people write it: 3, 2.5, 0.75."""
     return f"{value:g}"
 
 
 def _describe(index: int, level: Level) -> str:
     label = level.label if isinstance(level.label, str) and level.label.strip() else "unlabelled"
-    value = _fmt(level.value) if isinstance(level.value, int | float) else repr(level.value)
+    value = fmt(level.value) if isinstance(level.value, int | float) else repr(level.value)
     return f"level {index + 1} ({label!r}, value {value})"
 
 
@@ -177,12 +178,12 @@ def validate_scale(
             raise ScaleError(f"{where}: value must be a finite number, got {value!r}")
         if value in seen:
             raise ScaleError(
-                f"{where}: duplicate value {_fmt(value)} (also level {seen[value] + 1})"
+                f"{where}: duplicate value {fmt(value)} (also level {seen[value] + 1})"
             )
         if previous is not None and value < previous.value:
             raise ScaleError(
-                f"{where}: values must be in ascending order, but {_fmt(value)} comes after "
-                f"{_fmt(previous.value)} (level {index})"
+                f"{where}: values must be in ascending order, but {fmt(value)} comes after "
+                f"{fmt(previous.value)} (level {index})"
             )
         seen[value] = index
         if not isinstance(level.label, str) or not level.label.strip():
@@ -209,7 +210,7 @@ def validate_scale(
     if mastery_threshold is None:
         raise ScaleError(f"scale {name!r} has no mastery threshold")
     if mastery_threshold not in seen:
-        values = ", ".join(_fmt(level.value) for level in levels)
+        values = ", ".join(fmt(level.value) for level in levels)
         raise ScaleError(
             f"scale {name!r}: mastery threshold {mastery_threshold!r} is not one of the level "
             f"values ({values})"
@@ -335,12 +336,12 @@ def meaning_changes(old: Scale, new: Scale) -> list[str]:
     if old.values != new.values:
         changes.append(
             "level values changed from "
-            f"[{', '.join(map(_fmt, old.values))}] to [{', '.join(map(_fmt, new.values))}]"
+            f"[{', '.join(map(fmt, old.values))}] to [{', '.join(map(fmt, new.values))}]"
         )
     if old.mastery_threshold != new.mastery_threshold:
         changes.append(
-            f"mastery threshold changed from {_fmt(old.mastery_threshold)} to "
-            f"{_fmt(new.mastery_threshold)}"
+            f"mastery threshold changed from {fmt(old.mastery_threshold)} to "
+            f"{fmt(new.mastery_threshold)}"
         )
     new_by_value = {level.value: level for level in new.levels}
     for level in old.levels:
@@ -349,11 +350,11 @@ def meaning_changes(old: Scale, new: Scale) -> list[str]:
             continue
         if other.label != level.label:
             changes.append(
-                f"label of {_fmt(level.value)} changed from {level.label!r} to {other.label!r}"
+                f"label of {fmt(level.value)} changed from {level.label!r} to {other.label!r}"
             )
         if other.short_label != level.short_label:
             changes.append(
-                f"short label of {_fmt(level.value)} changed from {level.short_label!r} to "
+                f"short label of {fmt(level.value)} changed from {level.short_label!r} to "
                 f"{other.short_label!r}"
             )
     return changes
@@ -425,19 +426,29 @@ def _text(raw: object, where: str, default: str | None = None) -> str:
     return raw
 
 
+def _objects(
+    data: Mapping[str, Any], key: str, name: str, noun: str, *, required: bool
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Each object of the scale document's list ``key`` with where it stands ("scale 'X',
+    level 2"), in order; ScaleError when the list (missing counts as empty unless
+    ``required``) or an entry is not what it must be."""
+    raw_list = data.get(key) if required else data.get(key, [])
+    if not isinstance(raw_list, list):
+        raise ScaleError(f"scale {name!r}: {key!r} must be a list")
+    for index, raw in enumerate(raw_list):
+        where = f"scale {name!r}, {noun} {index + 1}"
+        if not isinstance(raw, Mapping):
+            raise ScaleError(f"{where} must be an object")
+        yield where, raw
+
+
 def scale_from_dict(data: Mapping[str, Any]) -> Scale:
     """Build and validate a scale from :func:`scale_to_dict`'s shape (e.g. a preset file)."""
     if not isinstance(data, Mapping):
         raise ScaleError(f"a scale document must be an object, got {type(data).__name__}")
     name = _text(data.get("name"), "the scale name")
-    raw_levels = data.get("levels")
-    if not isinstance(raw_levels, list):
-        raise ScaleError(f"scale {name!r}: 'levels' must be a list")
     levels: list[Level] = []
-    for index, raw in enumerate(raw_levels):
-        where = f"scale {name!r}, level {index + 1}"
-        if not isinstance(raw, Mapping):
-            raise ScaleError(f"{where} must be an object")
+    for where, raw in _objects(data, "levels", name, "level", required=True):
         levels.append(
             Level(
                 value=_number(raw.get("value"), f"{where}: value"),
@@ -454,14 +465,8 @@ def scale_from_dict(data: Mapping[str, Any]) -> Scale:
     threshold = (
         None if raw_threshold is None else _number(raw_threshold, f"scale {name!r}: threshold")
     )
-    raw_descriptors = data.get("descriptors", [])
-    if not isinstance(raw_descriptors, list):
-        raise ScaleError(f"scale {name!r}: 'descriptors' must be a list")
     descriptors: list[TargetDescriptor] = []
-    for index, raw in enumerate(raw_descriptors):
-        where = f"scale {name!r}, descriptor {index + 1}"
-        if not isinstance(raw, Mapping):
-            raise ScaleError(f"{where} must be an object")
+    for where, raw in _objects(data, "descriptors", name, "descriptor", required=False):
         descriptors.append(
             TargetDescriptor(
                 target=_text(raw.get("target"), f"{where}: target"),

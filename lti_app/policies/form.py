@@ -24,7 +24,7 @@ from lti_app.mastery.calculation import (
     PolicyError,
 )
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
-from lti_app.mastery.scales import Level, Scale, ScaleError
+from lti_app.mastery.scales import Level, Scale, ScaleError, fmt
 from lti_app.policies.store import EffectivePolicy, default_mapping
 
 MAX_LEVELS = 12
@@ -72,10 +72,6 @@ class Parsed:
     mapping: PercentMapping
 
 
-def _fmt(value: float) -> str:
-    return f"{value:g}"
-
-
 def _starting_mapping(scale: Scale) -> PercentMapping:
     """A first percent table for a scale: linear from 0 (points = level) when the scale starts
     at 0, else evenly spaced bands with the lowest level from 0 %."""
@@ -118,8 +114,8 @@ class MasteryForm:
         return cls(
             scope=scope,
             scale_name=eff.scale.name,
-            threshold=_fmt(eff.scale.mastery_threshold),
-            points_possible=_fmt(mapping.points_possible),
+            threshold=fmt(eff.scale.mastery_threshold),
+            points_possible=fmt(mapping.points_possible),
             method=Method(eff.policy.method).value,
             parameter="" if eff.policy.parameter is None else str(eff.policy.parameter),
             minimum_evidence=str(eff.policy.minimum_evidence),
@@ -127,13 +123,13 @@ class MasteryForm:
             basis=Basis(eff.policy.basis).value,
             levels=[
                 {
-                    "value": _fmt(lv.value),
+                    "value": fmt(lv.value),
                     "label": lv.label,
                     "short_label": lv.short_label,
                     "color": lv.color,
                     "description": lv.description,
                     "student_description": lv.student_description,
-                    "min_percent": _fmt(percents[lv.value]) if lv.value in percents else "",
+                    "min_percent": fmt(percents[lv.value]) if lv.value in percents else "",
                 }
                 for lv in eff.scale.levels
             ],
@@ -279,7 +275,7 @@ class MasteryForm:
 
     def _parse_mapping(self, scale: Scale) -> PercentMapping | None:
         possible = self._number(
-            self.points_possible or _fmt(scale.max_value),
+            self.points_possible or fmt(scale.max_value),
             "Canvas points possible",
             "points_possible",
         )

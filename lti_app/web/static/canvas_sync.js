@@ -5,25 +5,10 @@
 (function () {
   "use strict";
   var MAX_POLLS = 600;  // 15 minutes at 1.5 s: bounded, like every loop in the tool
-  var launch = document.querySelector('meta[name="mp-launch"]');
-  var headers = { "Accept": "application/json" };
-  if (launch) { headers["X-Launch-Token"] = launch.content; }
-
-  // Without cookies a plain reload would lose the session: session_nav.js navigates instead.
-  function go(url) {
-    if (window.mpNavigate) { window.mpNavigate(url); } else { window.location.assign(url); }
-  }
+  var go = window.mpStatus.go;
 
   function poll(url, onStatus) {
-    var polls = 0;
-    function tick() {
-      if (++polls > MAX_POLLS) { return; }
-      fetch(url, { credentials: "same-origin", headers: headers })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (st) { if (st && onStatus(st)) { setTimeout(tick, 1500); } })
-        .catch(function () { setTimeout(tick, 5000); });
-    }
-    setTimeout(tick, 1500);
+    window.mpStatus.poll(url, 1500, 5000, MAX_POLLS, onStatus);
   }
 
   var box = document.getElementById("sync-status");
