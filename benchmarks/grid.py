@@ -300,6 +300,27 @@ def measure(app: Any, path: str, secret: str, n: int, cold: bool = False) -> dic
     }
 
 
+def use_basis(app: Any, basis: str) -> None:
+    """The built-in policy stored as the district's with ``basis`` (the default is "canvas")."""
+    from dataclasses import replace
+
+    from lti_app.db import session_scope
+    from lti_app.mastery.calculation import Basis
+    from lti_app.models.tenancy import Platform
+    from lti_app.policies.store import builtin_default, save_scale, set_policy
+
+    base = builtin_default()
+    with app.app_context(), session_scope(app) as db:
+        pid = db.query(Platform.id).scalar()
+        version = save_scale(db, pid, base.scale.name, base.scale, has_evidence=False)
+        db.flush()
+        policy = replace(base.policy, basis=Basis(basis))
+        set_policy(db, pid, None, version.id, policy, base.mapping)
+
+
+BASIS = "canvas"
+
+
 def run_backend(name: str, url: str, tmp: Path, n: int, profile: bool) -> dict[str, Any]:
     app = create_app(
         {
@@ -314,6 +335,8 @@ def run_backend(name: str, url: str, tmp: Path, n: int, profile: bool) -> dict[s
     Base.metadata.create_all(app.extensions["db_engine"])
     t = time.perf_counter()
     handle, secret = seed(app).split(" ")
+    if BASIS != "canvas":
+        use_basis(app, BASIS)
     print(f"  {name}: seeded in {time.perf_counter() - t:.1f} s (not timed)", flush=True)
     grid = measure(app, f"/s/{handle}/grid", secret, n, cold=True)
     warm = measure(app, f"/s/{handle}/grid?sort=level_asc", secret, n)
@@ -382,7 +405,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="15 timed requests instead of 100")
     ap.add_argument("--profile", action="store_true", help="cProfile one grid request (SQLite)")
+    ap.add_argument(
+        "--basis",
+        choices=("canvas", "district_level"),
+        default="canvas",
+        help="the policy's basis: as Canvas computes it (the default) or a level per evidence",
+    )
     args = ap.parse_args(argv)
+    global BASIS
+    BASIS = args.basis
     signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(HARD_LIMIT_SECONDS)
     logging.disable(logging.INFO)

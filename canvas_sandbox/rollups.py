@@ -6,11 +6,11 @@ the calculation method that actually runs after the feature-flag mapping of docs
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 
 from canvas_sandbox import outcomes as outcome_model
 from canvas_sandbox import results as result_model
@@ -37,9 +37,23 @@ class RollupScore:
 
 
 def round2(value: float) -> float:
-    """Round half up to 2 decimals, like Ruby's ``Float#round(2)`` (4.125 -> 4.13)."""
-    exact = Decimal(repr(round(value, 9)))
-    return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    """``Float#round(2)`` as Ruby computes it (``round_half_up`` in float.c): C ``round`` of
+    ``value x 100`` (half away from zero), then one step up when ``(f + 0.5) / 100`` already
+    reaches the value (4.125 -> 4.13, 2.675 -> 2.68, 1.005 -> 1.01)."""
+    xs = value * 100.0
+    whole = math.trunc(xs)
+    frac = xs - whole  # exact for doubles
+    f = float(whole + (1 if frac >= 0.5 else -1 if frac <= -0.5 else 0))
+    if value > 0 and (f + 0.5) / 100.0 <= value:
+        f += 1
+    elif value < 0 and (f - 0.5) / 100.0 >= value:
+        f -= 1
+    return f / 100.0
+
+
+def _mean(scores: Sequence[float]) -> float:
+    # Ruby's Array#sum on floats is compensated (Kahan-Babuska); fsum is the nearest match.
+    return math.fsum(scores) / len(scores)
 
 
 def formula(stored_method: str, new_decaying: bool) -> str:
@@ -62,18 +76,17 @@ def calculate(
     if formula_name == "latest":
         return round2(scores[-1])
     if formula_name == "average":
-        return round2(sum(scores) / len(scores))
-    if formula_name == "weighted":
+        return round2(_mean(scores))
+    # The weights exactly as RollupScore writes them: 0.01 * weight and 0.01 * (100 - weight).
+    weight = int_value if int_value is not None else 65
+    if formula_name == "weighted":  # RollupScore#decaying_average_set
         if len(scores) == 1:
             return round2(scores[0])
-        w = (int_value if int_value is not None else 65) / 100
-        older = scores[:-1]
-        return round2(w * scores[-1] + (1 - w) * (sum(older) / len(older)))
-    if formula_name == "standard_decaying":
-        w = (int_value if int_value is not None else 65) / 100
+        return round2(scores[-1] * (0.01 * weight) + _mean(scores[:-1]) * (0.01 * (100 - weight)))
+    if formula_name == "standard_decaying":  # RollupScore#standard_decaying_average
         current = scores[0]
         for s in scores[1:]:
-            current = (1 - w) * current + w * s
+            current = current * (0.01 * (100 - weight)) + s * (0.01 * weight)
         return round2(current)
     if formula_name == "n_mastery":
         n = int_value if int_value is not None else 5
@@ -82,7 +95,7 @@ def calculate(
         kept = [s for s in scores if s >= mastery_points]
         if len(kept) < n:
             return None
-        return round2(sum(kept) / len(kept))
+        return round2(_mean(kept))
     raise ValueError(f"unknown calculation formula {formula_name!r}")
 
 
@@ -126,9 +139,11 @@ def rollup_score(
     """One user's rollup for one outcome from that user's results for it."""
     params = params or scoring_params(state, course_id, outcome_id)
     flags = outcome_model.course_flags(state, course_id)
+    # RollupScoreAggregatorHelper#sorted_results: by (submitted_at || assessed_at).to_i, whole
+    # seconds; Canvas leaves ties unordered, the sandbox orders them by id.
     usable = sorted(
         (r for r in results if r.score is not None),
-        key=lambda r: (r.submitted_or_assessed_at, r.id),
+        key=lambda r: (math.floor(r.submitted_or_assessed_at.timestamp()), r.id),
     )
     scores = [s for s in (score_of(r, params) for r in usable) if s is not None]
     value = calculate(

@@ -7,13 +7,14 @@ Results are Canvas rubric results on 0-4 criteria unless told otherwise.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import select
 
 from lti_app.db import session_scope
+from lti_app.mastery.calculation import Basis
 from lti_app.models.canvas import (
     CanvasCourse,
     CourseOutcome,
@@ -22,6 +23,7 @@ from lti_app.models.canvas import (
     CourseStudent,
 )
 from lti_app.models.tenancy import Platform
+from lti_app.policies.store import builtin_default, save_scale, set_policy
 from tests.lti_platform import FakePlatform
 
 
@@ -131,3 +133,15 @@ def write_course(
                     from_carrier=r.from_carrier,
                 )
             )
+
+
+def store_district_basis(app: Flask, platform_id: int, basis: Basis) -> None:
+    """The built-in policy stored as the district's, with ``basis``: tests written for the
+    district-level-per-evidence arithmetic keep it explicitly (the default is "as Canvas")."""
+    base = builtin_default()
+    with app.app_context(), session_scope(app) as db:
+        version = save_scale(db, platform_id, base.scale.name, base.scale, has_evidence=False)
+        db.flush()
+        set_policy(
+            db, platform_id, None, version.id, replace(base.policy, basis=basis), base.mapping
+        )

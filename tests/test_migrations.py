@@ -158,3 +158,67 @@ def test_app_runs_on_the_migrated_schema(backend_url: str, config: Config, tmp_p
         assert len(jwks.get_json()["keys"]) == 1
     finally:
         app.extensions["db_engine"].dispose()
+
+
+def test_0007_keeps_existing_policies_on_the_district_level_basis(
+    engine: Engine, config: Config
+) -> None:
+    """Policies saved before the choice existed keep today's arithmetic (a level per piece of
+    evidence); policies saved afterwards default to "as Canvas computes it"."""
+    command.upgrade(config, "0011")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into platform (issuer, client_id, auth_login_url, auth_token_url,"
+                " jwks_url, canvas_url, auto_register_deployments, registered_via, created_at)"
+                " values ('https://canvas.instructure.com', '1', 'https://a', 'https://t',"
+                " 'https://j', 'https://c', false, 'cli', CURRENT_TIMESTAMP)"
+            )
+        )
+        pid = conn.execute(text("select id from platform")).scalar_one()
+        conn.execute(
+            text(
+                "insert into proficiency_scale (platform_id, name, created_at)"
+                " values (:p, 'm', CURRENT_TIMESTAMP)"
+            ),
+            {"p": pid},
+        )
+        sid = conn.execute(text("select id from proficiency_scale")).scalar_one()
+        conn.execute(
+            text(
+                "insert into proficiency_scale_version (scale_id, version, definition,"
+                " created_at) values (:s, 1, '{}', CURRENT_TIMESTAMP)"
+            ),
+            {"s": sid},
+        )
+        vid = conn.execute(text("select id from proficiency_scale_version")).scalar_one()
+        conn.execute(
+            text(
+                "insert into mastery_policy (platform_id, canvas_course_id, scale_version_id,"
+                " method, parameter, minimum_evidence, override_rule, mapping, updated_at)"
+                " values (:p, NULL, :v, 'latest', NULL, 1, 'resume_after_newer_evidence',"
+                " '{}', CURRENT_TIMESTAMP)"
+            ),
+            {"p": pid, "v": vid},
+        )
+    command.upgrade(config, "0007")
+    with engine.begin() as conn:
+        assert conn.execute(text("select basis from mastery_policy")).scalar_one() == (
+            "district_level"
+        )
+        conn.execute(
+            text(
+                "insert into mastery_policy (platform_id, canvas_course_id, scale_version_id,"
+                " method, parameter, minimum_evidence, override_rule, mapping, updated_at)"
+                " values (:p, '12', :v, 'latest', NULL, 1, 'resume_after_newer_evidence',"
+                " '{}', CURRENT_TIMESTAMP)"
+            ),
+            {"p": pid, "v": vid},
+        )
+        new = conn.execute(
+            text("select basis from mastery_policy where canvas_course_id = '12'")
+        ).scalar_one()
+        assert new == "canvas"
+    command.downgrade(config, "0011")
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from mastery_policy")).scalar_one() == 2

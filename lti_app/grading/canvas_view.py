@@ -17,8 +17,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_app.grading import canvas_parity
 from lti_app.grading.drill import Drill
-from lti_app.mastery.calculation import Evidence, SourceKind, current_level
+from lti_app.mastery.calculation import Basis, Evidence, SourceKind, current_level
+from lti_app.mastery.canvas_basis import canvas_basis_level
 from lti_app.mastery.scales import Level, Scale
 from lti_app.models.pathways import MasteryOverride
 from lti_app.models.writeback import WritebackItem
@@ -68,6 +70,21 @@ def canvas_view(
 
     def level_of(items: list[Evidence]) -> float | None:
         return current_level(items, eff.policy, lo, hi, threshold).value
+
+    if eff.policy.basis is Basis.CANVAS:
+        # As Canvas computes it: Canvas's own results on its scale, the tool's evidence it
+        # holds as the points of their levels (canvas_parity, docs/canvas.md §2.5).
+        course = drill.course
+        rows = canvas_parity.canvas_results(
+            db, course.id, with_carriers=False, canvas_user_id=uid, canvas_outcome_id=oid
+        ).get((uid, oid), [])
+        scoring = canvas_parity.scorings(db, course).get(oid)
+        if scoring is not None:
+            found = scoring
+
+            def level_of(items: list[Evidence]) -> float | None:
+                own = [e for e in items if not (e.id or "").startswith("canvas:")]
+                return canvas_basis_level(rows, own, found, eff.policy, eff.mapping).result.value
 
     later = max([now, *(e.at for e in held)])
     return CanvasView(

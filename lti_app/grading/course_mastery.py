@@ -26,10 +26,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_app.evidence.observations import observation_evidence
+from lti_app.grading import canvas_parity
 from lti_app.mastery.calculation import (
+    Basis,
     Evidence,
     Policy,
 )
+from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.report import ReportStudent, ReportTarget, build_report
 from lti_app.mastery.scales import Scale
@@ -71,6 +74,12 @@ class CourseData:
     tool: dict[tuple[str, str], list[Evidence]] = field(default_factory=dict)
     """The tool's own evidence (demonstrations, observations, overrides in force), see
     :func:`tool_evidence`."""
+    scorings: dict[str, CanvasScoring] = field(default_factory=dict)
+    """What Canvas's rollup uses per outcome (``canvas_parity.scorings``)."""
+    canvas_rows: dict[tuple[str, str], list[tuple[str, ScoredResult]]] = field(default_factory=dict)
+    """Visible non-carrier Canvas results as the "as Canvas" basis reads them."""
+    canvas_scores: dict[tuple[str, str], float | None] = field(default_factory=dict)
+    """The tool's Canvas-method score per pair (what Canvas shows), for ``canvas_score``."""
 
 
 def tool_evidence(
@@ -118,7 +127,16 @@ def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
         db.scalars(select(CourseOutcomeResult).where(CourseOutcomeResult.course_pk == course.id))
     )
     tool = tool_evidence(db, platform_id, canvas_course_id)
-    return CourseData(course, students, targets, results, tool)
+    return CourseData(
+        course,
+        students,
+        targets,
+        results,
+        tool,
+        canvas_parity.scorings(db, course),
+        canvas_parity.canvas_results(db, course.id, with_carriers=False),
+        canvas_parity.canvas_scores(db, course),
+    )
 
 
 def evidence_of(
@@ -141,6 +159,14 @@ def evidence_of(
 def course_report(
     data: CourseData, scale: Scale, policy: Policy, mapping: AnyMapping, now: datetime
 ) -> dict[str, Any]:
+    """The course report under ``policy``: in the "as Canvas" basis the levels come from
+    ``canvas_parity`` (growth's first level and trend still from each piece's district level)."""
+    levels = None
+    if policy.basis is Basis.CANVAS:
+        computed = canvas_parity.basis_levels_from(
+            data.canvas_rows, data.scorings, data.tool, policy, mapping
+        )
+        levels = {pair: level.result for pair, level in computed.items()}
     return build_report(
         data.course.canvas_course_id,
         scale,
@@ -149,6 +175,8 @@ def course_report(
         data.targets,
         merge_evidence(evidence_of(data.results, mapping), data.tool),
         now,
+        levels=levels,
+        canvas_scores=data.canvas_scores,
     )
 
 

@@ -4,13 +4,14 @@ words, the growth chart."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_app.evidence.observations import observed_days
+from lti_app.grading import canvas_parity
 from lti_app.grading.course_mastery import course_row, tool_evidence
 from lti_app.grading.grid import (
     GridStudent,
@@ -21,6 +22,7 @@ from lti_app.grading.grid import (
     level_index,
 )
 from lti_app.mastery.calculation import (
+    Basis,
     Evidence,
     Policy,
     Result,
@@ -61,6 +63,10 @@ class Drill:
     result: Result
     growth: Growth
     level_index: int | None
+    canvas_differs: bool = False
+    """Canvas's own score for this pair differs from the tool's Canvas-method score."""
+    canvas_shows: float | None = None
+    """Canvas's score where it differs (None: Canvas shows nothing)."""
 
 
 def drilldown(
@@ -131,7 +137,39 @@ def drilldown(
         if wanted
         else {}
     )
-    return _build_drill(course, student, target, items, scale, policy, now, origin, names, observed)
+    given = _basis_results(db, course, policy, mapping, tool, canvas_user_id, canvas_outcome_id)
+    drill = _build_drill(
+        course, student, target, items, scale, policy, now, origin, given, names, observed
+    )
+    differ = canvas_parity.differences(db, course, canvas_user_id=canvas_user_id)
+    if key in differ:
+        drill = replace(drill, canvas_differs=True, canvas_shows=differ[key])
+    return drill
+
+
+def _basis_results(
+    db: Session,
+    course: CanvasCourse,
+    policy: Policy,
+    mapping: AnyMapping,
+    tool: dict[tuple[str, str], list[Evidence]],
+    canvas_user_id: str,
+    canvas_outcome_id: str | None = None,
+) -> dict[tuple[str, str], Result]:
+    """The levels in the "as Canvas" basis (empty in the district-level basis)."""
+    if policy.basis is not Basis.CANVAS:
+        return {}
+    levels = canvas_parity.basis_levels(
+        db,
+        course,
+        policy,
+        mapping,
+        tool,
+        canvas_user_id=canvas_user_id,
+        canvas_outcome_id=canvas_outcome_id,
+        explain=True,
+    )
+    return {pair: level.result for pair, level in levels.items()}
 
 
 def student_drills(
@@ -152,12 +190,13 @@ def student_drills(
     canvas = canvas_evidence(db, course.id, mapping, canvas_user_id)
     tool = tool_evidence(db, platform_id, canvas_course_id, canvas_user_id)
     student = GridStudent(canvas_user_id, "", "", ())
+    given = _basis_results(db, course, policy, mapping, tool, canvas_user_id)
     out: dict[str, Drill] = {}
     for target in targets:
         key = (canvas_user_id, target.canvas_outcome_id)
         items = [*canvas.get(key, []), *tool.get(key, [])]
         out[target.canvas_outcome_id] = _build_drill(
-            course, student, target, items, scale, policy, now, {}
+            course, student, target, items, scale, policy, now, {}, given
         )
     return out
 
@@ -171,14 +210,20 @@ def _build_drill(
     policy: Policy,
     now: datetime,
     origin: dict[str, tuple[str | None, str | None, float | None, float | None]],
+    given: dict[tuple[str, str], Result],
     names: dict[str, str | None] | None = None,
     observed: dict[str, date] | None = None,
 ) -> Drill:
-    """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level,
-    which evidence it used, and growth."""
+    """Canvas evidence first, then the tool's own, put in Canvas order; the policy's level
+    (``given`` in the "as Canvas" basis), which evidence it used, and growth."""
     items = ordered(evidence)
     lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
-    result = current_level(items, policy, lo, hi, threshold)
+    key = (student.canvas_user_id, target.canvas_outcome_id)
+    result: Result
+    if policy.basis is Basis.CANVAS:
+        result = given.get(key) or Result(None, policy.method, 0, explanation="no evidence yet")
+    else:
+        result = current_level(items, policy, lo, hi, threshold)
     used = set(result.used_evidence_ids)
     values = scale.values
     rows = [
@@ -191,7 +236,7 @@ def _build_drill(
         )
         for e in items
     ]
-    g = growth(items, policy, lo, hi, threshold, now)
+    g = growth(items, policy, lo, hi, threshold, now, level=result)
     index = None if result.value is None else level_index(values, result.value)
     return Drill(course, student, target, rows, result, g, index)
 

@@ -7,7 +7,7 @@ import math
 import threading
 from bisect import bisect_right
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -15,11 +15,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from lti_app.grading import canvas_parity
+from lti_app.grading.canvas_parity import bytewise, epoch_of, whole_second
 from lti_app.grading.course_mastery import (
     course_row,
     tool_evidence,
 )
 from lti_app.mastery.calculation import (
+    Basis,
     Evidence,
     Policy,
     SourceKind,
@@ -28,6 +31,7 @@ from lti_app.mastery.calculation import (
     ordered,
     ruby_round2,
 )
+from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
@@ -81,6 +85,11 @@ class GridCell:
     change: float | None
     """Growth since the first evidence (None without a current level)."""
     overridden: bool
+    canvas_differs: bool = False
+    """Canvas's own Learning Mastery Gradebook score differs from the tool's Canvas-method
+    score for the same results (``canvas_parity.canvas_shows``)."""
+    canvas_shows: float | None = None
+    """Canvas's score where it differs (None: Canvas shows nothing there)."""
 
 
 @dataclass(frozen=True)
@@ -179,7 +188,14 @@ def grid(
     cells = dict(base.cells)
     for pair, tool in extra.items():
         if tool and pair[0] in base.known_students and pair[1] in base.known_targets:
-            cells[pair] = _mixed_cell(base, pair, tool, scale, policy)
+            if policy.basis is Basis.CANVAS:
+                cell = _canvas_cells(base, {pair: tool}, scale, policy, mapping)[pair]
+            else:
+                cell = _mixed_cell(base, pair, tool, scale, policy)
+            was = cells.get(pair)  # Canvas's own score is about its results alone
+            if was is not None and was.canvas_differs:
+                cell = replace(cell, canvas_differs=True, canvas_shows=was.canvas_shows)
+            cells[pair] = cell
     return Grid(course, base.sections, base.students, base.targets, cells)
 
 
@@ -195,9 +211,13 @@ class _Base:
     canvas: dict[tuple[str, str], list[float]]
     """Levels per (user, outcome) in Canvas order."""
     seconds: dict[tuple[str, str], list[Any]]
-    """Each level's whole second, as the database returned it (see :func:`_epoch`)."""
+    """Each level's whole second, as the database returned it (``canvas_parity.epoch_of``)."""
     cells: dict[tuple[str, str], GridCell]
     """The Canvas-only cell of every known pair with Canvas evidence."""
+    rows: dict[tuple[str, str], list[tuple[str, ScoredResult]]] = field(default_factory=dict)
+    """The "as Canvas" basis: each pair's Canvas results as Canvas scores them."""
+    scorings: dict[str, CanvasScoring] = field(default_factory=dict)
+    """The "as Canvas" basis: what Canvas's rollup uses per outcome."""
 
 
 GRID_CACHE_SIZE = 16
@@ -276,7 +296,51 @@ def _compute_base(
         count = len(scores)
         level = None if count < minimum else compute(method, scores, param, threshold, lo, hi)
         cells[key] = _grid_cell(values, threshold, level, scores[0], count, False)
-    return _Base(sections, students, targets, known_students, known_targets, canvas, seconds, cells)
+    base = _Base(sections, students, targets, known_students, known_targets, canvas, seconds, cells)
+    if policy.basis is Basis.CANVAS:
+        base = replace(
+            base,
+            rows=canvas_parity.canvas_results(db, course.id, with_carriers=False),
+            scorings=canvas_parity.scorings(db, course),
+        )
+        base.cells.clear()
+        base.cells.update(_canvas_cells(base, {}, scale, policy, mapping))
+    for key, theirs in canvas_parity.differences(db, course).items():
+        if key[0] in known_students and key[1] in known_targets:
+            was = base.cells.get(key, _EMPTY)
+            base.cells[key] = replace(was, canvas_differs=True, canvas_shows=theirs)
+    return base
+
+
+_EMPTY = GridCell(None, None, False, 0, None, False)
+
+
+def _canvas_cells(
+    base: _Base,
+    tool: dict[tuple[str, str], list[Evidence]],
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+) -> dict[tuple[str, str], GridCell]:
+    """Cells in the "as Canvas" basis: every known pair with Canvas results (``tool`` empty),
+    or the pairs ``tool`` names with the tool's own evidence merged."""
+    rows = base.rows if not tool else {p: base.rows.get(p, []) for p in tool}
+    levels = canvas_parity.basis_levels_from(rows, base.scorings, tool, policy, mapping)
+    cells: dict[tuple[str, str], GridCell] = {}
+    for key, level in levels.items():
+        if key[0] not in base.known_students or key[1] not in base.known_targets:
+            continue
+        result = level.result
+        first = level.first_level if level.first_level is not None else result.value
+        cells[key] = _grid_cell(
+            scale.values,
+            scale.mastery_threshold,
+            result.value,
+            first if first is not None else 0.0,
+            result.evidence_count,
+            result.overridden,
+        )
+    return cells
 
 
 def _mixed_cell(
@@ -288,7 +352,7 @@ def _mixed_cell(
     timed = list(
         zip(
             base.canvas.get(key, ()),
-            [_epoch(at) for at in base.seconds.get(key, ())],
+            [epoch_of(at) for at in base.seconds.get(key, ())],
             strict=True,
         )
     )
@@ -334,28 +398,6 @@ def level_index(values: tuple[float, ...], level: float) -> int | None:
     return i if i >= 0 else None
 
 
-def _whole_second(db: Session, column: Any) -> Any:
-    """A UTC datetime column truncated to the whole second, by the database (Canvas orders
-    results by whole seconds; parsing thousands of SQLite datetime strings in Python costs more
-    than the rest of the grid). SQLite stores UTC as ``YYYY-MM-DD HH:MM:SS.ffffff`` text, so
-    the first 19 characters order as the whole seconds do."""
-    if db.get_bind().dialect.name == "sqlite":
-        return func.substr(column, 1, 19)
-    return func.date_trunc("second", column)
-
-
-def _epoch(value: Any) -> int:
-    """Epoch seconds of what :func:`_whole_second` returned (text on SQLite)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return int(value.timestamp())
-
-
-def _bytewise(db: Session, column: Any) -> Any:
-    """Digits compared byte by byte: PostgreSQL's locale collation is needlessly slow here."""
-    return column if db.get_bind().dialect.name == "sqlite" else column.collate("C")
-
-
 Key = tuple[str, str]
 
 
@@ -365,9 +407,10 @@ def _canvas_levels(
     """Levels per (user, outcome) in Canvas order (whole second, then result id): the rules
     of :func:`evidence_of`, with the ordering done by the database and only plain columns read
     (a grid reads thousands of rows). Also each level's whole second as the database returned
-    it, unparsed (:func:`_epoch` turns the few merged with the tool's evidence into numbers)."""
+    it, unparsed (:func:`canvas_parity.epoch_of` turns the few merged with the tool's evidence
+    into numbers)."""
     t = CourseOutcomeResult.__table__
-    second = _whole_second(db, t.c.submitted_or_assessed_at)
+    second = whole_second(db, t.c.submitted_or_assessed_at)
     query = (
         select(t.c.canvas_user_id, t.c.canvas_outcome_id, t.c.score, t.c.possible, second)
         .where(
@@ -382,7 +425,7 @@ def _canvas_levels(
         .order_by(
             second,
             func.length(t.c.canvas_result_id),
-            _bytewise(db, t.c.canvas_result_id),
+            bytewise(db, t.c.canvas_result_id),
         )
     )
     out: dict[Key, list[float]] = defaultdict(list)

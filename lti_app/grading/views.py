@@ -28,11 +28,11 @@ from lti_app.grading import charts, course_mastery
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
 from lti_app.grading.canvas_view import canvas_view, send_override
-from lti_app.grading.grid import Grid, GridStudent, GridTarget
+from lti_app.grading.grid import Grid, GridCell, GridStudent, GridTarget
 from lti_app.input_rules import whole_number
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
-from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, SourceKind
+from lti_app.mastery.calculation import METHOD_PARAMETERS, Basis, Method, SourceKind
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
@@ -150,6 +150,20 @@ def _groups(targets: Sequence[GridTarget], closed: set[int]) -> list[Group]:
     return groups
 
 
+def canvas_shows_text(differs: bool, shows: float | None) -> str:
+    """ "Canvas shows X" where Canvas's own score differs from the tool's Canvas-method score
+    for the same results (the sync page counts these)."""
+    if not differs:
+        return ""
+    return "Canvas shows nothing" if shows is None else f"Canvas shows {shows:g}"
+
+
+def _canvas_shows(cell: GridCell | None) -> str:
+    if cell is None or not cell.canvas_differs:
+        return ""
+    return f' <span class="canvas-shows">{canvas_shows_text(True, cell.canvas_shows)}</span>'
+
+
 def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
     """Each row's cells as one pre-rendered string (1,400 cells a page: f-strings, not Jinja).
 
@@ -180,18 +194,20 @@ def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
                 if group.closed:
                     continue
                 href = href_base + oids[oid]
+                canvas = _canvas_shows(cell)
                 if cell is None or cell.level_index is None:
-                    why = "no evidence" if cell is None else "too little evidence"
+                    empty = cell is None or cell.evidence_count == 0
+                    why = "no evidence" if empty else "too little evidence"
                     html.append(
                         f'<td class="lvn"><a href="{href}"><span aria-hidden="true">&#8211;'
-                        f'</span><span class="visually-hidden">{why}</span></a></td>'
+                        f'</span><span class="visually-hidden">{why}</span></a>{canvas}</td>'
                     )
                 else:
                     i = cell.level_index
                     mark = OVERRIDE_MARK if cell.overridden else ""
                     html.append(
                         f'<td class="lv{i}"><a href="{href}">{cell.level:g} {labels[i]}{mark}'
-                        "</a></td>"
+                        f"</a>{canvas}</td>"
                     )
             mastered += got
             if group.closed:
@@ -296,6 +312,15 @@ def grid(row: LaunchSession) -> Response:
 
 
 def _method_text(eff: EffectivePolicy) -> str:
+    basis = (
+        "as Canvas computes it (on Canvas's points, then placed on the district scale)"
+        if eff.policy.basis is Basis.CANVAS
+        else "district level per piece of evidence"
+    )
+    return f"{_method_name(eff)}, {basis}"
+
+
+def _method_name(eff: EffectivePolicy) -> str:
     method = Method(eff.policy.method)
     name = METHOD_NAMES[method]
     param = eff.policy.effective_parameter
@@ -361,6 +386,7 @@ def _drill_page(
         **charts.CHART_FRAME,
         status_text=status_text,
         method_name=_method_text(eff),
+        canvas_shows=canvas_shows_text(drill.canvas_differs, drill.canvas_shows),
         fmt=charts.fmt,
         csrf_field=CSRF_FIELD,
         in_force=in_force,

@@ -37,6 +37,7 @@ from enum import StrEnum
 
 __all__ = [
     "METHOD_PARAMETERS",
+    "Basis",
     "Evidence",
     "Method",
     "OverrideReasonRequiredError",
@@ -236,6 +237,18 @@ class PolicyError(ValueError):
     """An invalid policy (unknown method, parameter out of range, bad minimum)."""
 
 
+class Basis(StrEnum):
+    """What a method aggregates (the district or course policy chooses)."""
+
+    CANVAS = "canvas"
+    """As Canvas computes it: every piece of evidence as points on the Canvas scale,
+    aggregated as Canvas's Learning Mastery Gradebook does, and only the aggregate mapped onto
+    the district scale (``lti_app.mastery.canvas_basis``)."""
+    DISTRICT_LEVEL = "district_level"
+    """District level per piece of evidence (standards-based grading practice): each result is
+    mapped to a level first, then the levels are aggregated."""
+
+
 class OverrideRule(StrEnum):
     """When does newer evidence supersede a teacher override?
 
@@ -267,6 +280,7 @@ class Policy:
     parameter: int | None = None
     minimum_evidence: int = 1
     override_rule: OverrideRule = OverrideRule.RESUME_AFTER_NEWER_EVIDENCE
+    basis: Basis = Basis.CANVAS
 
     def __post_init__(self) -> None:
         try:
@@ -294,9 +308,15 @@ class Policy:
             raise PolicyError(
                 f"override rule must be one of {allowed}; got {self.override_rule!r}"
             ) from None
+        try:
+            basis = Basis(self.basis)
+        except ValueError:
+            allowed = ", ".join(b.value for b in Basis)
+            raise PolicyError(f"basis must be one of {allowed}; got {self.basis!r}") from None
         # accept plain strings (e.g. from the database) but store the enums
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "override_rule", rule)
+        object.__setattr__(self, "basis", basis)
 
     @property
     def effective_parameter(self) -> int | None:

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from lti_app.mastery.calculation import Evidence, Policy, current_level, ordered, ruby_round2
+from lti_app.mastery.calculation import (
+    Evidence,
+    Policy,
+    Result,
+    current_level,
+    ordered,
+    ruby_round2,
+)
 
 __all__ = ["Growth", "GrowthStatus", "growth", "trend_per_week"]
 
@@ -85,9 +92,12 @@ def growth(
     now: datetime,
     *,
     horizon_weeks: float = 520.0,
+    level: Result | None = None,
 ) -> Growth:
     """Growth to readiness. ``now`` must be timezone-aware; projections further than
-    ``horizon_weeks`` out are reported as not on track yet (no date)."""
+    ``horizon_weeks`` out are reported as not on track yet (no date). ``level``: the current
+    level when the caller computed it another way (the "as Canvas" basis); the first level and
+    the trend still come from the evidence, each piece at its district level."""
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     items = ordered(evidence)
@@ -96,7 +106,7 @@ def growth(
         return Growth(None, None, None, None, False, None, None, GrowthStatus.NO_EVIDENCE, 0)
 
     first = ruby_round2(items[0].score)
-    result = current_level(items, policy, scale_min, scale_max, mastery_threshold)
+    result = level or current_level(items, policy, scale_min, scale_max, mastery_threshold)
     current = result.value
     slope = trend_per_week([e.at.timestamp() for e in items], [e.score for e in items])
     trend = None if slope is None else ruby_round2(slope)

@@ -6,11 +6,13 @@ so district scripts see the same fields wherever they get them::
     {"course_id", "scale": {"name", "levels": [{"value", "label", "mastery"}]},
      "students": [{"canvas_user_id", "name", "sections",
                    "targets": [{"canvas_outcome_id", "title", "level", "label", "mastered",
-                                "evidence_count", "growth"}]}]}
+                                "evidence_count", "canvas_score", "growth"}]}]}
 
 Canvas ids are strings; ``level`` is the value on the district scale (``None``, i.e. JSON
 ``null``, when there is too little evidence) and ``label`` the label of the level it falls in
-(floor, as Canvas rates a rollup). ``growth`` is an object (see :func:`_growth_json`). The CSV
+(floor, as Canvas rates a rollup). ``canvas_score`` is the tool's Canvas-method score on the
+Canvas scale (two decimals; ``null`` where Canvas shows nothing): what Canvas's Learning Mastery
+Gradebook shows for the same results. ``growth`` is an object (see :func:`_growth_json`). The CSV
 has one row per student and target with the same fields; ``sections`` is joined with "; " and
 ``growth`` is the change since the first evidence, with the other growth figures in their own
 ``growth_*`` columns.
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from lti_app.mastery.calculation import Evidence, Policy
+from lti_app.mastery.calculation import Evidence, Policy, Result
 from lti_app.mastery.growth import Growth, growth
 from lti_app.mastery.scales import Scale
 
@@ -62,6 +64,7 @@ CSV_FIELDS = (
     "label",
     "mastered",
     "evidence_count",
+    "canvas_score",
     "growth",
     "growth_first_level",
     "growth_trend_per_week",
@@ -90,16 +93,25 @@ def build_report(
     targets: Sequence[ReportTarget],
     evidence: Mapping[tuple[str, str], Sequence[Evidence]],
     now: datetime,
+    *,
+    levels: Mapping[tuple[str, str], Result] | None = None,
+    canvas_scores: Mapping[tuple[str, str], float | None] | None = None,
 ) -> dict[str, Any]:
     """The report for one course. ``evidence`` is keyed by (canvas_user_id, canvas_outcome_id);
-    a missing key means no evidence. Students and targets keep the order given."""
+    a missing key means no evidence. Students and targets keep the order given. ``levels``:
+    the current levels when computed in the "as Canvas" basis (a missing key: no level);
+    ``canvas_scores``: the Canvas-method score per pair."""
     lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
     out_students: list[dict[str, Any]] = []
     for student in students:
         rows: list[dict[str, Any]] = []
         for target in targets:
-            items = evidence.get((student.canvas_user_id, target.canvas_outcome_id), ())
-            g = growth(items, policy, lo, hi, threshold, now)
+            pair = (student.canvas_user_id, target.canvas_outcome_id)
+            items = evidence.get(pair, ())
+            given = None
+            if levels is not None:
+                given = levels.get(pair) or Result(None, policy.method, len(items))
+            g = growth(items, policy, lo, hi, threshold, now, level=given)
             level = g.current_level
             found = scale.level_for(level) if level is not None else None
             rows.append(
@@ -110,6 +122,7 @@ def build_report(
                     "label": found.label if found else None,
                     "mastered": g.mastered,
                     "evidence_count": g.evidence_count,
+                    "canvas_score": (canvas_scores or {}).get(pair),
                     "growth": _growth_json(g),
                 }
             )
@@ -146,7 +159,15 @@ def _cell(value: object) -> str:
 
 # Where each CSV column's value stands in the report (``sections`` is joined, not a cell).
 _STUDENT_CELLS = ("canvas_user_id", "name")
-_TARGET_CELLS = ("canvas_outcome_id", "title", "level", "label", "mastered", "evidence_count")
+_TARGET_CELLS = (
+    "canvas_outcome_id",
+    "title",
+    "level",
+    "label",
+    "mastered",
+    "evidence_count",
+    "canvas_score",
+)
 _GROWTH_CELLS = {
     "growth": "change",
     "growth_first_level": "first_level",

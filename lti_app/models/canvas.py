@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -131,10 +132,16 @@ class CanvasCourse(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     canvas_course_id: Mapped[str] = mapped_column(String(64))
-    # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off: 404).
+    # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off), as
+    # read or inferred at the last sync (lti_app.sync.scale_source).
     scale_source: Mapped[str] = mapped_column(String(32))
-    # [{"points", "description", "mastery", "color"}], points descending; None when neither.
+    # [{"points", "description", "mastery", "color"}], points descending: what
+    # outcome_proficiency answered (even when not in force); None when it had none.
     mastery_scale: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # Canvas runs a stored standard_decaying_average as such (root-account feature on).
+    new_decaying_average: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     last_synced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_sync_run_id: Mapped[int | None] = mapped_column(Integer)
     # The course's name in Canvas (read in sync; None before the first sync that read it).
@@ -259,6 +266,25 @@ class CourseOutcomeResult(Base):
     # On one of the tool's own carrier assignments: the tool holds that evidence itself,
     # so it is never counted again.
     from_carrier: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CourseRollup(Base):
+    """Canvas's own Learning Mastery Gradebook score for one student and outcome, as read from
+    ``outcome_rollups`` at the last sync (docs/canvas.md §1.8): compared with the tool's own
+    Canvas-method score, never used as evidence."""
+
+    __tablename__ = "course_rollup"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "rollup_key", name="uq_course_rollup_course_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
+    rollup_key: Mapped[str] = mapped_column(String(130))  # "<user id>:<outcome id>"
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float | None] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class CarrierAssignment(Base):

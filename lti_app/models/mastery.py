@@ -90,6 +90,9 @@ class MasteryPolicy(Base):
     parameter: Mapped[int | None] = mapped_column(Integer)
     minimum_evidence: Mapped[int] = mapped_column(Integer)
     override_rule: Mapped[str] = mapped_column(String(64))
+    # "canvas": aggregate on the Canvas scale as Canvas does, then map; "district_level": map
+    # each piece of evidence to a level first (lti_app.mastery.calculation.Basis).
+    basis: Mapped[str] = mapped_column(String(32), default="canvas", server_default="canvas")
     mapping: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from werkzeug.datastructures import MultiDict
 
 from lti_app.input_rules import INT4_MAX, NUMBER_LIMIT, finite_number, whole_number
-from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, OverrideRule, Policy, PolicyError
+from lti_app.mastery.calculation import (
+    METHOD_PARAMETERS,
+    Basis,
+    Method,
+    OverrideRule,
+    Policy,
+    PolicyError,
+)
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
 from lti_app.mastery.scales import Level, Scale, ScaleError, fmt
 from lti_app.policies.store import EffectivePolicy, default_mapping
@@ -45,6 +52,12 @@ METHOD_LABELS: dict[Method, str] = {
     Method.POWER_LAW: "Power law trend (Marzano)",
     Method.MODE: "Most frequent score",
     Method.RECENT_MEAN: "Average of the most recent N scores",
+}
+BASIS_LABELS: dict[Basis, str] = {
+    Basis.CANVAS: "As Canvas computes it: the method runs on Canvas's points, then the result "
+    "is placed on the district scale (the tool and Canvas's Learning Mastery Gradebook agree)",
+    Basis.DISTRICT_LEVEL: "District level per piece of evidence: each result becomes a level "
+    "first, then the method runs on the levels (standards-based grading practice)",
 }
 OVERRIDE_LABELS: dict[OverrideRule, str] = {
     OverrideRule.RESUME_AFTER_NEWER_EVIDENCE: "Newer evidence supersedes a teacher override",
@@ -86,6 +99,7 @@ class MasteryForm:
     parameter: str = ""
     minimum_evidence: str = "1"
     override_rule: str = OverrideRule.RESUME_AFTER_NEWER_EVIDENCE.value
+    basis: str = Basis.CANVAS.value
     preview_course: str = ""
     levels: list[dict[str, str]] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
@@ -106,6 +120,7 @@ class MasteryForm:
             parameter="" if eff.policy.parameter is None else str(eff.policy.parameter),
             minimum_evidence=str(eff.policy.minimum_evidence),
             override_rule=OverrideRule(eff.policy.override_rule).value,
+            basis=Basis(eff.policy.basis).value,
             levels=[
                 {
                     "value": fmt(lv.value),
@@ -143,6 +158,7 @@ class MasteryForm:
             parameter=text("parameter", 40),
             minimum_evidence=text("minimum_evidence", 40),
             override_rule=text("override_rule", 40),
+            basis=text("basis", 40) or Basis.CANVAS.value,
             preview_course=text("preview_course", 64),
             levels=levels,
         )
@@ -244,11 +260,16 @@ class MasteryForm:
         if "parameter" in self.errors or minimum is None:
             return None
         try:
-            return Policy(method, parameter, minimum, OverrideRule(self.override_rule))
+            return Policy(
+                method, parameter, minimum, OverrideRule(self.override_rule), Basis(self.basis)
+            )
         except ValueError as exc:
             key = "minimum_evidence" if "minimum" in str(exc) else "parameter"
             if isinstance(exc, PolicyError) and "override" in str(exc):
                 key = "override_rule"
+            if "basis" in str(exc) or self.basis not in {b.value for b in Basis}:
+                key = "basis"
+                exc = ValueError("choose how the method counts the evidence")
             self.errors[key] = str(exc)[:1].upper() + str(exc)[1:] + "."
             return None
 
@@ -288,6 +309,7 @@ def form_choices() -> Mapping[str, object]:
         "methods": [(m.value, METHOD_LABELS[m]) for m in Method],
         "method_labels": {m.value: METHOD_LABELS[m] for m in Method},
         "override_rules": [(r.value, OVERRIDE_LABELS[r]) for r in OverrideRule],
+        "bases": [(b.value, BASIS_LABELS[b]) for b in Basis],
         "parameters": {
             m.value: (None if s is None else (s.low, s.high, s.default))
             for m, s in METHOD_PARAMETERS.items()

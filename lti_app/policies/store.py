@@ -9,8 +9,9 @@ never reads or writes another's scales or policies.
 
 Effective policy for a course: the course override if there is one, else the district default,
 else the built-in default (:func:`builtin_default`): the ``marzano_0_4_half`` preset, the
-legacy ``decaying_average`` at 65, minimum evidence 1, teacher overrides superseded by newer
-evidence, and a linear percent mapping (each half point is 12.5 % of possible, written back on a
+legacy ``decaying_average`` at 65 computed as Canvas computes it (on the Canvas scale, then
+mapped), minimum evidence 1, teacher overrides superseded by newer evidence, and a linear
+percent mapping (each half point is 12.5 % of possible, written back on a
 0-4 points criterion so Canvas points equal the level).
 """
 
@@ -23,7 +24,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lti_app.mastery.calculation import Method, OverrideRule, Policy
+from lti_app.mastery.calculation import Basis, Method, OverrideRule, Policy
 from lti_app.mastery.mapping import (
     AnyMapping,
     MappingError,
@@ -209,6 +210,7 @@ def builtin_default() -> EffectivePolicy:
             parameter=65,
             minimum_evidence=1,
             override_rule=OverrideRule.RESUME_AFTER_NEWER_EVIDENCE,
+            basis=Basis.CANVAS,
         ),
         scale=scale,
         mapping=mapping,
@@ -274,6 +276,7 @@ def set_policy(
     row.parameter = policy.parameter
     row.minimum_evidence = policy.minimum_evidence
     row.override_rule = OverrideRule(policy.override_rule).value
+    row.basis = Basis(policy.basis).value
     row.mapping = mapping_to_dict(mapping)
     db.flush()
     return row
@@ -299,6 +302,7 @@ def _from_row(row: MasteryPolicy, source: PolicySource) -> EffectivePolicy:
             parameter=row.parameter,
             minimum_evidence=row.minimum_evidence,
             override_rule=OverrideRule(row.override_rule),
+            basis=Basis(row.basis),
         ),
         scale=scale_from_dict(version.definition),
         mapping=mapping_from_dict(row.mapping),

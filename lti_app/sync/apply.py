@@ -23,6 +23,7 @@ from lti_app.models.canvas import (
     CourseAlignment,
     CourseOutcome,
     CourseOutcomeResult,
+    CourseRollup,
     CourseSection,
     CourseStudent,
 )
@@ -47,6 +48,8 @@ class ApplySummary:
     tables: dict[str, TableChanges] = field(default_factory=dict)
     scale_changed: bool = False
     counts: dict[str, int] = field(default_factory=dict)
+    # What was read besides plain rows (snapshot.ReadNotes) and which scale Canvas uses.
+    read: dict[str, Any] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -60,6 +63,7 @@ class ApplySummary:
                 for name, t in self.tables.items()
             },
             "scale_changed": self.scale_changed,
+            "read": dict(self.read),
         }
 
 
@@ -146,16 +150,20 @@ def apply_snapshot(
             canvas_course_id=snapshot.canvas_course_id,
             scale_source=snapshot.scale_source,
             mastery_scale=scale,
+            new_decaying_average=snapshot.new_decaying_average,
         )
         db.add(course)
         db.flush()
         scale_changed = True
     else:
         scale_changed = (
-            course.scale_source != snapshot.scale_source or course.mastery_scale != scale
+            course.scale_source != snapshot.scale_source
+            or course.mastery_scale != scale
+            or course.new_decaying_average != snapshot.new_decaying_average
         )
         course.scale_source = snapshot.scale_source
         course.mastery_scale = scale
+        course.new_decaying_average = snapshot.new_decaying_average
     course.last_synced_at = synced_at
     course.last_sync_run_id = sync_run_id
     if snapshot.course_name is not None and course.name != snapshot.course_name:
@@ -195,6 +203,13 @@ def apply_snapshot(
     summary.tables["results"] = _sync_table(
         db, CourseOutcomeResult, course.id, "canvas_result_id", results
     )
+    summary.tables["rollups"] = _sync_table(
+        db,
+        CourseRollup,
+        course.id,
+        "rollup_key",
+        {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
+    )
     summary.tables["alignments"] = _sync_table(
         db,
         CourseAlignment,
@@ -208,6 +223,14 @@ def apply_snapshot(
         "students": len(snapshot.students),
         "results": len(results),
         "carrier_results": sum(1 for v in results.values() if v["from_carrier"]),
+        "rollups": len(snapshot.rollups),
+    }
+    summary.read = {
+        **snapshot.read.as_json(),
+        "scale_source": snapshot.scale_source,
+        "scale_basis": snapshot.scale_basis,
+        "new_decaying_average": snapshot.new_decaying_average,
+        "decaying_basis": snapshot.decaying_basis,
     }
     db.flush()
     return summary

@@ -6,14 +6,12 @@ from dataclasses import dataclass
 
 from lti_app.canvas.client import errors as canvas
 from lti_app.canvas.connection import MissingApiKey
-from lti_app.sync.fetch import CourseChanged
 
 RECONNECT = "reconnect"
 PERMISSION = "permission"
 UNAVAILABLE = "canvas_unavailable"
 THROTTLED = "throttled"
 NOT_FOUND = "not_found"
-CHANGED = "course_changed"
 CANVAS = "canvas_error"
 INTERRUPTED = "interrupted"
 INTERNAL = "internal"
@@ -53,8 +51,6 @@ def classify(exc: BaseException) -> Failure:
         )
     if isinstance(exc, canvas.NotFound):
         return Failure(NOT_FOUND, "Canvas does not know this course (or it is not visible).")
-    if isinstance(exc, CourseChanged):
-        return Failure(CHANGED, exc.message)
     if isinstance(exc, canvas.UnsafeLink):
         return Failure(CANVAS, "Canvas pointed the tool to another site; the sync was stopped.")
     if isinstance(exc, MissingApiKey):

@@ -8,7 +8,12 @@ outcome result. No per-student or per-outcome loop.
 Results are paginated by page number over a list Canvas sorts by student; a student dropped
 while the pages are read would shift later pages and silently skip results. So the roster is
 read before and after the results: if it changed, the results are read once more, and if it
-changed again the sync fails with "course changed" (the retry will see a quiet course).
+changed again the sync keeps what it read for the students still enrolled and counts the rest
+(the next sync reads a quiet course). Real course data never fails a sync: New Quizzes results
+(no id), hidden results, results of outcomes no longer linked or of students who left, outcomes
+linked twice and alignments to something other than an assignment are kept or skipped, and
+counted (``ReadNotes``). Canvas's own rollups are read too (docs/canvas.md §1.8): they tell
+which scale Canvas uses (``scale_source``) and what its Learning Mastery Gradebook shows.
 """
 
 from __future__ import annotations
@@ -18,7 +23,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
-from lti_app.canvas.client.errors import CanvasError, ValidationFailed
+from lti_app.canvas.client.errors import (
+    BadPayload,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from lti_app.canvas.client.types import (
     Enrollment,
     OutcomeGroup,
@@ -27,15 +37,18 @@ from lti_app.canvas.client.types import (
     OutcomeResultsPage,
     Proficiency,
     Rating,
+    Rollup,
     Section,
+    assignment_id_of,
+    is_outcomes_service_id,
 )
+from lti_app.sync import scale_source
 from lti_app.sync.snapshot import (
-    SCALE_COURSE,
-    SCALE_OUTCOMES,
     AlignmentRow,
     CourseSnapshot,
     OutcomeRow,
     RatingRow,
+    ReadNotes,
     ResultRow,
     SectionRow,
     StudentRow,
@@ -56,8 +69,8 @@ PROGRESS_EVERY = 0.25  # seconds between progress reports while slices are read
 RESULT_INCLUDE = ("alignments",)
 
 
-class CourseChanged(CanvasError):
-    """The roster kept changing while the results were read; a retry will succeed."""
+# Reads the sync can do without: refused or unknown here means "not known", never a failure.
+OPTIONAL_READ_ERRORS = (PermissionDenied, NotFound, ValidationFailed, BadPayload)
 
 
 class CourseReader(Protocol):
@@ -77,6 +90,8 @@ class CourseReader(Protocol):
         include: Sequence[str] = (),
     ) -> Iterator[OutcomeResultsPage]: ...
     def course(self, course_id: str) -> dict[str, object]: ...
+    def root_account_features(self, account_id: str) -> frozenset[str] | None: ...
+    def outcome_rollups(self, course_id: str) -> list[Rollup]: ...
 
 
 def _rating(r: Rating) -> RatingRow:
@@ -101,7 +116,8 @@ def group_paths(groups: list[OutcomeGroup]) -> dict[str, tuple[str, ...]]:
 
 
 def outcome_rows(links: list[OutcomeLink], groups: list[OutcomeGroup]) -> dict[str, OutcomeRow]:
-    """One row per outcome; an outcome linked in several groups keeps its first path."""
+    """One row per outcome; an outcome linked in several groups keeps its first path (the
+    other links are counted by :func:`linked_twice`)."""
     paths = group_paths(groups)
     rows: dict[str, OutcomeRow] = {}
     for link in sorted(
@@ -127,6 +143,14 @@ def outcome_rows(links: list[OutcomeLink], groups: list[OutcomeGroup]) -> dict[s
             calculation_int=o.calculation_int,
         )
     return rows
+
+
+def linked_twice(links: list[OutcomeLink]) -> int:
+    """Outcomes linked in more than one group of the course (each is kept once)."""
+    seen: dict[str, int] = {}
+    for link in links:
+        seen[link.outcome.id] = seen.get(link.outcome.id, 0) + 1
+    return sum(1 for n in seen.values() if n > 1)
 
 
 def student_rows(enrollments: list[Enrollment]) -> dict[str, StudentRow]:
@@ -181,7 +205,7 @@ def _read_sequential(
     client: CourseReader, course_id: str, progress: Progress, names: dict[str, AlignmentRow]
 ) -> dict[str, ResultRow]:
     results: dict[str, ResultRow] = {}
-    pages_of = client.outcome_results_pages(course_id, include=RESULT_INCLUDE)
+    pages_of = client.outcome_results_pages(course_id, include_hidden=True, include=RESULT_INCLUDE)
     for pages, page in enumerate(pages_of, start=1):
         _keep_names(page, names)
         for result in page.results:
@@ -198,8 +222,9 @@ def read_results(
     progress: Progress,
     names: dict[str, AlignmentRow] | None = None,
 ) -> dict[str, ResultRow]:
-    """Every visible result of the course's students (hidden ones excluded, as Canvas's LMGB);
-    ``names`` collects the names of what they were scored on."""
+    """Every result of the course's students, hidden ones included (flagged: they never count,
+    as in Canvas's Learning Mastery Gradebook, but the sync page counts them); ``names``
+    collects the names of what they were scored on."""
     names = {} if names is None else names
     slices = min(MAX_SLICES, len(student_ids) // STUDENTS_PER_SLICE)
     if slices <= 1:
@@ -211,7 +236,9 @@ def read_results(
     pages = [0]
 
     def read(chunk: list[str]) -> None:
-        for page in client.outcome_results_pages(course_id, user_ids=chunk, include=RESULT_INCLUDE):
+        for page in client.outcome_results_pages(
+            course_id, include_hidden=True, user_ids=chunk, include=RESULT_INCLUDE
+        ):
             rows = [result_row(r) for r in page.results]
             with lock:
                 _keep_names(page, names)
@@ -236,75 +263,144 @@ def read_results(
     return results
 
 
-def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> CourseSnapshot:
-    """Everything the tool keeps about one course, read into memory (nothing is written)."""
-    # The five small lists are independent: read them side by side (three in flight at most,
-    # the client's per-token limit), then the results, which need the roster to slice.
-    progress(2, "Reading learning targets, scale, sections and students")
+def _course_and_flags(
+    client: CourseReader, course_id: str
+) -> tuple[dict[str, object], frozenset[str] | None]:
+    """The course, and its root account's enabled features (None when they cannot be read)."""
+    course = client.course(course_id)
+    root = course.get("root_account_id")
+    if not isinstance(root, str) or not root:
+        return course, None
+    try:
+        return course, client.root_account_features(root)
+    except OPTIONAL_READ_ERRORS:
+        return course, None
+
+
+def _rollups(client: CourseReader, course_id: str) -> list[Rollup] | None:
+    try:
+        return client.outcome_rollups(course_id)
+    except OPTIONAL_READ_ERRORS:
+        return None  # an older key without the rollups scope: the sync goes on without
+
+
+def _read_structure(
+    client: CourseReader, course_id: str, progress: Progress
+) -> tuple[Future[Any], ...]:
+    # The small lists are independent: read them side by side (three in flight at most, the
+    # client's per-token limit), then the results, which need the roster to slice.
     with ThreadPoolExecutor(max_workers=MAX_SLICES, thread_name_prefix="mp-lists") as pool:
-        links_f = pool.submit(client.outcome_links, course_id)
-        groups_f = pool.submit(client.outcome_groups, course_id)
-        proficiency_f = pool.submit(client.course_proficiency, course_id)
-        sections_f = pool.submit(client.sections, course_id)
-        enrollments_f = pool.submit(client.student_enrollments, course_id)
-        course_f = pool.submit(client.course, course_id)  # its name, for the admin's pages
-        futures: list[Future[Any]] = [
-            links_f,
-            groups_f,
-            proficiency_f,
-            sections_f,
-            enrollments_f,
-            course_f,
-        ]
+        futures: tuple[Future[Any], ...] = (
+            pool.submit(client.outcome_links, course_id),
+            pool.submit(client.outcome_groups, course_id),
+            pool.submit(client.course_proficiency, course_id),
+            pool.submit(client.sections, course_id),
+            pool.submit(client.student_enrollments, course_id),
+            # its name and time zone, for the pages; its root account's features
+            pool.submit(_course_and_flags, client, course_id),
+        )
         pending = set(futures)
         while pending:  # bounded: each call is bounded by the client's deadline
             _, pending = wait(pending, timeout=PROGRESS_EVERY)
             done = len(futures) - len(pending)
-            progress(2 + 6 * done, f"Reading course structure ({done} of {len(futures)})")
-    links = links_f.result()
-    groups = groups_f.result()
-    proficiency = proficiency_f.result()
-    sections = sections_f.result()
-    students = student_rows(enrollments_f.result())
+            progress(2 + 5 * done, f"Reading course structure ({done} of {len(futures)})")
+    return futures
 
-    course = course_f.result()
+
+def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> CourseSnapshot:
+    """Everything the tool keeps about one course, read into memory (nothing is written)."""
+    progress(2, "Reading learning targets, scale, sections, students and Canvas's rollups")
+    # Canvas's rollups are only needed at the end: read them beside everything else (one
+    # request; the client keeps at most three in flight per token).
+    side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mp-rollups")
+    try:
+        rollups_f = side.submit(_rollups, client, course_id)
+        snapshot = _fetch(client, course_id, progress, rollups_f)
+    finally:
+        side.shutdown(wait=True)  # bounded: the read is bounded by the client's deadline
+    return snapshot
+
+
+def _fetch(
+    client: CourseReader, course_id: str, progress: Progress, rollups_f: Future[Any]
+) -> CourseSnapshot:
+    links_f, groups_f, proficiency_f, sections_f, enrollments_f, course_f = _read_structure(
+        client, course_id, progress
+    )
+    links: list[OutcomeLink] = links_f.result()
+    proficiency: Proficiency | None = proficiency_f.result()
+    sections: list[Section] = sections_f.result()
+    first = students = student_rows(enrollments_f.result())
+
+    course, flags = course_f.result()
     course_name = str(course.get("name") or "") or None
     course_time_zone = str(course.get("time_zone") or "") or None
 
     results: dict[str, ResultRow] = {}
     names: dict[str, AlignmentRow] = {}
-    for attempt in range(RESULT_PASSES):
+    for _attempt in range(RESULT_PASSES):
         progress(40, "Reading outcome results")
         names = {}
         results = read_results(client, course_id, sorted(students), progress, names)
         progress(92, "Checking the roster did not change")
         after = student_rows(client.student_enrollments(course_id))
-        if after.keys() == students.keys():
-            students = after
-            break
+        changed = after.keys() != students.keys()
         students = after
-        if attempt + 1 == RESULT_PASSES:
-            raise CourseChanged(
-                "Students were added or removed in Canvas while the course was being read; "
-                "sync again in a minute."
-            )
+        if not changed:
+            break
+        # Still changing after the last pass: keep what was read for the students enrolled
+        # now; the others' results are skipped and counted, the newcomers' come next sync.
 
-    outcomes = outcome_rows(links, groups)
-    # Canvas only returns results of linked outcomes and course students; anything else would
-    # be evidence nobody can see, so it is not kept.
+    outcomes = outcome_rows(links, groups_f.result())
     kept = {
         rid: r
         for rid, r in results.items()
         if r.canvas_user_id in students and r.canvas_outcome_id in outcomes
     }
+    raw_rollups: list[Rollup] | None = rollups_f.result()
+    rollups = {
+        k: v
+        for k, v in scale_source.rollup_rows(raw_rollups or []).items()
+        if v.canvas_user_id in students and v.canvas_outcome_id in outcomes
+    }
+    course_scale = tuple(_rating(r) for r in proficiency.ratings) if proficiency else None
+    setup = scale_source.decide(
+        flags, course_scale, outcomes, kept, rollups if raw_rollups is not None else None
+    )
+    notes = ReadNotes(
+        new_quizzes_results=sum(1 for rid in kept if is_outcomes_service_id(rid)),
+        hidden_results=sum(1 for r in kept.values() if r.hidden),
+        other_alignment_results=sum(
+            1 for r in kept.values() if assignment_id_of(r.alignment) is None
+        ),
+        outcomes_linked_twice=linked_twice(links),
+        results_of_students_who_left=sum(
+            1 for r in results.values() if r.canvas_user_id not in students
+        ),
+        students_who_left=len(first.keys() - students.keys()),
+        students_who_joined=len(students.keys() - first.keys()),
+        results_of_unlinked_outcomes=sum(
+            1
+            for r in results.values()
+            if r.canvas_user_id in students and r.canvas_outcome_id not in outcomes
+        ),
+        rollups_read=raw_rollups is not None,
+        rollup_users=len({r.canvas_user_id for r in rollups.values()}),
+        rollup_disagreements=setup.disagreements or 0,
+    )
     return CourseSnapshot(
         canvas_course_id=course_id,
-        scale_source=SCALE_COURSE if proficiency is not None else SCALE_OUTCOMES,
-        mastery_scale=tuple(_rating(r) for r in proficiency.ratings) if proficiency else None,
+        scale_source=setup.scale_source,
+        mastery_scale=course_scale,
         outcomes=outcomes,
         sections={s.id: SectionRow(canvas_section_id=s.id, name=s.name) for s in sections},
         students=students,
         results=kept,
+        rollups=rollups,
+        scale_basis=setup.scale_basis,
+        new_decaying_average=setup.new_decaying_average,
+        decaying_basis=setup.decaying_basis,
+        read=notes,
         alignments={
             a: names[a]
             for a in sorted({r.alignment for r in kept.values() if r.alignment})

@@ -12,7 +12,13 @@ from typing import Any
 
 # Where the course's mastery scale came from.
 SCALE_COURSE = "course_proficiency"  # account-level mastery scales on
-SCALE_OUTCOMES = "outcome_ratings"  # off (the proficiency endpoint 404s): per-outcome ratings
+SCALE_OUTCOMES = "outcome_ratings"  # off: each outcome's own ratings and points
+
+# How the tool knows which of the two Canvas uses (docs/canvas.md §6.9).
+BASIS_FLAG = "root_account_flag"  # read account_level_mastery_scales at the root account
+BASIS_ROLLUPS = "rollups"  # inferred: Canvas's own rollups fit one scale and not the other
+BASIS_OUTCOMES = "outcome_scoring"  # inferred: an outcome's scoring differs from the course scale
+BASIS_ANSWER = "proficiency_answer"  # only whether outcome_proficiency answered (not proof)
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,42 @@ class ResultRow:
 
 
 @dataclass(frozen=True)
+class RollupRow:
+    """Canvas's own Learning Mastery Gradebook score for one student and outcome."""
+
+    canvas_user_id: str
+    canvas_outcome_id: str
+    score: float | None
+    count: int = 0
+
+
+def rollup_key(canvas_user_id: str, canvas_outcome_id: str) -> str:
+    return f"{canvas_user_id}:{canvas_outcome_id}"
+
+
+@dataclass(frozen=True)
+class ReadNotes:
+    """What a sync read that is not a plain row: kept or skipped, counted for the sync page."""
+
+    new_quizzes_results: int = 0
+    hidden_results: int = 0
+    other_alignment_results: int = 0  # aligned to a quiz, a discussion...: kept
+    outcomes_linked_twice: int = 0  # kept once, under the first group
+    results_of_students_who_left: int = 0  # skipped
+    students_who_left: int = 0
+    students_who_joined: int = 0  # their results arrive with the next sync
+    results_of_unlinked_outcomes: int = 0  # deleted or unlinked outcomes: skipped
+    rollups_read: bool = False
+    rollup_users: int = 0
+    # Pairs where Canvas's rollup differs from the tool's Canvas-method score for the same
+    # results: 0 when the tool reproduces Canvas; otherwise a fact about that Canvas.
+    rollup_disagreements: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
 class AlignmentRow:
     alignment: str
     """Canvas's asset string ("assignment_53"), as in results' links.alignment."""
@@ -97,6 +139,12 @@ class CourseSnapshot:
     """Names of what results were scored on (include[]=alignments), by asset string."""
     course_name: str | None = None
     course_time_zone: str | None = None
+    rollups: dict[str, RollupRow] = field(default_factory=dict)
+    scale_basis: str = BASIS_ANSWER
+    # outcomes_new_decaying_average_calculation: a stored standard_decaying_average runs as such
+    new_decaying_average: bool = False
+    decaying_basis: str = BASIS_ANSWER
+    read: ReadNotes = field(default_factory=ReadNotes)
 
 
 def columns(row: object) -> dict[str, Any]:

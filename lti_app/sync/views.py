@@ -36,7 +36,7 @@ from lti_app.models.canvas import SYNC_ACTIVE, CanvasOAuthState
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
-from lti_app.sync import service
+from lti_app.sync import read_report, service
 from lti_app.sync.background import start_user_sync
 from lti_app.urls import origin_of
 from lti_app.web.access import session_required
@@ -60,6 +60,8 @@ SCOPES = (
     "url:GET|/api/v1/courses/:course_id/enrollments",
     "url:GET|/api/v1/courses/:course_id/outcome_results",
     "url:GET|/api/v1/courses/:course_id/outcome_rollups",
+    # How Canvas scores is set by root-account features (docs/canvas.md §6.9).
+    "url:GET|/api/v1/accounts/:account_id/features/enabled",
     "url:GET|/api/v1/courses/:course_id/assignments",
     "url:GET|/api/v1/courses/:course_id/assignments/:id",
     "url:GET|/api/v1/courses/:course_id/assignments/:assignment_id/submissions/:user_id",
@@ -143,6 +145,7 @@ def _status(row: LaunchSession) -> dict[str, Any]:
         if success and success.finished_at
         else None,
         "last_summary": success.summary if success else None,
+        "last_read": read_report.describe(success.summary if success else None),
     }
 
 

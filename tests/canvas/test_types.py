@@ -17,6 +17,7 @@ from lti_app.canvas.client.errors import BadPayload
 from lti_app.canvas.client.types import (
     assignment_id_of,
     dedupe_rollups,
+    is_outcomes_service_id,
     parse_assignment,
     parse_enrollment,
     parse_outcome_group,
@@ -257,15 +258,23 @@ def test_garbage_results_raise_bad_payload(garbage: Any) -> None:
 
 
 def test_a_new_quizzes_result_without_id_gets_a_stable_key() -> None:
-    """canvas-lms merges Outcomes Service results unsaved ("id": null, reference 8.5): one per
-    student, outcome and quiz, so those name it across syncs; other results keep their id."""
+    """canvas-lms merges Outcomes Service results unsaved ("id": null, reference 8.5): the
+    student, outcome, alignment, assignment and time name one across syncs (a re-scored result
+    keeps its key; a retake at another time is another result); other results keep their id."""
     first = parse_outcome_result({**GOOD_RESULT, "id": None})
     again = parse_outcome_result({**GOOD_RESULT, "id": None, "score": 1.0})
     other_outcome = parse_outcome_result(
         {**GOOD_RESULT, "id": None, "links": {**GOOD_RESULT["links"], "learning_outcome": "9"}}
     )
-    assert first.id == again.id and first.id.startswith("os:")
-    assert other_outcome.id != first.id
+    later = parse_outcome_result(
+        {**GOOD_RESULT, "id": None, "submitted_or_assessed_at": "2030-01-01T00:00:00Z"}
+    )
+    other_quiz = parse_outcome_result(
+        {**GOOD_RESULT, "id": None, "links": {**GOOD_RESULT["links"], "assignment": "assignment_9"}}
+    )
+    assert first.id == again.id and is_outcomes_service_id(first.id)
+    assert len({first.id, other_outcome.id, later.id, other_quiz.id}) == 4
+    assert not is_outcomes_service_id(parse_outcome_result(GOOD_RESULT).id)
     assert len(first.id) <= 64  # fits canvas_result_id
     assert parse_outcome_result(GOOD_RESULT).id == str(GOOD_RESULT["id"])
 

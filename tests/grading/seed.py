@@ -1,7 +1,8 @@
 """A synced course for the grid tests, written straight into the sync tables.
 
 Canvas rubric results on 0-4 criteria (possible 4), so with the built-in policy (Marzano 0-4
-half points, linear percent mapping, decaying average 65) a score of s points is level s.
+half points, linear percent mapping, decaying average 65) a score of s points is level s. The
+course's district policy is stored with the district-level basis unless told otherwise.
 """
 
 from __future__ import annotations
@@ -12,9 +13,17 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 
 from lti_app.lti.launch_session import CSRF_FIELD
+from lti_app.mastery.calculation import Basis
 from tests.conftest import LtiBrowser
 from tests.lti_platform import TOOL_BASE, FakePlatform
-from tests.synced_course import Result, Student, Target, platform_id_of, write_course
+from tests.synced_course import (
+    Result,
+    Student,
+    Target,
+    platform_id_of,
+    store_district_basis,
+    write_course,
+)
 
 T0 = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)
 COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
@@ -46,7 +55,16 @@ def platform_id(app: Flask, platform: FakePlatform) -> int:
     return platform_id_of(app, platform)
 
 
-def seed_course(app: Flask, platform: FakePlatform, course_id: str = COURSE) -> None:
+def seed_course(
+    app: Flask,
+    platform: FakePlatform,
+    course_id: str = COURSE,
+    basis: Basis | None = Basis.DISTRICT_LEVEL,
+) -> None:
+    """The course, and (unless ``basis`` is None) the built-in policy stored as the district's
+    with ``basis``: these tests' arithmetic is district level per piece of evidence."""
+    if basis is not None:
+        store_district_basis(app, platform_id_of(app, platform), basis)
     write_course(
         app,
         platform_id_of(app, platform),

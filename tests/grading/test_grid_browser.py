@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from lti_app.db import session_scope
 from lti_app.lti import launch_session
+from lti_app.models.canvas import CanvasCourse, CourseRollup
 from lti_app.models.tenancy import Deployment
 from tests.conftest import make_app
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
@@ -51,6 +52,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
     result = app.test_cli_runner().invoke(args=platform.cli_args())
     assert result.exit_code == 0, result.output
     seed_course(app, platform)
+    with app.app_context(), session_scope(app) as db:
+        # Canvas's own score for Ava on RL.7.2 differs from the tool's 2.65: "Canvas shows 3".
+        course = db.scalars(select(CanvasCourse)).one()
+        db.add(
+            CourseRollup(
+                course_pk=course.id,
+                rollup_key="812:97",
+                canvas_user_id="812",
+                canvas_outcome_id="97",
+                score=3.0,
+                count=2,
+            )
+        )
     with app.app_context(), session_scope(app) as db:
         deployment = db.scalars(select(Deployment)).one()
         new = launch_session.create(
@@ -135,6 +149,7 @@ def test_320px_no_page_overflow_and_no_serious_axe_violations(
         " e.className + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 8)"
     )
     assert dims["scroll"] <= dims["inner"], (dims, wide)  # the grid scrolls in its own box
+    assert page.get_by_text("Canvas shows 3").first.is_visible()
     assert blocking_violations(page) == []
     if path == "grid":
         # the level colours arrive (stylesheet, not inline styles) and text stays readable

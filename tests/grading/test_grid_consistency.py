@@ -19,7 +19,7 @@ from sqlalchemy import Table, select
 from lti_app.db import session_scope
 from lti_app.grading import course_mastery
 from lti_app.grading import grid as grid_model
-from lti_app.mastery.calculation import METHOD_PARAMETERS, Method, Policy
+from lti_app.mastery.calculation import METHOD_PARAMETERS, Basis, Method, Policy
 from lti_app.models.canvas import CanvasCourse, CourseOutcomeResult
 from lti_app.models.pathways import Demonstration, MasteryOverride
 from lti_app.policies.store import builtin_default
@@ -103,11 +103,15 @@ def add_results(app: Flask, platform: FakePlatform) -> None:
 
 
 POLICIES = [
-    Policy(method=m, parameter=None, minimum_evidence=k) for m in Method for k in (1, 4)
+    Policy(method=m, parameter=None, minimum_evidence=k, basis=b)
+    for m in Method
+    for k in (1, 4)
+    for b in Basis
 ] + [
-    Policy(method=m, parameter=spec.high, minimum_evidence=1)
+    Policy(method=m, parameter=spec.high, minimum_evidence=1, basis=b)
     for m, spec in METHOD_PARAMETERS.items()
     if spec is not None
+    for b in Basis
 ]
 
 

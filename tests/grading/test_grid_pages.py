@@ -273,7 +273,7 @@ def test_grid_follows_a_new_sync_and_a_policy_change(
         result = db.scalars(
             select(CourseOutcomeResult).where(CourseOutcomeResult.canvas_result_id == "2")
         ).one()
-        result.score = 4.0
+        result.score, result.percent = 4.0, 1.0
         assert course.last_synced_at is not None
         course.last_synced_at = course.last_synced_at + timedelta(days=1)
         course.last_sync_run_id = 2

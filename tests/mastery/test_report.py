@@ -61,8 +61,10 @@ def test_json_shape_and_hand_computed_levels() -> None:
         "label",
         "mastered",
         "evidence_count",
+        "canvas_score",
         "growth",
     }
+    assert first["canvas_score"] is None  # no Canvas-method scores given
     assert first["canvas_outcome_id"] == "97"
     assert first["level"] == 2.65
     assert first["label"] == "Developing, partial on target content"

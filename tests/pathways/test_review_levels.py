@@ -35,7 +35,8 @@ def test_each_review_card_shows_the_current_level_on_its_target(
     demos(app, pid)  # Ava's idea on RL, Ben's project on RL, Ben's request on W (scored 2)
     handle, _ = launch(browser, [INSTRUCTOR])
     html = " ".join(get(browser, handle, "/review").get_data(as_text=True).split())
-    ben_rl = "Current level on this target: <strong>2.65 D+ – Developing, partial on target"
+    # As Canvas computes it (the default): 0.65 x 3 + 0.35 x 2 = 2.65 of 4 points, level 2.5.
+    ben_rl = "Current level on this target: <strong>2.5 D+ – Developing, partial on target"
     assert ben_rl in html
     assert "Current level on this target: <strong>no level yet</strong>" in html  # Ava on RL
     assert "Current level on this target: <strong>2 D – Developing</strong>" in html  # Ben, W

@@ -112,14 +112,15 @@ def test_preview_counts_what_would_change_and_saves_nothing(
     seeded: Flask, browser: LtiBrowser, platform: FakePlatform
 ) -> None:
     handle, csrf = launch(browser, [ADMIN, SYSTEM_USER])
-    # decaying average gives Ava 0.65 x 3 + 0.35 x 2 = 2.65 (not mastered); latest gives 3.0
+    # As Canvas computes it (the default): the decaying average gives Ava 0.65 x 3 + 0.35 x 2
+    # = 2.65 of 4 points, which is level 2.5 (not mastered); latest gives 3 of 4: level 3.0
     page = post(browser, handle, form_data(csrf, method="latest", parameter="", action="preview"))
     html = page.get_data(as_text=True)
     assert page.status_code == 200, html
     assert "1 of 4 student levels would change" in html
     assert "Mastered: 1 now, 2 after" in html
     assert "(1 newly, 0 no longer)" in html
-    assert "2.65 – Developing, partial on target content" in html
+    assert "2.5 – Developing, partial on target content" in html
     assert "3.0 – Proficient" in html
     with seeded.app_context(), session_scope(seeded) as db:
         pid = db.scalars(select(Platform.id)).first()
@@ -201,7 +202,8 @@ def test_export_csv_for_teachers_only(seeded: Flask, browser: LtiBrowser) -> Non
     rows = list(csv.DictReader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
     assert len(rows) == 4
     assert rows[0]["name"] == "Ava Jones"
-    assert rows[0]["level"] == "2.65"  # the built-in decaying average
+    # The built-in decaying average as Canvas computes it: 2.65 of 4 points is level 2.5.
+    assert (rows[0]["level"], rows[0]["canvas_score"]) == ("2.5", "2.65")
     student, _ = launch(browser, [LEARNER])
     assert browser.client.get(f"/s/{student}/export.csv", base_url=TOOL_BASE).status_code == 403
 
@@ -257,7 +259,12 @@ def test_cli_export_json_and_csv(seeded: Flask, tmp_path: Any) -> None:
     report = json.loads(result.output)
     assert report["course_id"] == COURSE
     assert [s["canvas_user_id"] for s in report["students"]] == ["812", "813"]
-    assert report["students"][0]["targets"][0]["level"] == 2.65
+    ava, ben = report["students"]
+    # Level on the district scale beside canvas_score, what Canvas's gradebook shows: on W.7.1
+    # Ava has only a result on the tool's carrier (Canvas counts it, the tool's level does
+    # not: that evidence is the tool's own), Ben only a hidden one (Canvas shows nothing).
+    assert [(t["level"], t["canvas_score"]) for t in ava["targets"]] == [(2.5, 2.65), (None, 4.0)]
+    assert [(t["level"], t["canvas_score"]) for t in ben["targets"]] == [(4.0, 4.0), (None, None)]
     out = tmp_path / "course.csv"
     result = runner.invoke(
         args=["mastery", "export", "--course-id", COURSE, "--format", "csv", "--output", str(out)]
@@ -270,6 +277,7 @@ def test_cli_export_json_and_csv(seeded: Flask, tmp_path: Any) -> None:
         ("813", "97"),
         ("813", "98"),
     ]
+    assert [r["canvas_score"] for r in rows] == ["2.65", "4.0", "4.0", ""]
 
 
 def test_cli_export_unknown_course_and_bad_format(seeded: Flask) -> None:

@@ -66,3 +66,20 @@ def test_round_half_up() -> None:
     assert rollups.round2(4.125) == 4.13
     assert rollups.round2(2.675) == 2.68
     assert rollups.round2(4.46961875) == 4.47
+
+
+def test_round2_is_rubys_float_round() -> None:
+    """Ruby's round_half_up repairs x * 100 landing just below a half (1.005 -> 1.01, where
+    Python's round gives 1.0); negative values round away from zero."""
+    assert rollups.round2(1.005) == 1.01
+    assert rollups.round2(0.285) == 0.29
+    assert rollups.round2(-2.675) == -2.68
+    assert rollups.round2(3.0) == 3.0
+
+
+def test_weights_are_written_as_rollup_score_writes_them() -> None:
+    """RollupScore: latest * (0.01 * weight) + older mean * (0.01 * (100 - weight)): 0.1 then
+    0.0 is 0.035000000000000003, 0.04 in Canvas; written as 0.65 * s + (1 - 0.65) * m it
+    would be 0.034999999999999996 and round to 0.03."""
+    assert rollups.calculate("weighted", 65, [0.1, 0.0], 3.0) == 0.04
+    assert rollups.calculate("weighted", 65, [0.05, 0.35], 3.0) == 0.25

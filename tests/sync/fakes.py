@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lti_app.canvas.client.errors import ValidationFailed
+from lti_app.canvas.client.errors import PermissionDenied, ValidationFailed
 from lti_app.canvas.client.types import (
     Alignment,
     CanvasUser,
@@ -20,6 +20,7 @@ from lti_app.canvas.client.types import (
     OutcomeResultsPage,
     Proficiency,
     Rating,
+    Rollup,
     Section,
 )
 
@@ -108,6 +109,12 @@ class FakeCanvas:
     result_user_ids: list[frozenset[str] | None] = field(default_factory=list)
     # Canvas answers 400 when user_ids[] names someone no longer a student (docs/canvas.md §1.3).
     not_a_student: str | None = None
+    # The root account's enabled features; None: the token may not read them.
+    flags: frozenset[str] | None = frozenset({"account_level_mastery_scales"})
+    # Canvas's own rollups; None: the token may not read them (an older key's scopes).
+    rollups: list[Rollup] | None = field(default_factory=list)
+    # include_hidden each results read asked for
+    hidden_asked: list[bool] = field(default_factory=list)
 
     def _call(self, name: str) -> None:
         self.calls.append(name)
@@ -116,7 +123,12 @@ class FakeCanvas:
 
     def course(self, course_id: str) -> dict[str, object]:
         self._call("course")
-        return {"id": course_id, "name": self.course_name, "course_code": ""}
+        return {
+            "id": course_id,
+            "name": self.course_name,
+            "course_code": "",
+            "root_account_id": "1",
+        }
 
     def outcome_links(self, course_id: str) -> list[OutcomeLink]:
         self._call("outcome_links")
@@ -150,6 +162,7 @@ class FakeCanvas:
         include: Sequence[str] = (),
     ) -> Iterator[OutcomeResultsPage]:
         self._call("outcome_results")
+        self.hidden_asked.append(include_hidden)
         wanted = frozenset(user_ids) if user_ids is not None else None
         self.result_user_ids.append(wanted)
         if wanted is not None and self.not_a_student in wanted:
@@ -161,7 +174,11 @@ class FakeCanvas:
         while True:
             if self.on_page is not None:
                 self.on_page(self, page)
-            rows = [r for r in self.results if wanted is None or r.user_id in wanted]
+            rows = [
+                r
+                for r in self.results
+                if (wanted is None or r.user_id in wanted) and (include_hidden or not r.hidden)
+            ]
             chunk = rows[offset : offset + self.page_size]
             if not chunk:
                 return
@@ -177,3 +194,14 @@ class FakeCanvas:
             yield OutcomeResultsPage(tuple(chunk), linked)
             offset += self.page_size
             page += 1
+
+    def root_account_features(self, account_id: str) -> frozenset[str] | None:
+        self._call("root_account_features")
+        assert account_id == "1"
+        return self.flags
+
+    def outcome_rollups(self, course_id: str) -> list[Rollup]:
+        self._call("outcome_rollups")
+        if self.rollups is None:
+            raise PermissionDenied("Insufficient scopes on access token.", status=401)
+        return list(self.rollups)

@@ -16,6 +16,7 @@ from lti_app.models.canvas import (
     CourseAlignment,
     CourseOutcome,
     CourseOutcomeResult,
+    CourseRollup,
     CourseSection,
     CourseStudent,
 )
@@ -27,9 +28,12 @@ from lti_app.sync.snapshot import (
     CourseSnapshot,
     OutcomeRow,
     RatingRow,
+    ReadNotes,
     ResultRow,
+    RollupRow,
     SectionRow,
     StudentRow,
+    rollup_key,
 )
 
 T0 = datetime(2026, 3, 1, 15, 4, 5, tzinfo=UTC)
@@ -68,6 +72,9 @@ def snapshot() -> CourseSnapshot:
         sections={"45": SectionRow("45", "Period 1"), "46": SectionRow("46", "Period 2")},
         students=students,
         results=results,
+        rollups={rollup_key("812", "97"): RollupRow("812", "97", 3.0, 1)},
+        scale_basis="root_account_flag",
+        read=ReadNotes(new_quizzes_results=0, hidden_results=0, rollups_read=True),
     )
 
 
@@ -95,6 +102,9 @@ def dump(app: Flask) -> dict[str, list[tuple[object, ...]]]:
                 (r.canvas_result_id, r.canvas_user_id, r.score, r.from_carrier)
                 for r in db.scalars(select(CourseOutcomeResult))
             ),
+            "rollups": sorted(
+                (r.rollup_key, r.score, r.count) for r in db.scalars(select(CourseRollup))
+            ),
         }
 
 
@@ -106,8 +116,12 @@ def test_first_apply_inserts_everything(sync_app: Flask, platform_id: int) -> No
         "students": 2,
         "results": 3,
         "carrier_results": 0,
+        "rollups": 1,
     }
+    assert summary["read"]["scale_basis"] == "root_account_flag"
+    assert summary["read"]["rollups_read"] is True
     rows = dump(sync_app)
+    assert rows["rollups"] == [("812:97", 3.0, 1)]
     assert rows["outcomes"][0] == ("97", "RL.3.2", ("Reading", "Literature"), "Main idea")
     assert rows["students"][1] == ("813", "Alan Turing", ("45", "46"))
     with session_scope(sync_app) as db:

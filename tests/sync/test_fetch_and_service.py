@@ -23,7 +23,7 @@ from lti_app.models.canvas import (
     SyncRun,
 )
 from lti_app.sync import service
-from lti_app.sync.fetch import CourseChanged, fetch_course
+from lti_app.sync.fetch import fetch_course
 from lti_app.sync.snapshot import SCALE_COURSE, SCALE_OUTCOMES
 from tests.sync.fakes import FakeCanvas, enrollment, result
 
@@ -36,16 +36,21 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     canvas = FakeCanvas()
     steps: list[int] = []
     snap = fetch_course(canvas, "12", lambda p, s: steps.append(p))
-    # The six small reads side by side, then the results, then the roster re-check.
-    assert sorted(canvas.calls[:6]) == [
+    # Canvas's rollups beside everything (once); the small lists and the root account's
+    # features side by side, then the results (hidden ones included), then the roster re-check.
+    assert canvas.calls.count("outcome_rollups") == 1
+    calls = [c for c in canvas.calls if c != "outcome_rollups"]
+    assert sorted(calls[:7]) == [
         "course",
         "course_proficiency",
         "outcome_groups",
         "outcome_links",
+        "root_account_features",
         "sections",
         "student_enrollments",
     ]
-    assert canvas.calls[6:] == ["outcome_results", "student_enrollments"]
+    assert calls[7:] == ["outcome_results", "student_enrollments"]
+    assert canvas.hidden_asked == [True]
     assert steps == sorted(steps)
     assert snap.scale_source == SCALE_COURSE
     assert snap.mastery_scale is not None and snap.mastery_scale[1].mastery is True
@@ -96,14 +101,21 @@ def test_a_student_dropped_between_pages_rereads_results_once() -> None:
     assert set(snap.results) == {"4712"}
 
 
-def test_a_roster_that_keeps_changing_fails_cleanly() -> None:
+def test_a_roster_that_keeps_changing_keeps_what_was_read_and_counts_the_rest() -> None:
+    """Never a failed sync: after the last pass the students enrolled now keep their results;
+    the one who left is skipped and counted, the newcomers' results come with the next sync."""
     canvas = FakeCanvas()
     a = canvas.rosters[0]
-    b = [*a, enrollment("814", "Grace Hopper")]
+    b = [e for e in a if e.user_id != "812"]
     c = [*b, enrollment("815", "Edsger Dijkstra")]
     canvas.rosters = [a, b, c]
-    with pytest.raises(CourseChanged):
-        fetch_course(canvas, "12", no_progress)
+    snap = fetch_course(canvas, "12", no_progress)
+    assert canvas.calls.count("outcome_results") == 2
+    assert set(snap.students) == {"813", "815"}
+    assert set(snap.results) == {"4712"}
+    assert snap.read.students_who_left == 1
+    assert snap.read.students_who_joined == 1
+    assert snap.read.results_of_students_who_left == 2
 
 
 def test_results_seen_twice_across_a_page_shift_count_once() -> None:

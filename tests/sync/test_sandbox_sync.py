@@ -80,7 +80,8 @@ def cli_sync(app: Flask, sb: RunningSandbox, course: int, token: str) -> Any:
 
 
 def expected(sb: RunningSandbox, course: int) -> dict[str, Any]:
-    """What Canvas (the sandbox's own state) says the course holds."""
+    """What Canvas (the sandbox's own state) says the course holds (hidden results included:
+    the sync reads them, flagged, to count them)."""
     from canvas_sandbox.outcomes import course_outcome_ids
     from canvas_sandbox.results import course_results
 
@@ -89,7 +90,7 @@ def expected(sb: RunningSandbox, course: int) -> dict[str, Any]:
     students = {str(u.id) for u in state.students_of(course)}
     results = {
         canvas_result_id(r): (str(r.user_id), str(r.outcome_id), r.score)
-        for r in course_results(state, course)
+        for r in course_results(state, course, include_hidden=True)
         if str(r.user_id) in students and str(r.outcome_id) in outcomes
     }
     sections = {str(s.id) for s in state.sections.values() if s.course_id == course}
@@ -133,6 +134,23 @@ def test_cli_sync_of_the_seeded_ela_course_matches_the_sandbox(
         # Every list read once at per_page=100 plus the roster re-check: no per-student loops.
         by_endpoint = sandbox.stats()["by_endpoint"]
         assert run.request_count == sandbox.stats()["total"], by_endpoint
+        assert run.summary is not None
+        read = run.summary["read"]
+        quiz = [r for r in sandbox.state.results.values() if r.from_outcomes_service]
+        assert (
+            read["new_quizzes_results"]
+            == len(
+                [
+                    r
+                    for r in quiz
+                    if r.course_id == ids.ela_course and str(r.user_id) in want["students"]
+                ]
+            )
+            > 0
+        )
+        # Canvas's rollups were read and the tool reproduces every one of them.
+        assert read["rollups_read"] is True and read["rollup_disagreements"] == 0
+        assert read["scale_basis"] in ("rollups", "proficiency_answer", "outcome_scoring")
 
     # Second sync: nothing changes.
     again = cli_sync(app, sandbox, ids.ela_course, sandbox.token(ids.teacher))

@@ -128,6 +128,13 @@ def test_connect_sync_with_progress_then_a_revoked_token_asks_to_reconnect(
     assert st["run"]["progress"] == 100 and st["last_synced_at"]
     html = page(browser, row)
     assert "Last complete sync" in html and "Sync again" in html
+    # The status says in words what was read: the demo course has New Quizzes results and
+    # Canvas's own scores, which the tool reproduces.
+    read = re.search(r'<ul id="sync-read".*?</ul>', html, re.S)
+    assert read is not None
+    assert re.search(r"[1-9][0-9,]* from New Quizzes", read.group(0))
+    assert "the tool computes the same score for every one" in read.group(0)
+    assert "Canvas scores on" in read.group(0)
     with session_scope(app) as db:
         results = db.scalar(select(func.count()).select_from(CourseOutcomeResult))
     assert results and results > 0

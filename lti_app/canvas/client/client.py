@@ -701,12 +701,28 @@ class CanvasClient:
         data = self._get(f"/api/v1/courses/{course_id}", scope="url:GET|/api/v1/courses/:id")
         if not isinstance(data, Mapping) or "id" not in data:
             raise BadPayload("Canvas sent an unexpected course.")
+        root = data.get("root_account_id")
         return {
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
             "time_zone": str(data.get("time_zone") or ""),
+            "root_account_id": str(root) if isinstance(root, int | str) and root != "" else None,
         }
+
+    def root_account_features(self, account_id: str) -> frozenset[str] | None:
+        """The features enabled on a root account, or None when this token may not read them
+        (docs/canvas.md §6.9: the outcome flags are root-account features)."""
+        try:
+            data = self._get(
+                f"/api/v1/accounts/{account_id}/features/enabled",
+                scope="url:GET|/api/v1/accounts/:account_id/features/enabled",
+            )
+        except (PermissionDenied, NotFound):
+            return None
+        if not isinstance(data, list):
+            return None
+        return frozenset(name for name in data if isinstance(name, str))
 
     def outcome_groups(self, course_id: str) -> list[OutcomeGroup]:
         return [

@@ -344,13 +344,29 @@ class OutcomeResult:
     submitted_or_assessed_at: datetime | None = None
 
 
-def outcomes_service_result_id(user_id: str, outcome_id: str, alignment: str | None) -> str:
+OUTCOMES_SERVICE_PREFIX = "os:"
+
+
+def outcomes_service_result_id(
+    user_id: str,
+    outcome_id: str,
+    alignment: str | None,
+    assignment: str | None = None,
+    at: str | None = None,
+) -> str:
     """A stable key for a result Canvas sends with ``"id": null``: New Quizzes results live in
     the Outcomes Service and are merged into outcome_results unsaved (canvas-lms
-    ``OutcomesServiceAuthoritativeResultsHelper#json_to_outcome_result``). There is one per
-    student, outcome and quiz, so those three name it across syncs."""
-    digest = hashlib.sha256(f"{user_id}|{outcome_id}|{alignment or ''}".encode()).hexdigest()
-    return "os:" + digest[:40]
+    ``OutcomesServiceAuthoritativeResultsHelper#json_to_outcome_result``, docs/canvas.md §1.1).
+    What identifies one is the student, outcome, alignment, assignment and time Canvas sends
+    (its ``submitted_at``): the same result gets the same key at every sync."""
+    parts = (user_id, outcome_id, alignment or "", assignment or "", at or "")
+    digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return OUTCOMES_SERVICE_PREFIX + digest[:40]
+
+
+def is_outcomes_service_id(result_id: str) -> bool:
+    """Whether a result id is a key made by :func:`outcomes_service_result_id`."""
+    return result_id.startswith(OUTCOMES_SERVICE_PREFIX)
 
 
 def parse_outcome_result(data: object) -> OutcomeResult:
@@ -360,9 +376,13 @@ def parse_outcome_result(data: object) -> OutcomeResult:
     user_id = _id(links.get("user"), "result user")
     outcome_id = _id(links.get("learning_outcome"), "result outcome")
     raw_id = d.get("id")
+    assignment_link = _opt_str(links.get("assignment"), "assignment link")
+    at = _opt_time(d.get("submitted_or_assessed_at"), "result time")
     return OutcomeResult(
         id=(
-            outcomes_service_result_id(user_id, outcome_id, alignment)
+            outcomes_service_result_id(
+                user_id, outcome_id, alignment, assignment_link, at.isoformat() if at else None
+            )
             if raw_id is None
             else _id(raw_id, "outcome result")
         ),
@@ -370,15 +390,14 @@ def parse_outcome_result(data: object) -> OutcomeResult:
         outcome_id=outcome_id,
         alignment=alignment,
         # links.assignment (newer Canvas) is authoritative when present; else the alignment
-        assignment_id=assignment_id_of(_opt_str(links.get("assignment"), "assignment link"))
-        or assignment_id_of(alignment),
+        assignment_id=assignment_id_of(assignment_link) or assignment_id_of(alignment),
         score=_opt_float(d.get("score"), "result score"),
         possible=_opt_float(d.get("possible"), "result possible"),
         percent=_opt_float(d.get("percent"), "result percent"),
         mastery=_opt_bool(d.get("mastery"), "result mastery"),
         hidden=_bool(d.get("hidden"), "result hidden"),
         hide_points=_bool(d.get("hide_points"), "result hide_points"),
-        submitted_or_assessed_at=_opt_time(d.get("submitted_or_assessed_at"), "result time"),
+        submitted_or_assessed_at=at,
     )
 
 
