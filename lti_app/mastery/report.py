@@ -53,11 +53,10 @@ class ReportTarget:
     title: str
 
 
-CSV_FIELDS = (
-    "course_id",
-    "canvas_user_id",
-    "name",
-    "sections",
+# The CSV columns and where each one's value stands in the report (``course_id`` is the
+# report's, ``sections`` the student's joined); CSV_FIELDS puts them in order.
+_STUDENT_CELLS = ("canvas_user_id", "name")
+_TARGET_CELLS = (
     "canvas_outcome_id",
     "title",
     "level",
@@ -65,13 +64,16 @@ CSV_FIELDS = (
     "mastered",
     "evidence_count",
     "canvas_score",
-    "growth",
-    "growth_first_level",
-    "growth_trend_per_week",
-    "growth_distance_to_threshold",
-    "growth_projected_date",
-    "growth_status",
 )
+_GROWTH_CELLS = {
+    "growth": "change",
+    "growth_first_level": "first_level",
+    "growth_trend_per_week": "trend_per_week",
+    "growth_distance_to_threshold": "distance_to_threshold",
+    "growth_projected_date": "projected_date",
+    "growth_status": "status",
+}
+CSV_FIELDS = ("course_id", *_STUDENT_CELLS, "sections", *_TARGET_CELLS, *_GROWTH_CELLS)
 
 
 def _growth_json(g: Growth) -> dict[str, Any]:
@@ -155,27 +157,6 @@ def _cell(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return f"{value:.1f}"
     return str(value)
-
-
-# Where each CSV column's value stands in the report (``sections`` is joined, not a cell).
-_STUDENT_CELLS = ("canvas_user_id", "name")
-_TARGET_CELLS = (
-    "canvas_outcome_id",
-    "title",
-    "level",
-    "label",
-    "mastered",
-    "evidence_count",
-    "canvas_score",
-)
-_GROWTH_CELLS = {
-    "growth": "change",
-    "growth_first_level": "first_level",
-    "growth_trend_per_week": "trend_per_week",
-    "growth_distance_to_threshold": "distance_to_threshold",
-    "growth_projected_date": "projected_date",
-    "growth_status": "status",
-}
 
 
 def csv_rows(report: Mapping[str, Any]) -> Iterator[dict[str, str]]:
