@@ -370,15 +370,15 @@ def _drill_page(
         (r.evidence for r in reversed(drill.evidence) if r.evidence.kind is SourceKind.OVERRIDE),
         None,
     )
-    g = drill.growth
-    status_text = STATUS_TEXT[g.status].format(
-        date=charts.date_text(g.projected_date) if g.projected_date else ""
+    growth = drill.growth  # not "g": the template would hide Flask's g (the session hand-off)
+    status_text = STATUS_TEXT[growth.status].format(
+        date=charts.date_text(growth.projected_date) if growth.projected_date else ""
     )
     html = render_template(
         "drilldown.html",
         s=row,
         d=drill,
-        g=g,
+        growth=growth,
         scale=eff.scale,
         eff=eff,
         levels_css=levels_css_url(eff.scale),

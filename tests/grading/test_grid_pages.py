@@ -12,7 +12,7 @@ from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasCourse, CourseAlignment
 from tests.conftest import LtiBrowser
 from tests.grading.seed import get, launch, seed_course
-from tests.lti_platform import INSTRUCTOR, LEARNER, TA, FakePlatform
+from tests.lti_platform import INSTRUCTOR, LEARNER, TA, TOOL_BASE, FakePlatform
 
 
 @pytest.fixture
@@ -167,6 +167,25 @@ def test_drilldown_explains_the_calculation(seeded: Flask, browser: LtiBrowser) 
     assert 'role="img" aria-labelledby="chart-t chart-d"' in html
     assert "2 scores from 2 on 2026-09-07 to 3 on 2026-09-14; mastery at 3" in html
     assert html.count("<circle ") == 2
+
+
+def test_drilldown_hands_the_session_on_without_cookies(seeded: Flask, browser: LtiBrowser) -> None:
+    """A browser that refuses the tool's cookie keeps its session on the drill-down too (the
+    page hands the secret to session_nav.js; a template variable named g once hid it)."""
+    response = browser.launch(roles=[INSTRUCTOR])
+    handle = re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', response.get_data(as_text=True))[
+        0
+    ]
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if handle in c)
+    secret = cookie.split("=", 1)[1].split(";", 1)[0]
+    cookieless = browser.client.application.test_client()
+    page = cookieless.get(
+        f"/s/{handle}/grid/812/97", base_url=TOOL_BASE, headers={"X-Launch-Token": secret}
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200, html
+    assert f'<meta name="mp-launch" content="{secret}"' in html
+    assert "<dt>Change</dt><dd>+0.65</dd>" in html  # the growth still reads as before
 
 
 def test_drilldown_names_the_assignment_read_in_sync(seeded: Flask, browser: LtiBrowser) -> None:
