@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from lti_app.settings import Settings, SettingsError, load_settings
+from lti_app.setting_values import SettingsError
+from lti_app.settings import Settings, load_settings
 
 GOOD_SECRET = "s" * 48
 
