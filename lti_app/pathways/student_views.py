@@ -177,7 +177,7 @@ class TargetCard:
         return STATE_TEXT[State(current.state)] if current else ""
 
 
-def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
+def next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
     """The scale's words for ``level`` on this target (a descriptor names the target by its
     Canvas id or its title), else the level's description in a student's words."""
     if level is None:
@@ -188,7 +188,7 @@ def _next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
     return level.for_students
 
 
-def _my_drills(
+def my_drills(
     db: Session,
     actor: svc.CourseContext,
     eff: EffectivePolicy,
@@ -240,7 +240,7 @@ def _card(
     group = " / ".join(outcome.group_path) if outcome else ""
     name = target_name(target.title, outcome.display_name if outcome else None)
     keys = (target.canvas_outcome_id, target.title)
-    goal = _next_text(scale, keys, scale.mastery_level)
+    goal = next_text(scale, keys, scale.mastery_level)
     plain = re.sub(r"<[^>]*>", " ", target.description or "")
     plain = " ".join(plain.split()).rstrip(".").casefold()
     show_description = bool(plain) and plain not in name.casefold()
@@ -283,7 +283,7 @@ def _card(
         text,
         chart_of(drill, scale),
         nxt,
-        _next_text(scale, keys, nxt),
+        next_text(scale, keys, nxt),
         max(0.0, round(scale.mastery_threshold - value, 2)),
         goal,
         show_description,
@@ -298,7 +298,7 @@ def _cards(
     mine = [t for t in svc.student_view(db, actor) if only is None or t.canvas_outcome_id == only]
     wanted = {t.canvas_outcome_id: outcomes[t.canvas_outcome_id] for t in mine}
     now = datetime.now(UTC)
-    drills = _my_drills(db, actor, eff, wanted, now)
+    drills = my_drills(db, actor, eff, wanted, now)
     cards = []
     for t in mine:
         drill = drills.get(t.canvas_outcome_id)

@@ -21,7 +21,7 @@ from flask import current_app
 from lti_app.canvas.client.errors import CanvasError, PermissionDenied
 from lti_app.services import services
 from lti_app.sync import account, account_run
-from lti_app.sync.cli import _canvas_url, platform_for
+from lti_app.sync.cli import canvas_url_option, platform_for
 
 # Canvas account ids, or the prefixed forms Canvas accepts (docs/canvas.md §4.5).
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,64}")
@@ -46,7 +46,7 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 def add_commands(group: click.Group) -> None:
     @group.command("sync-account")
     @click.option(
-        "--canvas-url", required=True, callback=_canvas_url, help="Canvas origin, https://..."
+        "--canvas-url", required=True, callback=canvas_url_option, help="Canvas origin, https://..."
     )
     @click.option("--account-id", required=True, callback=_account_id, help="Canvas account id")
     @click.option(

@@ -30,7 +30,7 @@ COURSE_ID = re.compile(r"[A-Za-z0-9_:.\-]{1,64}")
 CLI_REQUESTER = "cli"
 
 
-def _canvas_url(ctx: click.Context, param: click.Parameter, value: str) -> str:
+def canvas_url_option(ctx: click.Context, param: click.Parameter, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise click.BadParameter("must be an absolute https:// URL of the Canvas instance")
@@ -125,7 +125,7 @@ def register(app: Flask) -> None:
 
     @canvas_group.command("sync")
     @click.option(
-        "--canvas-url", required=True, callback=_canvas_url, help="Canvas origin, https://..."
+        "--canvas-url", required=True, callback=canvas_url_option, help="Canvas origin, https://..."
     )
     @click.option(
         "--token",

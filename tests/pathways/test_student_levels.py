@@ -15,7 +15,7 @@ from lti_app.grading.charts import chart_of
 from lti_app.mastery.pathways import Role
 from lti_app.models.pathways import Demonstration
 from lti_app.pathways import service as svc
-from lti_app.pathways.student_views import _my_drills
+from lti_app.pathways.student_views import my_drills
 from lti_app.policies.store import effective_policy
 from tests.grading.seed import COURSE, STUDENTS, T0, TARGETS, platform_id, seed_course
 from tests.lti_platform import FakePlatform
@@ -59,7 +59,7 @@ def test_the_student_pages_levels_equal_the_teachers_drilldown(
         for uid, _, _ in STUDENTS:
             actor = svc.CourseContext(pid, COURSE, uid, Role.STUDENT)
             outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
-            mine = _my_drills(db, actor, eff, outcomes, now)
+            mine = my_drills(db, actor, eff, outcomes, now)
             assert set(mine) == {oid for oid, _, _ in TARGETS}
             for oid, _, _ in TARGETS:
                 want = drill_model.drilldown(

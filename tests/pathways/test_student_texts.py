@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lti_app.mastery.pathways import State
 from lti_app.mastery.scales import Level, Scale, TargetDescriptor
-from lti_app.pathways.student_views import STATE_NAMES, STATE_TEXT, _next_text
+from lti_app.pathways.student_views import STATE_NAMES, STATE_TEXT, next_text
 
 LEVELS = (
     Level(1.0, "Beginning", "B", "#d97900", "With help, partial success."),
@@ -23,12 +23,12 @@ def test_a_target_descriptor_wins_by_canvas_id_or_title_else_the_level_text() ->
             TargetDescriptor("W.7.1", 2.0, "State a claim and give one reason."),
         ),
     )
-    assert _next_text(scale, ("97", "RL.7.2"), LEVELS[2]) == (
+    assert next_text(scale, ("97", "RL.7.2"), LEVELS[2]) == (
         "Name the theme and show it in three places."
     )
-    assert _next_text(scale, ("98", "W.7.1"), LEVELS[1]) == "State a claim and give one reason."
-    assert _next_text(scale, ("98", "W.7.1"), LEVELS[2]) == "The target content on your own."
-    assert _next_text(scale, ("97",), None) == ""
+    assert next_text(scale, ("98", "W.7.1"), LEVELS[1]) == "State a claim and give one reason."
+    assert next_text(scale, ("98", "W.7.1"), LEVELS[2]) == "The target content on your own."
+    assert next_text(scale, ("97",), None) == ""
 
 
 def test_every_state_has_words_for_the_student() -> None:
