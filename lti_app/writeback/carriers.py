@@ -6,9 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -24,6 +25,8 @@ from lti_app.models.writeback import DELIVERED, PENDING, WritebackItem
 from lti_app.policies.store import EffectivePolicy
 
 MARKER_PREFIX = "mastery-pathways-carrier:"
+
+_T = TypeVar("_T")
 
 
 # How long a POST whose answer was lost may still be finished by Canvas: until then the tool
@@ -307,14 +310,12 @@ class CarrierKeeper:
     # --- the assignment ----------------------------------------------------------------------
 
     def _post_assignment(self, row_id: int, row: _Row, round_: int) -> Assignment:
-        if _within_grace(row.assignment_posted_at):
-            raise CarrierInFlight(
-                "Canvas may still be creating the carrier assignment the tool asked for; "
-                "the tool will look for it again before asking a second time."
-            )
-        self._save(row_id, assignment_posted_at=_now())
-        try:
-            return self.client.create_assignment(
+        return self._post_once(
+            row_id,
+            "assignment_posted_at",
+            row.assignment_posted_at,
+            "the carrier assignment",
+            lambda: self.client.create_assignment(
                 self.course_id,
                 row.name,
                 description=_description(row.marker, round_),
@@ -323,11 +324,8 @@ class CarrierKeeper:
                 submission_types=("none",),
                 omit_from_final_grade=True,
                 published=True,
-            )
-        except CanvasError as exc:
-            if not _maybe_done(exc):
-                self._save(row_id, assignment_posted_at=None)
-            raise
+            ),
+        )
 
     def _check_assignment(self, row_id: int, row: _Row, notes: list[str]) -> Assignment | None:
         """Read the carrier as Canvas holds it; a carrier the teacher deleted is created again
@@ -397,27 +395,23 @@ class CarrierKeeper:
     # --- the rubric --------------------------------------------------------------------------
 
     def _post_rubric(self, row_id: int, row: _Row, needed: set[str]) -> None:
-        assert row.assignment_id is not None
-        if _within_grace(row.rubric_posted_at):
-            raise CarrierInFlight(
-                "Canvas may still be creating the carrier's rubric the tool asked for; the "
-                "tool will look for it again before asking a second time."
-            )
-        self._save(row_id, rubric_posted_at=_now())
-        try:
-            created = self.client.create_rubric(
+        assignment_id = row.assignment_id
+        assert assignment_id is not None
+        created = self._post_once(
+            row_id,
+            "rubric_posted_at",
+            row.rubric_posted_at,
+            "the carrier's rubric",
+            lambda: self.client.create_rubric(
                 self.course_id,
-                row.assignment_id,
+                assignment_id,
                 row.name,
                 criterion_specs(self._wanted(row.criteria, needed), row.criteria, self.ratings),
-            )
-        except CanvasError as exc:
-            if not _maybe_done(exc):
-                self._save(row_id, rubric_posted_at=None)
-            raise
+            ),
+        )
         if created.association_id is None:
             raise CarrierProblem("Canvas created the rubric without its association.")
-        self.made_rubric.add(row.assignment_id)
+        self.made_rubric.add(assignment_id)
         row.rubric_id, row.association_id = created.rubric_id, created.association_id
         row.criteria = _criteria_map(created.criteria)
         row.digest = self.ratings.digest
@@ -503,6 +497,30 @@ class CarrierKeeper:
                     next_attempt_at=_now(),
                 )
             )
+
+    def _post_once(
+        self,
+        row_id: int,
+        mark: str,
+        posted_at: datetime | None,
+        what: str,
+        create: Callable[[], _T],
+    ) -> _T:
+        """Ask Canvas to create ``what`` (``create``) once: CarrierInFlight while an earlier
+        request may still be creating it; the request's time is recorded in the row's ``mark``
+        column before it is sent, and cleared when it surely did not reach Canvas."""
+        if _within_grace(posted_at):
+            raise CarrierInFlight(
+                f"Canvas may still be creating {what} the tool asked for; the tool will look "
+                "for it again before asking a second time."
+            )
+        self._save(row_id, **{mark: _now()})
+        try:
+            return create()
+        except CanvasError as exc:
+            if not _maybe_done(exc):
+                self._save(row_id, **{mark: None})
+            raise
 
     def _save(self, row_id: int, **values: object) -> None:
         with session_scope(self.app) as db:
