@@ -17,8 +17,11 @@
     return url.origin === location.origin && url.pathname.indexOf(base) === 0;
   }
 
-  function swap(html, url, push) {
+  function swap(html, url, push, redirected) {
     if (push) { history.pushState({ mp: true }, "", url); }
+    // After a POST answered with a redirect the address is the page shown, as with a native
+    // form submission (a reload then shows that page instead of re-posting).
+    else if (redirected && url !== location.href) { history.replaceState({ mp: true }, "", url); }
     document.open();
     document.write(html);
     document.close();
@@ -42,7 +45,7 @@
           setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
         });
       }
-      return res.text().then(function (html) { swap(html, res.url || url, push); });
+      return res.text().then(function (html) { swap(html, res.url || url, push, res.redirected); });
     }).catch(function () {
       window.alert("Mastery Pathways could not reach the server. Check your connection and try again.");
     });
