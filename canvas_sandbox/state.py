@@ -453,7 +453,8 @@ class SandboxState:
 
     def is_admin(self, user_id: int, account_id: int) -> bool:
         """An admin of the account or of an account above it: Canvas account roles apply
-        to every sub-account below (docs/canvas.md §11.1)."""
+        to every sub-account below (canvas-lms ``Account#account_users_for`` walks
+        ``Account#account_chain``; docs/canvas.md §11.1)."""
         user = self.users.get(user_id)
         if user is None or not user.account_admin_of:
             return False
