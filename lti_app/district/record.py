@@ -1,5 +1,5 @@
 """A learner's record across courses: their level on each account outcome over time, and the
-course (and term) each piece of evidence was earned in (issue 19 §3).
+course (and term) each piece of evidence was earned in (issue 19, part 3).
 
 :func:`may_view_record` is the one answer to "who may see this learner's record"; every page
 that shows a record asks it, and a refusal is a 404 (the page never says whether the learner

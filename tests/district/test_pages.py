@@ -14,7 +14,7 @@ from flask import Flask
 
 from tests.conftest import LtiBrowser
 from tests.district.seed import seed_district
-from tests.grading.seed import get, launch
+from tests.grading.seed import get
 from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER, TOOL_BASE, FakePlatform
 
 
@@ -44,7 +44,8 @@ def session(browser: LtiBrowser, roles: list[str], uid: str, course: str | None 
     response = browser.launch(roles=roles, mutate=as_user(uid, course))
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
-    return re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', page)[0]
+    handle: str = re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', page)[0]
+    return handle
 
 
 def tables(page: str) -> list[list[list[str]]]:

@@ -1,6 +1,6 @@
-"""Issue 19 §2-3 in real Chromium against the demo stack: the district admin opens the tool
-from the account navigation and drills district -> school -> course -> class grid; a student
-opens "All my courses" from the course tab. axe-core on every page, screenshots at 1280 and
+"""Issue 19 (parts 2 and 3) in real Chromium against the demo stack: the district admin opens
+the tool from the account navigation and drills district -> school -> course -> class grid; a
+student opens "All my courses" from the course tab. axe-core on every page, screenshots at 1280 and
 375 px (district-*.png in test-artifacts/screenshots/), on SQLite."""
 
 from __future__ import annotations
