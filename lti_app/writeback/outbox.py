@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -42,18 +43,32 @@ def enqueue_demonstration(
     return enqueue_result(
         db,
         eff,
-        OwedResult(
-            platform_id=demo.platform_id,
-            canvas_course_id=demo.canvas_course_id,
-            canvas_user_id=demo.canvas_user_id,
-            canvas_outcome_id=demo.canvas_outcome_id,
-            level=demo.score,
+        OwedResult.of(
+            demo,
+            demo.score,
             key=f"demo:{demo.id}",
             comment=f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)",
             teacher_canvas_user_id=demo.scored_by or "",
             demonstration_id=demo.id,
         ),
     )
+
+
+class StudentTargetRow(Protocol):
+    """A stored row about one student and one learning target of a course (a demonstration,
+    an observation, an override): what a write-back item is addressed by."""
+
+    @property
+    def platform_id(self) -> int: ...
+
+    @property
+    def canvas_course_id(self) -> str: ...
+
+    @property
+    def canvas_user_id(self) -> str: ...
+
+    @property
+    def canvas_outcome_id(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,30 @@ class OwedResult:
     comment: str
     teacher_canvas_user_id: str
     demonstration_id: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        row: StudentTargetRow,
+        level: float,
+        *,
+        key: str,
+        comment: str,
+        teacher_canvas_user_id: str,
+        demonstration_id: int | None = None,
+    ) -> OwedResult:
+        """The result owed for ``row``'s student and target, at ``level``."""
+        return cls(
+            row.platform_id,
+            row.canvas_course_id,
+            row.canvas_user_id,
+            row.canvas_outcome_id,
+            level,
+            key,
+            comment,
+            teacher_canvas_user_id,
+            demonstration_id,
+        )
 
 
 def enqueue_result(db: Session, eff: EffectivePolicy, owed: OwedResult) -> WritebackItem | None:
