@@ -329,6 +329,12 @@ def outline_key(group_path: list[str], title: str, canvas_outcome_id: str) -> tu
     return (group_path, title.casefold(), canvas_id_key(canvas_outcome_id))
 
 
+def outcomes_in_outline(db: Session, course_pk: int) -> list[CourseOutcome]:
+    """The synced course's learning targets in Canvas's outline order (:func:`outline_key`)."""
+    rows = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course_pk)).all()
+    return sorted(rows, key=lambda o: outline_key(o.group_path, o.title, o.canvas_outcome_id))
+
+
 def synced_course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse | None:
     """The platform's course (tenant-scoped) if a sync has completed for it, else None."""
     course = db.scalars(
