@@ -26,8 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lti_app.db import Base
-from lti_app.models._columns import CourseRow, SyncedRow, TenantRow
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import CourseRow, SyncedRow, TenantRow
 
 SYNC_QUEUED = "queued"
 SYNC_RUNNING = "running"

@@ -19,8 +19,8 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
-from lti_app.models._columns import TenantRow
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import TenantRow
 
 
 class ProficiencyScale(TenantRow, Base):

@@ -13,8 +13,8 @@ from sqlalchemy import Date, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
-from lti_app.models._columns import StudentTargetRow, course_student_index
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import StudentTargetRow, course_student_index
 
 # How an observation arrived (shown nowhere to students; kept for the audit).
 VIA_FORM = "form"

@@ -25,13 +25,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
-from lti_app.models._columns import (
+from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import (
     CourseRow,
     StudentTargetRow,
     TenantRow,
     course_student_index,
 )
-from lti_app.models._types import UTCDateTime, utcnow
 
 
 class PathwayLibraryKind(TenantRow, Base):

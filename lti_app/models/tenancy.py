@@ -12,8 +12,8 @@ from sqlalchemy import Boolean, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
-from lti_app.models._columns import TenantRow
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import TenantRow
 
 
 class Platform(Base):

@@ -13,8 +13,8 @@ from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueCo
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
-from lti_app.models._columns import StudentTargetRow
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import StudentTargetRow
 
 PENDING = "pending"
 DELIVERED = "delivered"

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.mastery.mapping import MappingError
 from lti_app.models.canvas import CarrierAssignment
+from lti_app.models.key_columns import StudentTargetRow
 from lti_app.models.pathways import Demonstration
 from lti_app.models.writeback import (
     DELIVERED,
@@ -54,23 +54,6 @@ def enqueue_demonstration(
     )
 
 
-class StudentTargetRow(Protocol):
-    """A stored row about one student and one learning target of a course (a demonstration,
-    an observation, an override): what a write-back item is addressed by."""
-
-    @property
-    def platform_id(self) -> int: ...
-
-    @property
-    def canvas_course_id(self) -> str: ...
-
-    @property
-    def canvas_user_id(self) -> str: ...
-
-    @property
-    def canvas_outcome_id(self) -> str: ...
-
-
 @dataclass(frozen=True)
 class OwedResult:
     """One piece of the tool's evidence that Canvas should hold as an outcome result: a scored
@@ -100,15 +83,12 @@ class OwedResult:
     ) -> OwedResult:
         """The result owed for ``row``'s student and target, at ``level``."""
         return cls(
-            row.platform_id,
-            row.canvas_course_id,
-            row.canvas_user_id,
-            row.canvas_outcome_id,
-            level,
-            key,
-            comment,
-            teacher_canvas_user_id,
-            demonstration_id,
+            **row.student_target(),
+            level=level,
+            key=key,
+            comment=comment,
+            teacher_canvas_user_id=teacher_canvas_user_id,
+            demonstration_id=demonstration_id,
         )
 
 

@@ -6,6 +6,8 @@ Canvas ids are strings (docs/canvas.md §1). A model lists its own columns after
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -29,11 +31,29 @@ class CourseRow(TenantRow):
     canvas_course_id: Mapped[str] = mapped_column(String(64), sort_order=_COURSE)
 
 
+class StudentTarget(TypedDict):
+    """Which student and learning target of which course a row is about."""
+
+    platform_id: int
+    canvas_course_id: str
+    canvas_user_id: str
+    canvas_outcome_id: str
+
+
 class StudentTargetRow(CourseRow):
     """A row about one student and one learning target (Canvas outcome) of the course."""
 
     canvas_user_id: Mapped[str] = mapped_column(String(64), sort_order=_USER)
     canvas_outcome_id: Mapped[str] = mapped_column(String(64), sort_order=_TARGET)
+
+    def student_target(self) -> StudentTarget:
+        """The key columns, for another record about the same student and target."""
+        return StudentTarget(
+            platform_id=self.platform_id,
+            canvas_course_id=self.canvas_course_id,
+            canvas_user_id=self.canvas_user_id,
+            canvas_outcome_id=self.canvas_outcome_id,
+        )
 
 
 def course_student_index(name: str) -> Index:
