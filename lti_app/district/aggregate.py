@@ -34,7 +34,7 @@ from lti_app.models.canvas import (
     CourseStudent,
     canvas_id_key,
 )
-from lti_app.models.district import DistrictCell, DistrictLevel
+from lti_app.models.district import LEAD_KEYS, DistrictCell, DistrictLevel
 from lti_app.policies.store import EffectivePolicy, effective_policy
 
 ACCOUNT = "Account"
@@ -108,22 +108,26 @@ def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[i : i + size]
 
 
+def in_tenant(query: Any, course_pk: Any, platform_id: int) -> Any:
+    """``query`` over rows of synced courses (``course_pk``), kept to the tenant's courses."""
+    return query.join(CanvasCourse, CanvasCourse.id == course_pk).where(
+        CanvasCourse.platform_id == platform_id
+    )
+
+
 def memberships(db: Session, platform_id: int, users: Sequence[str]) -> list[Membership]:
     """Where these students are now: every synced course of the tenant that lists them."""
+    columns = select(
+        CourseStudent.course_pk,
+        CanvasCourse.canvas_course_id,
+        CourseStudent.canvas_user_id,
+        CourseStudent.section_ids,
+        CanvasCourse.account_id,
+        CanvasCourse.term_id,
+    )
     rows = db.execute(
-        select(
-            CourseStudent.course_pk,
-            CanvasCourse.canvas_course_id,
-            CourseStudent.canvas_user_id,
-            CourseStudent.section_ids,
-            CanvasCourse.account_id,
-            CanvasCourse.term_id,
-        )
-        .join(CanvasCourse, CanvasCourse.id == CourseStudent.course_pk)
-        .where(
-            CanvasCourse.platform_id == platform_id,
-            CanvasCourse.last_synced_at.is_not(None),
-            CourseStudent.canvas_user_id.in_(users),
+        in_tenant(columns, CourseStudent.course_pk, platform_id).where(
+            CanvasCourse.last_synced_at.is_not(None), CourseStudent.canvas_user_id.in_(users)
         )
     ).all()
     return [
@@ -159,27 +163,24 @@ def canvas_evidence(
     if not users or not outcomes:
         return {}
     r = CourseOutcomeResult
-    rows = db.execute(
-        select(
-            r.canvas_result_id,
-            r.canvas_user_id,
-            r.canvas_outcome_id,
-            r.score,
-            r.possible,
-            r.submitted_or_assessed_at,
-            r.course_pk,
-        )
-        .join(CanvasCourse, CanvasCourse.id == r.course_pk)
-        .where(
-            CanvasCourse.platform_id == platform_id,
-            r.canvas_user_id.in_(users),
-            r.canvas_outcome_id.in_(outcomes),
-            r.hidden.is_(False),
-            r.from_carrier.is_(False),
-            r.score.is_not(None),
-            r.submitted_or_assessed_at.is_not(None),
-        )
-    ).all()
+    columns = select(
+        r.canvas_result_id,
+        r.canvas_user_id,
+        r.canvas_outcome_id,
+        r.score,
+        r.possible,
+        r.submitted_or_assessed_at,
+        r.course_pk,
+    )
+    counted = in_tenant(columns, r.course_pk, platform_id).where(
+        r.canvas_user_id.in_(users),
+        r.canvas_outcome_id.in_(outcomes),
+        r.hidden.is_(False),
+        r.from_carrier.is_(False),
+        r.score.is_not(None),
+        r.submitted_or_assessed_at.is_not(None),
+    )
+    rows = db.execute(counted).all()
     out: dict[tuple[str, str], list[tuple[Evidence, int]]] = defaultdict(list)
     to_level = eff.mapping.to_level
     for rid, uid, oid, score, possible, at, course_pk in sorted(
@@ -189,6 +190,20 @@ def canvas_evidence(
         if level is not None and at is not None:
             out[(uid, oid)].append((Evidence(level, at, id=f"canvas:{rid}"), course_pk))
     return out
+
+
+def mark_leads(cells: list[dict[str, Any]]) -> None:
+    """Set each cell's ``leads``: the first cell of each key (``LEAD_KEYS``) stands for it.
+    ``cells`` holds every cell of its students, so the choice is complete per student."""
+    seen: dict[int, set[tuple[Any, ...]]] = {lead: set() for lead in LEAD_KEYS}
+    for cell in cells:
+        bits = 0
+        for lead, columns in LEAD_KEYS.items():
+            key = tuple(cell[c] for c in columns)
+            if key not in seen[lead]:
+                seen[lead].add(key)
+                bits |= lead
+        cell["leads"] = bits
 
 
 def _refresh(
@@ -253,6 +268,7 @@ def _refresh(
                         "on_track": on_track,
                     }
                 )
+    mark_leads(cells)
     for model in (DistrictLevel, DistrictCell):
         db.execute(
             delete(model).where(model.platform_id == platform_id, model.canvas_user_id.in_(users))

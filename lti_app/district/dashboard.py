@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, distinct, func, select
+from sqlalchemy import and_, case, func, select, true
 from sqlalchemy.orm import Session
 
 from lti_app.models.canvas import (
@@ -22,7 +22,7 @@ from lti_app.models.canvas import (
     outline_key,
     target_name,
 )
-from lti_app.models.district import DistrictCell, DistrictLevel
+from lti_app.models.district import DistrictCell, DistrictLevel, Lead
 
 ACCOUNT = "Account"
 
@@ -41,8 +41,27 @@ class Scope:
         return self == Scope()
 
 
+class Shares:
+    """The share mastered and on track of what a row counts (``counted``)."""
+
+    mastered: int
+    on_track: int
+
+    @property
+    def counted(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def share_mastered(self) -> float:
+        return self.mastered / self.counted if self.counted else 0.0
+
+    @property
+    def share_on_track(self) -> float:
+        return self.on_track / self.counted if self.counted else 0.0
+
+
 @dataclass
-class TargetRow:
+class TargetRow(Shares):
     canvas_outcome_id: str
     name: str
     counts: list[int]
@@ -55,16 +74,12 @@ class TargetRow:
         return sum(self.counts)
 
     @property
-    def share_mastered(self) -> float:
-        return self.mastered / self.students if self.students else 0.0
-
-    @property
-    def share_on_track(self) -> float:
-        return self.on_track / self.students if self.students else 0.0
+    def counted(self) -> int:
+        return self.students
 
 
 @dataclass
-class GroupRow:
+class GroupRow(Shares):
     """One school, course or section: its students and their (student, target) pairs."""
 
     key: str
@@ -76,12 +91,8 @@ class GroupRow:
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
-    def share_mastered(self) -> float:
-        return self.mastered / self.pairs if self.pairs else 0.0
-
-    @property
-    def share_on_track(self) -> float:
-        return self.on_track / self.pairs if self.pairs else 0.0
+    def counted(self) -> int:
+        return self.pairs
 
 
 def account_targets(db: Session, platform_id: int) -> dict[str, str]:
@@ -129,33 +140,23 @@ def target_rows(
 ) -> list[TargetRow]:
     """Per account target: students per level (``levels`` levels, then "no level"), mastered
     and on track. ``only``: these targets (a course's own)."""
-    query: Any
+    # District-wide: one row per student and target already; below, the cells that stand
+    # for their (student, target) in the scope.
+    t: Any = DistrictLevel if scope.whole_district else DistrictCell
+    query = select(
+        t.canvas_outcome_id,
+        t.level_index,
+        func.count(),
+        func.sum(case((t.mastered, 1), else_=0)),
+        func.sum(case((t.on_track, 1), else_=0)),
+    ).group_by(t.canvas_outcome_id, t.level_index)
     if scope.whole_district:
-        t = DistrictLevel
-        query = (
-            select(
-                t.canvas_outcome_id,
-                t.level_index,
-                func.count(),
-                func.sum(case((t.mastered, 1), else_=0)),
-                func.sum(case((t.on_track, 1), else_=0)),
-            )
-            .where(t.platform_id == platform_id)
-            .group_by(t.canvas_outcome_id, t.level_index)
-        )
+        query = query.where(t.platform_id == platform_id)
     else:
-        c = DistrictCell
-        query = _scoped(
-            select(
-                c.canvas_outcome_id,
-                c.level_index,
-                func.count(distinct(c.canvas_user_id)),
-                func.count(distinct(case((c.mastered, c.canvas_user_id)))),
-                func.count(distinct(case((c.on_track, c.canvas_user_id)))),
-            ).group_by(c.canvas_outcome_id, c.level_index),
-            platform_id,
-            scope,
-        )
+        query = _scoped(query, platform_id, scope)
+        once = _pair_lead(scope)
+        if once is not None:
+            query = query.where(_has(once))
     names = account_targets(db, platform_id)
     rows: dict[str, TargetRow] = {}
     for oid, index, count, mastered, on_track in db.execute(query).all():
@@ -172,28 +173,58 @@ def target_rows(
     return sorted(rows.values(), key=lambda r: (order.get(r.canvas_outcome_id, len(order)), r.name))
 
 
+def _has(lead: Lead) -> Any:
+    return DistrictCell.leads.op("&")(int(lead)) != 0
+
+
+def _pair_lead(scope: Scope) -> Lead | None:
+    """The lead that picks one cell per (student, target) in ``scope`` (None: cells are
+    unique there already, one per section)."""
+    if scope.section_id is not None:
+        return None
+    if scope.course_pk is not None:
+        return Lead.COURSE
+    if scope.account_id is not None:
+        return Lead.SCHOOL_TERM if scope.term_id is not None else Lead.SCHOOL
+    return Lead.TERM
+
+
+#: grouping -> (column, one cell per (student, target) in a group, one cell per student)
+_GROUPINGS: dict[str, tuple[str, Lead | None, Lead]] = {
+    "account": ("account_id", Lead.SCHOOL, Lead.STUDENT_SCHOOL),
+    "account_term": ("account_id", Lead.SCHOOL_TERM, Lead.STUDENT_SCHOOL_TERM),
+    "course": ("course_pk", Lead.COURSE, Lead.STUDENT_COURSE),
+    "section": ("canvas_section_id", None, Lead.STUDENT_SECTION),
+}
+
+
 def group_rows(db: Session, platform_id: int, scope: Scope, by: str) -> list[GroupRow]:
     """Schools (``by="account"``), courses (``"course"``) or sections (``"section"``) in the
     scope, each with its students and the share of their (student, target) pairs mastered and
-    on track; a student counted once per group and target."""
+    on track; a student counted once per group and target (one pass over the cells, the
+    leads marking which cell stands for whom)."""
     c = DistrictCell
-    key = {"account": c.account_id, "course": c.course_pk, "section": c.canvas_section_id}[by]
-    pairs = _scoped(
+    grouping = "account_term" if by == "account" and scope.term_id is not None else by
+    column, pair, student = _GROUPINGS[grouping]
+    key = getattr(c, column)
+
+    def counted(condition: Any) -> Any:
+        both = condition if pair is None else and_(_has(pair), condition)
+        return func.sum(case((both, 1), else_=0))
+
+    query = _scoped(
         select(
-            key.label("k"), c.canvas_user_id, c.canvas_outcome_id, c.mastered, c.on_track
-        ).distinct(),
+            key,
+            func.sum(case((_has(student), 1), else_=0)),
+            counted(true()),
+            counted(c.mastered),
+            counted(c.on_track),
+        ).group_by(key),
         platform_id,
         scope,
-    ).subquery()
-    query = select(
-        pairs.c.k,
-        func.count(distinct(pairs.c.canvas_user_id)),
-        func.count(),
-        func.sum(case((pairs.c.mastered, 1), else_=0)),
-        func.sum(case((pairs.c.on_track, 1), else_=0)),
-    ).group_by(pairs.c.k)
+    )
     out = [
-        GroupRow(str(k), str(k), int(students), int(n), int(m or 0), int(o or 0))
+        GroupRow(str(k), str(k), int(students or 0), int(n or 0), int(m or 0), int(o or 0))
         for k, students, n, m, o in db.execute(query).all()
     ]
     _name(db, platform_id, scope, by, out)
@@ -237,17 +268,6 @@ def terms(db: Session, platform_id: int) -> list[tuple[str, str]]:
         .group_by(CanvasCourse.term_id)
     ).all()
     return sorted(((str(t), str(n or t)) for t, n in rows), key=lambda x: x[1].casefold())
-
-
-def course_of(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse | None:
-    """The tenant's synced course (a guessed or foreign id finds nothing)."""
-    course = db.scalars(
-        select(CanvasCourse).where(
-            CanvasCourse.platform_id == platform_id,
-            CanvasCourse.canvas_course_id == canvas_course_id,
-        )
-    ).one_or_none()
-    return course if course is not None and course.last_synced_at is not None else None
 
 
 def school_known(db: Session, platform_id: int, account_id: str) -> bool:

@@ -25,6 +25,7 @@ from lti_app.district.record import learner_record, may_view_record
 from lti_app.grading import charts
 from lti_app.mastery.report import spreadsheet_text
 from lti_app.mastery.scales import Scale
+from lti_app.models.canvas import synced_course
 from lti_app.models.launch import LaunchSession
 from lti_app.web.access import session_required
 
@@ -108,8 +109,11 @@ def school_name(account_id: str) -> str:
     return str(_("School (Canvas sub-account %(id)s)", id=account_id))
 
 
-def _page(template: str, row: LaunchSession, **ctx: Any) -> Response:
-    html = render_template(template, s=row, percent=percent, fmt=charts.fmt, **ctx)
+def _page(template: str, row: LaunchSession, scale: Scale, **ctx: Any) -> Response:
+    levels_css = url_for("grid.levels_css", spec=charts.levels_spec(scale))
+    html = render_template(
+        template, s=row, scale=scale, levels_css=levels_css, percent=percent, fmt=charts.fmt, **ctx
+    )
     return Response(html, mimetype="text/html")
 
 
@@ -144,10 +148,9 @@ def _view(
     return _page(
         "district.html",
         row,
+        scale,
         title=title,
         breadcrumbs=breadcrumbs,
-        scale=scale,
-        levels_css=url_for("grid.levels_css", spec=charts.levels_spec(scale)),
         chart=_chart(targets, scale, title),
         tables=tables,
         group_heading=group_heading,
@@ -220,7 +223,7 @@ def school(row: LaunchSession, account_id: str) -> Response:
 
 
 def _course(row: LaunchSession, course_id: str) -> Any:
-    course = dash.course_of(get_session(), row.deployment.platform_id, course_id)
+    course = synced_course(get_session(), row.deployment.platform_id, course_id)
     if course is None:
         abort(404)
     return course
@@ -297,11 +300,10 @@ def class_grid(row: LaunchSession, course_id: str) -> Response:
     return _page(
         "district_grid.html",
         row,
+        scale,
         title=name,
         breadcrumbs=crumbs,
         grid=grid,
-        scale=scale,
-        levels_css=url_for("grid.levels_css", spec=charts.levels_spec(scale)),
         course_id=course_id,
     )
 
@@ -347,10 +349,9 @@ def _record(row: LaunchSession, uid: str) -> Response:
     return _page(
         "district_record.html",
         row,
+        scale,
         record=found,
         own=own,
-        scale=scale,
-        levels_css=url_for("grid.levels_css", spec=charts.levels_spec(scale)),
         record_charts=charts_by_target,
         **charts.CHART_FRAME,
     )

@@ -5,19 +5,49 @@ current level on that target from their evidence in every synced course, under t
 policy. ``district_cell`` repeats that level once per course (and section) the student is in
 that links the target, with the course's school (sub-account) and term, so every dashboard
 view is one indexed aggregate over one table and counts each student once per target
-(``COUNT(DISTINCT canvas_user_id)``) however many courses assess it. Both are rebuilt for the
-students of a course at the end of its sync (``lti_app.district.aggregate``).
+however many courses assess it. Counting once needs no ``DISTINCT`` at request time: each
+cell's ``leads`` (:class:`Lead` bits) marks it as the one cell that stands for its student and
+target (or its student) within a school, a term, a school's term or a course, decided when the
+student's cells are rebuilt. Both tables are rebuilt for the students of a course at the end of
+its sync (``lti_app.district.aggregate``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import IntFlag
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+
+
+class Lead(IntFlag):
+    """Which groups a cell stands for once: set on exactly one cell per key (:data:`LEAD_KEYS`)."""
+
+    TERM = 1  # (student, target, term)
+    SCHOOL = 2  # (student, target, school)
+    SCHOOL_TERM = 4  # (student, target, school, term)
+    COURSE = 8  # (student, target, course)
+    STUDENT_SCHOOL = 16  # (student, school)
+    STUDENT_SCHOOL_TERM = 32  # (student, school, term)
+    STUDENT_COURSE = 64  # (student, course)
+    STUDENT_SECTION = 128  # (student, course, section)
+
+
+#: The cell columns each lead is unique over.
+LEAD_KEYS: dict[Lead, tuple[str, ...]] = {
+    Lead.TERM: ("canvas_user_id", "canvas_outcome_id", "term_id"),
+    Lead.SCHOOL: ("canvas_user_id", "canvas_outcome_id", "account_id"),
+    Lead.SCHOOL_TERM: ("canvas_user_id", "canvas_outcome_id", "account_id", "term_id"),
+    Lead.COURSE: ("canvas_user_id", "canvas_outcome_id", "course_pk"),
+    Lead.STUDENT_SCHOOL: ("canvas_user_id", "account_id"),
+    Lead.STUDENT_SCHOOL_TERM: ("canvas_user_id", "account_id", "term_id"),
+    Lead.STUDENT_COURSE: ("canvas_user_id", "course_pk"),
+    Lead.STUDENT_SECTION: ("canvas_user_id", "course_pk", "canvas_section_id"),
+}
 
 
 class DistrictLevel(Base):
@@ -29,7 +59,15 @@ class DistrictLevel(Base):
             "canvas_outcome_id",
             name="uq_district_level_platform_user_outcome",
         ),
-        Index("ix_district_level_platform_outcome", "platform_id", "canvas_outcome_id"),
+        # Covers the district-wide count (grouped by target and level, no table read).
+        Index(
+            "ix_district_level_platform_outcome",
+            "platform_id",
+            "canvas_outcome_id",
+            "level_index",
+            "mastered",
+            "on_track",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,3 +105,4 @@ class DistrictCell(Base):
     level_index: Mapped[int | None] = mapped_column(Integer)
     mastered: Mapped[bool] = mapped_column(Boolean, default=False)
     on_track: Mapped[bool] = mapped_column(Boolean, default=False)
+    leads: Mapped[int] = mapped_column(Integer, default=0)

@@ -50,9 +50,11 @@ def upgrade() -> None:
             "canvas_outcome_id",
             name="uq_district_level_platform_user_outcome",
         ),
-    )  # fmt: skip
+    )
     op.create_index(
-        "ix_district_level_platform_outcome", "district_level", ["platform_id", "canvas_outcome_id"]
+        "ix_district_level_platform_outcome",
+        "district_level",
+        ["platform_id", "canvas_outcome_id", "level_index", "mastered", "on_track"],
     )
     op.create_table(
         "district_cell",
@@ -73,7 +75,8 @@ def upgrade() -> None:
         sa.Column("level_index", sa.Integer, nullable=True),
         sa.Column("mastered", sa.Boolean, nullable=False),
         sa.Column("on_track", sa.Boolean, nullable=False),
-    )  # fmt: skip
+        sa.Column("leads", sa.Integer, nullable=False),
+    )
     op.create_index(
         "ix_district_cell_platform_account", "district_cell", ["platform_id", "account_id"]
     )
