@@ -158,3 +158,53 @@ def test_another_platforms_data_is_never_counted(sync_app: Flask, platform_id: i
             )
         ).one()
         assert ada == 3.3  # the other Canvas's 0 for "812" is not this Ada's evidence
+
+
+def test_one_school_two_courses_and_two_sections_still_count_a_student_once(
+    sync_app: Flask, platform_id: int
+) -> None:
+    """Ada is in two courses of school 2 (and in two sections of the first); every view of
+    the school, its term and its courses counts her once per target."""
+    sync(
+        sync_app,
+        platform_id,
+        "12",
+        canvas_course(
+            [D1, D2],
+            [
+                enrollment("812", "Ada Lovelace", "45"),
+                enrollment("812", "Ada Lovelace", "46"),
+                enrollment("813", "Alan Turing", "46"),
+            ],
+            [scored("1", "812", "501", 4.0), scored("2", "813", "501", 1.0)],
+        ),
+    )
+    sync(
+        sync_app,
+        platform_id,
+        "13",
+        canvas_course([D1], [enrollment("812", "Ada Lovelace", "47")], []),
+    )
+    with session_scope(sync_app) as db:
+        for scope in (dash.Scope(account_id="2"), dash.Scope(account_id="2", term_id="1")):
+            rows = {
+                r.canvas_outcome_id: r for r in dash.target_rows(db, platform_id, scope, LEVELS)
+            }
+            assert (rows["501"].students, rows["501"].mastered) == (2, 1), scope
+            assert rows["502"].students == 2, scope
+        for scope in (dash.Scope(), dash.Scope(term_id="1")):
+            (school,) = dash.group_rows(db, platform_id, scope, "account")
+            assert (school.students, school.pairs, school.mastered) == (2, 4, 1), scope
+        courses = {g.key: g for g in dash.group_rows(db, platform_id, dash.Scope(), "course")}
+        assert sorted((g.students, g.pairs, g.mastered) for g in courses.values()) == [
+            (1, 1, 1),  # course 13: Ada on D.1
+            (2, 4, 1),  # course 12: Ada and Alan on D.1 and D.2, Ada once despite two sections
+        ]
+        course_pk = next(int(k) for k, g in courses.items() if g.pairs == 4)
+        sections = {
+            g.key: (g.students, g.pairs)
+            for g in dash.group_rows(db, platform_id, dash.Scope(course_pk=course_pk), "section")
+        }
+        assert sections == {"45": (1, 2), "46": (2, 4)}
+        in_course = dash.target_rows(db, platform_id, dash.Scope(course_pk=course_pk), LEVELS)
+        assert [r.students for r in in_course] == [2, 2]
