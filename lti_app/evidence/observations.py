@@ -14,16 +14,16 @@ observed is kept and shown with it.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from lti_app.context import Invalid, NotSynced
 from lti_app.input_rules import bidi_control, control_character, finite_number
 from lti_app.mastery.calculation import Evidence, SourceKind
+from lti_app.mastery.own_evidence import by_pair
 from lti_app.mastery.pathways import NOTE_MAX
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import CanvasApiToken, CourseOutcome, CourseStudent, SyncRun
@@ -302,32 +302,35 @@ def connected_teacher(db: Session, platform_id: int, canvas_course_id: str) -> s
     return ""
 
 
-def observation_evidence(
-    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
-) -> dict[tuple[str, str], list[Evidence]]:
-    """Every observation of the course (or of one student) as evidence, per (student, target);
-    the note travels as the evidence's ``reason`` (shown with it)."""
-    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
+def observation_rows(
+    platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+) -> Select[int, str, str, float, datetime, str | None]:
+    """Every observation of the course (or of one student) as an ``own_evidence`` row,
+    unordered; the note is the evidence's ``reason`` (shown with it)."""
     query = select(
         Observation.id,
         Observation.canvas_user_id,
         Observation.canvas_outcome_id,
-        Observation.level,
-        Observation.recorded_at,
-        Observation.note,
+        Observation.level.label("level"),
+        Observation.recorded_at.label("at"),
+        Observation.note.label("reason"),
     ).where(
         Observation.platform_id == platform_id,
         Observation.canvas_course_id == canvas_course_id,
     )
     if canvas_user_id is not None:
         query = query.where(Observation.canvas_user_id == canvas_user_id)
-    for oid_, uid, oid, level, at, note in db.execute(
-        query.order_by(Observation.recorded_at, Observation.id)
-    ):
-        out[(uid, oid)].append(
-            Evidence(level, at, kind=SourceKind.OBSERVATION, reason=note, id=f"obs:{oid_}")
-        )
-    return dict(out)
+    return query
+
+
+def observation_evidence(
+    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+) -> dict[tuple[str, str], list[Evidence]]:
+    """Every observation of the course (or of one student) as evidence, per (student, target),
+    oldest first."""
+    query = observation_rows(platform_id, canvas_course_id, canvas_user_id)
+    rows = db.execute(query.order_by(Observation.recorded_at, Observation.id))
+    return by_pair(SourceKind.OBSERVATION, rows)
 
 
 def observed_days(

@@ -40,7 +40,9 @@ from lti_app.context import (
 from lti_app.pathways.evidence import (
     clear_override,
     override_evidence,
+    override_rows,
     scored_evidence,
+    scored_rows,
     set_override,
 )
 from lti_app.pathways.lifecycle import (
@@ -87,6 +89,7 @@ __all__ = [
     "effective_menu",
     "library",
     "override_evidence",
+    "override_rows",
     "propose",
     "queue_counts",
     "request_reassessment",
@@ -98,6 +101,7 @@ __all__ = [
     "save_menu",
     "score",
     "scored_evidence",
+    "scored_rows",
     "set_override",
     "student_view",
     "submit",
