@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from sqlalchemy import Select, Text, cast, null, select
+from sqlalchemy import Text, cast, null, select
 from sqlalchemy.orm import Session
 
 from lti_app.context import CourseContext, Invalid, NotFound
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.calculation import Evidence, SourceKind
 from lti_app.mastery.own_evidence import by_pair
+from lti_app.models.own_rows import OwnRows, oldest_first, own_rows
 from lti_app.models.pathways import (
     Demonstration,
     MasteryOverride,
@@ -23,57 +22,37 @@ from lti_app.policies.store import effective_policy
 
 def scored_rows(
     platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
-) -> Select[int, str, str, float | None, datetime | None, str | None]:
-    """Every scored attempt of the course (or of one student) as an ``own_evidence`` row
-    (no reason), unordered; only the columns evidence needs."""
-    query = select(
-        Demonstration.id,
-        Demonstration.canvas_user_id,
-        Demonstration.canvas_outcome_id,
-        Demonstration.score.label("level"),
-        Demonstration.scored_at.label("at"),
-        cast(null(), Text).label("reason"),
-    ).where(
-        Demonstration.platform_id == platform_id,
-        Demonstration.canvas_course_id == canvas_course_id,
+) -> OwnRows:
+    """Every scored attempt of the course (or of one student) as an ``own_rows`` row (no
+    reason); ``grading.course_mastery.tool_evidence`` makes it evidence."""
+    return own_rows(
+        Demonstration,
+        Demonstration.score,
+        Demonstration.scored_at,
+        cast(null(), Text),
+        platform_id,
+        canvas_course_id,
+        canvas_user_id,
         Demonstration.score.is_not(None),
         Demonstration.scored_at.is_not(None),
     )
-    if canvas_user_id is not None:
-        query = query.where(Demonstration.canvas_user_id == canvas_user_id)
-    return query
 
 
 def override_rows(
     platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
-) -> Select[int, str, str, float, datetime, str]:
+) -> OwnRows:
     """Every override in force (not cleared) of the course (or of one student) as an
-    ``own_evidence`` row, unordered."""
-    query = select(
-        MasteryOverride.id,
-        MasteryOverride.canvas_user_id,
-        MasteryOverride.canvas_outcome_id,
-        MasteryOverride.level.label("level"),
-        MasteryOverride.created_at.label("at"),
+    ``own_rows`` row."""
+    return own_rows(
+        MasteryOverride,
+        MasteryOverride.level,
+        MasteryOverride.created_at,
         MasteryOverride.reason,
-    ).where(
-        MasteryOverride.platform_id == platform_id,
-        MasteryOverride.canvas_course_id == canvas_course_id,
+        platform_id,
+        canvas_course_id,
+        canvas_user_id,
         MasteryOverride.cleared_at.is_(None),
     )
-    if canvas_user_id is not None:
-        query = query.where(MasteryOverride.canvas_user_id == canvas_user_id)
-    return query
-
-
-def scored_evidence(
-    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
-) -> dict[tuple[str, str], list[Evidence]]:
-    """Every scored attempt of the course (or of one student) as evidence, per
-    (canvas_user_id, outcome id), oldest first."""
-    query = scored_rows(platform_id, canvas_course_id, canvas_user_id)
-    rows = db.execute(query.order_by(Demonstration.scored_at, Demonstration.id))
-    return by_pair(SourceKind.DEMONSTRATION, rows)
 
 
 def override_evidence(
@@ -81,9 +60,8 @@ def override_evidence(
 ) -> dict[tuple[str, str], list[Evidence]]:
     """Every override in force (not cleared) of the course (or of one student), per
     (canvas_user_id, outcome id), oldest first."""
-    query = override_rows(platform_id, canvas_course_id, canvas_user_id)
-    rows = db.execute(query.order_by(MasteryOverride.created_at, MasteryOverride.id))
-    return by_pair(SourceKind.OVERRIDE, rows)
+    query = oldest_first(override_rows(platform_id, canvas_course_id, canvas_user_id))
+    return by_pair(SourceKind.OVERRIDE, db.execute(query))
 
 
 def set_override(

@@ -41,7 +41,6 @@ from lti_app.pathways.evidence import (
     clear_override,
     override_evidence,
     override_rows,
-    scored_evidence,
     scored_rows,
     set_override,
 )
@@ -100,7 +99,6 @@ __all__ = [
     "save_library",
     "save_menu",
     "score",
-    "scored_evidence",
     "scored_rows",
     "set_override",
     "student_view",
