@@ -7,7 +7,7 @@ PYTHON    ?= python3
 
 .PHONY: install demo test lint bench bench-writeback bench-load browser clean
 
-install: $(STAMP)
+install: $(STAMP) translations
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,22 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,bench]"
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
+
+# The message catalogs (lti_app/translations/<lang>/LC_MESSAGES/messages.po) compiled for use;
+# i18n-update re-extracts every marked string and merges it into each catalog to translate.
+CATALOGS  := $(wildcard lti_app/translations/*/LC_MESSAGES/messages.po)
+.PHONY: translations i18n-update
+translations: $(STAMP) $(CATALOGS:.po=.mo)
+
+lti_app/translations/%/LC_MESSAGES/messages.mo: lti_app/translations/%/LC_MESSAGES/messages.po
+	$(BIN)/pybabel compile --statistics -d lti_app/translations -l $*
+
+i18n-update: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --no-wrap \
+	  --project "Mastery Pathways" --copyright-holder "Mastery Pathways" \
+	  -o lti_app/translations/messages.pot .
+	$(BIN)/pybabel update -i lti_app/translations/messages.pot -d lti_app/translations \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 browser:

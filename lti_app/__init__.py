@@ -61,6 +61,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     from lti_app.sync import views as sync_views
     from lti_app.web import (
         home,
+        i18n,
         input_guard,
         local_time,
         security,
@@ -73,6 +74,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
 
     input_guard.init_app(app)  # before the blueprints: their routes use its converter
     security.init_app(app)
+    i18n.init_app(app)
     text_filters.init_app(app)
     local_time.init_app(app)
     app.register_blueprint(lti_views.bp)

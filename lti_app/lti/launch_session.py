@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from lti_app.db import commit_without_waiting_for_disk
+from lti_app.languages import supported
 from lti_app.lti.roles import classify
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Deployment
@@ -38,6 +39,7 @@ CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
 CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
 ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
 PLACEMENT = "https://www.instructure.com/placement"
+PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 
 def _hash(secret: str) -> str:
@@ -77,6 +79,9 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
     launch_roles = classify(roles)
     context = claims.get(CONTEXT) if isinstance(claims.get(CONTEXT), dict) else None
     custom = claims.get(CUSTOM) if isinstance(claims.get(CUSTOM), dict) else {}
+    presentation: dict[str, Any] = claims.get(PRESENTATION) or {}
+    if not isinstance(presentation, dict):
+        presentation = {}
     name = claims.get("name") or " ".join(
         p for p in (claims.get("given_name"), claims.get("family_name")) if p
     )
@@ -101,6 +106,7 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
         roles=roles,
         placement=_substituted(claims.get(PLACEMENT)),
         time_zone=known_zone(_substituted((custom or {}).get("canvas_user_time_zone"))),
+        locale=supported(presentation.get("locale")),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )

@@ -50,6 +50,8 @@ class LaunchSession(Base):
     placement: Mapped[str | None] = mapped_column(String(64))
     # The user's time zone from Canvas ($Person.address.timezone), a valid IANA name or None.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The page language: from the launch (launch_presentation.locale), then the reader's switch.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -115,6 +115,7 @@ FORM: dict[str, list[str]] = {
     "lti.launch": ["id_token", "state", "lti_storage_target", "lti_storage_verified", "error"],
     "lti.register": REGISTER_FIELDS,
     "session.sign_out": [],
+    "language.switch": ["language", "next"],
     "canvas.sync_start": [],
     "canvas.connect": [],
     "canvas.disconnect": [],
