@@ -9,23 +9,26 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import QueryableAttribute
 
+from lti_app.models.key_columns import StudentTargetRow
+
+Column = QueryableAttribute[Any] | ColumnElement[Any]
 OwnRows = Select[int, str, str, float | None, datetime | None, str | None]
 
 
 def own_rows(
-    model: Any,
-    level: Any,
-    at: Any,
-    reason: Any,
+    model: type[StudentTargetRow],
+    level: Column,
+    at: Column,
+    reason: Column,
     platform_id: int,
     canvas_course_id: str,
     canvas_user_id: str | None,
     *conditions: ColumnElement[bool],
 ) -> OwnRows:
-    """The rows of ``model`` (a table with the tool's course and student columns) for the
-    course (or one student) meeting ``conditions``, unordered; only the columns evidence
-    needs."""
+    """The rows of ``model`` for the course (or one student) meeting ``conditions``, unordered;
+    only the columns evidence needs."""
     query = select(
         model.id,
         model.canvas_user_id,
