@@ -173,3 +173,13 @@ def test_the_admin_home_and_the_student_page_link_to_the_new_views(
     handle = session(browser, [LEARNER], "812")
     page = get(browser, f"/s/{handle}/")[1]
     assert f'href="/s/{handle}/record"' in page
+
+
+def test_the_teacher_drill_down_links_to_the_student_record(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle = session(browser, [INSTRUCTOR], "700")
+    status, page = get(browser, f"/s/{handle}/grid/812/501")
+    assert status == 200, page
+    assert f'href="/s/{handle}/record/812"' in page
+    assert "Ava Jones across all courses" in page
