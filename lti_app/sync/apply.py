@@ -21,6 +21,7 @@ from lti_app.models.canvas import (
     CanvasCourse,
     CarrierAssignment,
     CourseAlignment,
+    CourseGradingPeriod,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -217,6 +218,14 @@ def apply_snapshot(
         "alignment",
         {k: columns(v) for k, v in snapshot.alignments.items()},
     )
+    if snapshot.grading_periods is not None:
+        summary.tables["grading_periods"] = _sync_table(
+            db,
+            CourseGradingPeriod,
+            course.id,
+            "canvas_grading_period_id",
+            {k: columns(v) for k, v in snapshot.grading_periods.items()},
+        )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
         "sections": len(snapshot.sections),
