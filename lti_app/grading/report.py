@@ -32,7 +32,7 @@ from lti_app.grading.grid import (
     level_index,
 )
 from lti_app.mastery.calculation import Basis, Evidence, Policy, Result, ordered, ruby_round2
-from lti_app.mastery.canvas_rollup import ScoredResult
+from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import CanvasCourse, CourseGradingPeriod
@@ -191,7 +191,7 @@ def _read_evidence(
 
 def levels_as_of(
     evidence: _Evidence,
-    scorings: Mapping[str, canvas_parity.CanvasScoring],
+    scorings: Mapping[str, CanvasScoring],
     scale: Scale,
     policy: Policy,
     mapping: AnyMapping,

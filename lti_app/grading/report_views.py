@@ -97,7 +97,7 @@ def _period(periods: list[model.Period]) -> model.Period:
 
 def _range_title(key: str) -> str:
     _, start, end = key.split(":")
-    return gettext("%(start)s to %(end)s", start=start, end=end)
+    return str(gettext("%(start)s to %(end)s", start=start, end=end))
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,12 +154,14 @@ def _context(
 def change_text(change: float | None) -> str:
     """The change over the period in words and figures (never a sign or colour alone)."""
     if change is None:
-        return gettext("not enough evidence to compare")
-    if change > 0:
-        return gettext("up %(amount)s", amount=charts.fmt(change))
-    if change < 0:
-        return gettext("down %(amount)s", amount=charts.fmt(-change))
-    return gettext("no change")
+        text = gettext("not enough evidence to compare")
+    elif change > 0:
+        text = gettext("up %(amount)s", amount=charts.fmt(change))
+    elif change < 0:
+        text = gettext("down %(amount)s", amount=charts.fmt(-change))
+    else:
+        text = gettext("no change")
+    return str(text)
 
 
 def _query(period: model.Period, section: str | None, uid: str | None) -> dict[str, str]:

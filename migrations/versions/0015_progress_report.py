@@ -71,5 +71,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("report_comment")
-    op.drop_table("course_grading_period")
+    for table in ("report_comment", "course_grading_period"):
+        op.drop_table(table)

@@ -28,7 +28,9 @@ def test_periods_are_stored_updated_and_removed(sync_app: Flask, platform_id: in
         q1 = db.scalars(select(CourseGradingPeriod)).first()
         assert q1 is not None and q1.start_date == T0 and q1.end_date == T0 + timedelta(weeks=9)
 
-    renamed = [GradingPeriod("8", "Second quarter", T0 + timedelta(weeks=9), T0 + timedelta(weeks=18))]
+    renamed = [
+        GradingPeriod("8", "Second quarter", T0 + timedelta(weeks=9), T0 + timedelta(weeks=18))
+    ]
     assert run(sync_app, platform_id, FakeCanvas(periods=renamed)).ok
     assert stored(sync_app) == [("8", "Second quarter", False)]
 
