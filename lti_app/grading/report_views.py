@@ -154,7 +154,7 @@ def _context(
 def change_text(change: float | None) -> str:
     """The change over the period in words and figures (never a sign or colour alone)."""
     if change is None:
-        text = gettext("not enough evidence to compare")
+        text = gettext("no earlier level")
     elif change > 0:
         text = gettext("up %(amount)s", amount=charts.fmt(change))
     elif change < 0:
