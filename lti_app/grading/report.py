@@ -56,9 +56,10 @@ class Period:
     """``gp:<Canvas id>`` or ``range:<start>:<end>`` (dates, both days included)."""
     title: str
     start: datetime | None
-    """Evidence dated before this is before the period (None: from the very first)."""
+    """Evidence dated up to this is before the period (None: from the very first)."""
     end: datetime
-    """Evidence dated up to and including this counts for the level at the period's end."""
+    """Evidence dated up to and including this counts for the level at the period's end: a
+    period holds ``start < at <= end``, as Canvas places dates (docs/canvas.md §12.1)."""
     closed: bool = False
 
     @property
@@ -261,7 +262,7 @@ def build(
     scorings = canvas_parity.scorings(db, course) if policy.basis is Basis.CANVAS else {}
     at_end = levels_as_of(evidence, scorings, scale, policy, mapping, period.end)
     at_start = (
-        levels_as_of(evidence, scorings, scale, policy, mapping, period.start - _TICK)
+        levels_as_of(evidence, scorings, scale, policy, mapping, period.start)
         if period.start is not None
         else {}
     )
@@ -276,9 +277,6 @@ def build(
         for student in students
     ]
     return Report(course, period, sections, reports)
-
-
-_TICK = timedelta(microseconds=1)  # "before the period": strictly earlier than its start
 
 
 def _groups(
@@ -302,7 +300,7 @@ def _groups(
         count = sum(
             1
             for e in evidence.items.get(pair, ())
-            if e.at <= period.end and (period.start is None or e.at >= period.start)
+            if e.at <= period.end and (period.start is None or e.at > period.start)
         )
         line = TargetLine(
             target,
