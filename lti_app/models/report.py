@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import StudentTargetRow
 
 
-class ReportComment(Base):
+class ReportComment(StudentTargetRow, Base):
     __tablename__ = "report_comment"
     __table_args__ = (
         UniqueConstraint(
@@ -30,11 +31,6 @@ class ReportComment(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
-    canvas_user_id: Mapped[str] = mapped_column(String(64))
-    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     period: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     written_by: Mapped[str] = mapped_column(String(64))
