@@ -36,6 +36,7 @@ from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import CanvasCourse, CourseGradingPeriod
+from lti_app.models.key_columns import StudentTarget
 from lti_app.models.report import ReportComment
 
 Pair = tuple[str, str]
@@ -322,44 +323,21 @@ def _groups(
 # --------------------------------------------------------------------------------------------
 
 
-def save_comment(
-    db: Session,
-    platform_id: int,
-    canvas_course_id: str,
-    canvas_user_id: str,
-    canvas_outcome_id: str,
-    period: str,
-    text: str,
-    written_by: str,
-) -> None:
-    """Write, replace or (with empty text) remove one comment. The caller has checked that the
-    writer teaches the course and that the student and target belong to it."""
+def save_comment(db: Session, key: StudentTarget, period: str, text: str, written_by: str) -> None:
+    """Write, replace or (with empty text) remove the comment on one student and target for
+    one period. The caller has checked that the writer teaches the course and that the student
+    and target belong to it."""
     text = text.strip()[:COMMENT_MAX]
     row = db.scalar(
         select(ReportComment).where(
-            ReportComment.platform_id == platform_id,
-            ReportComment.canvas_course_id == canvas_course_id,
-            ReportComment.canvas_user_id == canvas_user_id,
-            ReportComment.canvas_outcome_id == canvas_outcome_id,
+            *(getattr(ReportComment, column) == value for column, value in key.items()),
             ReportComment.period == period,
         )
     )
     if not text:
         if row is not None:
             db.delete(row)
-        return
-    if row is None:
-        db.add(
-            ReportComment(
-                platform_id=platform_id,
-                canvas_course_id=canvas_course_id,
-                canvas_user_id=canvas_user_id,
-                canvas_outcome_id=canvas_outcome_id,
-                period=period,
-                text=text,
-                written_by=written_by,
-            )
-        )
+    elif row is None:
+        db.add(ReportComment(**key, period=period, text=text, written_by=written_by))
     else:
-        row.text = text
-        row.written_by = written_by
+        row.text, row.written_by = text, written_by

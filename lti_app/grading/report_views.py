@@ -22,6 +22,7 @@ from lti_app.grading import report as model
 from lti_app.grading.grid import course_roster, grid_targets
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
+from lti_app.models.key_columns import StudentTarget
 from lti_app.models.launch import LaunchSession
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
@@ -234,16 +235,14 @@ def save_comments(row: LaunchSession, uid: str) -> Response:
     for target in grid_targets(db, course.id):
         field = f"comment-{target.canvas_outcome_id}"
         if field in request.form:
-            model.save_comment(
-                db,
-                platform_id,
-                row.canvas_course_id,
-                uid,
-                target.canvas_outcome_id,
-                period,
-                request.form.get(field, ""),
-                row.canvas_user_id or row.user_sub,
+            key = StudentTarget(
+                platform_id=platform_id,
+                canvas_course_id=row.canvas_course_id,
+                canvas_user_id=uid,
+                canvas_outcome_id=target.canvas_outcome_id,
             )
+            text = request.form.get(field, "")
+            model.save_comment(db, key, period, text, row.canvas_user_id or row.user_sub)
     db.commit()
     target_url = url_for("report.student_report", handle=row.id, uid=uid, period=period, saved=1)
     return Response(status=303, headers={"Location": target_url})
@@ -253,19 +252,22 @@ def save_comments(row: LaunchSession, uid: str) -> Response:
 @session_required()
 def print_view(row: LaunchSession) -> Response:
     """Print-ready: no navigation, one student per page (a class, a section or one student)."""
-    ctx = _print_context(row)
-    if isinstance(ctx, Response):
-        return ctx
-    return Response(render_template("report_print.html", **ctx), mimetype="text/html")
+    return _printed(row, as_pdf=False)
 
 
 @bp.get("/report.pdf")
 @session_required()
 def pdf(row: LaunchSession) -> Response:
     """The print view's content as a PDF made on the server (WeasyPrint)."""
+    return _printed(row, as_pdf=True)
+
+
+def _printed(row: LaunchSession, *, as_pdf: bool) -> Response:
     ctx = _print_context(row)
     if isinstance(ctx, Response):
         return ctx
+    if not as_pdf:
+        return Response(render_template("report_print.html", **ctx), mimetype="text/html")
     body = report_pdf.to_pdf(
         render_template("report_print.html", **ctx, pdf=True, inline_css=_print_css())
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import fields
 from typing import Any, Protocol
 
 from lti_app.canvas.client.errors import (
@@ -294,17 +295,9 @@ def _grading_periods(client: CourseReader, course_id: str) -> dict[str, GradingP
         periods = client.grading_periods(course_id)
     except OPTIONAL_READ_ERRORS:
         return None
+    kept = [f.name for f in fields(GradingPeriodRow) if f.name != "canvas_grading_period_id"]
     return {
-        p.id: GradingPeriodRow(
-            canvas_grading_period_id=p.id,
-            title=p.title,
-            start_date=p.start_date,
-            end_date=p.end_date,
-            close_date=p.close_date,
-            weight=p.weight,
-            is_closed=p.is_closed,
-        )
-        for p in periods
+        p.id: GradingPeriodRow(p.id, **{name: getattr(p, name) for name in kept}) for p in periods
     }
 
 
