@@ -1,7 +1,7 @@
 """District dashboard: outcome owners, course school and term, and the aggregates
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-05 04:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
