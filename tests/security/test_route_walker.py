@@ -109,6 +109,10 @@ QUERY: dict[str, list[str]] = {
     "writeback.page": ["status"],
     "evidence.page": ["target", "section"],
     "evidence.done": ["target", "section"],
+    "report.class_report": ["period", "from", "to", "section"],
+    "report.student_report": ["period", "from", "to", "saved"],
+    "report.print_view": ["period", "from", "to", "section", "student"],
+    "report.pdf": ["period", "from", "to", "section", "student"],
     "district.district": ["term", "csv"],
     "district.school": ["term", "csv"],
     "district.course": ["term", "csv"],
@@ -136,6 +140,7 @@ FORM: dict[str, list[str]] = {
     "writeback.retry_one": [],
     "evidence.save": ["target", "section", f"lv-{AVA}", "lv-813", "note", "observed_on"],
     "evidence.upload": ["file"],
+    "report.save_comments": ["period"],
 }
 GET_ONLY = {
     "static",
