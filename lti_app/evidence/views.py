@@ -28,6 +28,7 @@ from lti_app.evidence.observations import (
     record,
     today,
 )
+from lti_app.mastery.district_text import localized_scale
 from lti_app.models.canvas import CourseSection, CourseStudent, synced_course
 from lti_app.models.launch import LaunchSession
 from lti_app.models.observation import VIA_FORM, VIA_UPLOAD
@@ -35,6 +36,7 @@ from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
 from lti_app.policies.store import effective_policy
 from lti_app.web.access import refuse, session_required
+from lti_app.web.i18n import current_language
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("evidence", __name__, url_prefix="/s/<handle>/evidence")
@@ -112,6 +114,9 @@ def _page(row: LaunchSession, status: int = 200, **ctx: Any) -> Response:
         actor,
         status=status,
         scale=eff.scale,
+        # The choices in the reader's language; the CSV hint keeps the district's short labels,
+        # which are what a file may hold.
+        shown_scale=localized_scale(eff.scale, current_language()),
         targets=targets,
         target=target,
         target_title=next((t.title for t in targets if t.canvas_outcome_id == target), ""),

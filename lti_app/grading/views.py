@@ -33,12 +33,14 @@ from lti_app.input_rules import whole_number
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Basis, Method, SourceKind
+from lti_app.mastery.district_text import localized_scale
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as pathways_service
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
+from lti_app.web.i18n import current_language
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("grid", __name__)
@@ -272,8 +274,9 @@ def grid(row: LaunchSession) -> Response:
     closed = _closed(request.args.getlist("closed"), len(groups))
     groups = _groups(data.targets, closed)
     students = [s for s in data.students if not section or section in s.section_ids]
+    scale = localized_scale(eff.scale, current_language())
     rows = _rows(
-        Grid(data.course, data.sections, students, data.targets, data.cells), eff.scale, groups
+        Grid(data.course, data.sections, students, data.targets, data.cells), scale, groups
     )
     _sort(rows, sort)
 
@@ -292,7 +295,7 @@ def grid(row: LaunchSession) -> Response:
         "grid.html",
         s=row,
         eff=eff,
-        scale=eff.scale,
+        scale=scale,
         levels_css=levels_css_url(eff.scale),
         course=data.course,
         sections=data.sections,
@@ -379,7 +382,7 @@ def _drill_page(
         s=row,
         d=drill,
         growth=growth,
-        scale=eff.scale,
+        scale=localized_scale(eff.scale, current_language()),
         eff=eff,
         levels_css=levels_css_url(eff.scale),
         chart=charts.chart_of(drill, eff.scale),

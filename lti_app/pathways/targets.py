@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,6 +22,20 @@ from lti_app.models.pathways import (
     PathwayLibraryKind,
 )
 from lti_app.pathways.actor import clock_now
+from lti_app.policies.district_texts import Translations, stored, translation_errors
+
+#: The texts of a library kind or menu item that may be written in other languages, and their
+#: length limits (the same as the district's own).
+ENTRY_TEXT_LIMITS: Mapping[str, int] = {
+    "title": rules.TITLE_MAX,
+    "instructions": rules.INSTRUCTIONS_MAX,
+}
+
+
+def entry_translation_errors(translations: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """``{"es-title": message}`` for each translated title or instructions that cannot be saved."""
+    names = {"title": gettext("Title"), "instructions": gettext("Instructions")}
+    return translation_errors(translations, names, ENTRY_TEXT_LIMITS)
 
 
 def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:
@@ -99,6 +114,7 @@ class LibraryRow:
     enabled: bool
     title: str
     instructions: str
+    translations: Translations = field(default_factory=dict)
 
 
 def save_library(
@@ -118,6 +134,7 @@ def save_library(
         _, item_errors = rules.validate_menu_item(
             row.kind, row.title, row.instructions, "", "", clock_now()
         )
+        item_errors |= entry_translation_errors(row.translations)
         errors |= {f"{row.kind}-{key}": message for key, message in item_errors.items()}
     if not any(r.enabled for r in rows):
         errors["library"] = "Keep at least one kind enabled."
@@ -128,5 +145,6 @@ def save_library(
         kind.enabled = row.enabled
         kind.title = row.title.strip()
         kind.instructions = row.instructions.strip()
+        kind.translations = stored(row.translations)
     db.flush()
     return library(db, platform_id)

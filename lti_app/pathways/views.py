@@ -19,11 +19,14 @@ from lti_app.db import get_session
 from lti_app.grading import course_mastery
 from lti_app.grading import grid as grid_model
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.mastery.district_text import localized_scale
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
+from lti_app.policies.district_texts import Translations, translations_from_form
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
+from lti_app.web.i18n import current_language
 from lti_app.web.input_guard import ids
 from lti_app.writeback.dispatch import kick_after_response
 
@@ -50,6 +53,16 @@ def index(row: LaunchSession) -> Response:
     )
 
 
+def _translated_fields(translations: Translations | None) -> dict[str, str]:
+    """The form's fields of an entry's other-language texts: {"es-title": ..., ...}."""
+    empty = translations_from_form({}, "", svc.ENTRY_TEXT_LIMITS)
+    return {
+        f"{lang}-{name}": ((translations or {}).get(lang) or {}).get(name, "")
+        for lang, texts in empty.items()
+        for name in texts
+    }
+
+
 def _menu_form(db: Session, actor: svc.CourseContext, oid: str) -> dict[str, dict[str, Any]]:
     """The editor's rows, one per library kind, filled from the menu in force."""
     entries, _ = svc.effective_menu(db, actor, oid)
@@ -66,6 +79,7 @@ def _menu_form(db: Session, actor: svc.CourseContext, oid: str) -> dict[str, dic
             "instructions": entry.instructions if entry else kind.instructions,
             "due": entry.due_at.strftime("%Y-%m-%d") if entry and entry.due_at else "",
             "attempt_limit": str(entry.attempt_limit) if entry and entry.attempt_limit else "",
+            **_translated_fields(entry.translations if entry else kind.translations),
         }
     return form
 
@@ -121,6 +135,7 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
             instructions=request.form.get(f"{kind}-instructions", ""),
             due=request.form.get(f"{kind}-due", ""),
             attempt_limit=request.form.get(f"{kind}-attempt_limit", ""),
+            translations=translations_from_form(request.form, kind, svc.ENTRY_TEXT_LIMITS),
         )
         for kind in kinds
     ]
@@ -136,6 +151,7 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
                 "instructions": r.instructions,
                 "due": r.due,
                 "attempt_limit": r.attempt_limit,
+                **_translated_fields(r.translations),
             }
             for r in rows
         }
@@ -194,11 +210,12 @@ def _current_levels(
     except course_mastery.CourseNotSynced:
         return None
     out: dict[tuple[str, str], str] = {}
+    scale = localized_scale(eff.scale, current_language())
     for key, cell in data.cells.items():
         if cell.level is None or cell.level_index is None:
             out[key] = "no level yet"
             continue
-        level = eff.scale.levels[cell.level_index]
+        level = scale.levels[cell.level_index]
         out[key] = f"{cell.level:g} {level.short_label} \u2013 {level.label}"
     return out
 
@@ -217,7 +234,7 @@ def _review_page(
         status=status,
         queue=svc.review_queue(db, actor),
         levels=_current_levels(db, actor, eff),
-        scale=eff.scale,
+        scale=localized_scale(eff.scale, current_language()),
         tab="review",
         **ctx,
     )
@@ -306,7 +323,7 @@ def detail(row: LaunchSession, demo_id: int) -> Response:
         student_name=names.get(demo.canvas_user_id, f"Student {demo.canvas_user_id}"),
         names=names,
         target_title=titles.get(demo.canvas_outcome_id, f"Target {demo.canvas_outcome_id}"),
-        scale=eff.scale,
+        scale=localized_scale(eff.scale, current_language()),
         tab="review",
     )
 
@@ -351,7 +368,13 @@ def _library_page(
 
 def _library_form(db: Session, platform_id: int) -> list[dict[str, Any]]:
     return [
-        {"kind": k.kind, "enabled": k.enabled, "title": k.title, "instructions": k.instructions}
+        {
+            "kind": k.kind,
+            "enabled": k.enabled,
+            "title": k.title,
+            "instructions": k.instructions,
+            **_translated_fields(k.translations),
+        }
         for k in svc.library(db, platform_id)
     ]
 
@@ -374,6 +397,7 @@ def library_post(row: LaunchSession) -> Response:
             enabled=k["kind"] in enabled,
             title=request.form.get(f"{k['kind']}-title", ""),
             instructions=request.form.get(f"{k['kind']}-instructions", ""),
+            translations=translations_from_form(request.form, k["kind"], svc.ENTRY_TEXT_LIMITS),
         )
         for k in _library_form(db, platform_id)
     ]
@@ -381,7 +405,13 @@ def library_post(row: LaunchSession) -> Response:
         svc.save_library(db, platform_id, rows)
     except svc.Invalid as exc:
         form = [
-            {"kind": r.kind, "enabled": r.enabled, "title": r.title, "instructions": r.instructions}
+            {
+                "kind": r.kind,
+                "enabled": r.enabled,
+                "title": r.title,
+                "instructions": r.instructions,
+                **_translated_fields(r.translations),
+            }
             for r in rows
         ]
         return _library_page(row, form, status=400, errors=exc.errors)

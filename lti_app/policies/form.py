@@ -24,7 +24,8 @@ from lti_app.mastery.calculation import (
     PolicyError,
 )
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
-from lti_app.mastery.scales import Level, Scale, ScaleError, fmt
+from lti_app.mastery.scales import LEVEL_TEXTS, Level, LevelText, Scale, ScaleError, fmt
+from lti_app.policies.district_texts import OTHER_LANGUAGES, language_name, text_problem
 from lti_app.policies.store import EffectivePolicy, default_mapping
 
 MAX_LEVELS = 12
@@ -38,6 +39,9 @@ LEVEL_FIELDS = (
     "min_percent",
 )
 LONG_FIELDS = ("description", "student_description")
+SHORT_LIMIT, LONG_LIMIT = 120, 500
+#: Form keys of those texts: "es-label", "es-short_label", ... ("level-0-es-label" in HTML).
+TRANSLATED_FIELDS = tuple(f"{lang}-{name}" for lang in OTHER_LANGUAGES for name in LEVEL_TEXTS)
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 METHOD_LABELS: dict[Method, str] = {
@@ -130,6 +134,7 @@ class MasteryForm:
                     "description": lv.description,
                     "student_description": lv.student_description,
                     "min_percent": fmt(percents[lv.value]) if lv.value in percents else "",
+                    **_translated_row(lv),
                 }
                 for lv in eff.scale.levels
             ],
@@ -143,9 +148,13 @@ class MasteryForm:
         levels: list[dict[str, str]] = []
         for i in range(MAX_LEVELS):
             row = {
-                f: text(f"level-{i}-{f}", 500 if f in LONG_FIELDS else 120) for f in LEVEL_FIELDS
+                f: text(f"level-{i}-{f}", LONG_LIMIT if f in LONG_FIELDS else SHORT_LIMIT)
+                for f in LEVEL_FIELDS
             }
+            # Translations are kept whole so that an over-long one is refused, not cut short.
+            translated = {f: text(f"level-{i}-{f}", 4 * LONG_LIMIT) for f in TRANSLATED_FIELDS}
             if any(row.values()):
+                row |= translated
                 levels.append(row)
         return cls(
             scope=text("scope", 64) or "district",
@@ -166,7 +175,8 @@ class MasteryForm:
     def rows(self) -> list[dict[str, str]]:
         """The level rows to render: the typed ones plus blanks up to a few spare rows."""
         spare = max(0, min(MAX_LEVELS, len(self.levels) + 2) - len(self.levels))
-        return self.levels + [dict.fromkeys(LEVEL_FIELDS, "") for _ in range(spare)]
+        blank = dict.fromkeys(LEVEL_FIELDS + TRANSLATED_FIELDS, "")
+        return [blank | row for row in self.levels] + [dict(blank) for _ in range(spare)]
 
     # -- parsing ------------------------------------------------------------------------------
 
@@ -229,6 +239,7 @@ class MasteryForm:
                     color=colour,
                     description=row["description"],
                     student_description=row["student_description"],
+                    translations=self._translations(row, where),
                 )
             )
         threshold = (
@@ -246,6 +257,25 @@ class MasteryForm:
             key = "threshold" if "threshold" in str(exc) else "levels"
             self.errors[key] = str(exc)
             return None
+
+    def _translations(self, row: Mapping[str, str], where: str) -> dict[str, LevelText]:
+        """The level's texts in the other languages; an error on ``translations`` for one
+        that is too long or holds an invisible control character."""
+        out: dict[str, LevelText] = {}
+        for lang in OTHER_LANGUAGES:
+            texts: dict[str, str] = {}
+            for name in LEVEL_TEXTS:
+                value = row.get(f"{lang}-{name}", "")
+                problem = text_problem(value, LONG_LIMIT if name in LONG_FIELDS else SHORT_LIMIT)
+                if problem:
+                    self.errors.setdefault(
+                        "translations",
+                        f"{where}, {language_name(lang)} {name.replace('_', ' ')}: {problem}",
+                    )
+                texts[name] = value
+            if any(texts.values()):
+                out[lang] = LevelText(**texts)
+        return out
 
     def _parse_policy(self) -> Policy | None:
         try:
@@ -301,6 +331,14 @@ class MasteryForm:
             self.errors["mapping"] = str(exc)[:1].upper() + str(exc)[1:] + "."
             return None
         return mapping
+
+
+def _translated_row(level: Level) -> dict[str, str]:
+    return {
+        f"{lang}-{name}": getattr(level.translations.get(lang) or LevelText(), name)
+        for lang in OTHER_LANGUAGES
+        for name in LEVEL_TEXTS
+    }
 
 
 def form_choices() -> Mapping[str, object]:
