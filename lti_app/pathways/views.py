@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext, lazy_gettext, ngettext
 from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
@@ -162,7 +163,11 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
         oid,
         _menu_form(db, actor, oid),
         errors={},
-        saved=f"Saved: {len(items)} pathway{'s' if len(items) != 1 else ''} on this target's menu.",
+        saved=ngettext(
+            "Saved: %(num)d pathway on this target's menu.",
+            "Saved: %(num)d pathways on this target's menu.",
+            len(items),
+        ),
     )
 
 
@@ -183,7 +188,11 @@ def menu_copy(row: LaunchSession, oid: str) -> Response:
         oid,
         form,
         errors={},
-        saved=f"Copied this menu to {copied} other target{'s' if copied != 1 else ''}.",
+        saved=ngettext(
+            "Copied this menu to %(num)d other target.",
+            "Copied this menu to %(num)d other targets.",
+            copied,
+        ),
     )
 
 
@@ -213,7 +222,7 @@ def _current_levels(
     scale = localized_scale(eff.scale, current_language())
     for key, cell in data.cells.items():
         if cell.level is None or cell.level_index is None:
-            out[key] = "no level yet"
+            out[key] = gettext("no level yet")
             continue
         level = scale.levels[cell.level_index]
         out[key] = f"{cell.level:g} {level.short_label} \u2013 {level.label}"
@@ -248,12 +257,14 @@ def review(row: LaunchSession) -> Response:
 
 
 _DONE = {
-    "approve_proposal": "Proposal approved.",
-    "return_proposal": "Proposal returned with your feedback.",
-    "score": "Score saved; it counts as evidence now and is on its way to Canvas.",
-    "return_submission": "Submission returned with your feedback.",
-    "approve_reassessment": "Reassessment approved: the student can submit a new attempt.",
-    "decline_reassessment": "Reassessment declined with your note.",
+    "approve_proposal": lazy_gettext("Proposal approved."),
+    "return_proposal": lazy_gettext("Proposal returned with your feedback."),
+    "score": lazy_gettext("Score saved; it counts as evidence now and is on its way to Canvas."),
+    "return_submission": lazy_gettext("Submission returned with your feedback."),
+    "approve_reassessment": lazy_gettext(
+        "Reassessment approved: the student can submit a new attempt."
+    ),
+    "decline_reassessment": lazy_gettext("Reassessment declined with your note."),
 }
 
 
@@ -279,7 +290,9 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
         elif action == "decline_reassessment":
             svc.decline_reassessment(db, actor, demo_id, note)
         else:
-            return refuse(400, "Unknown action.", "Use the buttons on the review page.")
+            return refuse(
+                400, gettext("Unknown action."), gettext("Use the buttons on the review page.")
+            )
     except (svc.Invalid, svc.Conflict) as exc:
         typed = {demo_id: {"note": note, "level": request.form.get("level", "")}}
         errors = {demo_id: exc.errors or {"state": exc.message}}
@@ -294,14 +307,21 @@ def review_bulk(row: LaunchSession) -> Response:
     raw = request.form.getlist("ids")
     actor = teacher_actor(row)
     if not raw:
-        return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
+        return _review_page(
+            row, actor, status=400, bulk_error=gettext("Select at least one request.")
+        )
     chosen = ids(raw)
     if chosen is None:
-        return refuse(400, "That selection could not be read.", "Reload the page.")
+        return refuse(
+            400, gettext("That selection could not be read."), gettext("Reload the page.")
+        )
     approved, skipped = svc.bulk_approve(db, actor, chosen)
-    note = f"Approved {approved}."
+    note = gettext("Approved %(count)s.", count=approved)
     if skipped:
-        note += f" {skipped} could not be approved (already handled, or no attempts left)."
+        note += " " + gettext(
+            "%(count)s could not be approved (already handled, or no attempts left).",
+            count=skipped,
+        )
     return _review_page(row, actor, saved=note)
 
 
@@ -320,9 +340,11 @@ def detail(row: LaunchSession, demo_id: int) -> Response:
         row,
         actor,
         d=demo,
-        student_name=names.get(demo.canvas_user_id, f"Student {demo.canvas_user_id}"),
+        student_name=names.get(demo.canvas_user_id)
+        or gettext("Student %(id)s", id=demo.canvas_user_id),
         names=names,
-        target_title=titles.get(demo.canvas_outcome_id, f"Target {demo.canvas_outcome_id}"),
+        target_title=titles.get(demo.canvas_outcome_id)
+        or gettext("Target %(id)s", id=demo.canvas_outcome_id),
         scale=localized_scale(eff.scale, current_language()),
         tab="review",
     )
@@ -418,5 +440,5 @@ def library_post(row: LaunchSession) -> Response:
     return _library_page(
         row,
         _library_form(db, platform_id),
-        saved="Saved. Targets without their own menu now offer the enabled kinds.",
+        saved=gettext("Saved. Targets without their own menu now offer the enabled kinds."),
     )
