@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from flask_babel import gettext
+from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,11 +32,15 @@ ENTRY_TEXT_LIMITS: Mapping[str, int] = {
     "instructions": rules.INSTRUCTIONS_MAX,
 }
 
+_ENTRY_TEXT_NAMES: Mapping[str, Any] = {
+    "title": lazy_gettext("Title"),
+    "instructions": lazy_gettext("Instructions"),
+}
+
 
 def entry_translation_errors(translations: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """``{"es-title": message}`` for each translated title or instructions that cannot be saved."""
-    names = {"title": gettext("Title"), "instructions": gettext("Instructions")}
-    return translation_errors(translations, names, ENTRY_TEXT_LIMITS)
+    return translation_errors(translations, _ENTRY_TEXT_NAMES, ENTRY_TEXT_LIMITS)
 
 
 def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:

@@ -65,7 +65,7 @@ def translations_from_form(
 
 def translation_errors(
     translations: Mapping[str, Mapping[str, str]],
-    names: Mapping[str, str],
+    names: Mapping[str, object],
     limits: Mapping[str, int],
 ) -> dict[str, str]:
     """``{"<lang>-<name>": message}`` for each text that cannot be saved; ``names`` words each
