@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.context import CourseContext, Invalid
 from lti_app.mastery import pathways as rules
+from lti_app.mastery.district_text import localized_text
 from lti_app.mastery.pathways import PathwayKind
 from lti_app.models.pathways import (
     PathwayLibraryKind,
@@ -33,6 +34,17 @@ class MenuEntry:
     item_id: int | None
     #: The title and instructions in other languages (``localized_text`` reads them).
     translations: Translations | None = field(default=None, hash=False)
+
+    def in_language(self, language: str) -> MenuEntry:
+        """The entry with its title and instructions in ``language`` where they were written
+        (else the district's or teacher's own)."""
+        return replace(
+            self,
+            title=localized_text(self.title, self.translations, language, "title"),
+            instructions=localized_text(
+                self.instructions, self.translations, language, "instructions"
+            ),
+        )
 
 
 def _saved_menu(db: Session, actor: CourseContext, canvas_outcome_id: str) -> list[PathwayMenuItem]:
