@@ -40,7 +40,8 @@ from lti_app.context import (
 from lti_app.pathways.evidence import (
     clear_override,
     override_evidence,
-    scored_evidence,
+    override_rows,
+    scored_rows,
     set_override,
 )
 from lti_app.pathways.lifecycle import (
@@ -94,6 +95,7 @@ __all__ = [
     "effective_menu",
     "library",
     "override_evidence",
+    "override_rows",
     "propose",
     "queue_counts",
     "request_reassessment",
@@ -104,7 +106,7 @@ __all__ = [
     "save_library",
     "save_menu",
     "score",
-    "scored_evidence",
+    "scored_rows",
     "set_override",
     "student_view",
     "submit",

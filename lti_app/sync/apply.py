@@ -84,6 +84,10 @@ def carrier_assignment_ids(db: Session, platform_id: int, canvas_course_id: str)
 CHUNK = 500
 
 
+def _by_key(rows: Mapping[str, object]) -> dict[str, dict[str, Any]]:
+    return {k: columns(v) for k, v in rows.items()}
+
+
 def _sync_table(
     db: Session,
     model: Any,
@@ -179,44 +183,22 @@ def apply_snapshot(
         results[rid] = values
 
     summary = ApplySummary(course_pk=course.id, scale_changed=scale_changed)
-    summary.tables["outcomes"] = _sync_table(
-        db,
-        CourseOutcome,
-        course.id,
-        "canvas_outcome_id",
-        {k: columns(v) for k, v in snapshot.outcomes.items()},
+    # Each course table, its Canvas key column and the rows Canvas has now (in this order).
+    tables: tuple[tuple[str, Any, str, Mapping[str, dict[str, Any]]], ...] = (
+        ("outcomes", CourseOutcome, "canvas_outcome_id", _by_key(snapshot.outcomes)),
+        ("sections", CourseSection, "canvas_section_id", _by_key(snapshot.sections)),
+        ("students", CourseStudent, "canvas_user_id", _by_key(snapshot.students)),
+        ("results", CourseOutcomeResult, "canvas_result_id", results),
+        (
+            "rollups",
+            CourseRollup,
+            "rollup_key",
+            {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
+        ),
+        ("alignments", CourseAlignment, "alignment", _by_key(snapshot.alignments)),
     )
-    summary.tables["sections"] = _sync_table(
-        db,
-        CourseSection,
-        course.id,
-        "canvas_section_id",
-        {k: columns(v) for k, v in snapshot.sections.items()},
-    )
-    summary.tables["students"] = _sync_table(
-        db,
-        CourseStudent,
-        course.id,
-        "canvas_user_id",
-        {k: columns(v) for k, v in snapshot.students.items()},
-    )
-    summary.tables["results"] = _sync_table(
-        db, CourseOutcomeResult, course.id, "canvas_result_id", results
-    )
-    summary.tables["rollups"] = _sync_table(
-        db,
-        CourseRollup,
-        course.id,
-        "rollup_key",
-        {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
-    )
-    summary.tables["alignments"] = _sync_table(
-        db,
-        CourseAlignment,
-        course.id,
-        "alignment",
-        {k: columns(v) for k, v in snapshot.alignments.items()},
-    )
+    for name, model, key, desired in tables:
+        summary.tables[name] = _sync_table(db, model, course.id, key, desired)
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
         "sections": len(snapshot.sections),
