@@ -29,6 +29,7 @@ from lti_app.evidence.observations import (
     record,
     today,
 )
+from lti_app.languages import current_language
 from lti_app.mastery.district_text import localized_scale
 from lti_app.models.canvas import CourseSection, CourseStudent, synced_course
 from lti_app.models.launch import LaunchSession
@@ -37,7 +38,6 @@ from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
 from lti_app.policies.store import effective_policy
 from lti_app.web.access import refuse, session_required
-from lti_app.web.i18n import current_language
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("evidence", __name__, url_prefix="/s/<handle>/evidence")

@@ -32,6 +32,7 @@ from lti_app.grading import grid as grid_model
 from lti_app.grading.canvas_view import canvas_view, send_override
 from lti_app.grading.grid import Grid, GridCell, GridStudent, GridTarget
 from lti_app.input_rules import whole_number
+from lti_app.languages import current_language
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Basis, Method, SourceKind
@@ -42,7 +43,6 @@ from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as pathways_service
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
-from lti_app.web.i18n import current_language
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("grid", __name__)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,6 +22,7 @@ from lti_app.models.pathways import (
 )
 from lti_app.pathways.actor import clock_now
 from lti_app.policies.district_texts import Translations, stored, translation_errors
+from lti_app.translatable import Text, _l
 
 #: The texts of a library kind or menu item that may be written in other languages, and their
 #: length limits (the same as the district's own).
@@ -32,9 +31,9 @@ ENTRY_TEXT_LIMITS: Mapping[str, int] = {
     "instructions": rules.INSTRUCTIONS_MAX,
 }
 
-_ENTRY_TEXT_NAMES: Mapping[str, Any] = {
-    "title": lazy_gettext("Title"),
-    "instructions": lazy_gettext("Instructions"),
+_ENTRY_TEXT_NAMES: Mapping[str, Text] = {
+    "title": _l("Title"),
+    "instructions": _l("Instructions"),
 }
 
 
@@ -46,7 +45,7 @@ def entry_translation_errors(translations: Mapping[str, Mapping[str, str]]) -> d
 def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:
     course = synced_course(db, actor.platform_id, actor.canvas_course_id)
     if course is None:
-        raise NotSynced("This course has not been synced from Canvas yet.")
+        raise NotSynced(_l("This course has not been synced from Canvas yet."))
     return course
 
 
@@ -57,7 +56,7 @@ def targets(db: Session, actor: CourseContext) -> list[CourseOutcome]:
 
 def course_target(db: Session, actor: CourseContext, canvas_outcome_id: str) -> CourseOutcome:
     if len(canvas_outcome_id) > 64 or not canvas_outcome_id.isprintable():
-        raise NotFound("This course has no such learning target.")  # not a Canvas id
+        raise NotFound(_l("This course has no such learning target."))  # not a Canvas id
     course = synced_course_of(db, actor)
     row = db.scalars(
         select(CourseOutcome).where(
@@ -66,7 +65,7 @@ def course_target(db: Session, actor: CourseContext, canvas_outcome_id: str) -> 
         )
     ).one_or_none()
     if row is None:
-        raise NotFound("This course has no such learning target.")
+        raise NotFound(_l("This course has no such learning target."))
     return row
 
 

@@ -19,6 +19,7 @@ from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.grading import course_mastery
 from lti_app.grading import grid as grid_model
+from lti_app.languages import current_language
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.mastery.district_text import localized_scale
 from lti_app.models.launch import LaunchSession
@@ -27,7 +28,6 @@ from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_r
 from lti_app.policies.district_texts import Translations, translations_from_form
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
-from lti_app.web.i18n import current_language
 from lti_app.web.input_guard import ids
 from lti_app.writeback.dispatch import kick_after_response
 

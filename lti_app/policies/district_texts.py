@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask_babel import gettext
-
 from lti_app.input_rules import bidi_control, codepoint, control_character
 from lti_app.languages import LANGUAGE_NAMES, LANGUAGES
+from lti_app.translatable import Text, _l
 
 __all__ = [
     "OTHER_LANGUAGES",
@@ -36,20 +35,15 @@ def language_name(code: str) -> str:
     return LANGUAGE_NAMES[code]
 
 
-def text_problem(value: str, limit: int) -> str | None:
+def text_problem(value: str, limit: int) -> Text | None:
     """Why a district text cannot be saved, or None: its length, or a control character (one
-    that is invisible, or one that reorders what is displayed)."""
+    that is invisible, or one that reorders what is displayed). Said in the reader's language
+    where shown (lti_app/translatable.py), so the services may call it outside a request."""
     if len(value) > limit:
-        return str(
-            gettext(
-                "at most %(limit)s characters (%(typed)s typed).", limit=limit, typed=len(value)
-            )
-        )
+        return _l("at most %(limit)s characters (%(typed)s typed).", limit=limit, typed=len(value))
     char = control_character(value) or bidi_control(value)
     if char is not None:
-        return str(
-            gettext("remove the invisible control character %(char)s.", char=codepoint(char))
-        )
+        return _l("remove the invisible control character %(char)s.", char=codepoint(char))
     return None
 
 
@@ -65,7 +59,7 @@ def translations_from_form(
 
 def translation_errors(
     translations: Mapping[str, Mapping[str, str]],
-    names: Mapping[str, object],
+    names: Mapping[str, Text],
     limits: Mapping[str, int],
 ) -> dict[str, str]:
     """``{"<lang>-<name>": message}`` for each text that cannot be saved; ``names`` words each
@@ -75,7 +69,12 @@ def translation_errors(
         for name, value in texts.items():
             problem = text_problem(value, limits[name])
             if problem is not None:
-                errors[f"{lang}-{name}"] = f"{names[name]} ({language_name(lang)}): {problem}"
+                errors[f"{lang}-{name}"] = _l(
+                    "%(field)s (%(language)s): %(problem)s",
+                    field=names[name],
+                    language=language_name(lang),
+                    problem=problem,
+                )
     return errors
 
 

@@ -29,6 +29,7 @@ from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThresho
 from lti_app.mastery.scales import LEVEL_TEXTS, Level, LevelText, Scale, ScaleError, fmt
 from lti_app.policies.district_texts import OTHER_LANGUAGES, language_name, text_problem
 from lti_app.policies.store import EffectivePolicy, default_mapping
+from lti_app.translatable import _l
 
 MAX_LEVELS = 12
 LEVEL_FIELDS = (
@@ -44,10 +45,10 @@ LONG_FIELDS = ("description", "student_description")
 SHORT_LIMIT, LONG_LIMIT = 120, 500
 #: Each level text as the scale page names it.
 TEXT_NAMES = {
-    "label": lazy_gettext("label"),
-    "short_label": lazy_gettext("short label"),
-    "description": lazy_gettext("description"),
-    "student_description": lazy_gettext("what students read"),
+    "label": _l("label"),
+    "short_label": _l("short label"),
+    "description": _l("description"),
+    "student_description": _l("what students read"),
 }
 #: Form keys of those texts: "es-label", "es-short_label", ... ("level-0-es-label" in HTML).
 TRANSLATED_FIELDS = tuple(f"{lang}-{name}" for lang in OTHER_LANGUAGES for name in LEVEL_TEXTS)
@@ -306,7 +307,13 @@ class MasteryForm:
                 if problem:
                     self.errors.setdefault(
                         "translations",
-                        f"{where}, {language_name(lang)}, {TEXT_NAMES[name]}: {problem}",
+                        _l(
+                            "%(level)s, %(language)s, %(field)s: %(problem)s",
+                            level=where,
+                            language=language_name(lang),
+                            field=TEXT_NAMES[name],
+                            problem=problem,
+                        ),
                     )
                 texts[name] = value
             if any(texts.values()):
