@@ -244,7 +244,7 @@ def test_teacher_pages_read_in_spanish_after_a_spanish_launch(
         "/grid": ["<h1>Dominio de la clase</h1>", "Ordenar estudiantes por", ">Niveles</h2>"],
         f"/grid/{AVA}/{RL}": [">Nivel actual</h2>", ">Crecimiento</h2>", ">Cómo se calcula</h3>"],
         "/pathways/review": [
-            "<h1>Rutas de demostración</h1>",
+            "<h1>Caminos de demostración</h1>",
             "Propuestas para aprobar o devolver (0)",
             "No hay entregas en espera.",
         ],
