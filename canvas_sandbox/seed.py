@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from canvas_sandbox import new_quizzes, results, roster, rubrics
+from canvas_sandbox import grading_periods, new_quizzes, results, roster, rubrics
 from canvas_sandbox import outcomes as om
 from canvas_sandbox import tokens as tk
 from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
@@ -133,6 +133,8 @@ class DemoIds:
     # A New Quiz aligned to two ELA outcomes: its results come with "id": null
     # (docs/canvas.md §1.1).
     new_quiz: int = 0
+    # Per course: its grading periods (Quarter 1, Quarter 2), in start-date order.
+    grading_periods: dict[int, list[int]] = field(default_factory=dict)
 
 
 def _scale() -> list[ProficiencyRating]:
@@ -281,6 +283,20 @@ def _assess_course(
     return assignment_ids
 
 
+def _quarters(state: SandboxState, course_id: int) -> list[int]:
+    """Two grading periods that split the demo's eight weeks of evidence: the progress report
+    of Quarter 1 shows levels as of its end, Quarter 2's the change since."""
+    # Sundays at 23:59:59 UTC (the term starts on a Monday at 15:00)
+    q1_end = TERM_START + timedelta(weeks=4) - timedelta(hours=15, seconds=1)
+    q2_end = TERM_START + timedelta(weeks=15) - timedelta(hours=15, seconds=1)
+    return [
+        grading_periods.add_grading_period(state, course_id, "Quarter 1", TERM_START, q1_end).id,
+        grading_periods.add_grading_period(
+            state, course_id, "Quarter 2", q1_end + timedelta(seconds=1), q2_end
+        ).id,
+    ]
+
+
 def demo_district(
     state: SandboxState,
     *,
@@ -344,6 +360,8 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
     roster.enroll(state, okafor.id, msec.id, "TeacherEnrollment")
     for student in math_students:
         roster.enroll(state, student, msec.id, "StudentEnrollment")
+
+    periods = {c.id: _quarters(state, c.id) for c in (ela, math)}
 
     ela_outcomes = build_outcomes(state, account.id, ela.id, ELA_OUTCOMES)
     math_outcomes = build_outcomes(state, account.id, math.id, MATH_OUTCOMES)
@@ -411,4 +429,5 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
         sections={ela.id: [sec_a.id, sec_b.id], math.id: [msec.id]},
         new_quiz=quiz.id,
         teachers=[rivera.id, okafor.id],
+        grading_periods=periods,
     )

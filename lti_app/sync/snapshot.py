@@ -60,6 +60,17 @@ class SectionRow:
 
 
 @dataclass(frozen=True)
+class GradingPeriodRow:
+    canvas_grading_period_id: str
+    title: str
+    start_date: datetime
+    end_date: datetime
+    close_date: datetime | None = None
+    weight: float | None = None
+    is_closed: bool = False
+
+
+@dataclass(frozen=True)
 class StudentRow:
     canvas_user_id: str
     name: str
@@ -145,6 +156,8 @@ class CourseSnapshot:
     new_decaying_average: bool = False
     decaying_basis: str = BASIS_ANSWER
     read: ReadNotes = field(default_factory=ReadNotes)
+    grading_periods: dict[str, GradingPeriodRow] | None = None
+    """None: not read this time (the stored periods are kept)."""
 
 
 def columns(row: object) -> dict[str, Any]:
