@@ -99,6 +99,12 @@ def test_spanish_level_texts_reach_the_student_with_the_districts_text_as_fallba
     status, html = page(browser, english, "/me/")
     assert "Proficient" in html and "Competente" not in html
 
+    # The teacher's progress report in Spanish: its legend in the district's Spanish words.
+    teacher, _ = launch(browser, [INSTRUCTOR], locale="es")
+    status, html = page(browser, teacher, f"/report/students/{AVA}")
+    assert status == 200, html
+    assert "Competente" in html and "Not yet" in html
+
 
 def test_a_translation_only_edit_keeps_the_scale_version(
     app: Flask, pid: int, browser: LtiBrowser
