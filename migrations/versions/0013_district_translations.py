@@ -4,7 +4,7 @@ Scale levels keep theirs inside the version's JSON definition (``translations`` 
 only the two pathway tables get a column.
 
 Revision ID: 0013
-Revises: 0012
+Revises: 0016
 Create Date: 2026-12-05 04:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0012"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
