@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request, url_for
+from flask_babel import gettext, ngettext
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -28,6 +29,8 @@ from lti_app.evidence.observations import (
     record,
     today,
 )
+from lti_app.languages import current_language
+from lti_app.mastery.district_text import localized_scale
 from lti_app.models.canvas import CourseSection, CourseStudent, synced_course
 from lti_app.models.launch import LaunchSession
 from lti_app.models.observation import VIA_FORM, VIA_UPLOAD
@@ -58,9 +61,14 @@ def _upload_limit() -> int:
 def _too_large(exc: RequestEntityTooLarge) -> Response:
     return refuse(
         413,
-        f"The file is too large: at most {_upload_limit() // 1024} KB can be uploaded.",
-        "Nothing was recorded. Split the file into smaller files (one per target or section) "
-        "and upload each, or ask the district admin to run `evidence import`.",
+        gettext(
+            "The file is too large: at most %(size)s KB can be uploaded.",
+            size=_upload_limit() // 1024,
+        ),
+        gettext(
+            "Nothing was recorded. Split the file into smaller files (one per target or "
+            "section) and upload each, or ask the district admin to run `evidence import`."
+        ),
     )
 
 
@@ -70,7 +78,7 @@ def _roster(
     db = get_session()
     course = synced_course(db, actor.platform_id, actor.canvas_course_id)
     if course is None:
-        raise svc.NotSynced("This course has not been synced from Canvas yet.")
+        raise svc.NotSynced(gettext("This course has not been synced from Canvas yet."))
     sections = sorted(
         db.execute(
             select(CourseSection.canvas_section_id, CourseSection.name).where(
@@ -112,6 +120,9 @@ def _page(row: LaunchSession, status: int = 200, **ctx: Any) -> Response:
         actor,
         status=status,
         scale=eff.scale,
+        # The choices in the reader's language; the CSV hint keeps the district's short labels,
+        # which are what a file may hold.
+        shown_scale=localized_scale(eff.scale, current_language()),
         targets=targets,
         target=target,
         target_title=next((t.title for t in targets if t.canvas_outcome_id == target), ""),
@@ -136,11 +147,15 @@ def page(row: LaunchSession) -> Response:
 @bp.get("/done/<id:count>")
 @session_required()
 def done(row: LaunchSession, count: int) -> Response:
-    plural = "s" if count != 1 else ""
     return _page(
         row,
-        saved=f"Recorded {count} observation{plural}. They count in the levels now and are "
-        "being sent to Canvas (see Sent to Canvas).",
+        saved=ngettext(
+            "Recorded %(num)d observation. It counts in the levels now and is being sent to "
+            "Canvas (see Sent to Canvas).",
+            "Recorded %(num)d observations. They count in the levels now and are being sent to "
+            "Canvas (see Sent to Canvas).",
+            count,
+        ),
     )
 
 
@@ -167,7 +182,7 @@ def save(row: LaunchSession) -> Response:
     note, day = form.get("note", "").strip(), form.get("observed_on", "")
     problems: list[tuple[str, str]] = []
     if target not in {t.canvas_outcome_id for t in svc.targets(db, actor)}:
-        problems.append(("target", "Choose a learning target of this course."))
+        problems.append(("target", gettext("Choose a learning target of this course.")))
     if problem := note_problem(note):
         problems.append(("note", f"The note {problem.removeprefix('the note ')}."))
     if (bad_day := parse_day(day, today())[1]) is not None:
@@ -178,7 +193,9 @@ def save(row: LaunchSession) -> Response:
             continue
         student = by_field.get(key)
         if student is None:
-            problems.append(("levels", "A level was given for a student not in this course."))
+            problems.append(
+                ("levels", gettext("A level was given for a student not in this course."))
+            )
             continue
         rows.append(Row(key, student.canvas_user_id, target, value, note, day))
     if not problems:
@@ -203,7 +220,7 @@ def upload(row: LaunchSession) -> Response:
     db = get_session()
     file = request.files.get("file")
     if file is None or not file.filename:
-        return _page(row, status=400, problems=[("file", "Choose a CSV file to upload.")])
+        return _page(row, status=400, problems=[("file", gettext("Choose a CSV file to upload."))])
     data = file.stream.read(csv_import.MAX_BYTES + 1)
     try:
         rows, unreadable = csv_import.read_rows(data)
@@ -213,7 +230,9 @@ def upload(row: LaunchSession) -> Response:
         return _page(
             row,
             status=400,
-            upload_refused=f"{file.filename[:100]} was not imported; nothing was stored.",
+            upload_refused=gettext(
+                "%(file)s was not imported; nothing was stored.", file=file.filename[:100]
+            ),
             problems=[("file", f"{w[:1].upper()}{w[1:]}: {what}") for w, what in exc.problems],
         )
     return _saved(row, actor, len(stored))

@@ -20,8 +20,10 @@ from lti_app.db import get_session
 from lti_app.grading import charts, course_mastery, report_pdf
 from lti_app.grading import report as model
 from lti_app.grading.grid import course_roster, grid_targets
+from lti_app.languages import current_language
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
+from lti_app.mastery.district_text import localized_scale
 from lti_app.models.key_columns import StudentTarget
 from lti_app.models.launch import LaunchSession
 from lti_app.policies.store import EffectivePolicy, effective_policy
@@ -113,6 +115,7 @@ def _context(
     assert row.canvas_course_id is not None
     db = get_session()
     platform_id = row.deployment.platform_id
+    scale = localized_scale(eff.scale, current_language())  # the district's words, translated
     try:
         course = course_mastery.course_row(db, platform_id, row.canvas_course_id)
         periods = model.course_periods(db, course.id)
@@ -122,7 +125,7 @@ def _context(
             platform_id,
             row.canvas_course_id,
             period,
-            eff.scale,
+            scale,
             eff.policy,
             eff.mapping,
             canvas_user_id=uid,
@@ -142,7 +145,7 @@ def _context(
         "report": report,
         "period": report.period,
         "periods": periods,
-        "scale": eff.scale,
+        "scale": scale,
         "fmt": charts.fmt,
         "change_text": change_text,
         "section": section or "",

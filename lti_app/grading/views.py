@@ -20,6 +20,7 @@ from statistics import fmean
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import gettext, lazy_gettext
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
@@ -31,9 +32,11 @@ from lti_app.grading import grid as grid_model
 from lti_app.grading.canvas_view import canvas_view, send_override
 from lti_app.grading.grid import Grid, GridCell, GridStudent, GridTarget
 from lti_app.input_rules import whole_number
+from lti_app.languages import current_language
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.lti.roles import CourseRole
 from lti_app.mastery.calculation import METHOD_PARAMETERS, Basis, Method, SourceKind
+from lti_app.mastery.district_text import localized_scale
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.scales import Scale, best_text_color
 from lti_app.models.launch import LaunchSession
@@ -45,33 +48,41 @@ from lti_app.writeback.dispatch import kick_after_response
 bp = Blueprint("grid", __name__)
 
 SORTS = {
-    "name": "name (A\u2013Z)",
-    "level_asc": "level, lowest first",
-    "level_desc": "level, highest first",
-    "growth_asc": "growth, least first",
-    "growth_desc": "growth, most first",
+    "name": lazy_gettext("name (A\u2013Z)"),
+    "level_asc": lazy_gettext("level, lowest first"),
+    "level_desc": lazy_gettext("level, highest first"),
+    "growth_asc": lazy_gettext("growth, least first"),
+    "growth_desc": lazy_gettext("growth, most first"),
 }
 METHOD_NAMES = {
-    Method.HIGHEST: "highest score",
-    Method.LATEST: "latest score",
-    Method.AVERAGE: "average",
-    Method.DECAYING_AVERAGE: "decaying average",
-    Method.STANDARD_DECAYING_AVERAGE: "standard decaying average",
-    Method.N_MASTERY: "mastered n times",
-    Method.POWER_LAW: "power law trend",
-    Method.MODE: "most frequent score",
-    Method.RECENT_MEAN: "average of the most recent scores",
+    Method.HIGHEST: lazy_gettext("highest score"),
+    Method.LATEST: lazy_gettext("latest score"),
+    Method.AVERAGE: lazy_gettext("average"),
+    Method.DECAYING_AVERAGE: lazy_gettext("decaying average"),
+    Method.STANDARD_DECAYING_AVERAGE: lazy_gettext("standard decaying average"),
+    Method.N_MASTERY: lazy_gettext("mastered n times"),
+    Method.POWER_LAW: lazy_gettext("power law trend"),
+    Method.MODE: lazy_gettext("most frequent score"),
+    Method.RECENT_MEAN: lazy_gettext("average of the most recent scores"),
 }
 STATUS_TEXT = {
-    GrowthStatus.NO_EVIDENCE: "No evidence yet.",
-    GrowthStatus.NOT_ENOUGH_EVIDENCE: "Not enough evidence yet for a level.",
-    GrowthStatus.MASTERED: "Mastered.",
-    GrowthStatus.ON_TRACK: "On track: at the current trend, proficiency is reached around {date}.",
-    GrowthStatus.NOT_ON_TRACK_YET: "Not on track yet: the trend is not rising toward proficiency.",
+    GrowthStatus.NO_EVIDENCE: lazy_gettext("No evidence yet."),
+    GrowthStatus.NOT_ENOUGH_EVIDENCE: lazy_gettext("Not enough evidence yet for a level."),
+    GrowthStatus.MASTERED: lazy_gettext("Mastered."),
+    GrowthStatus.ON_TRACK: lazy_gettext(
+        "On track: at the current trend, proficiency is reached around %(date)s."
+    ),
+    GrowthStatus.NOT_ON_TRACK_YET: lazy_gettext(
+        "Not on track yet: the trend is not rising toward proficiency."
+    ),
 }
-OVERRIDE_MARK = (
-    '<span aria-hidden="true">*</span><span class="visually-hidden"> (teacher override)</span>'
-)
+
+
+def _override_mark() -> str:
+    hidden = escape(gettext("(teacher override)"))
+    return f'<span aria-hidden="true">*</span><span class="visually-hidden"> {hidden}</span>'
+
+
 _COLOURS = re.compile(r"[0-9a-f]{6}(?:-[0-9a-f]{6}){1,19}")
 
 
@@ -102,14 +113,18 @@ def _teacher_course(row: LaunchSession) -> Response | None:
     if not CourseRole(row.course_role).is_teacher:
         return refuse(
             403,
-            "The class mastery grid is for the course's teachers.",
-            "Open Mastery Pathways from the course navigation to see your own learning targets.",
+            gettext("The class mastery grid is for the course's teachers."),
+            gettext(
+                "Open Mastery Pathways from the course navigation to see your own learning targets."
+            ),
         )
     if not row.canvas_course_id:
         return refuse(
             409,
-            "Canvas did not say which course this is.",
-            "Ask your Canvas admin to add the custom field canvas_course_id=$Canvas.course.id.",
+            gettext("Canvas did not say which course this is."),
+            gettext(
+                "Ask your Canvas admin to add the custom field canvas_course_id=$Canvas.course.id."
+            ),
         )
     return None
 
@@ -176,7 +191,9 @@ def canvas_shows_text(differs: bool, shows: float | None) -> str:
     for the same results (the sync page counts these)."""
     if not differs:
         return ""
-    return "Canvas shows nothing" if shows is None else f"Canvas shows {shows:g}"
+    if shows is None:
+        return str(gettext("Canvas shows nothing"))
+    return str(gettext("Canvas shows %(level)s", level=f"{shows:g}"))
 
 
 def _canvas_shows(cell: GridCell | None) -> str:
@@ -192,6 +209,9 @@ def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
     """
     cells = grid.cells
     labels = [str(escape(level.short_label)) for level in scale.levels]
+    # Worded once per page, not per cell.
+    no_evidence, too_little = escape(gettext("no evidence")), escape(gettext("too little evidence"))
+    override_mark = _override_mark()
     oids = {t.canvas_outcome_id: str(escape(t.canvas_outcome_id)) for t in grid.targets}
     rows: list[Row] = []
     for s in grid.students:
@@ -218,21 +238,22 @@ def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
                 canvas = _canvas_shows(cell)
                 if cell is None or cell.level_index is None:
                     empty = cell is None or cell.evidence_count == 0
-                    why = "no evidence" if empty else "too little evidence"
+                    why = no_evidence if empty else too_little
                     html.append(
                         f'<td class="lvn"><a href="{href}"><span aria-hidden="true">&#8211;'
                         f'</span><span class="visually-hidden">{why}</span></a>{canvas}</td>'
                     )
                 else:
                     i = cell.level_index
-                    mark = OVERRIDE_MARK if cell.overridden else ""
+                    mark = override_mark if cell.overridden else ""
                     html.append(
                         f'<td class="lv{i}"><a href="{href}">{cell.level:g} {labels[i]}{mark}'
                         f"</a>{canvas}</td>"
                     )
             mastered += got
             if group.closed:
-                html.append(f'<td class="gsum">{got} of {len(group.targets)}</td>')
+                of = escape(gettext("%(got)s of %(count)s", got=got, count=len(group.targets)))
+                html.append(f'<td class="gsum">{of}</td>')
         rows.append(
             Row(
                 s,
@@ -287,8 +308,9 @@ def grid(row: LaunchSession) -> Response:
     closed = _closed(request.args.getlist("closed"), len(groups))
     groups = _groups(data.targets, closed)
     students = [s for s in data.students if not section or section in s.section_ids]
+    scale = localized_scale(eff.scale, current_language())
     rows = _rows(
-        Grid(data.course, data.sections, students, data.targets, data.cells), eff.scale, groups
+        Grid(data.course, data.sections, students, data.targets, data.cells), scale, groups
     )
     _sort(rows, sort)
 
@@ -307,7 +329,7 @@ def grid(row: LaunchSession) -> Response:
         "grid.html",
         s=row,
         eff=eff,
-        scale=eff.scale,
+        scale=scale,
         levels_css=levels_css_url(eff.scale),
         course=data.course,
         sections=data.sections,
@@ -328,24 +350,26 @@ def grid(row: LaunchSession) -> Response:
 
 def _method_text(eff: EffectivePolicy) -> str:
     basis = (
-        "as Canvas computes it (on Canvas's points, then placed on the district scale)"
+        gettext("as Canvas computes it (on Canvas's points, then placed on the district scale)")
         if eff.policy.basis is Basis.CANVAS
-        else "district level per piece of evidence"
+        else gettext("district level per piece of evidence")
     )
     return f"{_method_name(eff)}, {basis}"
 
 
 def _method_name(eff: EffectivePolicy) -> str:
     method = Method(eff.policy.method)
-    name = METHOD_NAMES[method]
+    name = str(METHOD_NAMES[method])
     param = eff.policy.effective_parameter
     if param is None or METHOD_PARAMETERS[method] is None:
         return name
     if method in (Method.DECAYING_AVERAGE, Method.STANDARD_DECAYING_AVERAGE):
-        return f"{name}, {param}% on the latest score"
+        return str(
+            gettext("%(method)s, %(weight)s%% on the latest score", method=name, weight=param)
+        )
     if method is Method.N_MASTERY:
         return f"{name} (n = {param})"
-    return f"{name} (last {param})"
+    return str(gettext("%(method)s (last %(count)s)", method=name, count=param))
 
 
 # --------------------------------------------------------------------------------------------
@@ -367,23 +391,23 @@ def _drill_page(
     except grid_model.UnknownPair:
         return refuse(
             404,
-            "That student or learning target is not part of this course.",
-            "Go back to the class mastery grid and choose a cell there.",
+            gettext("That student or learning target is not part of this course."),
+            gettext("Go back to the class mastery grid and choose a cell there."),
         )
     in_force = next(
         (r.evidence for r in reversed(drill.evidence) if r.evidence.kind is SourceKind.OVERRIDE),
         None,
     )
     growth = drill.growth  # not "g": the template would hide Flask's g (the session hand-off)
-    status_text = STATUS_TEXT[growth.status].format(
-        date=charts.date_text(growth.projected_date) if growth.projected_date else ""
-    )
+    status_text = str(STATUS_TEXT[growth.status]) % {
+        "date": charts.date_text(growth.projected_date) if growth.projected_date else ""
+    }
     html = render_template(
         "drilldown.html",
         s=row,
         d=drill,
         growth=growth,
-        scale=eff.scale,
+        scale=localized_scale(eff.scale, current_language()),
         eff=eff,
         levels_css=levels_css_url(eff.scale),
         chart=charts.chart_of(drill, eff.scale),
@@ -408,11 +432,14 @@ def drilldown(row: LaunchSession, uid: str, oid: str) -> Response:
 
 
 NOTICES = {
-    "set": "Override saved. The student sees the level and your reason.",
-    "sent": "Override saved, and sent to Canvas as evidence: Canvas counts it in its own "
-    "calculation once it arrives (see Sent to Canvas). The student sees the level and your reason.",
-    "cleared": "Override cleared: the level is calculated from the evidence again.",
-    "none": "There was no override in force to clear.",
+    "set": lazy_gettext("Override saved. The student sees the level and your reason."),
+    "sent": lazy_gettext(
+        "Override saved, and sent to Canvas as evidence: Canvas counts it in its own "
+        "calculation once it arrives (see Sent to Canvas). The student sees the level and "
+        "your reason."
+    ),
+    "cleared": lazy_gettext("Override cleared: the level is calculated from the evidence again."),
+    "none": lazy_gettext("There was no override in force to clear."),
 }
 
 
@@ -471,6 +498,6 @@ def override(row: LaunchSession, uid: str, oid: str) -> Response:
             form_send=request.form.get("send_to_canvas") == "1",
         )
     except DomainError as exc:
-        return refuse(exc.status, exc.message, "Go back to the class mastery grid.")
+        return refuse(exc.status, exc.message, gettext("Go back to the class mastery grid."))
     target = url_for("grid.override_done", handle=row.id, uid=uid, oid=oid, what=what)
     return Response(status=303, headers={"Location": target})

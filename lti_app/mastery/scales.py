@@ -21,9 +21,11 @@ from typing import Any
 __all__ = [
     "AA_CONTRAST",
     "BLACK",
+    "LEVEL_TEXTS",
     "PRESETS_DIR",
     "WHITE",
     "Level",
+    "LevelText",
     "Scale",
     "ScaleError",
     "ScaleVersion",
@@ -98,6 +100,24 @@ def best_text_color(background: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+#: The district's texts of a level that may also be written in another language.
+LEVEL_TEXTS = ("label", "short_label", "description", "student_description")
+
+
+@dataclass(frozen=True)
+class LevelText:
+    """A level's texts in one other language; an empty text falls back to the district's own
+    (``lti_app.mastery.district_text.localized``)."""
+
+    label: str = ""
+    short_label: str = ""
+    description: str = ""
+    student_description: str = ""
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) for name in LEVEL_TEXTS)
+
+
 @dataclass(frozen=True)
 class Level:
     """One level of a district scale. ``color`` is the background colour ``#rrggbb``."""
@@ -110,6 +130,9 @@ class Level:
     student_description: str = ""
     """What the level means in a student's words ("I can ..."); pages for students show it,
     falling back to :attr:`description` when it is empty."""
+    translations: Mapping[str, LevelText] = field(default_factory=dict, hash=False)
+    """The level's texts in other languages, by language code ("es"). Presentation only:
+    changing them never makes a new scale version (see :func:`meaning_changes`)."""
 
     @property
     def for_students(self) -> str:
@@ -144,6 +167,18 @@ def _describe(index: int, level: Level) -> str:
     label = level.label if isinstance(level.label, str) and level.label.strip() else "unlabelled"
     value = fmt(level.value) if isinstance(level.value, int | float) else repr(level.value)
     return f"level {index + 1} ({label!r}, value {value})"
+
+
+def _validate_translations(where: str, translations: object) -> None:
+    if not isinstance(translations, Mapping):
+        raise ScaleError(f"{where}: the translations must be a mapping of language to texts")
+    for language, texts in translations.items():
+        if not isinstance(language, str) or re.fullmatch(r"[a-z]{2,3}", language) is None:
+            raise ScaleError(f"{where}: {language!r} is not a language code such as 'es'")
+        if not isinstance(texts, LevelText) or not all(
+            isinstance(getattr(texts, name), str) for name in LEVEL_TEXTS
+        ):
+            raise ScaleError(f"{where}: the {language!r} texts must be text")
 
 
 def validate_scale(
@@ -192,6 +227,7 @@ def validate_scale(
             raise ScaleError(f"{where}: the short label is empty")
         if not isinstance(level.description, str):
             raise ScaleError(f"{where}: the description must be text")
+        _validate_translations(where, level.translations)
         try:
             _parse_hex(level.color)
         except ValueError:
@@ -330,7 +366,8 @@ def meaning_changes(old: Scale, new: Scale) -> list[str]:
     """What changed between ``old`` and ``new`` that alters what recorded evidence means.
 
     Meaning = the level values, the mastery threshold, and each level's label and short label.
-    Colours, descriptions, per-target descriptors and the scale name are presentation only.
+    Colours, descriptions, translations (the same meaning in another language), per-target
+    descriptors and the scale name are presentation only.
     """
     changes: list[str] = []
     if old.values != new.values:
@@ -403,6 +440,7 @@ def scale_to_dict(scale: Scale) -> dict[str, Any]:
                 "text_color": level.text_color,
                 "description": level.description,
                 "student_description": level.student_description,
+                **_translations_to_dict(level),
             }
             for level in scale.levels
         ],
@@ -410,6 +448,34 @@ def scale_to_dict(scale: Scale) -> dict[str, Any]:
             {"target": d.target, "value": d.level_value, "text": d.text} for d in scale.descriptors
         ],
     }
+
+
+def _translations_to_dict(level: Level) -> dict[str, Any]:
+    """``{"translations": {"es": {"label": ...}}}`` with only the texts written, or nothing."""
+    written = {
+        language: {name: getattr(texts, name) for name in LEVEL_TEXTS if getattr(texts, name)}
+        for language, texts in sorted(level.translations.items())
+        if texts
+    }
+    return {"translations": written} if written else {}
+
+
+def _translations_from_dict(raw: object, where: str) -> dict[str, LevelText]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise ScaleError(f"{where}: translations must be an object")
+    out: dict[str, LevelText] = {}
+    for language, texts in raw.items():
+        if not isinstance(texts, Mapping):
+            raise ScaleError(f"{where}: translations[{language!r}] must be an object")
+        out[str(language)] = LevelText(
+            **{
+                name: _text(texts.get(name), f"{where}: {language} {name}", "")
+                for name in LEVEL_TEXTS
+            }
+        )
+    return out
 
 
 def _number(raw: object, where: str) -> float:
@@ -459,6 +525,7 @@ def scale_from_dict(data: Mapping[str, Any]) -> Scale:
                 student_description=_text(
                     raw.get("student_description"), f"{where}: student_description", ""
                 ),
+                translations=_translations_from_dict(raw.get("translations"), where),
             )
         )
     raw_threshold = data.get("mastery_threshold")

@@ -46,6 +46,9 @@ class PathwayLibraryKind(TenantRow, Base):
     title: Mapped[str] = mapped_column(String(200))
     # The district's default instructions, copied into a menu item when a teacher adds it.
     instructions: Mapped[str] = mapped_column(Text)
+    # The title and instructions in other languages: {"es": {"title": ..., "instructions": ...}}
+    # (lti_app.mastery.district_text.localized_text falls back to the district's own text).
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer)
 
@@ -68,6 +71,8 @@ class PathwayMenuItem(CourseRow, Base):
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     instructions: Mapped[str] = mapped_column(Text)
+    # As on the library kind: the title and instructions in other languages.
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     attempt_limit: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -11,13 +11,15 @@ from sqlalchemy.orm import Session
 
 from lti_app.context import CourseContext, Invalid
 from lti_app.mastery import pathways as rules
+from lti_app.mastery.district_text import localized_text
 from lti_app.mastery.pathways import PathwayKind
 from lti_app.models.pathways import (
     PathwayLibraryKind,
     PathwayMenuItem,
 )
 from lti_app.pathways.actor import clock_now, require_teacher
-from lti_app.pathways.targets import course_target, library
+from lti_app.pathways.targets import course_target, entry_translation_errors, library
+from lti_app.policies.district_texts import Translations, stored
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,19 @@ class MenuEntry:
     due_at: datetime | None
     attempt_limit: int | None
     item_id: int | None
+    #: The title and instructions in other languages (``localized_text`` reads them).
+    translations: Translations | None = field(default=None, hash=False)
+
+    def in_language(self, language: str) -> MenuEntry:
+        """The entry with its title and instructions in ``language`` where they were written
+        (else the district's or teacher's own)."""
+        return replace(
+            self,
+            title=localized_text(self.title, self.translations, language, "title"),
+            instructions=localized_text(
+                self.instructions, self.translations, language, "instructions"
+            ),
+        )
 
 
 def _saved_menu(db: Session, actor: CourseContext, canvas_outcome_id: str) -> list[PathwayMenuItem]:
@@ -61,11 +76,19 @@ def menu_of(
 ) -> tuple[list[MenuEntry], bool]:
     if saved:
         return [
-            MenuEntry(PathwayKind(i.kind), i.title, i.instructions, i.due_at, i.attempt_limit, i.id)
+            MenuEntry(
+                PathwayKind(i.kind),
+                i.title,
+                i.instructions,
+                i.due_at,
+                i.attempt_limit,
+                i.id,
+                i.translations,
+            )
             for i in saved
         ], False
     return [
-        MenuEntry(PathwayKind(k.kind), k.title, k.instructions, None, None, None)
+        MenuEntry(PathwayKind(k.kind), k.title, k.instructions, None, None, None, k.translations)
         for k in kinds()
         if k.enabled
     ], True
@@ -81,6 +104,7 @@ class MenuRow:
     instructions: str = ""
     due: str = ""
     attempt_limit: str = ""
+    translations: Translations = field(default_factory=dict)
 
 
 def save_menu(
@@ -99,6 +123,7 @@ def save_menu(
     now = clock_now()
     errors: dict[str, str] = {}
     parsed: list[rules.MenuItemInput] = []
+    texts: dict[str, Translations | None] = {}
     seen: set[str] = set()
     for row in rows:
         if not row.offered:
@@ -119,6 +144,8 @@ def save_menu(
             now,
             previous_due=previous.due_at if previous else None,
         )
+        item_errors |= entry_translation_errors(row.translations)
+        texts[row.kind] = stored(row.translations)
         errors |= {f"{row.kind}-{key}": message for key, message in item_errors.items()}
         if item is not None:
             parsed.append(item)
@@ -126,7 +153,7 @@ def save_menu(
         errors["menu"] = "Offer at least one pathway."
     if errors:
         raise Invalid("The menu was not saved.", errors)
-    return _replace_menu(db, actor, canvas_outcome_id, parsed, existing)
+    return _replace_menu(db, actor, canvas_outcome_id, parsed, existing, texts)
 
 
 def _replace_menu(
@@ -135,6 +162,7 @@ def _replace_menu(
     canvas_outcome_id: str,
     items: Sequence[rules.MenuItemInput],
     existing: dict[str, PathwayMenuItem],
+    texts: Mapping[str, Translations | None],
 ) -> list[PathwayMenuItem]:
     order = {info.kind: n for n, info in enumerate(rules.DEFAULT_KINDS)}
     keep = {i.kind.value for i in items}
@@ -157,6 +185,7 @@ def _replace_menu(
             row = found
         row.title = item.title
         row.instructions = item.instructions
+        row.translations = texts.get(item.kind.value)
         row.due_at = item.due_at
         row.attempt_limit = item.attempt_limit
         row.position = order[item.kind]
@@ -180,7 +209,8 @@ def copy_menu(
         rules.MenuItemInput(e.kind, e.title, e.instructions, e.due_at, e.attempt_limit)
         for e in entries
     ]
+    texts = {e.kind.value: e.translations for e in entries}
     for oid in destinations:
         existing = {i.kind: i for i in _saved_menu(db, actor, oid)}
-        _replace_menu(db, actor, oid, items, existing)
+        _replace_menu(db, actor, oid, items, existing, texts)
     return len(destinations)

@@ -62,9 +62,16 @@ from lti_app.pathways.lifecycle import (
 from lti_app.pathways.menus import MenuEntry, MenuRow, copy_menu, effective_menu, save_menu
 from lti_app.pathways.review import choice_analytics, queue_counts, review_queue, roster_names
 from lti_app.pathways.student import StudentTarget, student_view, teacher_feedback
-from lti_app.pathways.targets import LibraryRow, library, save_library, targets
+from lti_app.pathways.targets import (
+    ENTRY_TEXT_LIMITS,
+    LibraryRow,
+    library,
+    save_library,
+    targets,
+)
 
 __all__ = [
+    "ENTRY_TEXT_LIMITS",
     "Conflict",
     "CourseContext",
     "DomainError",

@@ -26,9 +26,11 @@ from lti_app.evidence.observations import observed_days
 from lti_app.grading import drill as drill_model
 from lti_app.grading import grid as grid_model
 from lti_app.grading.charts import CHART_FRAME, Chart, chart_of, fmt, levels_spec
+from lti_app.languages import current_language
 from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery import pathways as rules
 from lti_app.mastery import student_words as words
+from lti_app.mastery.district_text import localized_scale
 from lti_app.mastery.growth import GrowthStatus
 from lti_app.mastery.pathways import Action, PathwayKind, State
 from lti_app.mastery.scales import Level, Scale
@@ -316,14 +318,20 @@ def _cards(
     db: Session, actor: svc.CourseContext, eff: EffectivePolicy, only: str | None = None
 ) -> list[TargetCard]:
     outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
-    mine = [t for t in svc.student_view(db, actor) if only is None or t.canvas_outcome_id == only]
+    language = current_language()
+    mine = [
+        replace(t, menu=[e.in_language(language) for e in t.menu])
+        for t in svc.student_view(db, actor)
+        if only is None or t.canvas_outcome_id == only
+    ]
     wanted = {t.canvas_outcome_id: outcomes[t.canvas_outcome_id] for t in mine}
     now = datetime.now(UTC)
     drills = my_drills(db, actor, eff, wanted, now)
+    shown = localized_scale(eff.scale, language)  # the district's words, translated
     cards = []
     for t in mine:
         drill = drills.get(t.canvas_outcome_id)
-        card = _card(eff.scale, t, outcomes.get(t.canvas_outcome_id), drill)
+        card = _card(shown, t, outcomes.get(t.canvas_outcome_id), drill)
         cards.append(_explained(card, drill, eff, now) if only is not None else card)
     return cards
 
@@ -331,7 +339,7 @@ def _cards(
 def _page(row: LaunchSession, eff: EffectivePolicy, **ctx: Any) -> dict[str, Any]:
     return {
         "s": row,
-        "scale": eff.scale,
+        "scale": localized_scale(eff.scale, current_language()),
         "levels_css": url_for("grid.levels_css", spec=levels_spec(eff.scale)),
         "fmt": fmt,
         "csrf_field": CSRF_FIELD,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,25 @@ from lti_app.models.pathways import (
     PathwayLibraryKind,
 )
 from lti_app.pathways.actor import clock_now
-from lti_app.translatable import _l
+from lti_app.policies.district_texts import Translations, stored, translation_errors
+from lti_app.translatable import Text, _l
+
+#: The texts of a library kind or menu item that may be written in other languages, and their
+#: length limits (the same as the district's own).
+ENTRY_TEXT_LIMITS: Mapping[str, int] = {
+    "title": rules.TITLE_MAX,
+    "instructions": rules.INSTRUCTIONS_MAX,
+}
+
+_ENTRY_TEXT_NAMES: Mapping[str, Text] = {
+    "title": _l("Title"),
+    "instructions": _l("Instructions"),
+}
+
+
+def entry_translation_errors(translations: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+    """``{"es-title": message}`` for each translated title or instructions that cannot be saved."""
+    return translation_errors(translations, _ENTRY_TEXT_NAMES, ENTRY_TEXT_LIMITS)
 
 
 def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:
@@ -94,6 +112,7 @@ class LibraryRow:
     enabled: bool
     title: str
     instructions: str
+    translations: Translations = field(default_factory=dict)
 
 
 def save_library(
@@ -113,6 +132,7 @@ def save_library(
         _, item_errors = rules.validate_menu_item(
             row.kind, row.title, row.instructions, "", "", clock_now()
         )
+        item_errors |= entry_translation_errors(row.translations)
         errors |= {f"{row.kind}-{key}": message for key, message in item_errors.items()}
     if not any(r.enabled for r in rows):
         errors["library"] = "Keep at least one kind enabled."
@@ -123,5 +143,6 @@ def save_library(
         kind.enabled = row.enabled
         kind.title = row.title.strip()
         kind.instructions = row.instructions.strip()
+        kind.translations = stored(row.translations)
     db.flush()
     return library(db, platform_id)

@@ -12,16 +12,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext, lazy_gettext, ngettext
 from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
 from lti_app.db import get_session
 from lti_app.grading import course_mastery
 from lti_app.grading import grid as grid_model
+from lti_app.languages import current_language
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
+from lti_app.mastery.district_text import localized_scale
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as svc
 from lti_app.pathways.pages import render_teacher_page, teacher_actor, teacher_refusal
+from lti_app.policies.district_texts import Translations, translations_from_form
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
 from lti_app.web.input_guard import ids
@@ -50,6 +54,16 @@ def index(row: LaunchSession) -> Response:
     )
 
 
+def _translated_fields(translations: Translations | None) -> dict[str, str]:
+    """The form's fields of an entry's other-language texts: {"es-title": ..., ...}."""
+    empty = translations_from_form({}, "", svc.ENTRY_TEXT_LIMITS)
+    return {
+        f"{lang}-{name}": ((translations or {}).get(lang) or {}).get(name, "")
+        for lang, texts in empty.items()
+        for name in texts
+    }
+
+
 def _menu_form(db: Session, actor: svc.CourseContext, oid: str) -> dict[str, dict[str, Any]]:
     """The editor's rows, one per library kind, filled from the menu in force."""
     entries, _ = svc.effective_menu(db, actor, oid)
@@ -66,6 +80,7 @@ def _menu_form(db: Session, actor: svc.CourseContext, oid: str) -> dict[str, dic
             "instructions": entry.instructions if entry else kind.instructions,
             "due": entry.due_at.strftime("%Y-%m-%d") if entry and entry.due_at else "",
             "attempt_limit": str(entry.attempt_limit) if entry and entry.attempt_limit else "",
+            **_translated_fields(entry.translations if entry else kind.translations),
         }
     return form
 
@@ -121,6 +136,7 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
             instructions=request.form.get(f"{kind}-instructions", ""),
             due=request.form.get(f"{kind}-due", ""),
             attempt_limit=request.form.get(f"{kind}-attempt_limit", ""),
+            translations=translations_from_form(request.form, kind, svc.ENTRY_TEXT_LIMITS),
         )
         for kind in kinds
     ]
@@ -136,6 +152,7 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
                 "instructions": r.instructions,
                 "due": r.due,
                 "attempt_limit": r.attempt_limit,
+                **_translated_fields(r.translations),
             }
             for r in rows
         }
@@ -146,7 +163,11 @@ def menu_post(row: LaunchSession, oid: str) -> Response:
         oid,
         _menu_form(db, actor, oid),
         errors={},
-        saved=f"Saved: {len(items)} pathway{'s' if len(items) != 1 else ''} on this target's menu.",
+        saved=ngettext(
+            "Saved: %(num)d pathway on this target's menu.",
+            "Saved: %(num)d pathways on this target's menu.",
+            len(items),
+        ),
     )
 
 
@@ -167,7 +188,11 @@ def menu_copy(row: LaunchSession, oid: str) -> Response:
         oid,
         form,
         errors={},
-        saved=f"Copied this menu to {copied} other target{'s' if copied != 1 else ''}.",
+        saved=ngettext(
+            "Copied this menu to %(num)d other target.",
+            "Copied this menu to %(num)d other targets.",
+            copied,
+        ),
     )
 
 
@@ -194,11 +219,12 @@ def _current_levels(
     except course_mastery.CourseNotSynced:
         return None
     out: dict[tuple[str, str], str] = {}
+    scale = localized_scale(eff.scale, current_language())
     for key, cell in data.cells.items():
         if cell.level is None or cell.level_index is None:
-            out[key] = "no level yet"
+            out[key] = gettext("no level yet")
             continue
-        level = eff.scale.levels[cell.level_index]
+        level = scale.levels[cell.level_index]
         out[key] = f"{cell.level:g} {level.short_label} \u2013 {level.label}"
     return out
 
@@ -217,7 +243,7 @@ def _review_page(
         status=status,
         queue=svc.review_queue(db, actor),
         levels=_current_levels(db, actor, eff),
-        scale=eff.scale,
+        scale=localized_scale(eff.scale, current_language()),
         tab="review",
         **ctx,
     )
@@ -231,12 +257,14 @@ def review(row: LaunchSession) -> Response:
 
 
 _DONE = {
-    "approve_proposal": "Proposal approved.",
-    "return_proposal": "Proposal returned with your feedback.",
-    "score": "Score saved; it counts as evidence now and is on its way to Canvas.",
-    "return_submission": "Submission returned with your feedback.",
-    "approve_reassessment": "Reassessment approved: the student can submit a new attempt.",
-    "decline_reassessment": "Reassessment declined with your note.",
+    "approve_proposal": lazy_gettext("Proposal approved."),
+    "return_proposal": lazy_gettext("Proposal returned with your feedback."),
+    "score": lazy_gettext("Score saved; it counts as evidence now and is on its way to Canvas."),
+    "return_submission": lazy_gettext("Submission returned with your feedback."),
+    "approve_reassessment": lazy_gettext(
+        "Reassessment approved: the student can submit a new attempt."
+    ),
+    "decline_reassessment": lazy_gettext("Reassessment declined with your note."),
 }
 
 
@@ -262,7 +290,9 @@ def review_act(row: LaunchSession, demo_id: int) -> Response:
         elif action == "decline_reassessment":
             svc.decline_reassessment(db, actor, demo_id, note)
         else:
-            return refuse(400, "Unknown action.", "Use the buttons on the review page.")
+            return refuse(
+                400, gettext("Unknown action."), gettext("Use the buttons on the review page.")
+            )
     except (svc.Invalid, svc.Conflict) as exc:
         typed = {demo_id: {"note": note, "level": request.form.get("level", "")}}
         errors = {demo_id: exc.errors or {"state": exc.message}}
@@ -277,14 +307,21 @@ def review_bulk(row: LaunchSession) -> Response:
     raw = request.form.getlist("ids")
     actor = teacher_actor(row)
     if not raw:
-        return _review_page(row, actor, status=400, bulk_error="Select at least one request.")
+        return _review_page(
+            row, actor, status=400, bulk_error=gettext("Select at least one request.")
+        )
     chosen = ids(raw)
     if chosen is None:
-        return refuse(400, "That selection could not be read.", "Reload the page.")
+        return refuse(
+            400, gettext("That selection could not be read."), gettext("Reload the page.")
+        )
     approved, skipped = svc.bulk_approve(db, actor, chosen)
-    note = f"Approved {approved}."
+    note = gettext("Approved %(count)s.", count=approved)
     if skipped:
-        note += f" {skipped} could not be approved (already handled, or no attempts left)."
+        note += " " + gettext(
+            "%(count)s could not be approved (already handled, or no attempts left).",
+            count=skipped,
+        )
     return _review_page(row, actor, saved=note)
 
 
@@ -303,10 +340,12 @@ def detail(row: LaunchSession, demo_id: int) -> Response:
         row,
         actor,
         d=demo,
-        student_name=names.get(demo.canvas_user_id, f"Student {demo.canvas_user_id}"),
+        student_name=names.get(demo.canvas_user_id)
+        or gettext("Student %(id)s", id=demo.canvas_user_id),
         names=names,
-        target_title=titles.get(demo.canvas_outcome_id, f"Target {demo.canvas_outcome_id}"),
-        scale=eff.scale,
+        target_title=titles.get(demo.canvas_outcome_id)
+        or gettext("Target %(id)s", id=demo.canvas_outcome_id),
+        scale=localized_scale(eff.scale, current_language()),
         tab="review",
     )
 
@@ -351,7 +390,13 @@ def _library_page(
 
 def _library_form(db: Session, platform_id: int) -> list[dict[str, Any]]:
     return [
-        {"kind": k.kind, "enabled": k.enabled, "title": k.title, "instructions": k.instructions}
+        {
+            "kind": k.kind,
+            "enabled": k.enabled,
+            "title": k.title,
+            "instructions": k.instructions,
+            **_translated_fields(k.translations),
+        }
         for k in svc.library(db, platform_id)
     ]
 
@@ -374,6 +419,7 @@ def library_post(row: LaunchSession) -> Response:
             enabled=k["kind"] in enabled,
             title=request.form.get(f"{k['kind']}-title", ""),
             instructions=request.form.get(f"{k['kind']}-instructions", ""),
+            translations=translations_from_form(request.form, k["kind"], svc.ENTRY_TEXT_LIMITS),
         )
         for k in _library_form(db, platform_id)
     ]
@@ -381,12 +427,18 @@ def library_post(row: LaunchSession) -> Response:
         svc.save_library(db, platform_id, rows)
     except svc.Invalid as exc:
         form = [
-            {"kind": r.kind, "enabled": r.enabled, "title": r.title, "instructions": r.instructions}
+            {
+                "kind": r.kind,
+                "enabled": r.enabled,
+                "title": r.title,
+                "instructions": r.instructions,
+                **_translated_fields(r.translations),
+            }
             for r in rows
         ]
         return _library_page(row, form, status=400, errors=exc.errors)
     return _library_page(
         row,
         _library_form(db, platform_id),
-        saved="Saved. Targets without their own menu now offer the enabled kinds.",
+        saved=gettext("Saved. Targets without their own menu now offer the enabled kinds."),
     )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from flask_babel import gettext, lazy_gettext
 from werkzeug.datastructures import MultiDict
 
 from lti_app.input_rules import INT4_MAX, NUMBER_LIMIT, finite_number, whole_number
@@ -24,8 +26,10 @@ from lti_app.mastery.calculation import (
     PolicyError,
 )
 from lti_app.mastery.mapping import MappingError, PercentMapping, PercentThreshold, validate_mapping
-from lti_app.mastery.scales import Level, Scale, ScaleError, fmt
+from lti_app.mastery.scales import LEVEL_TEXTS, Level, LevelText, Scale, ScaleError, fmt
+from lti_app.policies.district_texts import OTHER_LANGUAGES, language_name, text_problem
 from lti_app.policies.store import EffectivePolicy, default_mapping
+from lti_app.translatable import _l
 
 MAX_LEVELS = 12
 LEVEL_FIELDS = (
@@ -38,30 +42,52 @@ LEVEL_FIELDS = (
     "min_percent",
 )
 LONG_FIELDS = ("description", "student_description")
+SHORT_LIMIT, LONG_LIMIT = 120, 500
+#: Each level text as the scale page names it.
+TEXT_NAMES = {
+    "label": _l("label"),
+    "short_label": _l("short label"),
+    "description": _l("description"),
+    "student_description": _l("what students read"),
+}
+#: Form keys of those texts: "es-label", "es-short_label", ... ("level-0-es-label" in HTML).
+TRANSLATED_FIELDS = tuple(f"{lang}-{name}" for lang in OTHER_LANGUAGES for name in LEVEL_TEXTS)
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
-METHOD_LABELS: dict[Method, str] = {
-    Method.DECAYING_AVERAGE: "Weighted average (Canvas “decaying average”): the latest score "
-    "counts the percentage set below, the mean of the earlier scores the rest",
-    Method.STANDARD_DECAYING_AVERAGE: "Decaying average: each new score counts the percentage set "
-    "below against the running average",
-    Method.HIGHEST: "Highest score",
-    Method.LATEST: "Most recent score",
-    Method.AVERAGE: "Average of all scores",
-    Method.N_MASTERY: "Mastery n times (average of scores at mastery, none until n)",
-    Method.POWER_LAW: "Power law trend (Marzano)",
-    Method.MODE: "Most frequent score",
-    Method.RECENT_MEAN: "Average of the most recent N scores",
+METHOD_LABELS: dict[Method, Any] = {
+    Method.DECAYING_AVERAGE: lazy_gettext(
+        "Weighted average (Canvas “decaying average”): the latest score "
+        "counts the percentage set below, the mean of the earlier scores the rest"
+    ),
+    Method.STANDARD_DECAYING_AVERAGE: lazy_gettext(
+        "Decaying average: each new score counts the percentage set "
+        "below against the running average"
+    ),
+    Method.HIGHEST: lazy_gettext("Highest score"),
+    Method.LATEST: lazy_gettext("Most recent score"),
+    Method.AVERAGE: lazy_gettext("Average of all scores"),
+    Method.N_MASTERY: lazy_gettext("Mastery n times (average of scores at mastery, none until n)"),
+    Method.POWER_LAW: lazy_gettext("Power law trend (Marzano)"),
+    Method.MODE: lazy_gettext("Most frequent score"),
+    Method.RECENT_MEAN: lazy_gettext("Average of the most recent N scores"),
 }
-BASIS_LABELS: dict[Basis, str] = {
-    Basis.CANVAS: "As Canvas computes it: the method runs on Canvas's points, then the result "
-    "is placed on the district scale (the tool and Canvas's Learning Mastery Gradebook agree)",
-    Basis.DISTRICT_LEVEL: "District level per piece of evidence: each result becomes a level "
-    "first, then the method runs on the levels (standards-based grading practice)",
+BASIS_LABELS: dict[Basis, Any] = {
+    Basis.CANVAS: lazy_gettext(
+        "As Canvas computes it: the method runs on Canvas's points, then the result "
+        "is placed on the district scale (the tool and Canvas's Learning Mastery Gradebook agree)"
+    ),
+    Basis.DISTRICT_LEVEL: lazy_gettext(
+        "District level per piece of evidence: each result becomes a level "
+        "first, then the method runs on the levels (standards-based grading practice)"
+    ),
 }
-OVERRIDE_LABELS: dict[OverrideRule, str] = {
-    OverrideRule.RESUME_AFTER_NEWER_EVIDENCE: "Newer evidence supersedes a teacher override",
-    OverrideRule.STANDS_UNTIL_CLEARED: "A teacher override stands until the teacher clears it",
+OVERRIDE_LABELS: dict[OverrideRule, Any] = {
+    OverrideRule.RESUME_AFTER_NEWER_EVIDENCE: lazy_gettext(
+        "Newer evidence supersedes a teacher override"
+    ),
+    OverrideRule.STANDS_UNTIL_CLEARED: lazy_gettext(
+        "A teacher override stands until the teacher clears it"
+    ),
 }
 
 
@@ -130,6 +156,7 @@ class MasteryForm:
                     "description": lv.description,
                     "student_description": lv.student_description,
                     "min_percent": fmt(percents[lv.value]) if lv.value in percents else "",
+                    **_translated_row(lv),
                 }
                 for lv in eff.scale.levels
             ],
@@ -143,9 +170,13 @@ class MasteryForm:
         levels: list[dict[str, str]] = []
         for i in range(MAX_LEVELS):
             row = {
-                f: text(f"level-{i}-{f}", 500 if f in LONG_FIELDS else 120) for f in LEVEL_FIELDS
+                f: text(f"level-{i}-{f}", LONG_LIMIT if f in LONG_FIELDS else SHORT_LIMIT)
+                for f in LEVEL_FIELDS
             }
+            # Translations are kept whole so that an over-long one is refused, not cut short.
+            translated = {f: text(f"level-{i}-{f}", 4 * LONG_LIMIT) for f in TRANSLATED_FIELDS}
             if any(row.values()):
+                row |= translated
                 levels.append(row)
         return cls(
             scope=text("scope", 64) or "district",
@@ -166,7 +197,8 @@ class MasteryForm:
     def rows(self) -> list[dict[str, str]]:
         """The level rows to render: the typed ones plus blanks up to a few spare rows."""
         spare = max(0, min(MAX_LEVELS, len(self.levels) + 2) - len(self.levels))
-        return self.levels + [dict.fromkeys(LEVEL_FIELDS, "") for _ in range(spare)]
+        blank = dict.fromkeys(LEVEL_FIELDS + TRANSLATED_FIELDS, "")
+        return [blank | row for row in self.levels] + [dict(blank) for _ in range(spare)]
 
     # -- parsing ------------------------------------------------------------------------------
 
@@ -175,8 +207,14 @@ class MasteryForm:
         if value is None:
             self.errors.setdefault(
                 key,
-                f"{where} must be a number from {-NUMBER_LIMIT:,.0f} to {NUMBER_LIMIT:,.0f}, "
-                f"written with the digits 0-9 (you typed “{raw}”).",
+                gettext(
+                    "%(where)s must be a number from %(low)s to %(high)s, written with the digits "
+                    "0-9 (you typed “%(raw)s”).",
+                    where=where,
+                    low=f"{-NUMBER_LIMIT:,.0f}",
+                    high=f"{NUMBER_LIMIT:,.0f}",
+                    raw=raw,
+                ),
             )
         return value
 
@@ -186,8 +224,13 @@ class MasteryForm:
         if value is None:
             self.errors.setdefault(
                 key,
-                f"{where} must be a whole number written with the digits 0-9, at most "
-                f"{INT4_MAX:,} (you typed “{raw}”).",
+                gettext(
+                    "%(where)s must be a whole number written with the digits 0-9, at most "
+                    "%(high)s (you typed “%(raw)s”).",
+                    where=where,
+                    high=f"{INT4_MAX:,}",
+                    raw=raw,
+                ),
             )
         return value
 
@@ -203,22 +246,26 @@ class MasteryForm:
 
     def _parse_scale(self) -> Scale | None:
         if not self.scale_name:
-            self.errors["scale_name"] = "Give the scale a name, e.g. “District 0-4”."
+            self.errors["scale_name"] = gettext("Give the scale a name, e.g. “District 0-4”.")
         if len(self.levels) < 2:
-            self.errors["levels"] = "A scale needs at least two levels."
+            self.errors["levels"] = gettext("A scale needs at least two levels.")
             return None
         levels: list[Level] = []
         for i, row in enumerate(self.levels):
-            where = f"Level {i + 1}"
-            value = self._number(row["value"], f"{where}: the value", "levels")
+            where = gettext("Level %(n)s", n=i + 1)
+            value = self._number(
+                row["value"], gettext("%(where)s: the value", where=where), "levels"
+            )
             if value is None:
                 return None
             colour = row["color"] if row["color"].startswith("#") else "#" + row["color"]
             if not HEX_COLOUR.fullmatch(colour):
                 # Said about what was typed ("orange"), not the "#orange" it would become.
-                self.errors["levels"] = (
-                    f"{where}: the colour “{row['color']}” is not a hex colour; write # and six "
-                    "digits or letters a-f, e.g. #0b874b."
+                self.errors["levels"] = gettext(
+                    "%(where)s: the colour “%(colour)s” is not a hex colour; write # and six "
+                    "digits or letters a-f, e.g. #0b874b.",
+                    where=where,
+                    colour=row["color"],
                 )
                 return None
             levels.append(
@@ -229,15 +276,16 @@ class MasteryForm:
                     color=colour,
                     description=row["description"],
                     student_description=row["student_description"],
+                    translations=self._translations(row, where),
                 )
             )
         threshold = (
-            self._number(self.threshold, "The mastery threshold", "threshold")
+            self._number(self.threshold, gettext("The mastery threshold"), "threshold")
             if self.threshold
             else None
         )
         if not self.threshold:
-            self.errors["threshold"] = "Choose the level that counts as mastery."
+            self.errors["threshold"] = gettext("Choose the level that counts as mastery.")
         if threshold is None or "scale_name" in self.errors:
             return None
         try:
@@ -247,16 +295,43 @@ class MasteryForm:
             self.errors[key] = str(exc)
             return None
 
+    def _translations(self, row: Mapping[str, str], where: str) -> dict[str, LevelText]:
+        """The level's texts in the other languages; an error on ``translations`` for one
+        that is too long or holds an invisible control character."""
+        out: dict[str, LevelText] = {}
+        for lang in OTHER_LANGUAGES:
+            texts: dict[str, str] = {}
+            for name in LEVEL_TEXTS:
+                value = row.get(f"{lang}-{name}", "")
+                problem = text_problem(value, LONG_LIMIT if name in LONG_FIELDS else SHORT_LIMIT)
+                if problem:
+                    self.errors.setdefault(
+                        "translations",
+                        _l(
+                            "%(level)s, %(language)s, %(field)s: %(problem)s",
+                            level=where,
+                            language=language_name(lang),
+                            field=TEXT_NAMES[name],
+                            problem=problem,
+                        ),
+                    )
+                texts[name] = value
+            if any(texts.values()):
+                out[lang] = LevelText(**texts)
+        return out
+
     def _parse_policy(self) -> Policy | None:
         try:
             method = Method(self.method)
         except ValueError:
-            self.errors["method"] = "Choose a calculation method from the list."
+            self.errors["method"] = gettext("Choose a calculation method from the list.")
             return None
         parameter: int | None = None
         if METHOD_PARAMETERS[method] is not None and self.parameter:
-            parameter = self._whole(self.parameter, "The method's value", "parameter")
-        minimum = self._whole(self.minimum_evidence or "1", "Minimum evidence", "minimum_evidence")
+            parameter = self._whole(self.parameter, gettext("The method's value"), "parameter")
+        minimum = self._whole(
+            self.minimum_evidence or "1", gettext("Minimum evidence"), "minimum_evidence"
+        )
         if "parameter" in self.errors or minimum is None:
             return None
         try:
@@ -276,19 +351,20 @@ class MasteryForm:
     def _parse_mapping(self, scale: Scale) -> PercentMapping | None:
         possible = self._number(
             self.points_possible or fmt(scale.max_value),
-            "Canvas points possible",
+            gettext("Canvas points possible"),
             "points_possible",
         )
         thresholds: list[PercentThreshold] = []
         for i, (row, level) in enumerate(zip(self.levels, scale.levels, strict=False)):
             raw = row["min_percent"]
             if not raw:
-                self.errors["mapping"] = (
-                    f"Level {i + 1} ({level.label}): give the percent of possible at which it "
-                    "starts."
+                self.errors["mapping"] = gettext(
+                    "Level %(n)s (%(label)s): give the percent of possible at which it starts.",
+                    n=i + 1,
+                    label=level.label,
                 )
                 return None
-            percent = self._number(raw, f"Level {i + 1}: the percent", "mapping")
+            percent = self._number(raw, gettext("Level %(n)s: the percent", n=i + 1), "mapping")
             if percent is None:
                 return None
             thresholds.append(PercentThreshold(percent, level.value))
@@ -301,6 +377,14 @@ class MasteryForm:
             self.errors["mapping"] = str(exc)[:1].upper() + str(exc)[1:] + "."
             return None
         return mapping
+
+
+def _translated_row(level: Level) -> dict[str, str]:
+    return {
+        f"{lang}-{name}": getattr(level.translations.get(lang) or LevelText(), name)
+        for lang in OTHER_LANGUAGES
+        for name in LEVEL_TEXTS
+    }
 
 
 def form_choices() -> Mapping[str, object]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
@@ -67,7 +68,11 @@ def _scoped(
     try:
         course_id = _scope_course(scope, courses)
     except LookupError:
-        return refuse(404, "That course is not synced for this Canvas.", "Choose another course.")
+        return refuse(
+            404,
+            gettext("That course is not synced for this Canvas."),
+            gettext("Choose another course."),
+        )
     return courses, course_id, effective_policy(db, platform_id, course_id)
 
 
@@ -165,12 +170,12 @@ def _preview(sub: _Submitted) -> Response:
     form, parsed, db = sub.form, sub.parsed, sub.db
     target = form.preview_course or (form.scope if form.scope != "district" else "")
     if not target:
-        return sub.page(preview_note="Choose a synced course to preview.")
+        return sub.page(preview_note=gettext("Choose a synced course to preview."))
     platform_id = sub.row.deployment.platform_id
     try:
         data = course_mastery.load(db, platform_id, target)
     except course_mastery.CourseNotSynced:
-        return sub.page(404, preview_note="That course is not synced yet.")
+        return sub.page(404, preview_note=gettext("That course is not synced yet."))
     now = datetime.now(UTC)
     current = effective_policy(db, platform_id, target)
     before = course_mastery.course_report(data, current.scale, current.policy, current.mapping, now)
@@ -194,13 +199,22 @@ def _save(sub: _Submitted) -> Response:
         sub.form.errors["mapping"] = str(exc)
         return sub.page(400)
     eff = effective_policy(db, platform_id, course_id)
-    where = "the district default" if course_id is None else f"course {course_id}"
+    where = (
+        gettext("the district default")
+        if course_id is None
+        else gettext("course %(id)s", id=course_id)
+    )
     return _page(
         sub.row,
         MasteryForm.from_effective(eff, sub.form.scope),
         sub.courses,
         eff,
-        saved=f"Saved as {where} (scale “{eff.scale.name}”, version {eff.scale_version}).",
+        saved=gettext(
+            "Saved as %(where)s (scale “%(scale)s”, version %(version)s).",
+            where=where,
+            scale=eff.scale.name,
+            version=eff.scale_version,
+        ),
     )
 
 
@@ -227,9 +241,9 @@ def _section_members(db: Session, course_pk: int, section: str) -> set[str] | No
 def export(row: LaunchSession, fmt: str) -> Response:
     """The teacher's download: the course's mastery report as CSV or JSON."""
     if fmt not in ("csv", "json"):
-        return refuse(404, "There is no such download.", "Choose CSV or JSON.")
+        return refuse(404, gettext("There is no such download."), gettext("Choose CSV or JSON."))
     if not CourseRole(row.course_role).is_teacher or row.canvas_course_id is None:
-        return refuse(403, "The mastery export is for the course's teachers.", "")
+        return refuse(403, gettext("The mastery export is for the course's teachers."), "")
     db = get_session()
     platform_id = row.deployment.platform_id
     try:
@@ -237,8 +251,8 @@ def export(row: LaunchSession, fmt: str) -> Response:
     except course_mastery.CourseNotSynced:
         return refuse(
             409,
-            "This course has not been synced from Canvas yet.",
-            "Sync the course first, then download the export.",
+            gettext("This course has not been synced from Canvas yet."),
+            gettext("Sync the course first, then download the export."),
             tone="info",
         )
     name = f"mastery-course-{row.canvas_course_id}"
@@ -248,7 +262,9 @@ def export(row: LaunchSession, fmt: str) -> Response:
         members = _section_members(db, data.course.id, section)
         if members is None:
             return refuse(
-                404, "This course has no such section.", "Go back to the grid and choose again."
+                404,
+                gettext("This course has no such section."),
+                gettext("Go back to the grid and choose again."),
             )
         data = replace(data, students=[s for s in data.students if s.canvas_user_id in members])
         name += f"-section-{section}"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from sqlalchemy import update
 
 from lti_app.canvas import connection
@@ -100,14 +101,18 @@ def _teacher_context(row: LaunchSession) -> Response | None:
     """None when this launch may manage the course's Canvas connection; else the refusal."""
     if not CourseRole(row.course_role).is_teacher:
         return refuse(
-            403, "This page is for the course's teachers.", "Open Mastery Pathways from Canvas."
+            403,
+            gettext("This page is for the course's teachers."),
+            gettext("Open Mastery Pathways from Canvas."),
         )
     if not row.canvas_course_id or not row.canvas_user_id:
         return refuse(
             409,
-            "Canvas did not say which course and user this is.",
-            "Ask your Canvas admin to add the custom fields canvas_course_id=$Canvas.course.id "
-            "and canvas_user_id=$Canvas.user.id to the tool.",
+            gettext("Canvas did not say which course and user this is."),
+            gettext(
+                "Ask your Canvas admin to add the custom fields canvas_course_id=$Canvas.course.id "
+                "and canvas_user_id=$Canvas.user.id to the tool."
+            ),
         )
     return None
 
@@ -184,7 +189,7 @@ def sync_start(row: LaunchSession) -> Response:
     platform_id = row.deployment.platform_id
     assert row.canvas_course_id and row.canvas_user_id
     if connection.find_token(db, platform_id, row.canvas_user_id) is None:
-        return _render_sync_page(row, 409, notice="Connect to Canvas first.")
+        return _render_sync_page(row, 409, notice=gettext("Connect to Canvas first."))
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     start_user_sync(app, platform_id, row.canvas_course_id, row.canvas_user_id)
     return _render_sync_page(row)
@@ -199,8 +204,10 @@ def connect(row: LaunchSession) -> Response:
         return _render_sync_page(
             row,
             409,
-            notice="This Canvas has no API developer key set up for Mastery Pathways yet. "
-            "Ask your Canvas admin to add one.",
+            notice=gettext(
+                "This Canvas has no API developer key set up for Mastery Pathways yet. "
+                "Ask your Canvas admin to add one."
+            ),
         )
     state = secrets.token_urlsafe(32)
     now = _now()
@@ -225,7 +232,7 @@ def disconnect(row: LaunchSession) -> Response:
     db = get_session()
     platform = row.deployment.platform
     token_row = connection.find_token(db, platform.id, row.canvas_user_id or "")
-    notice = "Mastery Pathways is not connected to your Canvas account."
+    notice = gettext("Mastery Pathways is not connected to your Canvas account.")
     if token_row is not None:
         svc = services()
         token = connection.load_token(svc.keyring, token_row)
@@ -256,11 +263,13 @@ def disconnect(row: LaunchSession) -> Response:
             return _render_sync_page(
                 row,
                 502,
-                notice="Canvas did not confirm the disconnection; nothing was removed. "
-                "Try again in a minute.",
+                notice=gettext(
+                    "Canvas did not confirm the disconnection; nothing was removed. "
+                    "Try again in a minute."
+                ),
             )
         db.delete(token_row)
-        notice = "Disconnected: Mastery Pathways can no longer read Canvas for you."
+        notice = gettext("Disconnected: Mastery Pathways can no longer read Canvas for you.")
     db.flush()
     return _render_sync_page(row, notice=notice)
 
@@ -274,13 +283,15 @@ def oauth_start() -> Response:
     if found is None or found.consumed_at is not None or found.expires_at <= _now():
         return refuse(
             400,
-            "This connect link has expired.",
-            "Go back to Mastery Pathways in Canvas and choose Connect to Canvas again.",
+            gettext("This connect link has expired."),
+            gettext("Go back to Mastery Pathways in Canvas and choose Connect to Canvas again."),
         )
     platform = db.get(Platform, found.platform_id)
     assert platform is not None
     if not platform.api_client_id:
-        return refuse(409, "Canvas API access is not set up.", "Ask your Canvas admin.")
+        return refuse(
+            409, gettext("Canvas API access is not set up."), gettext("Ask your Canvas admin.")
+        )
     url = authorization_url(
         platform.canvas_url,
         platform.api_client_id,
@@ -321,24 +332,32 @@ def oauth_callback() -> Response:
     if found is None:
         return refuse(
             400,
-            "This sign-in could not be verified.",
-            "The link was used already or has expired. Go back to Mastery Pathways in Canvas "
-            "and choose Connect to Canvas again.",
+            gettext("This sign-in could not be verified."),
+            gettext(
+                "The link was used already or has expired. Go back to Mastery Pathways in Canvas "
+                "and choose Connect to Canvas again."
+            ),
         )
     if request.args.get("error"):
         # access_denied: the teacher chose Cancel on Canvas's authorize page.
         return refuse(
             400,
-            "Canvas access was not granted.",
-            "Mastery Pathways needs access to read the course's outcomes. Connect again when "
-            "you are ready.",
+            gettext("Canvas access was not granted."),
+            gettext(
+                "Mastery Pathways needs access to read the course's outcomes. Connect again when "
+                "you are ready."
+            ),
         )
     code = request.args.get("code", "")
     db = get_session()
     platform = db.get(Platform, found.platform_id)
     launch = db.get(LaunchSession, found.launch_session_id)
     if platform is None or launch is None or launch.expires_at <= _now():
-        return refuse(400, "Your session has ended.", "Open Mastery Pathways again from Canvas.")
+        return refuse(
+            400,
+            gettext("Your session has ended."),
+            gettext("Open Mastery Pathways again from Canvas."),
+        )
     svc = services()
     try:
         client_id, client_secret = connection.platform_api_key(svc, platform)
@@ -358,9 +377,11 @@ def oauth_callback() -> Response:
         log.warning("canvas_connect_failed error=%s", type(exc).__name__)
         return refuse(
             502,
-            "Canvas did not complete the connection.",
-            "Try again in a minute. If it keeps failing, ask your Canvas admin to check the "
-            "Mastery Pathways API developer key.",
+            gettext("Canvas did not complete the connection."),
+            gettext(
+                "Try again in a minute. If it keeps failing, ask your Canvas admin to check the "
+                "Mastery Pathways API developer key."
+            ),
         )
     if me.id != found.canvas_user_id or token.canvas_user_id != found.canvas_user_id:
         log.warning("canvas_connect_wrong_user platform=%d", platform.id)
@@ -374,9 +395,11 @@ def oauth_callback() -> Response:
             )
         return refuse(
             403,
-            "That is a different Canvas account.",
-            "You signed in to Canvas as someone else than the teacher who opened Mastery "
-            "Pathways. Sign in to Canvas as yourself and connect again.",
+            gettext("That is a different Canvas account."),
+            gettext(
+                "You signed in to Canvas as someone else than the teacher who opened Mastery "
+                "Pathways. Sign in to Canvas as yourself and connect again."
+            ),
         )
     connection.save_token(db, svc.keyring, platform.id, token)
     return _page("canvas_connected.html", name=me.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask_babel import gettext, lazy_gettext, ngettext
 from sqlalchemy import select
 
 from lti_app.context import DomainError
@@ -28,15 +29,15 @@ bp.register_error_handler(DomainError, teacher_refusal)
 
 # The table shows the newest rows; a status filter narrows it (failures are never many).
 ROW_LIMIT = 500
-STATUS_WORDS = {PENDING: "Pending", DELIVERED: "In Canvas", FAILED: "Failed"}
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+STATUS_WORDS = {
+    PENDING: lazy_gettext("Pending"),
+    DELIVERED: lazy_gettext("In Canvas"),
+    FAILED: lazy_gettext("Failed"),
+}
 
 
 def progress_text(st: outbox.CourseStatus) -> str:
-    return f"{st.batch_done} of {st.batch_total} sent"
+    return str(gettext("%(done)s of %(total)s sent", done=st.batch_done, total=st.batch_total))
 
 
 def _status_json(st: outbox.CourseStatus) -> dict[str, Any]:
@@ -80,7 +81,6 @@ def _page(row: LaunchSession, actor: svc.CourseContext, status: int = 200, **ctx
         titles=titles,
         source=outbox.source_of,
         words=STATUS_WORDS,
-        plural=_plural,
         status_url=url_for("writeback.status_json", handle=row.id),
         tab="canvas",
         **ctx,
@@ -114,12 +114,16 @@ def retry_all(row: LaunchSession) -> Response:
     actor = teacher_actor(row)
     count = outbox.retry(db, actor.platform_id, actor.canvas_course_id)
     if not count:
-        return _page(row, actor, saved="Nothing to retry: no result has failed.")
+        return _page(row, actor, saved=gettext("Nothing to retry: no result has failed."))
     kick_after_response(actor.platform_id, actor.canvas_course_id)
     return _page(
         row,
         actor,
-        saved=f"Sending {_plural(count, 'failed result')} to Canvas again.",
+        saved=ngettext(
+            "Sending %(num)d failed result to Canvas again.",
+            "Sending %(num)d failed results to Canvas again.",
+            count,
+        ),
     )
 
 
@@ -139,10 +143,12 @@ def retry_one(row: LaunchSession, item_id: int) -> Response:
     if found is None:
         return refuse(
             404,
-            "There is no such result in this course.",
-            "Go back to the Sent to Canvas page and choose again.",
+            gettext("There is no such result in this course."),
+            gettext("Go back to the Sent to Canvas page and choose again."),
         )
     if not outbox.retry(db, actor.platform_id, actor.canvas_course_id, [item_id]):
-        return _page(row, actor, saved="That result is no longer failed: nothing to retry.")
+        return _page(
+            row, actor, saved=gettext("That result is no longer failed: nothing to retry.")
+        )
     kick_after_response(actor.platform_id, actor.canvas_course_id)
-    return _page(row, actor, saved="Sending that result to Canvas again.")
+    return _page(row, actor, saved=gettext("Sending that result to Canvas again."))

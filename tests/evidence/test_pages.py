@@ -92,7 +92,7 @@ def test_record_for_a_section_counts_once_everywhere_and_is_owed_to_canvas(
     assert kicks == [(platform_id(seeded, platform), "101")]
     assert ava == "lv-812"
     status, done = get(browser, location)
-    assert "Recorded 1 observation. They count in the levels now" in done
+    assert "Recorded 1 observation. It counts in the levels now" in done
     with seeded.app_context(), session_scope(seeded) as db:
         obs = db.query(Observation).one()
         assert (obs.canvas_user_id, obs.canvas_outcome_id, obs.level) == ("812", "97", 3.5)
