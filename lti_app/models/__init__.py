@@ -5,6 +5,7 @@ from lti_app.models.canvas import (
     CanvasCourse,
     CanvasOAuthState,
     CarrierAssignment,
+    CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -13,7 +14,7 @@ from lti_app.models.canvas import (
     SyncRun,
 )
 from lti_app.models.keys import ToolKey
-from lti_app.models.launch import LaunchSession, OidcLogin
+from lti_app.models.launch import LaunchSession, LtiUser, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion
 from lti_app.models.observation import Observation as Observation
 from lti_app.models.pathways import Demonstration as Demonstration
@@ -30,6 +31,7 @@ __all__ = [
     "CanvasCourse",
     "CanvasOAuthState",
     "CarrierAssignment",
+    "CourseObserver",
     "CourseOutcome",
     "CourseOutcomeResult",
     "CourseRollup",
@@ -37,6 +39,7 @@ __all__ = [
     "CourseStudent",
     "Deployment",
     "LaunchSession",
+    "LtiUser",
     "MasteryPolicy",
     "OidcLogin",
     "Platform",

@@ -21,6 +21,8 @@ from lti_app.models.canvas import (
     CanvasCourse,
     CarrierAssignment,
     CourseAlignment,
+    CourseObserver,
+    CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -217,6 +219,14 @@ def apply_snapshot(
         "alignment",
         {k: columns(v) for k, v in snapshot.alignments.items()},
     )
+    # Who may see which student: an observer whose link is gone loses the student at once.
+    summary.tables["observers"] = _sync_table(
+        db,
+        CourseObserver,
+        course.id,
+        "link_key",
+        {k: columns(v) for k, v in snapshot.observers.items()},
+    )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
         "sections": len(snapshot.sections),
@@ -224,6 +234,7 @@ def apply_snapshot(
         "results": len(results),
         "carrier_results": sum(1 for v in results.values() if v["from_carrier"]),
         "rollups": len(snapshot.rollups),
+        "observers": len(snapshot.observers),
     }
     summary.read = {
         **snapshot.read.as_json(),

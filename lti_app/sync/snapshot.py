@@ -69,6 +69,19 @@ class StudentRow:
 
 
 @dataclass(frozen=True)
+class ObserverRow:
+    """An observer linked to a student of the course (an active ObserverEnrollment)."""
+
+    link_key: str
+    observer_user_id: str
+    student_user_id: str
+
+
+def observer_key(observer_user_id: str, student_user_id: str) -> str:
+    return f"{observer_user_id}:{student_user_id}"
+
+
+@dataclass(frozen=True)
 class ResultRow:
     canvas_result_id: str
     canvas_user_id: str
@@ -145,6 +158,8 @@ class CourseSnapshot:
     new_decaying_average: bool = False
     decaying_basis: str = BASIS_ANSWER
     read: ReadNotes = field(default_factory=ReadNotes)
+    observers: dict[str, ObserverRow] = field(default_factory=dict)
+    """Observers of the course's students, by ``observer_key``."""
 
 
 def columns(row: object) -> dict[str, Any]:

@@ -40,16 +40,17 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     # features side by side, then the results (hidden ones included), then the roster re-check.
     assert canvas.calls.count("outcome_rollups") == 1
     calls = [c for c in canvas.calls if c != "outcome_rollups"]
-    assert sorted(calls[:7]) == [
+    assert sorted(calls[:8]) == [
         "course",
         "course_proficiency",
+        "observer_enrollments",
         "outcome_groups",
         "outcome_links",
         "root_account_features",
         "sections",
         "student_enrollments",
     ]
-    assert calls[7:] == ["outcome_results", "student_enrollments"]
+    assert calls[8:] == ["outcome_results", "student_enrollments"]
     assert canvas.hidden_asked == [True]
     assert steps == sorted(steps)
     assert snap.scale_source == SCALE_COURSE

@@ -804,6 +804,18 @@ class CanvasClient:
             )
         ]
 
+    def observer_enrollments(self, course_id: str) -> list[Enrollment]:
+        """Active observer enrollments: one per observed student, ``associated_user_id`` naming
+        them (canvas-lms EnrollmentsApiController#index, docs/canvas.md §7.10)."""
+        return [
+            parse_enrollment(e)
+            for e in self._list(
+                f"/api/v1/courses/{course_id}/enrollments",
+                {"type[]": ["ObserverEnrollment"], "state[]": ["active"]},
+                scope="url:GET|/api/v1/courses/:course_id/enrollments",
+            )
+        ]
+
     def outcome_results_pages(
         self,
         course_id: str,
