@@ -37,7 +37,12 @@ CASES = [
     # Canvas's institution Mentor (an observer somewhere) says nothing about this course.
     ("institution mentor only", [LIS + "institution/person#Mentor"], CourseRole.NONE, False),
     ("student who observes too", [LEARNER, LIS + "membership#Mentor"], CourseRole.LEARNER, False),
-    ("teacher who observes too", [INSTRUCTOR, LIS + "membership#Mentor"], CourseRole.INSTRUCTOR, False),
+    (
+        "teacher who observes too",
+        [INSTRUCTOR, LIS + "membership#Mentor"],
+        CourseRole.INSTRUCTOR,
+        False,
+    ),
     ("designer", [LIS + "membership#ContentDeveloper"], CourseRole.NONE, False),
     ("unknown", [LIS + "unknown/unknown#Helper"], CourseRole.NONE, False),
     ("empty string", [""], CourseRole.NONE, False),
