@@ -8,6 +8,11 @@ the launch's own user id, exactly as the teacher's drill-down computes them.
 
 A refused form is rendered again (4xx: the request's transaction rolls back) with what was typed
 and a message per field; a successful one redirects (post/redirect/get) to the target page.
+
+The same pages, read-only, serve a launch's observer (a parent or guardian) under
+/s/<handle>/family/<student id>/: ``pathways.observers`` says which students Canvas lets them
+see (anyone else is "not found"), the pages say it in their words, and no form is rendered
+(every POST above refuses them: ``CourseContext.from_session`` has no role for an observer).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
+from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
@@ -35,6 +41,8 @@ from lti_app.mastery.scales import Level, Scale
 from lti_app.models.canvas import CourseOutcome, target_name
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
+from lti_app.pathways import family_words
+from lti_app.pathways import observers as family
 from lti_app.pathways import service as svc
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
@@ -170,11 +178,16 @@ class TargetCard:
     """How the scores made the level, in a student's words."""
     next_step_text: str = ""
     """What the next score would need to be to reach the next level."""
+    for_family: bool = False
+    """Said to an observer (a parent or guardian) rather than to the student."""
 
     @property
     def state_text(self) -> str:
         current = self.target.current
-        return STATE_TEXT[State(current.state)] if current else ""
+        if current is None:
+            return ""
+        state = State(current.state)
+        return family_words.state_text(state) if self.for_family else str(STATE_TEXT[state])
 
 
 def next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
@@ -236,7 +249,11 @@ def _card(
     target: svc.StudentTarget,
     outcome: CourseOutcome | None,
     drill: drill_model.Drill | None,
+    for_family: bool = False,
 ) -> TargetCard:
+    def growth_words(status: GrowthStatus) -> str:
+        return family_words.growth_text(status) if for_family else str(GROWTH_TEXT[status])
+
     group = " / ".join(outcome.group_path) if outcome else ""
     name = target_name(target.title, outcome.display_name if outcome else None)
     keys = (target.canvas_outcome_id, target.title)
@@ -258,18 +275,19 @@ def _card(
             None,
             None,
             False,
-            GROWTH_TEXT[status],
+            growth_words(status),
             chart_of(drill, scale) if drill is not None else None,
             None,  # no level yet: the goal is proficiency itself
             "",
             None,
             goal,
             show_description,
+            for_family=for_family,
         )
     value = drill.result.value
     g = drill.growth
     nxt = scale.next_level_above(value)
-    text = GROWTH_TEXT[g.status].format(
+    text = growth_words(g.status).format(
         date=g.projected_date.strftime("%B %-d, %Y") if g.projected_date else ""
     )
     return TargetCard(
@@ -288,11 +306,16 @@ def _card(
         goal,
         show_description,
         drill.result.override_reason if drill.result.overridden else None,
+        for_family=for_family,
     )
 
 
 def _cards(
-    db: Session, actor: svc.CourseContext, eff: EffectivePolicy, only: str | None = None
+    db: Session,
+    actor: svc.CourseContext,
+    eff: EffectivePolicy,
+    only: str | None = None,
+    for_family: bool = False,
 ) -> list[TargetCard]:
     outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
     mine = [t for t in svc.student_view(db, actor) if only is None or t.canvas_outcome_id == only]
@@ -302,8 +325,11 @@ def _cards(
     cards = []
     for t in mine:
         drill = drills.get(t.canvas_outcome_id)
-        card = _card(eff.scale, t, outcomes.get(t.canvas_outcome_id), drill)
-        cards.append(_explained(card, drill, eff, now) if only is not None else card)
+        card = _card(eff.scale, t, outcomes.get(t.canvas_outcome_id), drill, for_family)
+        # The calculation and next score are said to the student ("your latest score"): an
+        # observer reads the level, its meaning and the growth instead.
+        explain = only is not None and not for_family
+        cards.append(_explained(card, drill, eff, now) if explain else card)
     return cards
 
 
@@ -342,10 +368,13 @@ def landing_page(row: LaunchSession) -> Response | None:
 
 
 def targets_page(row: LaunchSession) -> Response:
+    return _targets_html(row, _student(row))
+
+
+def _targets_html(row: LaunchSession, actor: svc.CourseContext, **family_ctx: Any) -> Response:
     db = get_session()
-    actor = _student(row)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-    cards = _cards(db, actor, eff)
+    cards = _cards(db, actor, eff, for_family=bool(family_ctx))
     groups: list[tuple[str, list[TargetCard]]] = []
     for card in cards:  # already in Canvas's outline order: consecutive groups
         if not groups or groups[-1][0] != card.group:
@@ -354,21 +383,27 @@ def targets_page(row: LaunchSession) -> Response:
     mastered = sum(c.mastered for c in cards)
     html = render_template(
         "student_targets.html",
-        **_page(row, eff, groups=groups, cards=cards, mastered=mastered),
+        **_page(row, eff, groups=groups, cards=cards, mastered=mastered, **family_ctx),
     )
     return Response(html, mimetype="text/html")
 
 
 def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) -> Response:
+    return _target_html(row, _student(row), oid, status, **ctx)
+
+
+def _target_html(
+    row: LaunchSession, actor: svc.CourseContext, oid: str, status: int = 200, **ctx: Any
+) -> Response:
     db = get_session()
-    actor = _student(row)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-    found = _cards(db, actor, eff, only=oid)
+    for_family = "observed" in ctx
+    found = _cards(db, actor, eff, only=oid, for_family=for_family)
     if not found:
-        return student_refusal(svc.NotFound("This course has no such learning target."))
+        raise svc.NotFound("This course has no such learning target.")
     card = found[0]
     current = card.target.current
-    can_choose = current is None or not rules.is_open(State(current.state))
+    can_choose = not for_family and (current is None or not rules.is_open(State(current.state)))
     ctx.setdefault("errors", {})
     ctx.setdefault("typed", {})
     html = render_template(
@@ -379,7 +414,8 @@ def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) ->
             c=card,
             t=card.target,
             current=current,
-            actions={a.value for a in card.target.actions},
+            # An observer only reads: no action, so no form.
+            actions=set() if for_family else {a.value for a in card.target.actions},
             can_choose=can_choose,
             feedback=_feedback(card.target.history),
             # The launch's own student only (the id comes from the launch, never the URL).
@@ -475,3 +511,74 @@ def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
             row, oid, status=exc.status, errors=errors, typed=typed, form_action=action
         )
     return _after(row, oid, what)
+
+
+# --------------------------------------------------------------------------------------------
+# The same pages for an observer (parent or guardian), read-only
+# --------------------------------------------------------------------------------------------
+
+family_bp = Blueprint("family", __name__, url_prefix="/s/<handle>/family")
+
+
+def family_refusal(exc: DomainError) -> Response:
+    if isinstance(exc, svc.NotSynced):
+        return refuse(
+            409,
+            gettext("The learning targets are not ready yet."),
+            gettext("The teacher has to connect this course first. Please check again later."),
+            tone="info",
+        )
+    if exc.status == 404:
+        return refuse(404, exc.message, gettext("Go back to the list of learning targets."))
+    return refuse(exc.status, exc.message, gettext("Open Mastery Pathways again from Canvas."))
+
+
+family_bp.register_error_handler(DomainError, family_refusal)
+
+
+def _family_ctx(
+    student: family.ObservedStudent, students: list[family.ObservedStudent]
+) -> dict[str, Any]:
+    return {"observed": student, "observed_all": students}
+
+
+def family_page(row: LaunchSession, student_id: str | None = None) -> Response:
+    """The first (or the named) observed student's learning targets; a kind page when the
+    observer observes nobody in this course."""
+    db = get_session()
+    students = family.observed_students(db, row)
+    if not students:
+        html = render_template("family_none.html", s=row, csrf_field=CSRF_FIELD)
+        return Response(html, mimetype="text/html")
+    actor, student, students = family.observed_context(
+        db, row, student_id or students[0].canvas_user_id
+    )
+    return _targets_html(row, actor, **_family_ctx(student, students))
+
+
+def family_landing(row: LaunchSession) -> Response | None:
+    """An observer's launch lands here (registered in create_app); before the course's first
+    sync the landing page stays."""
+    try:
+        return family_page(row)
+    except DomainError:
+        return None
+
+
+@family_bp.get("/")
+@session_required()
+def family_home(row: LaunchSession) -> Response:
+    return family_page(row)
+
+
+@family_bp.get("/<student_id>/")
+@session_required()
+def family_targets(row: LaunchSession, student_id: str) -> Response:
+    return family_page(row, student_id)
+
+
+@family_bp.get("/<student_id>/targets/<oid>")
+@session_required()
+def family_target(row: LaunchSession, student_id: str, oid: str) -> Response:
+    actor, student, students = family.observed_context(get_session(), row, student_id)
+    return _target_html(row, actor, oid, **_family_ctx(student, students))

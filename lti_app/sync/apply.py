@@ -22,7 +22,6 @@ from lti_app.models.canvas import (
     CarrierAssignment,
     CourseAlignment,
     CourseObserver,
-    CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,

@@ -16,6 +16,7 @@ ROLE_LABELS = {
     CourseRole.INSTRUCTOR: "Teacher",
     CourseRole.TEACHING_ASSISTANT: "Teaching assistant",
     CourseRole.LEARNER: "Student",
+    CourseRole.OBSERVER: "Observer",
     CourseRole.NONE: "Guest",
 }
 
@@ -66,6 +67,8 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
         view = "teacher"
     elif role is CourseRole.LEARNER:
         view = "student"
+    elif role is CourseRole.OBSERVER:
+        view = "observer"
     elif session.is_admin:
         view = "admin"
     else:
