@@ -16,7 +16,7 @@ from canvas_sandbox.state import (
 )
 from canvas_sandbox.ui import nav
 
-ROLE_ORDER = ("Admin", "Teacher", "TA", "Student", "User")
+ROLE_ORDER = ("Admin", "Teacher", "TA", "Student", "Observer", "User")
 
 
 def switcher_groups(state: SandboxState) -> list[tuple[str, list[User]]]:
