@@ -34,7 +34,7 @@ from tests.security.course import Course
 from tests.security.snapshot import database_dump
 from tests.security.test_hostile_values import mastery_form
 
-ROLES = ("anonymous", "student", "teacher", "admin")
+ROLES = ("anonymous", "student", "teacher", "admin", "observer")
 EXAMPLES = 6  # per role: 6 x 46 route-methods = 276 random requests
 
 HOSTILE = [
@@ -154,6 +154,9 @@ GET_ONLY = {
     "student.targets",
     "student.target",
     "student.done",
+    "family.family_home",
+    "family.family_targets",
+    "family.family_target",
     "writeback.status_json",
 }
 # Valid values, so that a request with one hostile field reaches the code behind the checks.
@@ -183,6 +186,7 @@ def path_values(course: Course, item_id: int) -> dict[str, str]:
     return {
         "oid": RL,
         "uid": AVA,
+        "student_id": AVA,
         "demo_id": str(course.demos["proposal"]),
         "item_id": str(item_id),
         "action": "withdraw",
