@@ -180,27 +180,18 @@ def apply_snapshot(
         results[rid] = values
 
     summary = ApplySummary(course_pk=course.id, scale_changed=scale_changed)
-    summary.tables["outcomes"] = _sync_table(
-        db,
-        CourseOutcome,
-        course.id,
-        "canvas_outcome_id",
-        {k: columns(v) for k, v in snapshot.outcomes.items()},
+    # Rows stored as the snapshot has them, keyed by their Canvas id. The observers: a link
+    # Canvas no longer reports is deleted, and with it the observer's access to that student.
+    plain: tuple[tuple[str, Any, str, Mapping[str, object]], ...] = (
+        ("outcomes", CourseOutcome, "canvas_outcome_id", snapshot.outcomes),
+        ("sections", CourseSection, "canvas_section_id", snapshot.sections),
+        ("students", CourseStudent, "canvas_user_id", snapshot.students),
+        ("alignments", CourseAlignment, "alignment", snapshot.alignments),
+        ("observers", CourseObserver, "link_key", snapshot.observers),
     )
-    summary.tables["sections"] = _sync_table(
-        db,
-        CourseSection,
-        course.id,
-        "canvas_section_id",
-        {k: columns(v) for k, v in snapshot.sections.items()},
-    )
-    summary.tables["students"] = _sync_table(
-        db,
-        CourseStudent,
-        course.id,
-        "canvas_user_id",
-        {k: columns(v) for k, v in snapshot.students.items()},
-    )
+    for name, model, key, rows in plain:
+        desired = {k: columns(v) for k, v in rows.items()}
+        summary.tables[name] = _sync_table(db, model, course.id, key, desired)
     summary.tables["results"] = _sync_table(
         db, CourseOutcomeResult, course.id, "canvas_result_id", results
     )
@@ -210,21 +201,6 @@ def apply_snapshot(
         course.id,
         "rollup_key",
         {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
-    )
-    summary.tables["alignments"] = _sync_table(
-        db,
-        CourseAlignment,
-        course.id,
-        "alignment",
-        {k: columns(v) for k, v in snapshot.alignments.items()},
-    )
-    # Who may see which student: an observer whose link is gone loses the student at once.
-    summary.tables["observers"] = _sync_table(
-        db,
-        CourseObserver,
-        course.id,
-        "link_key",
-        {k: columns(v) for k, v in snapshot.observers.items()},
     )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
