@@ -180,28 +180,29 @@ def apply_snapshot(
         results[rid] = values
 
     summary = ApplySummary(course_pk=course.id, scale_changed=scale_changed)
-    # Rows stored as the snapshot has them, keyed by their Canvas id. The observers: a link
-    # Canvas no longer reports is deleted, and with it the observer's access to that student.
-    plain: tuple[tuple[str, Any, str, Mapping[str, object]], ...] = (
-        ("outcomes", CourseOutcome, "canvas_outcome_id", snapshot.outcomes),
-        ("sections", CourseSection, "canvas_section_id", snapshot.sections),
-        ("students", CourseStudent, "canvas_user_id", snapshot.students),
-        ("alignments", CourseAlignment, "alignment", snapshot.alignments),
-        ("observers", CourseObserver, "link_key", snapshot.observers),
+
+    def plain(rows: Mapping[str, object]) -> dict[str, dict[str, Any]]:
+        return {k: columns(v) for k, v in rows.items()}
+
+    # Each table as the snapshot has it, keyed by Canvas id, in the order the sync reports
+    # them. The observers: a link Canvas no longer reports is deleted, and with it the
+    # observer's access to that student.
+    tables: tuple[tuple[str, Any, str, Mapping[str, dict[str, Any]]], ...] = (
+        ("outcomes", CourseOutcome, "canvas_outcome_id", plain(snapshot.outcomes)),
+        ("sections", CourseSection, "canvas_section_id", plain(snapshot.sections)),
+        ("students", CourseStudent, "canvas_user_id", plain(snapshot.students)),
+        ("results", CourseOutcomeResult, "canvas_result_id", results),
+        (
+            "rollups",
+            CourseRollup,
+            "rollup_key",
+            {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
+        ),
+        ("alignments", CourseAlignment, "alignment", plain(snapshot.alignments)),
+        ("observers", CourseObserver, "link_key", plain(snapshot.observers)),
     )
-    for name, model, key, rows in plain:
-        desired = {k: columns(v) for k, v in rows.items()}
+    for name, model, key, desired in tables:
         summary.tables[name] = _sync_table(db, model, course.id, key, desired)
-    summary.tables["results"] = _sync_table(
-        db, CourseOutcomeResult, course.id, "canvas_result_id", results
-    )
-    summary.tables["rollups"] = _sync_table(
-        db,
-        CourseRollup,
-        course.id,
-        "rollup_key",
-        {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
-    )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
         "sections": len(snapshot.sections),
