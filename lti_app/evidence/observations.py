@@ -265,12 +265,9 @@ def record(
         db,
         eff,
         [
-            OwedResult(
-                platform_id=scope.platform_id,
-                canvas_course_id=scope.canvas_course_id,
-                canvas_user_id=obs.canvas_user_id,
-                canvas_outcome_id=obs.canvas_outcome_id,
-                level=obs.level,
+            OwedResult.of(
+                obs,
+                obs.level,
                 key=f"obs:{obs.id}",
                 comment=COMMENT.format(
                     day=obs.observed_on.isoformat(), label=eff.scale.level(obs.level).label

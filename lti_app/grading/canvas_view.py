@@ -102,12 +102,9 @@ def send_override(db: Session, override: MasteryOverride, eff: EffectivePolicy) 
     enqueue_result(
         db,
         eff,
-        OwedResult(
-            platform_id=override.platform_id,
-            canvas_course_id=override.canvas_course_id,
-            canvas_user_id=override.canvas_user_id,
-            canvas_outcome_id=override.canvas_outcome_id,
-            level=override.level,
+        OwedResult.of(
+            override,
+            override.level,
             key=OVERRIDE_KEY.format(id=override.id),
             comment=f"Level set by the teacher: {label} (Mastery Pathways)",
             teacher_canvas_user_id=override.teacher_canvas_user_id,

@@ -38,12 +38,11 @@ from lti_app.mastery.report import ReportStudent, ReportTarget, build_report
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
     CanvasCourse,
-    CourseOutcome,
     CourseOutcomeResult,
     CourseSection,
     CourseStudent,
     canvas_id_key,
-    outline_key,
+    outcomes_in_outline,
     synced_course,
 )
 from lti_app.pathways import service as pathways_service
@@ -117,12 +116,9 @@ def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:
             .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
         )
     ]
-    outcomes = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course.id)).all()
-    # Canvas's outline order (outline_key): group path, then title, then id.
-    outcomes = sorted(
-        outcomes, key=lambda o: outline_key(o.group_path, o.title, o.canvas_outcome_id)
-    )
-    targets = [ReportTarget(o.canvas_outcome_id, o.title) for o in outcomes]
+    targets = [
+        ReportTarget(o.canvas_outcome_id, o.title) for o in outcomes_in_outline(db, course.id)
+    ]
     results = list(
         db.scalars(select(CourseOutcomeResult).where(CourseOutcomeResult.course_pk == course.id))
     )

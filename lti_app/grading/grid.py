@@ -36,13 +36,11 @@ from lti_app.mastery.mapping import AnyMapping
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
     CanvasCourse,
-    CourseOutcome,
     CourseOutcomeResult,
     CourseSection,
     CourseStudent,
     canvas_id_key,
-    outline_key,
-    target_name,
+    outcomes_in_outline,
 )
 
 #: Evidence from the tool's own records (scored demonstrations, teacher overrides), keyed like
@@ -102,19 +100,9 @@ class Grid:
 
 
 def grid_targets(db: Session, course_pk: int) -> list[GridTarget]:
-    rows = db.execute(
-        select(
-            CourseOutcome.canvas_outcome_id,
-            CourseOutcome.title,
-            CourseOutcome.group_path,
-            CourseOutcome.display_name,
-        ).where(CourseOutcome.course_pk == course_pk)
-    ).all()
-    # The same outline order as load(): group path, then title, then id.
-    rows = sorted(rows, key=lambda r: outline_key(r[2], r[1], r[0]))
     return [
-        GridTarget(oid, title, " / ".join(path), target_name(title, friendly))
-        for oid, title, path, friendly in rows
+        GridTarget(o.canvas_outcome_id, o.title, " / ".join(o.group_path), o.name)
+        for o in outcomes_in_outline(db, course_pk)
     ]
 
 

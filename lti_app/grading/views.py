@@ -21,6 +21,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from markupsafe import Markup, escape
+from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
 from lti_app.db import get_session
@@ -111,6 +112,26 @@ def _teacher_course(row: LaunchSession) -> Response | None:
             "Ask your Canvas admin to add the custom field canvas_course_id=$Canvas.course.id.",
         )
     return None
+
+
+@dataclass(frozen=True)
+class _CourseNow:
+    """What the grid and the drill-down both start from: the launch's course, its policy in
+    force, and one "now" for the whole page."""
+
+    db: Session
+    platform_id: int
+    course_id: str
+    eff: EffectivePolicy
+    now: datetime
+
+    @classmethod
+    def of(cls, row: LaunchSession) -> _CourseNow:
+        assert row.canvas_course_id is not None  # _teacher_course refused a launch without it
+        db = get_session()
+        platform_id = row.deployment.platform_id
+        eff = effective_policy(db, platform_id, row.canvas_course_id)
+        return cls(db, platform_id, row.canvas_course_id, eff, datetime.now(UTC))
 
 
 def _not_synced(row: LaunchSession) -> Response:
@@ -243,19 +264,13 @@ def _closed(raw: Sequence[str], count: int) -> set[int]:
 
 
 @bp.get("/s/<handle>/grid")
-@session_required()
+@session_required(unless=_teacher_course)
 def grid(row: LaunchSession) -> Response:
-    refused = _teacher_course(row)
-    if refused is not None:
-        return refused
-    assert row.canvas_course_id is not None
-    db = get_session()
-    platform_id = row.deployment.platform_id
-    eff = effective_policy(db, platform_id, row.canvas_course_id)
-    now = datetime.now(UTC)
+    here = _CourseNow.of(row)
+    eff = here.eff
     try:
         data = grid_model.grid(
-            db, platform_id, row.canvas_course_id, eff.scale, eff.policy, eff.mapping, now
+            here.db, here.platform_id, here.course_id, eff.scale, eff.policy, eff.mapping, here.now
         )
     except course_mastery.CourseNotSynced:
         return _not_synced(row)
@@ -341,22 +356,11 @@ def _method_name(eff: EffectivePolicy) -> str:
 def _drill_page(
     row: LaunchSession, uid: str, oid: str, status: int = 200, **extra: Any
 ) -> Response:
-    assert row.canvas_course_id is not None
-    db = get_session()
-    platform_id = row.deployment.platform_id
-    eff = effective_policy(db, platform_id, row.canvas_course_id)
-    now = datetime.now(UTC)
+    here = _CourseNow.of(row)
+    db, platform_id, eff, now = here.db, here.platform_id, here.eff, here.now
     try:
         drill = drill_model.drilldown(
-            db,
-            platform_id,
-            row.canvas_course_id,
-            uid,
-            oid,
-            eff.scale,
-            eff.policy,
-            eff.mapping,
-            now,
+            db, platform_id, here.course_id, uid, oid, eff.scale, eff.policy, eff.mapping, now
         )
     except course_mastery.CourseNotSynced:
         return _not_synced(row)
@@ -398,11 +402,8 @@ def _drill_page(
 
 
 @bp.get("/s/<handle>/grid/<uid>/<oid>")
-@session_required()
+@session_required(unless=_teacher_course)
 def drilldown(row: LaunchSession, uid: str, oid: str) -> Response:
-    refused = _teacher_course(row)
-    if refused is not None:
-        return refused
     return _drill_page(row, uid, oid)
 
 
@@ -416,26 +417,20 @@ NOTICES = {
 
 
 @bp.get("/s/<handle>/grid/<uid>/<oid>/done/<what>")
-@session_required()
+@session_required(unless=_teacher_course)
 def override_done(row: LaunchSession, uid: str, oid: str, what: str) -> Response:
     """Where a saved override lands (post/redirect/get: a reload does not post again)."""
-    refused = _teacher_course(row)
-    if refused is not None:
-        return refused
     return _drill_page(row, uid, oid, notice=NOTICES.get(what))
 
 
 @bp.post("/s/<handle>/grid/<uid>/<oid>/override")
-@session_required()
+@session_required(unless=_teacher_course)
 def override(row: LaunchSession, uid: str, oid: str) -> Response:
     """Set (level + required reason) or clear the teacher override for one student and target.
 
     Stored by the pathways service, which checks again that the actor teaches this course and
     that the student and target belong to it.
     """
-    refused = _teacher_course(row)
-    if refused is not None:
-        return refused
     db = get_session()
     try:
         actor = pathways_service.CourseContext.from_session(row)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,16 +35,8 @@ class PlatformInfo:
 
     @classmethod
     def of(cls, row: Platform) -> PlatformInfo:
-        return cls(
-            id=row.id,
-            issuer=row.issuer,
-            client_id=row.client_id,
-            auth_login_url=row.auth_login_url,
-            auth_token_url=row.auth_token_url,
-            jwks_url=row.jwks_url,
-            canvas_url=row.canvas_url,
-            auto_register_deployments=row.auto_register_deployments,
-        )
+        # Every field is the platform column of the same name.
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
 
 class PlatformCache:

@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypeVar
 
 __all__ = [
     "METHOD_PARAMETERS",
@@ -96,6 +97,14 @@ def _fmt(x: float) -> str:
     """A score for explanations: 2 decimals at most, at least one (``3.0``, ``2.25``)."""
     text = f"{x:.2f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
+
+
+def _weighing(percent: int, latest: float, earlier: float) -> str:
+    """The decaying averages' weighted sum written out, the latest score weighing ``percent`` %."""
+    return (
+        f"{_fmt(percent / 100)} {_TIMES} {_fmt(latest)} + "
+        f"{_fmt((100 - percent) / 100)} {_TIMES} {_fmt(earlier)}"
+    )
 
 
 def _mean(scores: Sequence[float]) -> float:
@@ -266,6 +275,19 @@ class OverrideRule(StrEnum):
     clears it (the caller stops passing that override evidence in)."""
 
 
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _member(kind: type[_E], value: str, what: str) -> _E:
+    """``value`` as a member of ``kind`` (a plain string from the database is accepted), or
+    a :class:`PolicyError` naming the allowed values."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise PolicyError(f"{what} must be one of {allowed}; got {value!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """How a current level is computed.
@@ -283,13 +305,7 @@ class Policy:
     basis: Basis = Basis.CANVAS
 
     def __post_init__(self) -> None:
-        try:
-            method = Method(self.method)
-        except ValueError:
-            allowed = ", ".join(m.value for m in Method)
-            raise PolicyError(
-                f"calculation method must be one of {allowed}; got {self.method!r}"
-            ) from None
+        method = _member(Method, self.method, "calculation method")
         spec = METHOD_PARAMETERS[method]
         if spec is None:
             if self.parameter is not None:
@@ -301,18 +317,8 @@ class Policy:
             )
         if self.minimum_evidence < 0:
             raise PolicyError("minimum evidence must be 0 or more")
-        try:
-            rule = OverrideRule(self.override_rule)
-        except ValueError:
-            allowed = ", ".join(r.value for r in OverrideRule)
-            raise PolicyError(
-                f"override rule must be one of {allowed}; got {self.override_rule!r}"
-            ) from None
-        try:
-            basis = Basis(self.basis)
-        except ValueError:
-            allowed = ", ".join(b.value for b in Basis)
-            raise PolicyError(f"basis must be one of {allowed}; got {self.basis!r}") from None
+        rule = _member(OverrideRule, self.override_rule, "override rule")
+        basis = _member(Basis, self.basis, "basis")
         # accept plain strings (e.g. from the database) but store the enums
         object.__setattr__(self, "method", method)
         object.__setattr__(self, "override_rule", rule)
@@ -639,9 +645,7 @@ def _explain(
             else f"{_fmt(older)}, the mean of the {k - 1} earlier scores ({_listed(scores[:-1])})"
         )
         return (
-            f"decaying average, {p}% on the latest score: "
-            f"{_fmt(p / 100)} {_TIMES} {_fmt(scores[-1])} + "
-            f"{_fmt((100 - p) / 100)} {_TIMES} {_fmt(older)}"
+            f"decaying average, {p}% on the latest score: {_weighing(p, scores[-1], older)}"
             f" = {_fmt(value or 0.0)}, where {_fmt(scores[-1])} is the latest score and {what}"
         )
     if method is Method.STANDARD_DECAYING_AVERAGE:
@@ -651,8 +655,8 @@ def _explain(
         before = standard_decaying_average(scores[:-1], p) or 0.0
         return (
             f"standard decaying average, each new score weighs {p}% against the running "
-            f"average of {n_scores}: {_fmt(p / 100)} {_TIMES} {_fmt(scores[-1])} + "
-            f"{_fmt((100 - p) / 100)} {_TIMES} {_fmt(before)} = {_fmt(value or 0.0)}, where "
+            f"average of {n_scores}: {_weighing(p, scores[-1], before)} = {_fmt(value or 0.0)}, "
+            "where "
             f"{_fmt(scores[-1])} is the latest score and {_fmt(before)} the running average "
             f"of the {k - 1} before it ({_listed(scores[:-1])})"
         )

@@ -259,8 +259,38 @@ def _rescale(score: float, possible: float | None, points_possible: float) -> fl
     return score / possible * points_possible
 
 
+class _PointsLevel(Protocol):
+    @property
+    def points(self) -> float: ...
+
+    @property
+    def level_value(self) -> float: ...
+
+
+class _ByRatingPoints:
+    """What the two mappings by Canvas rating answer alike from their rows of (points,
+    level): no round trip through a possible, and write-back by the lowest rating of a level."""
+
+    def _rows(self) -> Sequence[_PointsLevel]:
+        raise NotImplementedError
+
+    @property
+    def level_values(self) -> tuple[float, ...]:
+        return tuple(sorted({e.level_value for e in self._rows()}))
+
+    @property
+    def round_trip_possible(self) -> float | None:
+        return None
+
+    def to_canvas_points(self, level_value: float) -> float:
+        candidates = [e.points for e in self._rows() if e.level_value == level_value]
+        if not candidates:
+            raise MappingError(f"no Canvas rating maps to level {fmt(level_value)}")
+        return min(candidates)
+
+
 @dataclass(frozen=True)
-class CanvasPointsMapping:
+class CanvasPointsMapping(_ByRatingPoints):
     """Map by points on the course's Canvas mastery scale.
 
     ``ratings`` are the course's Canvas ratings in Canvas's order (points strictly decreasing);
@@ -320,13 +350,8 @@ class CanvasPointsMapping:
     def _level_of_points(self, points: float) -> float:
         return next(e.level_value for e in self.table if e.points == points)
 
-    @property
-    def level_values(self) -> tuple[float, ...]:
-        return tuple(sorted({e.level_value for e in self.table}))
-
-    @property
-    def round_trip_possible(self) -> float | None:
-        return None
+    def _rows(self) -> Sequence[_PointsLevel]:
+        return self.table
 
     def rating_for(self, score: float, possible: float | None = None) -> CanvasRating | None:
         """The Canvas rating a score falls in (Canvas's floor rule), None below the lowest."""
@@ -337,12 +362,6 @@ class CanvasPointsMapping:
     def to_level(self, score: float, possible: float | None = None) -> float | None:
         rating = self.rating_for(score, possible)
         return None if rating is None else self._level_of_points(rating.points)
-
-    def to_canvas_points(self, level_value: float) -> float:
-        candidates = [e.points for e in self.table if e.level_value == level_value]
-        if not candidates:
-            raise MappingError(f"no Canvas rating maps to level {fmt(level_value)}")
-        return min(candidates)
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +383,7 @@ def _key(description: str) -> str:
 
 
 @dataclass(frozen=True)
-class RatingTableMapping:
+class RatingTableMapping(_ByRatingPoints):
     """A Canvas-rating-to-level table (entries in Canvas's order, points strictly decreasing).
 
     Rubric assessments are looked up by rating description (:meth:`level_for_rating`, case- and
@@ -400,13 +419,8 @@ class RatingTableMapping:
     def points_possible(self) -> float:
         return self.entries[0].points
 
-    @property
-    def level_values(self) -> tuple[float, ...]:
-        return tuple(sorted({e.level_value for e in self.entries}))
-
-    @property
-    def round_trip_possible(self) -> float | None:
-        return None
+    def _rows(self) -> Sequence[_PointsLevel]:
+        return self.entries
 
     def level_for_rating(self, description: str) -> float | None:
         key = _key(description)
@@ -416,12 +430,6 @@ class RatingTableMapping:
         scaled = _rescale(score, possible, self.points_possible)
         index = _floor_index([e.points for e in self.entries], scaled)
         return None if index is None else self.entries[index].level_value
-
-    def to_canvas_points(self, level_value: float) -> float:
-        candidates = [e.points for e in self.entries if e.level_value == level_value]
-        if not candidates:
-            raise MappingError(f"no Canvas rating maps to level {fmt(level_value)}")
-        return min(candidates)
 
 
 # --------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import CourseRow, SyncedRow, TenantRow
 
 SYNC_QUEUED = "queued"
 SYNC_RUNNING = "running"
@@ -44,7 +45,7 @@ def target_name(title: str, display_name: str | None) -> str:
     return title
 
 
-class CanvasApiToken(Base):
+class CanvasApiToken(TenantRow, Base):
     """A Canvas user's OAuth2 tokens for one tenant, encrypted with AAD bound to the row key."""
 
     __tablename__ = "canvas_api_token"
@@ -52,8 +53,6 @@ class CanvasApiToken(Base):
         UniqueConstraint("platform_id", "canvas_user_id", name="uq_canvas_api_token_platform_user"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     canvas_user_id: Mapped[str] = mapped_column(String(64))
     access_token_encrypted: Mapped[str] = mapped_column(Text)
     refresh_token_encrypted: Mapped[str | None] = mapped_column(Text)
@@ -89,7 +88,7 @@ class CanvasOAuthState(Base):
     consumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class SyncRun(Base):
+class SyncRun(CourseRow, Base):
     """One course sync: the durable record of the background job and what it found."""
 
     __tablename__ = "sync_run"
@@ -100,9 +99,6 @@ class SyncRun(Base):
         Index("ix_sync_run_finished_at", "finished_at"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
     # Whose token the run uses ("cli" for an admin-supplied API token).
     requested_by: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=SYNC_QUEUED)
@@ -119,7 +115,7 @@ class SyncRun(Base):
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class CanvasCourse(Base):
+class CanvasCourse(CourseRow, Base):
     """A synced Canvas course of one tenant, with its mastery scale."""
 
     __tablename__ = "canvas_course"
@@ -129,9 +125,6 @@ class CanvasCourse(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
     # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off), as
     # read or inferred at the last sync (lti_app.sync.scale_source).
     scale_source: Mapped[str] = mapped_column(String(32))
@@ -161,7 +154,7 @@ class CanvasCourse(Base):
     )
 
 
-class CourseOutcome(Base):
+class CourseOutcome(SyncedRow, Base):
     """A learning target: a Canvas outcome linked into the course, with its group path."""
 
     __tablename__ = "course_outcome"
@@ -169,8 +162,6 @@ class CourseOutcome(Base):
         UniqueConstraint("course_pk", "canvas_outcome_id", name="uq_course_outcome_course_outcome"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(1024))
     display_name: Mapped[str | None] = mapped_column(String(1024))
@@ -193,7 +184,7 @@ class CourseOutcome(Base):
         return target_name(self.title, self.display_name)
 
 
-class CourseAlignment(Base):
+class CourseAlignment(SyncedRow, Base):
     """What a course's outcome results were scored on, by name (Canvas's ``linked.alignments``
     of the results read in sync, docs/canvas.md §9.2)."""
 
@@ -202,26 +193,22 @@ class CourseAlignment(Base):
         UniqueConstraint("course_pk", "alignment", name="uq_course_alignment_course_alignment"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     # Canvas's asset string, as in results' links.alignment ("assignment_53"; docs/canvas.md §1.1)
     alignment: Mapped[str] = mapped_column(String(255))
     name: Mapped[str | None] = mapped_column(String(1024))
 
 
-class CourseSection(Base):
+class CourseSection(SyncedRow, Base):
     __tablename__ = "course_section"
     __table_args__ = (
         UniqueConstraint("course_pk", "canvas_section_id", name="uq_course_section_course_section"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     canvas_section_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(1024))
 
 
-class CourseStudent(Base):
+class CourseStudent(SyncedRow, Base):
     """An active student of the course and the sections they are enrolled in."""
 
     __tablename__ = "course_student"
@@ -229,8 +216,6 @@ class CourseStudent(Base):
         UniqueConstraint("course_pk", "canvas_user_id", name="uq_course_student_course_user"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     canvas_user_id: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(1024))
     sortable_name: Mapped[str] = mapped_column(String(1024))
@@ -239,7 +224,7 @@ class CourseStudent(Base):
     section_ids: Mapped[list[str]] = mapped_column(JSON)
 
 
-class CourseObserver(Base):
+class CourseObserver(SyncedRow, Base):
     """An observer (parent, guardian) linked to a student of the course: one of Canvas's
     active ObserverEnrollments with its ``associated_user_id`` (docs/canvas.md §7.10), as read
     at the last sync. An observer with two children in the course has two rows."""
@@ -250,14 +235,12 @@ class CourseObserver(Base):
         Index("ix_course_observer_course_observer", "course_pk", "observer_user_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     link_key: Mapped[str] = mapped_column(String(130))  # "<observer id>:<student id>"
     observer_user_id: Mapped[str] = mapped_column(String(64))
     student_user_id: Mapped[str] = mapped_column(String(64))
 
 
-class CourseOutcomeResult(Base):
+class CourseOutcomeResult(SyncedRow, Base):
     """One Canvas outcome result (LearningOutcomeResult) of a student on an outcome."""
 
     __tablename__ = "course_outcome_result"
@@ -268,8 +251,6 @@ class CourseOutcomeResult(Base):
         Index("ix_course_outcome_result_course_user", "course_pk", "canvas_user_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     canvas_result_id: Mapped[str] = mapped_column(String(64))
     canvas_user_id: Mapped[str] = mapped_column(String(64))
     canvas_outcome_id: Mapped[str] = mapped_column(String(64))
@@ -286,7 +267,7 @@ class CourseOutcomeResult(Base):
     from_carrier: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class CourseRollup(Base):
+class CourseRollup(SyncedRow, Base):
     """Canvas's own Learning Mastery Gradebook score for one student and outcome, as read from
     ``outcome_rollups`` at the last sync (docs/canvas.md §1.8): compared with the tool's own
     Canvas-method score, never used as evidence."""
@@ -296,8 +277,6 @@ class CourseRollup(Base):
         UniqueConstraint("course_pk", "rollup_key", name="uq_course_rollup_course_key"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    course_pk: Mapped[int] = mapped_column(ForeignKey("canvas_course.id", ondelete="CASCADE"))
     rollup_key: Mapped[str] = mapped_column(String(130))  # "<user id>:<outcome id>"
     canvas_user_id: Mapped[str] = mapped_column(String(64))
     canvas_outcome_id: Mapped[str] = mapped_column(String(64))
@@ -305,7 +284,7 @@ class CourseRollup(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class CarrierAssignment(Base):
+class CarrierAssignment(CourseRow, Base):
     """A Canvas assignment the tool created to carry written-back results (``lti_app.writeback``).
 
     One per (course, kind, round): round n carries every student's n-th scored demonstration of
@@ -331,9 +310,6 @@ class CarrierAssignment(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     round: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(255))
@@ -367,6 +343,12 @@ def canvas_id_key(value: str) -> tuple[int, str]:
 def outline_key(group_path: list[str], title: str, canvas_outcome_id: str) -> tuple[Any, ...]:
     """Canvas's outline order of learning targets: group path, then title, then id."""
     return (group_path, title.casefold(), canvas_id_key(canvas_outcome_id))
+
+
+def outcomes_in_outline(db: Session, course_pk: int) -> list[CourseOutcome]:
+    """The synced course's learning targets in Canvas's outline order (:func:`outline_key`)."""
+    rows = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course_pk)).all()
+    return sorted(rows, key=lambda o: outline_key(o.group_path, o.title, o.canvas_outcome_id))
 
 
 def synced_course(db: Session, platform_id: int, canvas_course_id: str) -> CanvasCourse | None:

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import TenantRow
 
 
-class ProficiencyScale(Base):
+class ProficiencyScale(TenantRow, Base):
     """A named district scale of one platform (tenant); its content lives in its versions."""
 
     __tablename__ = "proficiency_scale"
@@ -30,8 +31,6 @@ class ProficiencyScale(Base):
         UniqueConstraint("platform_id", "name", name="uq_proficiency_scale_platform_name"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -60,7 +59,7 @@ class ProficiencyScaleVersion(Base):
     scale: Mapped[ProficiencyScale] = relationship(back_populates="versions")
 
 
-class MasteryPolicy(Base):
+class MasteryPolicy(TenantRow, Base):
     """Calculation policy and Canvas-score mapping: district default or a course override."""
 
     __tablename__ = "mastery_policy"
@@ -79,8 +78,6 @@ class MasteryPolicy(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     # NULL = the district default; otherwise the Canvas course id (a string).
     canvas_course_id: Mapped[str | None] = mapped_column(String(64))
     # NO ACTION (checked at the end of the statement, so a platform's cascading delete works):

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Index, String, Text
+from sqlalchemy import Date, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import StudentTargetRow, course_student_index
 
 # How an observation arrived (shown nowhere to students; kept for the audit).
 VIA_FORM = "form"
@@ -21,22 +22,10 @@ VIA_UPLOAD = "upload"
 VIA_CLI = "cli"
 
 
-class Observation(Base):
+class Observation(StudentTargetRow, Base):
     __tablename__ = "observation"
-    __table_args__ = (
-        Index(
-            "ix_observation_course_student",
-            "platform_id",
-            "canvas_course_id",
-            "canvas_user_id",
-        ),
-    )
+    __table_args__ = (course_student_index("ix_observation_course_student"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
-    canvas_user_id: Mapped[str] = mapped_column(String(64))
-    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     # A level value of the district scale, and the scale version it was recorded with (None:
     # the built-in default scale).
     level: Mapped[float] = mapped_column(Float)

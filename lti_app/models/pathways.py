@@ -26,9 +26,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import (
+    CourseRow,
+    StudentTargetRow,
+    TenantRow,
+    course_student_index,
+)
 
 
-class PathwayLibraryKind(Base):
+class PathwayLibraryKind(TenantRow, Base):
     """One kind of the district's pathway library (seeded from the seven defaults)."""
 
     __tablename__ = "pathway_library_kind"
@@ -36,8 +42,6 @@ class PathwayLibraryKind(Base):
         UniqueConstraint("platform_id", "kind", name="uq_pathway_library_kind_platform_kind"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
     # The district's default instructions, copied into a menu item when a teacher adds it.
@@ -46,7 +50,7 @@ class PathwayLibraryKind(Base):
     position: Mapped[int] = mapped_column(Integer)
 
 
-class PathwayMenuItem(Base):
+class PathwayMenuItem(CourseRow, Base):
     """One way to demonstrate one target of one course (at most one item per kind)."""
 
     __tablename__ = "pathway_menu_item"
@@ -60,9 +64,6 @@ class PathwayMenuItem(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
     canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     title: Mapped[str] = mapped_column(String(200))
@@ -74,17 +75,12 @@ class PathwayMenuItem(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
-class Demonstration(Base):
+class Demonstration(StudentTargetRow, Base):
     """One attempt of one student to demonstrate one target through one menu item."""
 
     __tablename__ = "demonstration"
     __table_args__ = (
-        Index(
-            "ix_demonstration_course_student",
-            "platform_id",
-            "canvas_course_id",
-            "canvas_user_id",
-        ),
+        course_student_index("ix_demonstration_course_student"),
         Index("ix_demonstration_course_state", "platform_id", "canvas_course_id", "state"),
         # At most one open demonstration per student and target, even for two requests at
         # once (a double click): ``open_slot`` is 1 while open and NULL once closed, and NULLs
@@ -99,11 +95,6 @@ class Demonstration(Base):
         ),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
-    canvas_user_id: Mapped[str] = mapped_column(String(64))
-    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     # The menu item may be edited or removed later: kind and title are kept as chosen.
     menu_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("pathway_menu_item.id", ondelete="SET NULL")
@@ -163,27 +154,15 @@ class DemonstrationEvent(Base):
     demonstration: Mapped[Demonstration] = relationship(back_populates="events")
 
 
-class MasteryOverride(Base):
+class MasteryOverride(StudentTargetRow, Base):
     """A teacher's override of a student's level on a target; the reason is shown to them.
 
     Never deleted: clearing sets ``cleared_at`` so the history stays auditable.
     """
 
     __tablename__ = "mastery_override"
-    __table_args__ = (
-        Index(
-            "ix_mastery_override_course_student",
-            "platform_id",
-            "canvas_course_id",
-            "canvas_user_id",
-        ),
-    )
+    __table_args__ = (course_student_index("ix_mastery_override_course_student"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
-    canvas_user_id: Mapped[str] = mapped_column(String(64))
-    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     level: Mapped[float] = mapped_column(Float)
     reason: Mapped[str] = mapped_column(Text)
     teacher_canvas_user_id: Mapped[str] = mapped_column(String(64))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import TenantRow
 
 
 class Platform(Base):
@@ -46,14 +47,12 @@ class Platform(Base):
         return f"platform:{self.issuer}:{self.client_id}:api_client_secret"
 
 
-class Deployment(Base):
+class Deployment(TenantRow, Base):
     __tablename__ = "deployment"
     __table_args__ = (
         UniqueConstraint("platform_id", "deployment_id", name="uq_deployment_platform_deployment"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
     deployment_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_launch_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

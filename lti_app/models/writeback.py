@@ -14,6 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
+from lti_app.models.key_columns import StudentTargetRow
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -25,7 +26,7 @@ STATUSES = (PENDING, DELIVERED, FAILED)
 KIND_DEMONSTRATION = "demonstration"
 
 
-class WritebackItem(Base):
+class WritebackItem(StudentTargetRow, Base):
     __tablename__ = "writeback_item"
     __table_args__ = (
         UniqueConstraint("platform_id", "idempotency_key", name="uq_writeback_item_key"),
@@ -43,11 +44,6 @@ class WritebackItem(Base):
         Index("ix_writeback_item_course", "platform_id", "canvas_course_id", "status"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
-    canvas_course_id: Mapped[str] = mapped_column(String(64))
-    canvas_user_id: Mapped[str] = mapped_column(String(64))
-    canvas_outcome_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32), default=KIND_DEMONSTRATION)
     round: Mapped[int] = mapped_column(Integer)
     idempotency_key: Mapped[str] = mapped_column(String(128))

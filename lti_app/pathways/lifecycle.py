@@ -301,10 +301,7 @@ def approve_reassessment(
     _event(db, actor, demo, before, note)
     db.flush()  # closes this attempt's open slot before the next attempt takes it
     nxt = Demonstration(
-        platform_id=demo.platform_id,
-        canvas_course_id=demo.canvas_course_id,
-        canvas_user_id=demo.canvas_user_id,
-        canvas_outcome_id=demo.canvas_outcome_id,
+        **demo.student_target(),
         menu_item_id=demo.menu_item_id,
         kind=demo.kind,
         title=demo.title,

@@ -14,7 +14,7 @@ from lti_app.mastery import pathways as rules
 from lti_app.models.canvas import (
     CanvasCourse,
     CourseOutcome,
-    outline_key,
+    outcomes_in_outline,
     synced_course,
 )
 from lti_app.models.pathways import (
@@ -30,15 +30,9 @@ def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:
     return course
 
 
-def _order_key(o: CourseOutcome) -> tuple[object, ...]:
-    return outline_key(o.group_path, o.title, o.canvas_outcome_id)
-
-
 def targets(db: Session, actor: CourseContext) -> list[CourseOutcome]:
     """The course's learning targets in Canvas's outline order."""
-    course = synced_course_of(db, actor)
-    rows = db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course.id)).all()
-    return sorted(rows, key=_order_key)
+    return outcomes_in_outline(db, synced_course_of(db, actor).id)
 
 
 def course_target(db: Session, actor: CourseContext, canvas_outcome_id: str) -> CourseOutcome:

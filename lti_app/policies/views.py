@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import Blueprint, Response, render_template, request
@@ -138,68 +138,67 @@ def settings_post(row: LaunchSession) -> Response:
     parsed = form.parse()
     if parsed is None:
         return _page(row, form, courses, eff, status=400)
+    submitted = _Submitted(row, db, form, parsed, courses, eff, course_id)
     if request.form.get("action") == "save":
-        return _save(row, db, form, parsed, courses, eff, course_id)
-    return _preview(row, db, form, parsed, courses, eff)
+        return _save(submitted)
+    return _preview(submitted)
 
 
-def _preview(
-    row: LaunchSession,
-    db: Session,
-    form: MasteryForm,
-    parsed: Parsed,
-    courses: list[CanvasCourse],
-    eff: EffectivePolicy,
-) -> Response:
+@dataclass(frozen=True)
+class _Submitted:
+    """A settings form that parsed, and where it applies: what preview and save work from."""
+
+    row: LaunchSession
+    db: Session
+    form: MasteryForm
+    parsed: Parsed
+    courses: list[CanvasCourse]
+    eff: EffectivePolicy
+    course_id: str | None  # None: the district default
+
+    def page(self, status: int = 200, **extra: object) -> Response:
+        """The settings page again, with this form as typed."""
+        return _page(self.row, self.form, self.courses, self.eff, status, **extra)
+
+
+def _preview(sub: _Submitted) -> Response:
+    form, parsed, db = sub.form, sub.parsed, sub.db
     target = form.preview_course or (form.scope if form.scope != "district" else "")
     if not target:
-        return _page(row, form, courses, eff, preview_note="Choose a synced course to preview.")
-    platform_id = row.deployment.platform_id
+        return sub.page(preview_note="Choose a synced course to preview.")
+    platform_id = sub.row.deployment.platform_id
     try:
         data = course_mastery.load(db, platform_id, target)
     except course_mastery.CourseNotSynced:
-        return _page(
-            row, form, courses, eff, status=404, preview_note="That course is not synced yet."
-        )
+        return sub.page(404, preview_note="That course is not synced yet.")
     now = datetime.now(UTC)
     current = effective_policy(db, platform_id, target)
     before = course_mastery.course_report(data, current.scale, current.policy, current.mapping, now)
     after = course_mastery.course_report(data, parsed.scale, parsed.policy, parsed.mapping, now)
-    return _page(
-        row,
-        form,
-        courses,
-        eff,
+    return sub.page(
         preview=course_mastery.preview(before, after),
         preview_course=target,
         preview_scale=parsed.scale,
     )
 
 
-def _save(
-    row: LaunchSession,
-    db: Session,
-    form: MasteryForm,
-    parsed: Parsed,
-    courses: list[CanvasCourse],
-    eff: EffectivePolicy,
-    course_id: str | None,
-) -> Response:
-    platform_id = row.deployment.platform_id
+def _save(sub: _Submitted) -> Response:
+    db, parsed, course_id = sub.db, sub.parsed, sub.course_id
+    platform_id = sub.row.deployment.platform_id
     try:
         version = save_scale(
             db, platform_id, parsed.scale.name, parsed.scale, _has_evidence(db, platform_id)
         )
         set_policy(db, platform_id, course_id, version.id, parsed.policy, parsed.mapping)
     except PolicyStoreError as exc:
-        form.errors["mapping"] = str(exc)
-        return _page(row, form, courses, eff, status=400)
+        sub.form.errors["mapping"] = str(exc)
+        return sub.page(400)
     eff = effective_policy(db, platform_id, course_id)
     where = "the district default" if course_id is None else f"course {course_id}"
     return _page(
-        row,
-        MasteryForm.from_effective(eff, form.scope),
-        courses,
+        sub.row,
+        MasteryForm.from_effective(eff, sub.form.scope),
+        sub.courses,
         eff,
         saved=f"Saved as {where} (scale “{eff.scale.name}”, version {eff.scale_version}).",
     )

@@ -85,6 +85,10 @@ def carrier_assignment_ids(db: Session, platform_id: int, canvas_course_id: str)
 CHUNK = 500
 
 
+def _by_key(rows: Mapping[str, object]) -> dict[str, dict[str, Any]]:
+    return {k: columns(v) for k, v in rows.items()}
+
+
 def _sync_table(
     db: Session,
     model: Any,
@@ -180,17 +184,11 @@ def apply_snapshot(
         results[rid] = values
 
     summary = ApplySummary(course_pk=course.id, scale_changed=scale_changed)
-
-    def plain(rows: Mapping[str, object]) -> dict[str, dict[str, Any]]:
-        return {k: columns(v) for k, v in rows.items()}
-
-    # Each table as the snapshot has it, keyed by Canvas id, in the order the sync reports
-    # them. The observers: a link Canvas no longer reports is deleted, and with it the
-    # observer's access to that student.
+    # Each course table, its Canvas key column and the rows Canvas has now (in this order).
     tables: tuple[tuple[str, Any, str, Mapping[str, dict[str, Any]]], ...] = (
-        ("outcomes", CourseOutcome, "canvas_outcome_id", plain(snapshot.outcomes)),
-        ("sections", CourseSection, "canvas_section_id", plain(snapshot.sections)),
-        ("students", CourseStudent, "canvas_user_id", plain(snapshot.students)),
+        ("outcomes", CourseOutcome, "canvas_outcome_id", _by_key(snapshot.outcomes)),
+        ("sections", CourseSection, "canvas_section_id", _by_key(snapshot.sections)),
+        ("students", CourseStudent, "canvas_user_id", _by_key(snapshot.students)),
         ("results", CourseOutcomeResult, "canvas_result_id", results),
         (
             "rollups",
@@ -198,8 +196,10 @@ def apply_snapshot(
             "rollup_key",
             {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
         ),
-        ("alignments", CourseAlignment, "alignment", plain(snapshot.alignments)),
-        ("observers", CourseObserver, "link_key", plain(snapshot.observers)),
+        ("alignments", CourseAlignment, "alignment", _by_key(snapshot.alignments)),
+        # Who may see which student: a link Canvas no longer reports is deleted, and with it
+        # the observer's access to that student.
+        ("observers", CourseObserver, "link_key", _by_key(snapshot.observers)),
     )
     for name, model, key, desired in tables:
         summary.tables[name] = _sync_table(db, model, course.id, key, desired)

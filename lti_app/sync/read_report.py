@@ -6,7 +6,7 @@ course tables. Runs stored before these counts existed simply say less.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from lti_app.sync.snapshot import (
@@ -27,6 +27,46 @@ _HOW = {
 
 def _n(count: int, one: str, many: str | None = None) -> str:
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+# What a sync also met, said only when it happened: (the summary's count, the sentence for it).
+_NOTES: tuple[tuple[str, Callable[[int, Mapping[str, Any]], str]], ...] = (
+    (
+        "other_alignment_results",
+        lambda kept, _: (
+            f"Kept {_n(kept, 'result')} aligned to something other than an "
+            "assignment (a quiz, a discussion)."
+        ),
+    ),
+    (
+        "outcomes_linked_twice",
+        lambda twice, _: (
+            f"{_n(twice, 'outcome is', 'outcomes are')} linked in more than one "
+            "group; each is shown once, under its first group."
+        ),
+    ),
+    (
+        "results_of_unlinked_outcomes",
+        lambda unlinked, _: (
+            f"Skipped {_n(unlinked, 'result')} of outcomes no longer in the "
+            "course (deleted or unlinked)."
+        ),
+    ),
+    (
+        "students_who_left",
+        lambda left, read: (
+            f"{_n(left, 'student')} left the course during the sync: skipped "
+            f"{_n(int(read.get('results_of_students_who_left', 0)), 'result')}."
+        ),
+    ),
+    (
+        "students_who_joined",
+        lambda joined, _: (
+            f"{_n(joined, 'student')} joined during the sync; their results "
+            "arrive with the next sync."
+        ),
+    ),
+)
 
 
 def describe(summary: Mapping[str, Any] | None) -> list[str]:
@@ -78,34 +118,5 @@ def describe(summary: Mapping[str, Any] | None) -> list[str]:
         )
     else:
         lines.append("Canvas's own scores could not be read (the API key lacks the scope).")
-    kept = int(read.get("other_alignment_results", 0))
-    if kept:
-        lines.append(
-            f"Kept {_n(kept, 'result')} aligned to something other than an assignment "
-            "(a quiz, a discussion)."
-        )
-    twice = int(read.get("outcomes_linked_twice", 0))
-    if twice:
-        lines.append(
-            f"{_n(twice, 'outcome is', 'outcomes are')} linked in more than one group; "
-            "each is shown once, under its first group."
-        )
-    unlinked = int(read.get("results_of_unlinked_outcomes", 0))
-    if unlinked:
-        lines.append(
-            f"Skipped {_n(unlinked, 'result')} of outcomes no longer in the course "
-            "(deleted or unlinked)."
-        )
-    left = int(read.get("students_who_left", 0))
-    if left:
-        lines.append(
-            f"{_n(left, 'student')} left the course during the sync: "
-            f"skipped {_n(int(read.get('results_of_students_who_left', 0)), 'result')}."
-        )
-    joined = int(read.get("students_who_joined", 0))
-    if joined:
-        lines.append(
-            f"{_n(joined, 'student')} joined during the sync; their results arrive with the "
-            "next sync."
-        )
+    lines.extend(say(count, read) for key, say in _NOTES if (count := int(read.get(key, 0))))
     return lines

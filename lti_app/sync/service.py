@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.canvas.client.errors import ReconnectRequired, TokenInvalid
@@ -70,39 +70,29 @@ def reap_stale(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def active_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
-    return db.scalar(
-        select(SyncRun)
-        .where(
-            SyncRun.platform_id == platform_id,
-            SyncRun.canvas_course_id == canvas_course_id,
-            SyncRun.status.in_(SYNC_ACTIVE),
-        )
-        .order_by(SyncRun.id.desc())
-        .limit(1)
-    )
-
-
-def latest_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
+def _newest_run(
+    db: Session, platform_id: int, canvas_course_id: str, *status: ColumnElement[bool]
+) -> SyncRun | None:
+    """The course's most recent run (of those matching ``status``, when given)."""
     return db.scalar(
         select(SyncRun)
         .where(SyncRun.platform_id == platform_id, SyncRun.canvas_course_id == canvas_course_id)
+        .where(*status)
         .order_by(SyncRun.id.desc())
         .limit(1)
     )
+
+
+def active_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
+    return _newest_run(db, platform_id, canvas_course_id, SyncRun.status.in_(SYNC_ACTIVE))
+
+
+def latest_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
+    return _newest_run(db, platform_id, canvas_course_id)
 
 
 def last_success(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
-    return db.scalar(
-        select(SyncRun)
-        .where(
-            SyncRun.platform_id == platform_id,
-            SyncRun.canvas_course_id == canvas_course_id,
-            SyncRun.status == SYNC_SUCCEEDED,
-        )
-        .order_by(SyncRun.id.desc())
-        .limit(1)
-    )
+    return _newest_run(db, platform_id, canvas_course_id, SyncRun.status == SYNC_SUCCEEDED)
 
 
 def create_run(

@@ -161,10 +161,9 @@ def _render_sync_page(row: LaunchSession, status: int = 200, **extra: Any) -> Re
 
 
 @bp.get("/s/<handle>/canvas")
-@session_required()
+@session_required(unless=_teacher_context)
 def sync_page(row: LaunchSession) -> Response:
-    refusal = _teacher_context(row)
-    return refusal or _render_sync_page(row)
+    return _render_sync_page(row)
 
 
 @bp.get("/s/<handle>/canvas/status.json")
@@ -177,11 +176,8 @@ def sync_status(row: LaunchSession) -> Response:
 
 
 @bp.post("/s/<handle>/canvas/sync")
-@session_required()
+@session_required(unless=_teacher_context)
 def sync_start(row: LaunchSession) -> Response:
-    refusal = _teacher_context(row)
-    if refusal is not None:
-        return refusal
     db = get_session()
     platform_id = row.deployment.platform_id
     assert row.canvas_course_id and row.canvas_user_id
@@ -193,11 +189,8 @@ def sync_start(row: LaunchSession) -> Response:
 
 
 @bp.post("/s/<handle>/canvas/connect")
-@session_required()
+@session_required(unless=_teacher_context)
 def connect(row: LaunchSession) -> Response:
-    refusal = _teacher_context(row)
-    if refusal is not None:
-        return refusal
     db = get_session()
     platform = row.deployment.platform
     if not platform.api_client_id or not platform.api_client_secret_encrypted:
@@ -225,11 +218,8 @@ def connect(row: LaunchSession) -> Response:
 
 
 @bp.post("/s/<handle>/canvas/disconnect")
-@session_required()
+@session_required(unless=_teacher_context)
 def disconnect(row: LaunchSession) -> Response:
-    refusal = _teacher_context(row)
-    if refusal is not None:
-        return refusal
     db = get_session()
     platform = row.deployment.platform
     token_row = connection.find_token(db, platform.id, row.canvas_user_id or "")

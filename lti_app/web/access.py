@@ -11,6 +11,7 @@ from flask import Response, g, render_template, request
 
 from lti_app.db import get_session
 from lti_app.lti import launch_session
+from lti_app.models.launch import LaunchSession
 from lti_app.services import services
 from lti_app.urls import origin_of
 from lti_app.web.security import allow_framing_by
@@ -21,7 +22,12 @@ def refuse(status: int, title: str, advice: str, tone: str = "error") -> Respons
     return Response(html, status=status, mimetype="text/html")
 
 
-def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response]], Any]:
+def session_required(
+    *, admin: bool = False, unless: Callable[[LaunchSession], Response | None] | None = None
+) -> Callable[[Callable[..., Response]], Any]:
+    """The view gets the authenticated launch session; ``unless`` is the page's own rule of who
+    may use it (its refusal answers instead of the view)."""
+
     def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
         @wraps(view)
         def wrapper(handle: str, **kwargs: Any) -> Response:
@@ -48,7 +54,8 @@ def session_required(*, admin: bool = False) -> Callable[[Callable[..., Response
                 # Authenticated by header or form field: the browser refuses our cookie, so
                 # the page hands the secret on for the next navigation (session_nav.js).
                 g.launch_token = launch_session.presented_secret(request, handle)
-            return view(row, **kwargs)
+            refusal = None if unless is None else unless(row)
+            return refusal or view(row, **kwargs)
 
         return wrapper
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.mastery.mapping import MappingError
 from lti_app.models.canvas import CarrierAssignment
+from lti_app.models.key_columns import StudentTargetRow
 from lti_app.models.pathways import Demonstration
 from lti_app.models.writeback import (
     DELIVERED,
@@ -42,12 +43,9 @@ def enqueue_demonstration(
     return enqueue_result(
         db,
         eff,
-        OwedResult(
-            platform_id=demo.platform_id,
-            canvas_course_id=demo.canvas_course_id,
-            canvas_user_id=demo.canvas_user_id,
-            canvas_outcome_id=demo.canvas_outcome_id,
-            level=demo.score,
+        OwedResult.of(
+            demo,
+            demo.score,
             key=f"demo:{demo.id}",
             comment=f"{demo.title}, attempt {demo.attempt}: {label} (Mastery Pathways)",
             teacher_canvas_user_id=demo.scored_by or "",
@@ -71,6 +69,27 @@ class OwedResult:
     comment: str
     teacher_canvas_user_id: str
     demonstration_id: int | None = None
+
+    @classmethod
+    def of(
+        cls,
+        row: StudentTargetRow,
+        level: float,
+        *,
+        key: str,
+        comment: str,
+        teacher_canvas_user_id: str,
+        demonstration_id: int | None = None,
+    ) -> OwedResult:
+        """The result owed for ``row``'s student and target, at ``level``."""
+        return cls(
+            **row.student_target(),
+            level=level,
+            key=key,
+            comment=comment,
+            teacher_canvas_user_id=teacher_canvas_user_id,
+            demonstration_id=demonstration_id,
+        )
 
 
 def enqueue_result(db: Session, eff: EffectivePolicy, owed: OwedResult) -> WritebackItem | None:
