@@ -565,15 +565,10 @@ def family_landing(row: LaunchSession) -> Response | None:
         return None
 
 
-@family_bp.get("/")
-@session_required()
-def family_home(row: LaunchSession) -> Response:
-    return family_page(row)
-
-
+@family_bp.get("/", defaults={"student_id": None})
 @family_bp.get("/<student_id>/")
 @session_required()
-def family_targets(row: LaunchSession, student_id: str) -> Response:
+def family_targets(row: LaunchSession, student_id: str | None) -> Response:
     return family_page(row, student_id)
 
 

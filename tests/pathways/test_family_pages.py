@@ -218,3 +218,13 @@ def test_the_mentor_claim_hides_a_linked_student_it_does_not_name(
     other = LtiBrowser(app.test_client(), platform)
     handle, _csrf, _ = launch(other, scope=["lti-ben", "lti-cara"])
     assert get(other, f"/s/{handle}/family/{CARA}/")[0] == 404
+
+
+def test_before_the_first_sync_the_parent_lands_on_a_not_ready_page(
+    app: Flask, platform: FakePlatform, browser: LtiBrowser
+) -> None:
+    platform_id_of(app, platform)  # the tool knows the platform; no course is synced
+    handle, _csrf, html = launch(browser)
+    assert "The learning targets are not ready yet." in html
+    status, html = get(browser, f"/s/{handle}/family/")
+    assert status == 409 and "not ready yet" in html

@@ -154,7 +154,6 @@ GET_ONLY = {
     "student.targets",
     "student.target",
     "student.done",
-    "family.family_home",
     "family.family_targets",
     "family.family_target",
     "writeback.status_json",
