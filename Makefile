@@ -26,7 +26,7 @@ lti_app/translations/%/LC_MESSAGES/messages.mo: lti_app/translations/%/LC_MESSAG
 	$(BIN)/pybabel compile --statistics -d lti_app/translations -l $*
 
 i18n-update: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --no-location --sort-output --no-wrap \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k _ln:1,2 --no-location --sort-output --no-wrap \
 	  --project "Mastery Pathways" --copyright-holder "Mastery Pathways" \
 	  -o lti_app/translations/messages.pot .
 	$(BIN)/pybabel update -i lti_app/translations/messages.pot -d lti_app/translations \

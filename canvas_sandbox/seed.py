@@ -118,6 +118,8 @@ class DemoIds:
     math_sections: list[int]
     two_section_student: int
     no_results_student: int
+    spanish_student: int
+    """A student whose Canvas language setting is Spanish ("es")."""
     ela_outcomes: dict[str, int]  # outcome code -> id
     math_outcomes: dict[str, int]
     ela_assignments: list[int]
@@ -338,6 +340,9 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
     two_sections = students[0]
     roster.enroll(state, two_sections, sec_b.id, "StudentEnrollment")
     no_results = students[-1]
+    # A student whose Canvas language is Spanish: the tool's pages open in Spanish for them.
+    spanish = students[7]
+    state.users[spanish].locale = "es"
 
     math = roster.add_course(state, account.id, f"Math 7 {DASH} Period 4", "MATH7-P4", seed=seed)
     math.calculation = CalculationMethod("latest", None)  # a course-level override
@@ -417,6 +422,7 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
         math_sections=[msec.id],
         two_section_student=two_sections,
         no_results_student=no_results,
+        spanish_student=spanish,
         ela_outcomes=ela_outcomes,
         math_outcomes=math_outcomes,
         ela_assignments=ela_assignments,

@@ -611,8 +611,8 @@ def self_user_json(user: User) -> JSON:
     """``GET /api/v1/users/self``: the user plus profile-ish fields."""
     data = user_json(user)
     data["avatar_url"] = f"/images/messages/avatar-50.png#{user.id}"
-    data["locale"] = None
-    data["effective_locale"] = "en"
+    data["locale"] = user.locale
+    data["effective_locale"] = user.locale or "en"
     data["permissions"] = {"can_update_name": False, "can_update_avatar": False}
     return data
 

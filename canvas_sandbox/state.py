@@ -50,6 +50,8 @@ class User:
     account_admin_of: list[int] = field(default_factory=list)
     sis_user_id: str | None = None
     created_at: datetime = field(default_factory=lambda: datetime(2026, 8, 1, 12, tzinfo=UTC))
+    locale: str | None = None
+    """The user's own language setting (User#locale); None: the default, English."""
 
 
 @dataclass

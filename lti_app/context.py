@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from lti_app.lti.roles import CourseRole
 from lti_app.mastery.pathways import Role
 from lti_app.models.launch import LaunchSession
+from lti_app.translatable import _l
 
 
 class DomainError(Exception):
@@ -70,9 +71,9 @@ class CourseContext:
         elif course_role is CourseRole.LEARNER:
             role = Role.STUDENT
         else:
-            raise Forbidden("Pathways are for the students and teachers of this course.")
+            raise Forbidden(_l("Pathways are for the students and teachers of this course."))
         if not row.canvas_course_id or not row.canvas_user_id:
-            raise Forbidden("Open Mastery Pathways from the course navigation in Canvas.")
+            raise Forbidden(_l("Open Mastery Pathways from the course navigation in Canvas."))
         return cls(row.deployment.platform_id, row.canvas_course_id, row.canvas_user_id, role)
 
     @property

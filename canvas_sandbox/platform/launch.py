@@ -376,12 +376,14 @@ def id_token_claims(
             "version": "cloud",
             "product_family_code": "canvas",
         },
+        # Canvas sends I18n.locale, the user's language (Lti::Messages::JwtMessage
+        # add_launch_presentation_claims! and add_i18n_claims!).
         CLAIM + "launch_presentation": {
             "document_target": "iframe",
             "return_url": return_url,
-            "locale": "en",
+            "locale": user.locale or "en",
         },
-        "locale": "en",
+        "locale": user.locale or "en",
         CLAIM + "custom": expand_custom(
             {**key.custom_fields, **placement.custom_fields},
             substitutions(platform, state, user, where),

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from lti_app.grading import drill as drill_model
+from lti_app.languages import local_number
 from lti_app.mastery.scales import Scale
+from lti_app.translatable import Text, _l, _ln
 
 
 def fmt(value: float | None) -> str:
-    """A level for people: ``3``, ``2.5``, ``2.65``; an en dash for none."""
-    return "\u2013" if value is None else f"{value:g}"
+    """A level for people: ``3``, ``2.5``, ``2.65`` (``2,5`` in Spanish); an en dash for none."""
+    return "\u2013" if value is None else local_number(value)
 
 
 def levels_spec(scale: Scale) -> str:
@@ -39,7 +41,7 @@ class ChartPoint:
     y: float
     fill: str
     override: bool
-    text: str
+    text: Text
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ class Chart:
     threshold_y: float
     dates: list[tuple[float, str, str]]
     """(x, anchor, label) of the first and last evidence date."""
-    summary: str
+    summary: Text
 
 
 def date_text(at: datetime) -> str:
@@ -87,7 +89,12 @@ def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
                 y_of(e.score),
                 colour,
                 row.evidence.kind.value == "override",
-                f"{date_text(e.at)}: {fmt(e.score)} ({row.source})",
+                _l(
+                    "%(date)s: %(score)s (%(source)s)",
+                    date=date_text(e.at),
+                    score=e.score,
+                    source=row.source,
+                ),
             )
         )
     ticks = [
@@ -97,10 +104,18 @@ def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
     if t1 != t0:
         dates.append((x_of(t1), "end", date_text(items[-1].at)))
     n = len(items)
-    summary = (
-        f"{n} score{'s' if n != 1 else ''} from {fmt(items[0].score)} on {date_text(items[0].at)} "
-        f"to {fmt(items[-1].score)} on {date_text(items[-1].at)}; mastery at "
-        f"{fmt(scale.mastery_threshold)}; current level {fmt(drill.result.value)}."
+    summary = _ln(
+        "%(num)s score from %(first)s on %(first_on)s to %(last)s on %(last_on)s; mastery at "
+        "%(threshold)s; current level %(level)s.",
+        "%(num)s scores from %(first)s on %(first_on)s to %(last)s on %(last_on)s; mastery at "
+        "%(threshold)s; current level %(level)s.",
+        n,
+        first=items[0].score,
+        first_on=date_text(items[0].at),
+        last=items[-1].score,
+        last_on=date_text(items[-1].at),
+        threshold=scale.mastery_threshold,
+        level=fmt(drill.result.value),
     )
     return Chart(
         points,

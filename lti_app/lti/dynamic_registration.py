@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.lti.tool_configuration import registration_request
 from lti_app.models.tenancy import Deployment, Platform
+from lti_app.translatable import _l
 from lti_app.urls import UnsafeUrl, checked_url, origin_of, resolves_to_public_addresses
 
 PLATFORM_CONFIG = "https://purl.imsglobal.org/spec/lti-platform-configuration"
@@ -138,18 +139,24 @@ def _host(url: str) -> str:
 
 def _check_url(url: str, allow_http: bool) -> str:
     if len(url) > 1024:  # the platform table's URL columns
-        raise RegistrationError("Canvas gave an address longer than 1024 characters.")
+        raise RegistrationError(_l("Canvas gave an address longer than 1024 characters."))
     try:
         parts = checked_url(url)
     except UnsafeUrl as exc:
-        raise RegistrationError(f"Canvas gave an address that cannot be used: {exc}.") from None
+        raise RegistrationError(
+            _l("Canvas gave an address that cannot be used: %(why)s.", why=str(exc))
+        ) from None
     if parts.scheme not in (("https", "http") if allow_http else ("https",)):
         # The origin only: Canvas's configuration URL carries the registration token.
-        raise RegistrationError(f"Canvas gave an address that is not https: {origin_of(url)}")
+        raise RegistrationError(
+            _l("Canvas gave an address that is not https: %(origin)s", origin=origin_of(url))
+        )
     # In production the tool only talks to public hosts (no SSRF into its own network);
     # development and tests run Canvas on loopback.
     if not allow_http and not resolves_to_public_addresses(url):
-        raise RegistrationError(f"Canvas gave an address that is not public: {_host(url)}")
+        raise RegistrationError(
+            _l("Canvas gave an address that is not public: %(host)s", host=_host(url))
+        )
     return url
 
 
@@ -161,8 +168,11 @@ def _check_allowed(url: str, allowed_hosts: frozenset[str], what: str) -> None:
     if allowed_hosts and _hostname(url) not in allowed_hosts:
         log.warning("registration_host_not_allowed what=%s host=%s", what, _host(url))
         raise RegistrationError(
-            f"This tool only accepts registrations from the Canvas its administrator listed; "
-            f"{_hostname(url)[:200]} is not one of them."
+            _l(
+                "This tool only accepts registrations from the Canvas its administrator listed; "
+                "%(host)s is not one of them.",
+                host=_hostname(url)[:200],
+            )
         )
 
 
@@ -188,19 +198,19 @@ def fetch_configuration(
             type(exc).__name__,
         )
         raise RegistrationError(
-            "Could not read Canvas's OpenID configuration; start the installation again."
+            _l("Could not read Canvas's OpenID configuration; start the installation again.")
         ) from exc
     if not isinstance(doc, dict):
-        raise RegistrationError("Canvas's OpenID configuration is not a JSON object.")
+        raise RegistrationError(_l("Canvas's OpenID configuration is not a JSON object."))
     if "issuer" not in doc:
-        raise RegistrationError("Canvas's OpenID configuration lacks issuer.")
+        raise RegistrationError(_l("Canvas's OpenID configuration lacks issuer."))
     issuer = doc["issuer"]
     if not isinstance(issuer, str) or not issuer.strip() or len(issuer) > 255:
-        raise RegistrationError("Canvas's OpenID configuration has no usable issuer.")
+        raise RegistrationError(_l("Canvas's OpenID configuration has no usable issuer."))
     try:
         checked_url(issuer)
     except UnsafeUrl:
-        raise RegistrationError("Canvas's OpenID configuration has no usable issuer.") from None
+        raise RegistrationError(_l("Canvas's OpenID configuration has no usable issuer.")) from None
     if origin_of(issuer) != origin_of(openid_configuration):
         # Only the host that is the issuer can vouch for it: a configuration served from
         # anywhere else could claim any Canvas's issuer.
@@ -210,8 +220,10 @@ def fetch_configuration(
             _host(issuer),
         )
         raise RegistrationError(
-            "Canvas's OpenID configuration names an issuer on another address than the one it "
-            "was read from; the installation was stopped. Start it again from Canvas."
+            _l(
+                "Canvas's OpenID configuration names an issuer on another address than the one "
+                "it was read from; the installation was stopped. Start it again from Canvas."
+            )
         )
     try:
         config = PlatformConfiguration(
@@ -232,7 +244,9 @@ def fetch_configuration(
             _host(openid_configuration),
             exc.args[0],
         )
-        raise RegistrationError(f"Canvas's OpenID configuration lacks {exc.args[0]}.") from exc
+        raise RegistrationError(
+            _l("Canvas's OpenID configuration lacks %(field)s.", field=str(exc.args[0]))
+        ) from exc
     _check_allowed(config.registration_endpoint, allowed_hosts, "registration_endpoint")
     return config
 
@@ -262,7 +276,7 @@ def register(
             type(exc).__name__,
         )
         raise RegistrationError(
-            "Canvas did not accept the registration; start the installation again."
+            _l("Canvas did not accept the registration; start the installation again.")
         ) from exc
     platform = Platform(
         issuer=config.issuer,
@@ -290,10 +304,14 @@ def register(
             client_id[:255],
         )
         raise AlreadyRegistered(
-            f"Canvas {config.issuer[:200]} with client id {client_id[:64]} is installed already; "
-            "nothing was changed. A new registration always gets a new client id from Canvas. "
-            "To change an installed Canvas's addresses, the tool's administrator runs "
-            "`flask --app lti_app platform update`."
+            _l(
+                "Canvas %(issuer)s with client id %(client_id)s is installed already; nothing was "
+                "changed. A new registration always gets a new client id from Canvas. To change "
+                "an installed Canvas's addresses, the tool's administrator runs `flask --app "
+                "lti_app platform update`.",
+                issuer=config.issuer[:200],
+                client_id=client_id[:64],
+            )
         ) from None
     log.info(
         "registration_done issuer=%s client_id=%s canvas=%s",

@@ -29,6 +29,7 @@ from lti_app.lti.validation import (
     unverified_parts,
 )
 from lti_app.services import services
+from lti_app.translatable import _l
 from lti_app.urls import origin_of
 from lti_app.web.home import render_home
 from lti_app.web.security import allow_framing_by, render_launch_error
@@ -205,7 +206,7 @@ def _registration_inputs(source: Any) -> tuple[str, str]:
     token = source.get("registration_token", "")
     if not openid_configuration or not token:
         raise dynamic_registration.RegistrationError(
-            "Open this address from Canvas: Admin > Developer Keys > + LTI Registration."
+            _l("Open this address from Canvas: Admin > Developer Keys > + LTI Registration.")
         )
     return openid_configuration, token
 
@@ -248,5 +249,7 @@ def register() -> Response:
         )
     except dynamic_registration.RegistrationError as exc:
         allow_framing_by("*")
-        return Response(render_template("register_error.html", message=str(exc)), status=exc.status)
+        # args[0], not str(exc): the message stays a Text, said in the reader's language.
+        html = render_template("register_error.html", message=exc.args[0])
+        return Response(html, status=exc.status)
     return Response(render_template("register_done.html", platform=platform))

@@ -28,6 +28,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from lti_app.input_rules import bidi_control, codepoint, finite_number, whole_number
+from lti_app.translatable import Text, _l
 
 __all__ = [
     "ATTEMPT_LIMIT_MAX",
@@ -250,19 +251,29 @@ def transition(
     rule = _RULES[Action(action)]
     state = State(state)
     if Role(role) is not rule.role:
-        raise TransitionError(f"only the {rule.role.value} may {Action(action).value}")
+        raise TransitionError(
+            _l(
+                "only the %(role)s may %(action)s",
+                role=rule.role.value,
+                action=Action(action).value,
+            )
+        )
     if state not in rule.sources:
         raise TransitionError(
-            f"cannot {Action(action).value} a demonstration that is {STATE_LABELS[state].lower()}"
+            _l(
+                "cannot %(action)s a demonstration that is %(state)s",
+                action=Action(action).value,
+                state=STATE_LABELS[state].lower(),
+            )
         )
     kind = PathwayKind(kind)
     if action is Action.PROPOSE and kind is not PathwayKind.PROPOSAL:
-        raise TransitionError("only a proposal of the student's own is proposed first")
+        raise TransitionError(_l("only a proposal of the student's own is proposed first"))
     if action is Action.SUBMIT and kind is PathwayKind.PROPOSAL and state is State.CHOSEN:
         # An own proposal needs the teacher's approval before any evidence is submitted.
-        raise TransitionError("a proposal must be approved before evidence is submitted")
+        raise TransitionError(_l("a proposal must be approved before evidence is submitted"))
     if rule.note_required and not note.strip():
-        raise TransitionError(f"{Action(action).value} needs a note")
+        raise TransitionError(_l("%(action)s needs a note", action=Action(action).value))
     return rule.target
 
 
@@ -292,11 +303,16 @@ def actions_for(state: State, role: Role, kind: PathwayKind) -> list[Action]:
 # --------------------------------------------------------------------------------------------
 
 
-def _length(errors: dict[str, str], key: str, value: str, limit: int, what: str) -> None:
+def _length(errors: dict[str, str], key: str, value: str, limit: int, what: Text) -> None:
     if len(value) > limit:
-        errors[key] = f"{what} is {len(value)} characters long; the limit is {limit}."
+        errors[key] = _l(
+            "%(what)s is %(length)s characters long; the limit is %(limit)s.",
+            what=what,
+            length=len(value),
+            limit=limit,
+        )
     elif "\x00" in value:  # PostgreSQL text cannot hold NUL; no keyboard types it
-        errors[key] = f"{what} contains a character that cannot be stored (NUL)."
+        errors[key] = _l("%(what)s contains a character that cannot be stored (NUL).", what=what)
 
 
 @dataclass(frozen=True)
@@ -334,34 +350,34 @@ def validate_menu_item(
     try:
         parsed_kind = PathwayKind(kind)
     except ValueError:
-        errors["kind"] = "Choose a pathway kind from the district library."
+        errors["kind"] = _l("Choose a pathway kind from the district library.")
         parsed_kind = PathwayKind.PROPOSAL
     title = title.strip()
     instructions = instructions.strip()
     if not title:
-        errors["title"] = "Give the pathway a title."
-    _length(errors, "title", title, TITLE_MAX, "The title")
+        errors["title"] = _l("Give the pathway a title.")
+    _length(errors, "title", title, TITLE_MAX, _l("The title"))
     if not instructions:
-        errors["instructions"] = "Write instructions so students know what to do."
-    _length(errors, "instructions", instructions, INSTRUCTIONS_MAX, "The instructions")
+        errors["instructions"] = _l("Write instructions so students know what to do.")
+    _length(errors, "instructions", instructions, INSTRUCTIONS_MAX, _l("The instructions"))
     due_at: datetime | None = None
     if due.strip():
         try:
             due_at = parse_due(due)
         except (ValueError, OverflowError):
-            errors["due"] = "Write the due date as YYYY-MM-DD (for example 2026-12-18)."
+            errors["due"] = _l("Write the due date as YYYY-MM-DD (for example 2026-12-18).")
         else:
             if due_at < now and due_at != previous_due:
-                errors["due"] = (
+                errors["due"] = _l(
                     "The due date is in the past; choose a later date or leave it blank."
                 )
     limit: int | None = None
     if attempt_limit.strip():
         limit = whole_number(attempt_limit, 1, ATTEMPT_LIMIT_MAX)
         if limit is None:
-            errors["attempt_limit"] = (
-                f"The attempt limit is a whole number from 1 to {ATTEMPT_LIMIT_MAX}, "
-                "or blank for no limit."
+            errors["attempt_limit"] = _l(
+                "The attempt limit is a whole number from 1 to %(most)s, or blank for no limit.",
+                most=ATTEMPT_LIMIT_MAX,
             )
     if errors:
         return None, errors
@@ -371,8 +387,8 @@ def validate_menu_item(
 def validate_proposal(text: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not text.strip():
-        errors["proposal"] = "Describe how you would like to show this target."
-    _length(errors, "proposal", text.strip(), PROPOSAL_MAX, "The proposal")
+        errors["proposal"] = _l("Describe how you would like to show this target.")
+    _length(errors, "proposal", text.strip(), PROPOSAL_MAX, _l("The proposal"))
     return errors
 
 
@@ -381,11 +397,15 @@ def parse_links(raw: str) -> tuple[list[str], dict[str, str]]:
     links = [line.strip() for line in raw.splitlines() if line.strip()]
     errors: dict[str, str] = {}
     if len(links) > LINKS_MAX:
-        errors["links"] = f"Give at most {LINKS_MAX} links ({len(links)} given)."
+        errors["links"] = _l(
+            "Give at most %(most)s links (%(given)s given).", most=LINKS_MAX, given=len(links)
+        )
         return links, errors
     for number, link in enumerate(links, start=1):
         if len(link) > LINK_MAX:
-            errors["links"] = f"Link {number} is longer than {LINK_MAX} characters."
+            errors["links"] = _l(
+                "Link %(number)s is longer than %(most)s characters.", number=number, most=LINK_MAX
+            )
             break
         try:
             parts = urlsplit(link)
@@ -394,16 +414,20 @@ def parse_links(raw: str) -> tuple[list[str], dict[str, str]]:
             host = None
         spaced = any(c.isspace() or ord(c) < 32 for c in link)
         if host is None or parts.scheme.lower() not in ("http", "https") or spaced:
-            errors["links"] = (
-                f"Link {number} ({link[:60]}) is not a web address; "
-                "it must start with https:// or http://."
+            errors["links"] = _l(
+                "Link %(number)s (%(link)s) is not a web address; it must start with https:// or "
+                "http://.",
+                number=number,
+                link=link[:60],
             )
             break
         if (char := bidi_control(link)) is not None:
             # It would make the link read as another address to the teacher.
-            errors["links"] = (
-                f"Link {number} contains an invisible character ({codepoint(char)}) that "
-                "changes the direction of the text around it; remove it."
+            errors["links"] = _l(
+                "Link %(number)s contains an invisible character (%(char)s) that changes the "
+                "direction of the text around it; remove it.",
+                number=number,
+                char=codepoint(char),
             )
             break
     return links, errors
@@ -412,9 +436,9 @@ def parse_links(raw: str) -> tuple[list[str], dict[str, str]]:
 def validate_submission(evidence: str, links: str) -> tuple[list[str], dict[str, str]]:
     """Evidence text and/or links: at least one of them, each within its limits."""
     parsed, errors = parse_links(links)
-    _length(errors, "evidence", evidence.strip(), EVIDENCE_MAX, "The evidence text")
+    _length(errors, "evidence", evidence.strip(), EVIDENCE_MAX, _l("The evidence text"))
     if not evidence.strip() and not parsed and "links" not in errors:
-        errors["evidence"] = "Write about your evidence or give at least one link to it."
+        errors["evidence"] = _l("Write about your evidence or give at least one link to it.")
     return parsed, errors
 
 
@@ -422,16 +446,16 @@ def validate_reflection(text: str, links: str) -> tuple[list[str], dict[str, str
     """A reassessment request: a reflection (required) and optional practice-evidence links."""
     parsed, errors = parse_links(links)
     if not text.strip():
-        errors["reflection"] = "Say what you have learned or practised since the last score."
-    _length(errors, "reflection", text.strip(), NOTE_MAX, "The reflection")
+        errors["reflection"] = _l("Say what you have learned or practised since the last score.")
+    _length(errors, "reflection", text.strip(), NOTE_MAX, _l("The reflection"))
     return parsed, errors
 
 
 def validate_feedback(note: str, required: bool) -> dict[str, str]:
     errors: dict[str, str] = {}
     if required and not note.strip():
-        errors["note"] = "Write feedback so the student knows what to change."
-    _length(errors, "note", note.strip(), NOTE_MAX, "The feedback")
+        errors["note"] = _l("Write feedback so the student knows what to change.")
+    _length(errors, "note", note.strip(), NOTE_MAX, _l("The feedback"))
     return errors
 
 
@@ -440,7 +464,7 @@ def validate_score(raw: str, values: Iterable[float]) -> tuple[float | None, dic
     allowed = sorted(set(values))
     value = finite_number(raw)
     if value is None or value not in allowed:
-        return None, {"score": "Choose a level of the scale."}
+        return None, {"score": _l("Choose a level of the scale.")}
     return value, {}
 
 

@@ -1,5 +1,6 @@
 """The calculation said to a student: how the latest score counted, and what the next score
-would need to be to reach the next level.
+would need to be to reach the next level. The words are ``Text`` (lti_app/translatable.py):
+English here, said in the reader's language where a page shows them.
 
 "What it takes" is not a second model of the methods: it asks :func:`current_level` itself
 what the level would be with one more score at each level of the scale, so it holds for every
@@ -22,20 +23,14 @@ from lti_app.mastery.calculation import (
     ordered,
 )
 from lti_app.mastery.scales import Level, Scale
-
-
-def _n(x: float) -> str:
-    return f"{round(x, 2):g}"
-
-
-def _scores(k: int) -> str:
-    return f"{k} score{'s' if k != 1 else ''}"
+from lti_app.translatable import Text, _l, _ln
 
 
 def how_it_counted(
     policy: Policy, scores: Sequence[float], value: float | None, mastery_threshold: float
 ) -> str:
-    """``scores``: the ones the level was computed from, oldest first (``Result`` window)."""
+    """``scores``: the ones the level was computed from, oldest first (``Result`` window); a
+    ``Text``, or "" without scores."""
     k = len(scores)
     if k == 0:
         return ""
@@ -45,54 +40,97 @@ def how_it_counted(
         if method is Method.N_MASTERY:
             n = 5 if param is None else param
             kept = sum(1 for s in scores if s >= mastery_threshold)
-            return (
-                f"You get a level once {n} of your scores are {_n(mastery_threshold)} or higher; "
-                f"so far {kept} {'is' if kept == 1 else 'are'}."
+            return _ln(
+                "You get a level once %(needed)s of your scores are %(threshold)s or higher; "
+                "so far %(num)s is.",
+                "You get a level once %(needed)s of your scores are %(threshold)s or higher; "
+                "so far %(num)s are.",
+                kept,
+                needed=n,
+                threshold=float(mastery_threshold),
             )
-        return f"You need more scored work before you get a level ({_scores(k)} so far)."
+        return _ln(
+            "You need more scored work before you get a level (%(num)s score so far).",
+            "You need more scored work before you get a level (%(num)s scores so far).",
+            k,
+        )
     if k == 1:
-        return f"You have one score so far, so your level is that score: {_n(value)}."
+        return _l("You have one score so far, so your level is that score: %(value)s.", value=value)
     last = scores[-1]
     if method is Method.DECAYING_AVERAGE:
         p = 65 if param is None else param
         older = sum(scores[:-1]) / (k - 1)
-        earlier = "earlier score" if k == 2 else f"{k - 1} earlier scores"
-        mean = "" if k == 2 else "the average of "
-        return (
-            f"Your latest score ({_n(last)}) counts {p}%; {mean}your {earlier} "
-            f"({_n(older)}) count{'s' if k == 2 else ''} the other {100 - p}%. "
-            f"Together they make {_n(value)}."
+        if k == 2:
+            return _l(
+                "Your latest score (%(last)s) counts %(latest_share)s%%; your earlier score "
+                "(%(older)s) counts the other %(rest_share)s%%. Together they make %(value)s.",
+                last=float(last),
+                latest_share=p,
+                older=float(older),
+                rest_share=100 - p,
+                value=value,
+            )
+        return _l(
+            "Your latest score (%(last)s) counts %(latest_share)s%%; the average of your "
+            "%(earlier)s earlier scores (%(older)s) count the other %(rest_share)s%%. Together "
+            "they make %(value)s.",
+            last=float(last),
+            latest_share=p,
+            earlier=k - 1,
+            older=float(older),
+            rest_share=100 - p,
+            value=value,
         )
     if method is Method.STANDARD_DECAYING_AVERAGE:
         p = 65 if param is None else param
-        return (
-            f"Each new score counts {p}% and everything before it the other {100 - p}%. "
-            f"After your latest score ({_n(last)}), that makes {_n(value)}."
+        return _l(
+            "Each new score counts %(latest_share)s%% and everything before it the other "
+            "%(rest_share)s%%. After your latest score (%(last)s), that makes %(value)s.",
+            latest_share=p,
+            rest_share=100 - p,
+            last=float(last),
+            value=value,
         )
     if method is Method.HIGHEST:
-        return f"Your best score counts: {_n(value)} is the highest of your {_scores(k)}."
+        return _l(
+            "Your best score counts: %(value)s is the highest of your %(num)s scores.",
+            value=value,
+            num=k,
+        )
     if method is Method.LATEST:
-        return f"Your latest score is your level: {_n(value)}."
+        return _l("Your latest score is your level: %(value)s.", value=value)
     if method is Method.AVERAGE:
-        return f"All your {_scores(k)} count the same: their average is {_n(value)}."
+        return _l(
+            "All your %(num)s scores count the same: their average is %(value)s.",
+            num=k,
+            value=value,
+        )
     if method is Method.N_MASTERY:
         kept = sum(1 for s in scores if s >= mastery_threshold)
-        return (
-            f"Your level is the average of your {kept} scores at {_n(mastery_threshold)} or "
-            f"higher: {_n(value)}."
+        return _ln(
+            "Your level is the average of your %(num)s score at %(threshold)s or higher: "
+            "%(value)s.",
+            "Your level is the average of your %(num)s scores at %(threshold)s or higher: "
+            "%(value)s.",
+            kept,
+            threshold=float(mastery_threshold),
+            value=value,
         )
     if method is Method.POWER_LAW:
-        return (
-            f"Your level follows the trend of your {_scores(k)}, where your newer scores show "
-            f"best where you are now: {_n(value)}."
+        return _l(
+            "Your level follows the trend of your %(num)s scores, where your newer scores show "
+            "best where you are now: %(value)s.",
+            num=k,
+            value=value,
         )
     if method is Method.MODE:
-        return f"The score you got most often counts: {_n(value)}."
+        return _l("The score you got most often counts: %(value)s.", value=value)
     n = 3 if param is None else param
-    used = min(n, k)
-    return (
-        f"Your {used} most recent scores count the same, older ones not at all: their average "
-        f"is {_n(value)}."
+    return _l(
+        "Your %(num)s most recent scores count the same, older ones not at all: their average "
+        "is %(value)s.",
+        num=min(n, k),
+        value=value,
     )
 
 
@@ -106,17 +144,29 @@ class NextStep:
     top: bool = False
     """``needed`` is the scale's top level (no "or higher")."""
 
-    def words(self) -> str:
+    def words(self) -> Text:
+        values = {"goal": float(self.goal.value), "goal_label": self.goal.label}
         if self.needed is not None:
-            return (
-                f"To reach {_n(self.goal.value)} ({self.goal.label}), your next score would need "
-                f"to be {_n(self.needed.value)} ({self.needed.label})"
-                f"{'' if self.top else ' or higher'}."
+            needed = {"needed": float(self.needed.value), "needed_label": self.needed.label}
+            if self.top:
+                return _l(
+                    "To reach %(goal)s (%(goal_label)s), your next score would need to be "
+                    "%(needed)s (%(needed_label)s).",
+                    **values,
+                    **needed,
+                )
+            return _l(
+                "To reach %(goal)s (%(goal_label)s), your next score would need to be "
+                "%(needed)s (%(needed_label)s) or higher.",
+                **values,
+                **needed,
             )
-        return (
-            f"One more score will not reach {_n(self.goal.value)} ({self.goal.label}) yet: "
-            f"even a top score would make your level {_n(self.best_gives or 0.0)}. Keep showing "
-            "what you can do; every strong score moves it up."
+        return _l(
+            "One more score will not reach %(goal)s (%(goal_label)s) yet: even a top score "
+            "would make your level %(best)s. Keep showing what you can do; every strong score "
+            "moves it up.",
+            **values,
+            best=float(self.best_gives or 0.0),
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lti_app.context import CourseContext, Forbidden
+from lti_app.translatable import _l
 
 
 def require_teacher(actor: CourseContext) -> None:
@@ -14,7 +15,7 @@ def require_teacher(actor: CourseContext) -> None:
 
 def require_student(actor: CourseContext) -> None:
     if actor.is_teacher:
-        raise Forbidden("Only students choose and submit demonstrations.")
+        raise Forbidden(_l("Only students choose and submit demonstrations."))
 
 
 def clock_now() -> datetime:

@@ -20,6 +20,7 @@ from lti_app.models.pathways import (
 from lti_app.pathways.actor import clock_now, require_student, require_teacher
 from lti_app.pathways.menus import effective_menu
 from lti_app.policies.store import effective_policy
+from lti_app.translatable import _l
 from lti_app.writeback import outbox
 
 
@@ -39,7 +40,7 @@ def _load(
         query = query.with_for_update()
     row = db.scalars(query).one_or_none()
     if row is None:
-        raise NotFound("There is no such demonstration.")
+        raise NotFound(_l("There is no such demonstration."))
     return row
 
 
@@ -81,13 +82,13 @@ def _transition(
     """Load (locked), check role, state and ``guard``, then move the state; returns the row
     and the old state. Nothing is changed when a check fails."""
     if rules.role_for(action) is not actor.role:
-        raise Forbidden(f"Only a {rules.role_for(action).value} can do that.")
+        raise Forbidden(_l("Only a %(role)s can do that.", role=rules.role_for(action).value))
     demo = _load(db, actor, demonstration_id, lock=True)
     before = demo.state
     try:
         after = rules.transition(action, State(before), actor.role, PathwayKind(demo.kind), note)
     except rules.TransitionError as exc:
-        raise Conflict(f"That cannot be done now: {exc}.") from exc
+        raise Conflict(_l("That cannot be done now: %(why)s.", why=exc.args[0])) from exc
     if guard is not None:
         guard(demo)
     demo.state = after.value
@@ -131,7 +132,7 @@ def _open_demonstration(
     ).first()
 
 
-_ALREADY_OPEN = (
+_ALREADY_OPEN = _l(
     "You already have a demonstration under way for this target; finish or withdraw it first."
 )
 
@@ -142,12 +143,14 @@ def choose(db: Session, actor: CourseContext, canvas_outcome_id: str, kind: str)
     entries, _ = effective_menu(db, actor, canvas_outcome_id)
     entry = next((e for e in entries if e.kind.value == kind), None)
     if entry is None:
-        raise NotFound("That pathway is not on this target's menu.")
+        raise NotFound(_l("That pathway is not on this target's menu."))
     if _open_demonstration(db, actor, actor.canvas_user_id, canvas_outcome_id) is not None:
         raise Conflict(_ALREADY_OPEN)
     used = _attempts_used(db, actor, canvas_outcome_id, kind)
     if entry.attempt_limit is not None and used >= entry.attempt_limit:
-        raise Conflict(f"You have used all {entry.attempt_limit} attempts of this pathway.")
+        raise Conflict(
+            _l("You have used all %(limit)s attempts of this pathway.", limit=entry.attempt_limit)
+        )
     demo = Demonstration(
         platform_id=actor.platform_id,
         canvas_course_id=actor.canvas_course_id,
@@ -177,7 +180,7 @@ def choose(db: Session, actor: CourseContext, canvas_outcome_id: str, kind: str)
 def propose(db: Session, actor: CourseContext, demonstration_id: int, text: str) -> Demonstration:
     errors = rules.validate_proposal(text)
     if errors:
-        raise Invalid("The proposal was not sent.", errors)
+        raise Invalid(_l("The proposal was not sent."), errors)
     demo, before = _transition(db, actor, demonstration_id, Action.PROPOSE)
     demo.proposal_text = text.strip()
     _event(db, actor, demo, before)
@@ -189,7 +192,7 @@ def _teacher_note(
 ) -> Demonstration:
     errors = rules.validate_feedback(note, required=rules.note_required(action))
     if errors:
-        raise Invalid("Nothing was changed.", errors)
+        raise Invalid(_l("Nothing was changed."), errors)
     demo, before = _transition(db, actor, demonstration_id, action, note)
     _event(db, actor, demo, before, note)
     return demo
@@ -224,7 +227,7 @@ def submit(
 ) -> Demonstration:
     parsed, errors = rules.validate_submission(evidence, links)
     if errors:
-        raise Invalid("Your evidence was not submitted.", errors)
+        raise Invalid(_l("Your evidence was not submitted."), errors)
     demo, before = _transition(db, actor, demonstration_id, Action.SUBMIT)
     demo.evidence_text = evidence.strip() or None
     demo.links = parsed
@@ -242,7 +245,7 @@ def score(
     value, errors = rules.validate_score(level, eff.scale.values)
     errors |= rules.validate_feedback(comment, required=False)
     if errors or value is None:
-        raise Invalid("The score was not saved.", errors)
+        raise Invalid(_l("The score was not saved."), errors)
     demo, before = _transition(db, actor, demonstration_id, Action.SCORE)
     now = clock_now()
     demo.score = value
@@ -260,7 +263,9 @@ def score(
 def _check_attempts_left(db: Session, demo: Demonstration) -> None:
     item = _menu_item(db, demo)
     if item is not None and item.attempt_limit is not None and demo.attempt >= item.attempt_limit:
-        raise Conflict(f"All {item.attempt_limit} attempts of this pathway are used.")
+        raise Conflict(
+            _l("All %(limit)s attempts of this pathway are used.", limit=item.attempt_limit)
+        )
 
 
 def request_reassessment(
@@ -268,7 +273,7 @@ def request_reassessment(
 ) -> Demonstration:
     parsed, errors = rules.validate_reflection(reflection, links)
     if errors:
-        raise Invalid("The request was not sent.", errors)
+        raise Invalid(_l("The request was not sent."), errors)
     demo, before = _transition(
         db,
         actor,
@@ -290,7 +295,7 @@ def approve_reassessment(
     starts as approved. Returns the new attempt."""
     errors = rules.validate_feedback(note, required=False)
     if errors:
-        raise Invalid("Nothing was changed.", errors)
+        raise Invalid(_l("Nothing was changed."), errors)
     demo, before = _transition(
         db,
         actor,

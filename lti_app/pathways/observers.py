@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,6 +29,7 @@ from lti_app.lti.roles import CourseRole
 from lti_app.mastery.pathways import Role
 from lti_app.models.canvas import CourseObserver, CourseStudent, synced_course
 from lti_app.models.launch import LaunchSession, LtiUser
+from lti_app.translatable import _l
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,9 @@ class ObservedStudent:
 def require_observer(row: LaunchSession) -> tuple[int, str, str]:
     """The observer launch's (platform, course, Canvas user); Forbidden for anyone else."""
     if CourseRole(row.course_role) is not CourseRole.OBSERVER:
-        raise Forbidden(gettext("This page is for parents and guardians who observe a student."))
+        raise Forbidden(_l("This page is for parents and guardians who observe a student."))
     if not row.canvas_course_id or not row.canvas_user_id:
-        raise Forbidden(gettext("Open Mastery Pathways from the course navigation in Canvas."))
+        raise Forbidden(_l("Open Mastery Pathways from the course navigation in Canvas."))
     return row.deployment.platform_id, row.canvas_course_id, row.canvas_user_id
 
 
@@ -65,7 +65,7 @@ def observed_students(db: Session, row: LaunchSession) -> list[ObservedStudent]:
     platform_id, course_id, observer_id = require_observer(row)
     course = synced_course(db, platform_id, course_id)
     if course is None:
-        raise NotSynced(gettext("This course has not been synced from Canvas yet."))
+        raise NotSynced(_l("This course has not been synced from Canvas yet."))
     rows = db.execute(
         select(CourseStudent.canvas_user_id, CourseStudent.name, CourseStudent.sortable_name)
         .join(
@@ -96,4 +96,4 @@ def observed_context(
                 row.deployment.platform_id, row.canvas_course_id or "", student_id, Role.STUDENT
             )
             return actor, student, students
-    raise NotFound(gettext("There is no such student among the students you observe."))
+    raise NotFound(_l("There is no such student among the students you observe."))

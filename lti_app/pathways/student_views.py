@@ -23,7 +23,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
-from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from lti_app.context import DomainError
@@ -45,53 +44,67 @@ from lti_app.pathways import family_words
 from lti_app.pathways import observers as family
 from lti_app.pathways import service as svc
 from lti_app.policies.store import EffectivePolicy, effective_policy
+from lti_app.translatable import Text, _l
 from lti_app.web.access import refuse, session_required
 
 bp = Blueprint("student", __name__, url_prefix="/s/<handle>/me")
 
 # What each state means, said to a 12-year-old.
-STATE_TEXT: dict[State, str] = {
-    State.CHOSEN: "You chose this pathway. When your work is ready, hand it in below.",
-    State.PROPOSED: "Your idea is waiting for your teacher to say yes.",
-    State.PROPOSAL_RETURNED: "Your teacher sent your idea back with a note. Change it and send it "
-    "again.",
-    State.APPROVED: "Your teacher said yes. When your work is ready, hand it in below.",
-    State.SUBMITTED: "You handed in your work. Your teacher will score it.",
-    State.RETURNED: "Your teacher sent your work back with a note. Improve it and hand it in "
-    "again.",
-    State.SCORED: "Your teacher scored this work.",
-    State.REASSESSMENT_REQUESTED: "You asked to try again. Your teacher will answer soon.",
-    State.REASSESSED: "You tried again after this one.",
-    State.WITHDRAWN: "You stopped this pathway.",
+STATE_TEXT: dict[State, Text] = {
+    State.CHOSEN: _l("You chose this pathway. When your work is ready, hand it in below."),
+    State.PROPOSED: _l("Your idea is waiting for your teacher to say yes."),
+    State.PROPOSAL_RETURNED: _l(
+        "Your teacher sent your idea back with a note. Change it and send it again."
+    ),
+    State.APPROVED: _l("Your teacher said yes. When your work is ready, hand it in below."),
+    State.SUBMITTED: _l("You handed in your work. Your teacher will score it."),
+    State.RETURNED: _l(
+        "Your teacher sent your work back with a note. Improve it and hand it in again."
+    ),
+    State.SCORED: _l("Your teacher scored this work."),
+    State.REASSESSMENT_REQUESTED: _l("You asked to try again. Your teacher will answer soon."),
+    State.REASSESSED: _l("You tried again after this one."),
+    State.WITHDRAWN: _l("You stopped this pathway."),
 }
 # Short names of the states for the list of tries (the teachers' pages say it their way).
-STATE_NAMES: dict[State, str] = {
-    State.CHOSEN: "Chosen",
-    State.PROPOSED: "Idea sent",
-    State.PROPOSAL_RETURNED: "Idea sent back",
-    State.APPROVED: "Idea approved",
-    State.SUBMITTED: "Handed in",
-    State.RETURNED: "Sent back to improve",
-    State.SCORED: "Scored",
-    State.REASSESSMENT_REQUESTED: "Asked to try again",
-    State.REASSESSED: "Scored, then tried again",
-    State.WITHDRAWN: "Stopped",
+STATE_NAMES: dict[State, Text] = {
+    State.CHOSEN: _l("Chosen"),
+    State.PROPOSED: _l("Idea sent"),
+    State.PROPOSAL_RETURNED: _l("Idea sent back"),
+    State.APPROVED: _l("Idea approved"),
+    State.SUBMITTED: _l("Handed in"),
+    State.RETURNED: _l("Sent back to improve"),
+    State.SCORED: _l("Scored"),
+    State.REASSESSMENT_REQUESTED: _l("Asked to try again"),
+    State.REASSESSED: _l("Scored, then tried again"),
+    State.WITHDRAWN: _l("Stopped"),
 }
-GROWTH_TEXT: dict[GrowthStatus, str] = {
-    GrowthStatus.NO_EVIDENCE: "There is no work scored on this target yet.",
-    GrowthStatus.NOT_ENOUGH_EVIDENCE: "You need a little more scored work before you get a level.",
-    GrowthStatus.MASTERED: "You have reached proficiency. Well done!",
-    GrowthStatus.ON_TRACK: "You are growing. If you keep going like this, you could reach "
-    "proficiency around {date}.",
-    GrowthStatus.NOT_ON_TRACK_YET: "Your scores are not going up yet. Pick a pathway below and "
-    "show what you have learned.",
+GROWTH_TEXT: dict[GrowthStatus, Text] = {
+    GrowthStatus.NO_EVIDENCE: _l("There is no work scored on this target yet."),
+    GrowthStatus.NOT_ENOUGH_EVIDENCE: _l(
+        "You need a little more scored work before you get a level."
+    ),
+    GrowthStatus.MASTERED: _l("You have reached proficiency. Well done!"),
+    GrowthStatus.NOT_ON_TRACK_YET: _l(
+        "Your scores are not going up yet. Pick a pathway below and show what you have learned."
+    ),
 }
-NOTICES = {
-    "chosen": "You chose a pathway.",
-    "proposed": "Your idea was sent to your teacher.",
-    "submitted": "Your work was handed in. Your teacher will score it.",
-    "reassess": "Your request to try again was sent to your teacher.",
-    "withdrawn": "You stopped that pathway. You can choose another one now.",
+
+
+def on_track_text(projected: datetime) -> Text:
+    return _l(
+        "You are growing. If you keep going like this, you could reach proficiency around "
+        "%(date)s.",
+        date=projected,
+    )
+
+
+NOTICES: dict[str, Text] = {
+    "chosen": _l("You chose a pathway."),
+    "proposed": _l("Your idea was sent to your teacher."),
+    "submitted": _l("Your work was handed in. Your teacher will score it."),
+    "reassess": _l("Your request to try again was sent to your teacher."),
+    "withdrawn": _l("You stopped that pathway. You can choose another one now."),
 }
 FORM_ACTIONS = {  # URL word -> the service action (the page's forms)
     "propose": Action.PROPOSE,
@@ -123,7 +136,7 @@ FIELD_IDS = {
 def _student(row: LaunchSession) -> svc.CourseContext:
     actor = svc.CourseContext.from_session(row)
     if actor.is_teacher:
-        raise svc.Forbidden("These pages are for students.")
+        raise svc.Forbidden(_l("These pages are for students."))
     return actor
 
 
@@ -131,16 +144,16 @@ def student_refusal(exc: DomainError) -> Response:
     if isinstance(exc, svc.NotSynced):
         return refuse(
             409,
-            "Your learning targets are not ready yet.",
-            "Your teacher has to connect this course first. Please check again later.",
+            _l("Your learning targets are not ready yet."),
+            _l("Your teacher has to connect this course first. Please check again later."),
             tone="info",
         )
     if exc.status == 403:
-        advice = "Teachers: open the class mastery grid from the course overview."
+        advice = _l("Teachers: open the class mastery grid from the course overview.")
     elif exc.status == 404:
-        advice = "Go back to My learning targets and choose again."
+        advice = _l("Go back to My learning targets and choose again.")
     else:
-        advice = "Go back to My learning targets and try again."
+        advice = _l("Go back to My learning targets and try again.")
     return refuse(exc.status, exc.message, advice)
 
 
@@ -187,7 +200,7 @@ class TargetCard:
         if current is None:
             return ""
         state = State(current.state)
-        return family_words.state_text(state) if self.for_family else str(STATE_TEXT[state])
+        return (family_words.STATE_TEXT if self.for_family else STATE_TEXT)[state]
 
 
 def next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
@@ -235,8 +248,11 @@ def _explained(
     counted = ""
     if not drill.result.overridden:
         scores = [row.evidence.score for row in drill.evidence if row.counts]
-        counted = words.how_it_counted(
-            eff.policy, scores, drill.result.value, eff.scale.mastery_threshold
+        counted = (
+            words.how_it_counted(
+                eff.policy, scores, drill.result.value, eff.scale.mastery_threshold
+            )
+            or ""
         )
     step = words.next_step(
         [row.evidence for row in drill.evidence], eff.policy, eff.scale, drill.result, now
@@ -251,8 +267,8 @@ def _card(
     drill: drill_model.Drill | None,
     for_family: bool = False,
 ) -> TargetCard:
-    def growth_words(status: GrowthStatus) -> str:
-        return family_words.growth_text(status) if for_family else str(GROWTH_TEXT[status])
+    def growth_words(status: GrowthStatus) -> Text:
+        return (family_words.GROWTH_TEXT if for_family else GROWTH_TEXT)[status]
 
     group = " / ".join(outcome.group_path) if outcome else ""
     name = target_name(target.title, outcome.display_name if outcome else None)
@@ -287,9 +303,13 @@ def _card(
     value = drill.result.value
     g = drill.growth
     nxt = scale.next_level_above(value)
-    text = growth_words(g.status).format(
-        date=g.projected_date.strftime("%B %-d, %Y") if g.projected_date else ""
-    )
+    # growth() dates every ON_TRACK (never a sentence with a blank date).
+    if g.status is GrowthStatus.ON_TRACK and g.projected_date is not None:
+        text = (family_words.on_track_text if for_family else on_track_text)(g.projected_date)
+    else:
+        text = growth_words(
+            GrowthStatus.NOT_ON_TRACK_YET if g.status is GrowthStatus.ON_TRACK else g.status
+        )
     return TargetCard(
         target,
         group,
@@ -400,7 +420,7 @@ def _target_html(
     for_family = "observed" in ctx
     found = _cards(db, actor, eff, only=oid, for_family=for_family)
     if not found:
-        raise svc.NotFound("This course has no such learning target.")
+        raise svc.NotFound(_l("This course has no such learning target."))
     card = found[0]
     current = card.target.current
     can_choose = not for_family and (current is None or not rules.is_open(State(current.state)))
@@ -472,7 +492,9 @@ def choose(row: LaunchSession, oid: str) -> Response:
     try:
         actor = _student(row)
         if not kind:
-            raise svc.Invalid("Nothing was chosen.", {"kind": "Pick one of the pathways first."})
+            raise svc.Invalid(
+                _l("Nothing was chosen."), {"kind": _l("Pick one of the pathways first.")}
+            )
         svc.choose(db, actor, oid, kind)
     except (svc.Invalid, svc.Conflict) as exc:
         errors = exc.errors or {"kind": exc.message}
@@ -485,14 +507,14 @@ def choose(row: LaunchSession, oid: str) -> Response:
 def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
     db = get_session()
     if action not in FORM_ACTIONS:
-        return refuse(404, "There is no such page.", "Go back to My learning targets.")
+        return refuse(404, _l("There is no such page."), _l("Go back to My learning targets."))
     form = request.form
     typed = {k: form.get(k, "") for k in ("proposal", "evidence", "links", "reflection")}
     try:
         actor = _student(row)
         demo = svc.demonstration(db, actor, demo_id)  # the student's own, or NotFound
         if demo.canvas_outcome_id != oid:
-            raise svc.NotFound("There is no such demonstration.")
+            raise svc.NotFound(_l("There is no such demonstration."))
         if action == "propose":
             svc.propose(db, actor, demo_id, typed["proposal"])
             what = "proposed"
@@ -524,13 +546,13 @@ def family_refusal(exc: DomainError) -> Response:
     if isinstance(exc, svc.NotSynced):
         return refuse(
             409,
-            gettext("The learning targets are not ready yet."),
-            gettext("The teacher has to connect this course first. Please check again later."),
+            _l("The learning targets are not ready yet."),
+            _l("The teacher has to connect this course first. Please check again later."),
             tone="info",
         )
     if exc.status == 404:
-        return refuse(404, exc.message, gettext("Go back to the list of learning targets."))
-    return refuse(exc.status, exc.message, gettext("Open Mastery Pathways again from Canvas."))
+        return refuse(404, exc.message, _l("Go back to the list of learning targets."))
+    return refuse(exc.status, exc.message, _l("Open Mastery Pathways again from Canvas."))
 
 
 family_bp.register_error_handler(DomainError, family_refusal)

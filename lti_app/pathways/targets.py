@@ -21,12 +21,13 @@ from lti_app.models.pathways import (
     PathwayLibraryKind,
 )
 from lti_app.pathways.actor import clock_now
+from lti_app.translatable import _l
 
 
 def synced_course_of(db: Session, actor: CourseContext) -> CanvasCourse:
     course = synced_course(db, actor.platform_id, actor.canvas_course_id)
     if course is None:
-        raise NotSynced("This course has not been synced from Canvas yet.")
+        raise NotSynced(_l("This course has not been synced from Canvas yet."))
     return course
 
 
@@ -37,7 +38,7 @@ def targets(db: Session, actor: CourseContext) -> list[CourseOutcome]:
 
 def course_target(db: Session, actor: CourseContext, canvas_outcome_id: str) -> CourseOutcome:
     if len(canvas_outcome_id) > 64 or not canvas_outcome_id.isprintable():
-        raise NotFound("This course has no such learning target.")  # not a Canvas id
+        raise NotFound(_l("This course has no such learning target."))  # not a Canvas id
     course = synced_course_of(db, actor)
     row = db.scalars(
         select(CourseOutcome).where(
@@ -46,7 +47,7 @@ def course_target(db: Session, actor: CourseContext, canvas_outcome_id: str) -> 
         )
     ).one_or_none()
     if row is None:
-        raise NotFound("This course has no such learning target.")
+        raise NotFound(_l("This course has no such learning target."))
     return row
 
 

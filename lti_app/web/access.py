@@ -13,6 +13,7 @@ from lti_app.db import get_session
 from lti_app.lti import launch_session
 from lti_app.models.launch import LaunchSession
 from lti_app.services import services
+from lti_app.translatable import _l
 from lti_app.urls import origin_of
 from lti_app.web.security import allow_framing_by
 
@@ -35,19 +36,21 @@ def session_required(
             if row is None:
                 return refuse(
                     401,
-                    "Your session has ended.",
-                    "Open Mastery Pathways again from the course navigation in Canvas.",
+                    _l("Your session has ended."),
+                    _l("Open Mastery Pathways again from the course navigation in Canvas."),
                 )
             allow_framing_by(origin_of(row.deployment.platform.canvas_url))
             if request.method not in ("GET", "HEAD", "OPTIONS") and not launch_session.csrf_ok(
                 request, row, services().settings.public_origin
             ):
-                return refuse(403, "This request could not be verified.", "Reload the page.")
+                return refuse(
+                    403, _l("This request could not be verified."), _l("Reload the page.")
+                )
             if admin and not row.is_admin:
                 return refuse(
                     403,
-                    "This page is for district administrators.",
-                    "Ask your Canvas admin if you need access.",
+                    _l("This page is for district administrators."),
+                    _l("Ask your Canvas admin if you need access."),
                 )
             g.launch_session = row
             if launch_session.COOKIE_PREFIX + handle not in request.cookies:

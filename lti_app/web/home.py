@@ -11,13 +11,14 @@ from lti_app.db import get_session
 from lti_app.lti.launch_session import CSRF_FIELD, FORM_FIELD
 from lti_app.lti.roles import CourseRole
 from lti_app.models.launch import LaunchSession
+from lti_app.translatable import _l
 
 ROLE_LABELS = {
-    CourseRole.INSTRUCTOR: "Teacher",
-    CourseRole.TEACHING_ASSISTANT: "Teaching assistant",
-    CourseRole.LEARNER: "Student",
-    CourseRole.OBSERVER: "Observer",
-    CourseRole.NONE: "Guest",
+    CourseRole.INSTRUCTOR: _l("Teacher"),
+    CourseRole.TEACHING_ASSISTANT: _l("Teaching assistant"),
+    CourseRole.LEARNER: _l("Student"),
+    CourseRole.OBSERVER: _l("Parent or guardian"),
+    CourseRole.NONE: _l("Guest"),
 }
 
 # app.extensions key: (db, launch session) -> what the teacher's landing page reports. Set by

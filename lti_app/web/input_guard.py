@@ -30,6 +30,7 @@ from lti_app.input_rules import (
     control_character,
     whole_number,
 )
+from lti_app.translatable import Text, _l
 
 # Field names worth repeating on the error page; anything else is "a field".
 _PRINTABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
@@ -65,11 +66,14 @@ def ids(raw: Iterable[str]) -> list[int] | None:
     return None if any(v is None for v in parsed) else [v for v in parsed if v is not None]
 
 
-def _where(kind: str, name: str) -> str:
-    shown = f"“{name}”" if _PRINTABLE_NAME.fullmatch(name) else "a field"
+def _where(kind: str, name: str) -> Text:
     if kind == "path":
-        return "The address"
-    return f"The value {shown} in the address" if kind == "query" else f"The field {shown}"
+        return _l("The address")
+    if not _PRINTABLE_NAME.fullmatch(name):
+        return _l("A value in the address") if kind == "query" else _l("A field")
+    if kind == "query":
+        return _l("The value “%(name)s” in the address", name=name)
+    return _l("The field “%(name)s”", name=name)
 
 
 def _check_text() -> None:
@@ -85,10 +89,13 @@ def _check_text() -> None:
         char = control_character(text)
         if char is not None:
             raise RefusedInput(
-                "This request contained an invisible control character.",
-                f"{_where(kind, name)} contains the control character {codepoint(char)}, which "
-                "Mastery Pathways does not accept. Go back, remove it (retyping the text "
-                "helps) and send again.",
+                _l("This request contained an invisible control character."),
+                _l(
+                    "%(where)s contains the control character %(char)s, which Mastery Pathways "
+                    "does not accept. Go back, remove it (retyping the text helps) and send again.",
+                    where=_where(kind, name),
+                    char=codepoint(char),
+                ),
             )
 
 

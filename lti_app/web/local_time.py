@@ -1,5 +1,5 @@
-"""Times shown in the reader's time zone, as dates people read ("Dec 4, 2026, 3:15 PM PST"),
-as docs/canvas.md §10 describes Canvas's zones.
+"""Times shown in the reader's time zone, as dates people read ("Dec 4, 2026, 3:15 PM PST";
+in Spanish "4 dic 2026, 15:15 PST"), as docs/canvas.md §10 describes Canvas's zones.
 
 The zone is the user's own as Canvas sends it ($Person.address.timezone, kept on the launch
 session), else the course's (read in sync), else UTC. It is looked up once per request.
@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
 from flask import Flask, g, has_request_context
 from sqlalchemy import select
 
 from lti_app.db import get_session
+from lti_app.languages import LANGUAGES, current_language
 from lti_app.lti.launch_session import known_zone
 from lti_app.models.canvas import CanvasCourse
 
@@ -52,6 +54,12 @@ def local(value: datetime | str | None, with_time: bool = True) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     at = value.astimezone(_zone())
+    language = current_language()
+    if language != LANGUAGES[0]:  # the same parts in the language's own order and words
+        day = format_date(at.date(), "medium", locale=language)  # "4 dic 2026"
+        if not with_time:
+            return day
+        return f"{day}, {format_time(at.time(), 'short', locale=language)} {at.tzname()}"
     day = f"{at:%b} {at.day}, {at.year}"
     if not with_time:
         return day

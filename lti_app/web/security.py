@@ -21,6 +21,7 @@ from lti_app.db import get_session
 from lti_app.lti import launch_session
 from lti_app.lti.errors import LaunchError
 from lti_app.services import Services
+from lti_app.translatable import _l
 from lti_app.urls import origin_of
 from lti_app.web.input_guard import RefusedInput
 
@@ -36,9 +37,11 @@ _SESSION_PATH = re.compile(r"/s/([A-Za-z0-9_-]{1,64})/")
 # Plain words for the statuses a person can reach by following or editing a link.
 _STATUS_WORDS = {
     404: (
-        "There is no such page.",
-        "The address is incomplete, or what it names does not exist (any more). Go back and "
-        "choose again.",
+        _l("There is no such page."),
+        _l(
+            "The address is incomplete, or what it names does not exist (any more). Go back and "
+            "choose again."
+        ),
     ),
 }
 
@@ -124,5 +127,5 @@ def init_app(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Response:
         log.exception("unhandled_error path=%s", request.path)
         _frame_error_page()
-        html = render_template("http_error.html", status=500, name="Something went wrong")
+        html = render_template("http_error.html", status=500, name=_l("Something went wrong"))
         return Response(html, status=500, mimetype="text/html")

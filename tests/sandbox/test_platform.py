@@ -383,6 +383,19 @@ def test_teacher_launch_claims_are_canvas_shaped(
     )
     assert claims["email"] == teacher.email
     assert client_as(app, None).get(urlsplit(claims["picture"]).path).status_code == 200
+
+
+def test_the_launch_carries_the_users_language_as_canvas_does(
+    app: Flask, tool: Any, state: SandboxState
+) -> None:
+    """Canvas sends I18n.locale, the user's own language setting, in launch_presentation and
+    as the top-level locale claim (Lti::Messages::JwtMessage); without one, its default."""
+    state.users[STUDENT].locale = "es"
+    claims = launch_claims(client_as(app, STUDENT), tool)
+    assert claims[CLAIM + "launch_presentation"]["locale"] == "es"
+    assert claims["locale"] == "es"
+    other = launch_claims(client_as(app, TEACHER), tool)
+    assert other[CLAIM + "launch_presentation"]["locale"] == other["locale"] == "en"
     ags = claims["https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"]
     assert ags["lineitems"] == f"{BASE}/api/lti/courses/{COURSE}/line_items"
     assert "https://purl.imsglobal.org/spec/lti-ags/scope/score" in ags["scope"]

@@ -4,6 +4,7 @@ course's (read in sync), else UTC; as dates people read."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -17,6 +18,7 @@ from tests.synced_course import Student, Target, platform_id_of, write_course
 
 SYNCED = datetime(2026, 12, 4, 22, 30, tzinfo=UTC)
 CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
+PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
 
 
 @pytest.fixture
@@ -61,3 +63,28 @@ def test_times_follow_the_user_then_the_course_then_utc(
     # the user's own zone wins; an unknown name is ignored
     assert grid_time(browser, canvas_user_time_zone="Europe/Berlin") == "Dec 4, 2026, 11:30 PM CET"
     assert grid_time(browser, canvas_user_time_zone="Nowhere/Else") == "Dec 4, 2026, 2:30 PM PST"
+
+
+def test_spanish_pages_write_the_same_time_the_spanish_way(
+    app: Flask, platform: FakePlatform, browser: LtiBrowser
+) -> None:
+    write_course(
+        app,
+        platform_id_of(app, platform),
+        "101",
+        synced_at=SYNCED,
+        students=[Student("812", "Ava Jones")],
+        targets=[Target("97", "RL.7.2")],
+    )
+    with app.app_context(), session_scope(app) as db:
+        db.query(CanvasCourse).one().time_zone = "America/Los_Angeles"
+
+    def landing(locale: str) -> str:
+        def mutate(claims: dict[str, Any]) -> None:
+            claims[PRESENTATION]["locale"] = locale
+
+        html = browser.launch(roles=[INSTRUCTOR], mutate=mutate).get_data(as_text=True)
+        return html.split('<time datetime="', 1)[1].split("</time>", 1)[0].split(">", 1)[1]
+
+    assert landing("en") == "Dec 4, 2026, 2:30 PM PST"  # the teacher's landing: last synced
+    assert landing("es") == "4 dic 2026, 14:30 PST"

@@ -3,10 +3,12 @@ chooses the language, and the switch on the page changes it for the rest of the 
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
@@ -27,7 +29,14 @@ def extracted_messages() -> dict[str | tuple[str, ...], str]:
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     found: dict[str | tuple[str, ...], str] = {}
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "ngettext": (1, 2),
+        "lazy_gettext": None,
+        "_l": None,
+        "_ln": (1, 2),
+    }
     for filename, lineno, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
     ):
@@ -35,9 +44,11 @@ def extracted_messages() -> dict[str | tuple[str, ...], str]:
     return found
 
 
-def test_every_marked_message_has_a_spanish_translation() -> None:
-    with (CATALOGS / "es" / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        catalog = read_po(po, locale="es")
+@pytest.mark.parametrize("code", LANGUAGES[1:])
+def test_every_marked_message_has_a_translation(code: str) -> None:
+    """Spanish, and any language added to LANGUAGES with its catalog."""
+    with (CATALOGS / code / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po, locale=code)
     problems = []
     for message, where in sorted(extracted_messages().items(), key=lambda item: item[1]):
         msgid = message[0] if isinstance(message, tuple) else message
@@ -132,3 +143,46 @@ def test_the_switch_needs_the_sessions_csrf_token(browser: LtiBrowser) -> None:
     assert refused.status_code in (400, 403)
     page = browser.client.get(f"/s/{handle}/", base_url=TOOL_BASE)
     assert html_lang(page.get_data(as_text=True)) == "en"
+
+
+def test_a_text_reads_english_and_is_said_in_the_readers_language(app: Flask) -> None:
+    from datetime import date
+
+    from lti_app.translatable import Text, _l, _ln
+    from lti_app.web.i18n import say
+
+    growing = _l(
+        "You are growing. If you keep going like this, you could reach proficiency around "
+        "%(date)s.",
+        date=date(2026, 12, 4),
+    )
+    assert growing == (
+        "You are growing. If you keep going like this, you could reach proficiency around "
+        "December 4, 2026."
+    )
+    counted = _ln(
+        "Your level is the average of your %(num)s score at %(threshold)s or higher: %(value)s.",
+        "Your level is the average of your %(num)s scores at %(threshold)s or higher: %(value)s.",
+        2,
+        threshold=3.0,
+        value=3.25,
+    )
+    assert counted == "Your level is the average of your 2 scores at 3 or higher: 3.25."
+    copied = copy.deepcopy(counted)  # a Text survives a copy with its msgid and values
+    assert copied == counted and isinstance(copied, Text) and copied.values == counted.values
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        assert say(growing).endswith("alrededor del 4 de diciembre de 2026.")
+        assert say(counted) == ("Tu nivel es el promedio de tus 2 calificaciones de 3 o más: 3,25.")
+        # a Text inside a Text is said in Spanish too; anything else is left as it is
+        nested = _l(
+            "That cannot be done now: %(why)s.",
+            why=_l("a proposal must be approved before evidence is submitted"),
+        )
+        assert say(nested) == (
+            "Eso no se puede hacer ahora: una propuesta tiene que aprobarse antes de entregar "
+            "la evidencia."
+        )
+        assert say("plain") == "plain" and say(3) == 3
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert say(counted) is counted
+        assert isinstance(counted, Text) and isinstance(say(nested), str)

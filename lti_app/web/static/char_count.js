@@ -4,7 +4,13 @@
 // only when the text goes over the limit or back under it, not on every key.
 (function () {
   "use strict";
-  var fmt = function (n) { return n.toLocaleString("en-US"); };
+  // The page's language writes the numbers; its words come from the page (data-* attributes
+  // the server translated: {n}, {over}, {limit} are filled in here), English if absent.
+  var lang = document.documentElement.lang || "en";
+  var fmt = function (n) { return n.toLocaleString(lang === "en" ? "en-US" : lang); };
+  var say = function (text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return fmt(values[key]); });
+  };
   Array.prototype.forEach.call(document.querySelectorAll("textarea[data-limit]"), function (area) {
     var limit = parseInt(area.dataset.limit, 10);
     var count = document.getElementById(area.id + "-count");
@@ -14,14 +20,15 @@
     function update() {
       var n = area.value.trim().length;
       var over = n > limit;
+      var values = { n: n, over: n - limit, limit: limit };
       count.textContent = over
-        ? fmt(n) + " characters: " + fmt(n - limit) + " over the limit of " + fmt(limit) + ". Shorten it before you send it."
-        : fmt(n) + " of " + fmt(limit) + " characters";
+        ? say(count.dataset.over || "{n} characters: {over} over the limit of {limit}. Shorten it before you send it.", values)
+        : say(count.dataset.of || "{n} of {limit} characters", values);
       count.classList.toggle("over", over);
       if (alert && wasOver !== null && over !== wasOver) {
         alert.textContent = over
-          ? "Too long: " + fmt(n - limit) + " characters over the limit of " + fmt(limit) + "."
-          : "Now within the limit of " + fmt(limit) + " characters.";
+          ? say(alert.dataset.tooLong || "Too long: {over} characters over the limit of {limit}.", values)
+          : say(alert.dataset.within || "Now within the limit of {limit} characters.", values);
       }
       wasOver = over;
     }

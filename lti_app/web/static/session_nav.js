@@ -47,7 +47,8 @@
       }
       return res.text().then(function (html) { swap(html, res.url || url, push, res.redirected); });
     }).catch(function () {
-      window.alert("Mastery Pathways could not reach the server. Check your connection and try again.");
+      window.alert(meta.dataset.unreachable ||
+        "Mastery Pathways could not reach the server. Check your connection and try again.");
     });
   }
 
