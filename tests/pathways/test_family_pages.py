@@ -228,3 +228,22 @@ def test_before_the_first_sync_the_parent_lands_on_a_not_ready_page(
     assert "The learning targets are not ready yet." in html
     status, html = get(browser, f"/s/{handle}/family/")
     assert status == 409 and "not ready yet" in html
+
+
+def test_the_family_pages_speak_spanish_when_canvas_says_so(pid: int, browser: LtiBrowser) -> None:
+    def spanish(claims: dict[str, Any]) -> None:
+        claims_as(PARENT)(claims)
+        claims["https://purl.imsglobal.org/spec/lti/claim/launch_presentation"] = {
+            "document_target": "iframe",
+            "locale": "es-MX",
+        }
+
+    response = browser.launch(roles=[MENTOR, SYSTEM_USER], mutate=spanish)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and '<html lang="es">' in html
+    assert "Ava Jones: metas de aprendizaje" in html and "Estudiantes que usted sigue" in html
+    handle = re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', html)[0]
+    status, page = get(browser, f"/s/{handle}/family/{AVA}/targets/{W}")
+    assert status == 200 and "Comentarios e intentos" in page and "El maestro escribió:" in page
+    status, page = get(browser, f"/s/{handle}/family/{CARA}/")
+    assert status == 404 and "Ese estudiante no está entre los estudiantes que usted sigue." in page
