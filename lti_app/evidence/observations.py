@@ -14,7 +14,6 @@ observed is kept and shown with it.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -23,12 +22,12 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from lti_app.context import Invalid, NotSynced
 from lti_app.input_rules import bidi_control, control_character, finite_number
-from lti_app.mastery.calculation import Evidence, SourceKind
 from lti_app.mastery.pathways import NOTE_MAX
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import CanvasApiToken, CourseOutcome, CourseStudent, SyncRun
 from lti_app.models.canvas import synced_course as synced_course_row
 from lti_app.models.observation import Observation
+from lti_app.models.own_rows import OwnRows, own_rows
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.writeback.outbox import OwedResult, enqueue_results
 
@@ -299,32 +298,21 @@ def connected_teacher(db: Session, platform_id: int, canvas_course_id: str) -> s
     return ""
 
 
-def observation_evidence(
-    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
-) -> dict[tuple[str, str], list[Evidence]]:
-    """Every observation of the course (or of one student) as evidence, per (student, target);
-    the note travels as the evidence's ``reason`` (shown with it)."""
-    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    query = select(
-        Observation.id,
-        Observation.canvas_user_id,
-        Observation.canvas_outcome_id,
+def observation_rows(
+    platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+) -> OwnRows:
+    """Every observation of the course (or of one student) as an ``own_rows`` row; the note is
+    the evidence's ``reason`` (shown with it). ``grading.course_mastery.tool_evidence`` makes
+    it evidence."""
+    return own_rows(
+        Observation,
         Observation.level,
         Observation.recorded_at,
         Observation.note,
-    ).where(
-        Observation.platform_id == platform_id,
-        Observation.canvas_course_id == canvas_course_id,
+        platform_id,
+        canvas_course_id,
+        canvas_user_id,
     )
-    if canvas_user_id is not None:
-        query = query.where(Observation.canvas_user_id == canvas_user_id)
-    for oid_, uid, oid, level, at, note in db.execute(
-        query.order_by(Observation.recorded_at, Observation.id)
-    ):
-        out[(uid, oid)].append(
-            Evidence(level, at, kind=SourceKind.OBSERVATION, reason=note, id=f"obs:{oid_}")
-        )
-    return dict(out)
 
 
 def observed_days(

@@ -22,18 +22,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
-from lti_app.evidence.observations import observation_evidence
+from lti_app.evidence.observations import observation_rows
 from lti_app.grading import canvas_parity
 from lti_app.mastery.calculation import (
     Basis,
     Evidence,
     Policy,
+    SourceKind,
 )
 from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
+from lti_app.mastery.own_evidence import OwnRecord, own_item
 from lti_app.mastery.report import ReportStudent, ReportTarget, build_report
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
@@ -57,6 +59,7 @@ __all__ = [
     "load",
     "preview",
     "tool_evidence",
+    "tool_records",
 ]
 
 
@@ -81,20 +84,55 @@ class CourseData:
     """The tool's Canvas-method score per pair (what Canvas shows), for ``canvas_score``."""
 
 
+def tool_records(
+    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+) -> dict[tuple[str, str], tuple[OwnRecord, ...]]:
+    """The tool's own evidence rows per (canvas_user_id, outcome id), for the whole course or
+    for one student, in one query: scored demonstrations, then observations, then the
+    overrides in force, each oldest first (the order :func:`tool_evidence` gives them). Equal
+    records make equal evidence, so they also tell whether a pair's evidence changed."""
+    sources = (
+        pathways_service.scored_rows(platform_id, canvas_course_id, canvas_user_id),
+        observation_rows(platform_id, canvas_course_id, canvas_user_id),
+        pathways_service.override_rows(platform_id, canvas_course_id, canvas_user_id),
+    )
+    # The source's rank as a constant written into the SQL (a bound parameter in a UNION has
+    # no type PostgreSQL can infer).
+    both = union_all(
+        *(
+            q.add_columns(literal_column(str(rank), Integer).label("rank"))
+            for rank, q in enumerate(sources)
+        )
+    ).subquery()
+    query = select(
+        both.c.rank,
+        both.c.id,
+        both.c.canvas_user_id,
+        both.c.canvas_outcome_id,
+        both.c.level,
+        both.c.at,
+        both.c.reason,
+    ).order_by(both.c.rank, both.c.at, both.c.id)
+    out: dict[tuple[str, str], list[OwnRecord]] = defaultdict(list)
+    for rank, row_id, uid, oid, level, at, reason in db.execute(query):
+        if level is not None and at is not None:  # left out by the query; the types allow it
+            out[(uid, oid)].append((_KINDS[rank], row_id, level, at, reason))
+    return {pair: tuple(records) for pair, records in out.items()}
+
+
+_KINDS = (SourceKind.DEMONSTRATION, SourceKind.OBSERVATION, SourceKind.OVERRIDE)
+"""The sources of :func:`tool_records`, by rank."""
+
+
 def tool_evidence(
     db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
     """Scored demonstrations, observations and the overrides in force, per (canvas_user_id,
-    outcome id), for the whole course or for one student."""
-    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    for source in (
-        pathways_service.scored_evidence(db, platform_id, canvas_course_id, canvas_user_id),
-        observation_evidence(db, platform_id, canvas_course_id, canvas_user_id),
-        pathways_service.override_evidence(db, platform_id, canvas_course_id, canvas_user_id),
-    ):
-        for key, items in source.items():
-            out[key].extend(items)
-    return dict(out)
+    outcome id), for the whole course or for one student (:func:`tool_records`)."""
+    return {
+        pair: [own_item(*record) for record in records]
+        for pair, records in tool_records(db, platform_id, canvas_course_id, canvas_user_id).items()
+    }
 
 
 def load(db: Session, platform_id: int, canvas_course_id: str) -> CourseData:

@@ -1,5 +1,5 @@
 """The teacher's class grid: every student x target cell, kept between requests until the
-course's data changes."""
+data of that cell changes (a sync, a policy, or the tool's own evidence of that pair)."""
 
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ from sqlalchemy.orm import Session
 
 from lti_app.grading import canvas_parity
 from lti_app.grading.canvas_parity import bytewise, epoch_of, whole_second
-from lti_app.grading.course_mastery import (
-    course_row,
-    tool_evidence,
-)
+from lti_app.grading.course_mastery import course_row, tool_records
 from lti_app.mastery.calculation import (
     Basis,
     Evidence,
@@ -33,6 +30,7 @@ from lti_app.mastery.calculation import (
 )
 from lti_app.mastery.canvas_rollup import CanvasScoring, ScoredResult
 from lti_app.mastery.mapping import AnyMapping
+from lti_app.mastery.own_evidence import OwnRecord, own_item
 from lti_app.mastery.scales import Scale
 from lti_app.models.canvas import (
     CanvasCourse,
@@ -43,8 +41,7 @@ from lti_app.models.canvas import (
     outcomes_in_outline,
 )
 
-#: Evidence from the tool's own records (scored demonstrations, teacher overrides), keyed like
-#: :func:`evidence_of`; merged with the Canvas evidence before any level is computed.
+Key = tuple[str, str]
 
 
 class UnknownPair(LookupError):
@@ -156,12 +153,15 @@ def grid(
     """Every student x target of a synced course (tenant-scoped) with level and growth.
 
     The Canvas side (roster, targets, every Canvas-only cell) is computed once per sync and
-    policy (see :func:`_base_key`) and kept in a small per-process cache; the tool's own
-    evidence (demonstrations, overrides) is read fresh on every request and only the cells it
-    touches are computed on top. So a teacher's override recomputes one cell, not the course.
+    policy (see :func:`_base_key`) and kept in a small per-process cache. The tool's own
+    evidence (demonstrations, observations, overrides) is read fresh on every request, in one
+    query; a pair's cell with it is kept beside the Canvas side together with the records it
+    was computed from, and computed again only when a fresh read finds them changed. So a
+    teacher's override recomputes one cell, whichever process stored it, and no pair's cell is
+    ever older than the records just read.
     """
     course = course_row(db, platform_id, canvas_course_id)
-    extra = tool_evidence(db, platform_id, canvas_course_id)
+    records = tool_records(db, platform_id, canvas_course_id)
     key = _base_key(db, course, scale, policy, mapping)
     with _GRID_LOCK:
         base = _GRID_CACHE.get(key)
@@ -174,17 +174,41 @@ def grid(
             while len(_GRID_CACHE) > GRID_CACHE_SIZE:
                 _GRID_CACHE.popitem(last=False)
     cells = dict(base.cells)
-    for pair, tool in extra.items():
-        if tool and pair[0] in base.known_students and pair[1] in base.known_targets:
-            if policy.basis is Basis.CANVAS:
-                cell = _canvas_cells(base, {pair: tool}, scale, policy, mapping)[pair]
-            else:
-                cell = _mixed_cell(base, pair, tool, scale, policy)
-            was = cells.get(pair)  # Canvas's own score is about its results alone
-            if was is not None and was.canvas_differs:
-                cell = replace(cell, canvas_differs=True, canvas_shows=was.canvas_shows)
-            cells[pair] = cell
+    for pair, own in records.items():
+        if pair[0] in base.known_students and pair[1] in base.known_targets:
+            cells[pair] = _own_cell(base, pair, own, scale, policy, mapping)
     return Grid(course, base.sections, base.students, base.targets, cells)
+
+
+def _own_cell(
+    base: _Base,
+    pair: Key,
+    own: tuple[OwnRecord, ...],
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+) -> GridCell:
+    """The cell of a pair with the tool's own evidence ``own`` (just read) merged into its
+    Canvas evidence: the kept one when it was computed from equal records, else computed now.
+
+    A cell is a function of the base (its key fixes the synced rows, scale, policy and
+    mapping) and of the pair's records alone, so equal records give an equal cell: exact, and
+    blind to which process or thread wrote them. Threads of one process may compute the same
+    cell at once; each stores its own records with its cell, so a slower thread storing older
+    records only costs a recomputation later, never a wrong cell."""
+    kept = base.own_cells.get(pair)
+    if kept is not None and kept[0] == own:
+        return kept[1]
+    tool = [own_item(*record) for record in own]
+    if policy.basis is Basis.CANVAS:
+        cell = _canvas_cells(base, {pair: tool}, scale, policy, mapping)[pair]
+    else:
+        cell = _mixed_cell(base, pair, tool, scale, policy)
+    was = base.cells.get(pair)  # Canvas's own score is about its results alone
+    if was is not None and was.canvas_differs:
+        cell = replace(cell, canvas_differs=True, canvas_shows=was.canvas_shows)
+    base.own_cells[pair] = (own, cell)
+    return cell
 
 
 @dataclass(frozen=True)
@@ -206,6 +230,9 @@ class _Base:
     """The "as Canvas" basis: each pair's Canvas results as Canvas scores them."""
     scorings: dict[str, CanvasScoring] = field(default_factory=dict)
     """The "as Canvas" basis: what Canvas's rollup uses per outcome."""
+    own_cells: dict[Key, tuple[tuple[OwnRecord, ...], GridCell]] = field(default_factory=dict)
+    """Cells of pairs with the tool's own evidence, each with the records it was computed from
+    (:func:`_own_cell`); at most one per known pair, and dropped with the base (LRU)."""
 
 
 GRID_CACHE_SIZE = 16
@@ -384,9 +411,6 @@ def level_index(values: tuple[float, ...], level: float) -> int | None:
     """The level ``level`` falls in (floor, as Canvas rates a rollup, see Scale.level_for)."""
     i = bisect_right(values, level) - 1  # values ascend (a Scale guarantees it)
     return i if i >= 0 else None
-
-
-Key = tuple[str, str]
 
 
 def _canvas_levels(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
-from sqlalchemy import select
+from sqlalchemy import Text, cast, null, select
 from sqlalchemy.orm import Session
 
 from lti_app.context import CourseContext, Invalid, NotFound
 from lti_app.mastery import pathways as rules
 from lti_app.mastery.calculation import Evidence, SourceKind
+from lti_app.mastery.own_evidence import by_pair
+from lti_app.models.own_rows import OwnRows, oldest_first, own_rows
 from lti_app.models.pathways import (
     Demonstration,
     MasteryOverride,
@@ -20,61 +20,48 @@ from lti_app.pathways.targets import course_target, synced_course_of
 from lti_app.policies.store import effective_policy
 
 
-def scored_evidence(
-    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
-) -> dict[tuple[str, str], list[Evidence]]:
-    """Every scored attempt of the course (or of one student) as evidence, per
-    (canvas_user_id, outcome id); only the columns evidence needs are read."""
-    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    query = select(
-        Demonstration.id,
-        Demonstration.canvas_user_id,
-        Demonstration.canvas_outcome_id,
+def scored_rows(
+    platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+) -> OwnRows:
+    """Every scored attempt of the course (or of one student) as an ``own_rows`` row (no
+    reason); ``grading.course_mastery.tool_evidence`` makes it evidence."""
+    return own_rows(
+        Demonstration,
         Demonstration.score,
         Demonstration.scored_at,
-    ).where(
-        Demonstration.platform_id == platform_id,
-        Demonstration.canvas_course_id == canvas_course_id,
+        cast(null(), Text),
+        platform_id,
+        canvas_course_id,
+        canvas_user_id,
         Demonstration.score.is_not(None),
         Demonstration.scored_at.is_not(None),
     )
-    if canvas_user_id is not None:
-        query = query.where(Demonstration.canvas_user_id == canvas_user_id)
-    for demo_id, uid, oid, score, at in db.execute(
-        query.order_by(Demonstration.scored_at, Demonstration.id)
-    ):
-        if score is None or at is None:  # excluded by the query; the column types allow None
-            continue
-        out[(uid, oid)].append(
-            Evidence(score, at, kind=SourceKind.DEMONSTRATION, id=f"demo:{demo_id}")
-        )
-    return dict(out)
+
+
+def override_rows(
+    platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+) -> OwnRows:
+    """Every override in force (not cleared) of the course (or of one student) as an
+    ``own_rows`` row."""
+    return own_rows(
+        MasteryOverride,
+        MasteryOverride.level,
+        MasteryOverride.created_at,
+        MasteryOverride.reason,
+        platform_id,
+        canvas_course_id,
+        canvas_user_id,
+        MasteryOverride.cleared_at.is_(None),
+    )
 
 
 def override_evidence(
     db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
 ) -> dict[tuple[str, str], list[Evidence]]:
     """Every override in force (not cleared) of the course (or of one student), per
-    (canvas_user_id, outcome id)."""
-    out: dict[tuple[str, str], list[Evidence]] = defaultdict(list)
-    query = select(MasteryOverride).where(
-        MasteryOverride.platform_id == platform_id,
-        MasteryOverride.canvas_course_id == canvas_course_id,
-        MasteryOverride.cleared_at.is_(None),
-    )
-    if canvas_user_id is not None:
-        query = query.where(MasteryOverride.canvas_user_id == canvas_user_id)
-    for o in db.scalars(query.order_by(MasteryOverride.created_at, MasteryOverride.id)):
-        out[(o.canvas_user_id, o.canvas_outcome_id)].append(
-            Evidence(
-                o.level,
-                o.created_at,
-                kind=SourceKind.OVERRIDE,
-                reason=o.reason,
-                id=f"override:{o.id}",
-            )
-        )
-    return dict(out)
+    (canvas_user_id, outcome id), oldest first."""
+    query = oldest_first(override_rows(platform_id, canvas_course_id, canvas_user_id))
+    return by_pair(SourceKind.OVERRIDE, db.execute(query))
 
 
 def set_override(

@@ -40,7 +40,8 @@ from lti_app.context import (
 from lti_app.pathways.evidence import (
     clear_override,
     override_evidence,
-    scored_evidence,
+    override_rows,
+    scored_rows,
     set_override,
 )
 from lti_app.pathways.lifecycle import (
@@ -87,6 +88,7 @@ __all__ = [
     "effective_menu",
     "library",
     "override_evidence",
+    "override_rows",
     "propose",
     "queue_counts",
     "request_reassessment",
@@ -97,7 +99,7 @@ __all__ = [
     "save_library",
     "save_menu",
     "score",
-    "scored_evidence",
+    "scored_rows",
     "set_override",
     "student_view",
     "submit",

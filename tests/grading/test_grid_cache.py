@@ -14,8 +14,9 @@ from flask import Flask
 from lti_app.db import session_scope
 from lti_app.grading import grid as grid_model
 from lti_app.lti.launch_session import CSRF_FIELD
+from lti_app.mastery.calculation import Basis
 from lti_app.models.canvas import CanvasCourse
-from lti_app.models.pathways import Demonstration
+from lti_app.models.pathways import Demonstration, MasteryOverride
 from tests.conftest import LtiBrowser
 from tests.grading.seed import COURSE, T0, get, launch, platform_id, seed_course
 from tests.lti_platform import INSTRUCTOR, TOOL_BASE, FakePlatform
@@ -114,3 +115,82 @@ def test_a_new_sync_recomputes_the_canvas_side(
         course.last_synced_at = course.last_synced_at + timedelta(hours=1)
     get(browser, f"/s/{handle}/grid")
     assert base_computations == [1, 1]
+
+
+@pytest.fixture
+def own_computations(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """The pairs whose cell was computed with the tool's own evidence (either basis)."""
+    pairs: list[tuple[str, str]] = []
+    real_mixed: Callable[..., Any] = grid_model._mixed_cell
+    real_canvas: Callable[..., Any] = grid_model._canvas_cells
+
+    def mixed(base: Any, key: tuple[str, str], *args: Any) -> Any:
+        pairs.append(key)
+        return real_mixed(base, key, *args)
+
+    def canvas(base: Any, tool: dict[tuple[str, str], Any], *args: Any) -> Any:
+        pairs.extend(tool)
+        return real_canvas(base, tool, *args)
+
+    monkeypatch.setattr(grid_model, "_mixed_cell", mixed)
+    monkeypatch.setattr(grid_model, "_canvas_cells", canvas)
+    return pairs
+
+
+@pytest.mark.parametrize("basis", list(Basis))
+def test_accumulated_overrides_are_not_recomputed_on_every_read(
+    app: Flask,
+    platform: FakePlatform,
+    browser: LtiBrowser,
+    own_computations: list[tuple[str, str]],
+    basis: Basis,
+) -> None:
+    """Every override stays on record; with many pairs overridden, a read after one more
+    override computes that pair's cell alone (issue 20 §2: it used to compute them all)."""
+    grid_model.clear_grid_cache()
+    seed_course(app, platform, basis=basis)
+    pid = platform_id(app, platform)
+    handle, csrf = launch(browser, [INSTRUCTOR])
+
+    def override(uid: str, oid: str, level: str) -> None:
+        with session_scope(app) as db:  # as another process stores it: nothing here is told
+            db.add(
+                MasteryOverride(
+                    platform_id=pid,
+                    canvas_course_id=COURSE,
+                    canvas_user_id=uid,
+                    canvas_outcome_id=oid,
+                    level=float(level),
+                    reason="Conference",
+                    teacher_canvas_user_id="1",
+                    created_at=T0 + timedelta(weeks=5, minutes=len(own_computations)),
+                )
+            )
+
+    for uid in ("812", "813", "814"):
+        for oid in ("97", "98", "99"):
+            override(uid, oid, "2.0")
+    get(browser, f"/s/{handle}/grid")
+    assert len(own_computations) == 9
+    own_computations.clear()
+    get(browser, f"/s/{handle}/grid?sort=level_asc")
+    assert own_computations == []  # nothing changed: every cell kept
+
+    override("813", "98", "3.5")  # a second override on record for this pair; the latest counts
+    after = cells(get(browser, f"/s/{handle}/grid")[1])
+    assert own_computations == [("813", "98")]
+    assert after[("813", "98")] == "lv7 3.5 P+"
+    assert after[("812", "97")] == "lv4 2 D"
+
+    # A teacher clears the pair through the page (every override in force on it): its cell is
+    # the Canvas side's again (no visible Canvas result there), computing nothing.
+    own_computations.clear()
+    response = browser.client.post(
+        f"/s/{handle}/grid/813/98/override",
+        data={CSRF_FIELD: csrf, "action": "clear"},
+        base_url=TOOL_BASE,
+    )
+    assert response.status_code == 303
+    final = cells(get(browser, f"/s/{handle}/grid")[1])
+    assert own_computations == []
+    assert final == {**after, ("813", "98"): "lvn "}

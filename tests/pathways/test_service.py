@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_app.db import session_scope
-from lti_app.mastery.calculation import SourceKind
+from lti_app.grading.course_mastery import tool_evidence
+from lti_app.mastery.calculation import Evidence, SourceKind
 from lti_app.mastery.pathways import Role, State
 from lti_app.mastery.scales import load_preset
 from lti_app.models.pathways import Demonstration, DemonstrationEvent, PathwayMenuItem
@@ -56,6 +57,16 @@ def teacher(pid: int, course: str = COURSE) -> svc.CourseContext:
     return svc.CourseContext(pid, course, TEACHER, Role.TEACHER)
 
 
+def scored_evidence(db: Session, pid: int, course: str) -> dict[tuple[str, str], list[Evidence]]:
+    """The course's scored attempts as the mastery engine receives them (the grid, the
+    drill-down and the export all read the tool's evidence through ``tool_evidence``)."""
+    kinds = {
+        pair: [e for e in items if e.kind is SourceKind.DEMONSTRATION]
+        for pair, items in tool_evidence(db, pid, course).items()
+    }
+    return {pair: items for pair, items in kinds.items() if items}
+
+
 def events(db: Session, demo_id: int) -> list[tuple[str | None, str, str, str | None]]:
     rows = db.scalars(
         select(DemonstrationEvent)
@@ -89,7 +100,7 @@ def test_own_proposal_lifecycle_is_audited_and_scores_become_evidence(
         ("approved", "submitted", "student", None),
         ("submitted", "scored", "teacher", "Clear central idea"),
     ]
-    evidence = svc.scored_evidence(db, pid, COURSE)
+    evidence = scored_evidence(db, pid, COURSE)
     [ev] = evidence[(AVA, RL)]
     assert (ev.score, ev.kind, ev.id) == (3.5, SourceKind.DEMONSTRATION, f"demo:{demo.id}")
     assert ev.at == scored.scored_at
@@ -101,7 +112,7 @@ def test_own_proposal_lifecycle_is_audited_and_scores_become_evidence(
     assert db.get(Demonstration, demo.id).state == "reassessed"  # type: ignore[union-attr]
     svc.submit(db, ava, again.id, "", "https://pod.example/ep2")
     svc.score(db, t, again.id, "4")
-    scores = [e.score for e in svc.scored_evidence(db, pid, COURSE)[(AVA, RL)]]
+    scores = [e.score for e in scored_evidence(db, pid, COURSE)[(AVA, RL)]]
     assert scores == [3.5, 4.0]
     assert events(db, again.id)[0] == (None, "approved", "teacher", "Go ahead")
 
@@ -192,7 +203,7 @@ def test_nobody_reaches_another_students_course_or_tenants_records(
             with pytest.raises(svc.NotFound):
                 svc.bulk_approve(db, actor, [demo.id])
     assert db.get(Demonstration, demo.id).state == "proposed"  # type: ignore[union-attr]
-    assert svc.scored_evidence(db, other_pid, COURSE) == {}
+    assert scored_evidence(db, other_pid, COURSE) == {}
     with pytest.raises(svc.NotSynced):
         svc.targets(db, teacher(pid, "303"))
 
