@@ -140,21 +140,29 @@ def _student(row: LaunchSession) -> svc.CourseContext:
     return actor
 
 
-def student_refusal(exc: DomainError) -> Response:
+def _refusal(
+    exc: DomainError, not_ready: tuple[Text, Text], advice: dict[int, Text], otherwise: Text
+) -> Response:
+    """The page for a refused request: "not ready yet" before the first sync, else the
+    service's message with the advice for its status."""
     if isinstance(exc, svc.NotSynced):
-        return refuse(
-            409,
+        return refuse(409, *not_ready, tone="info")
+    return refuse(exc.status, exc.message, advice.get(exc.status, otherwise))
+
+
+def student_refusal(exc: DomainError) -> Response:
+    return _refusal(
+        exc,
+        (
             _l("Your learning targets are not ready yet."),
             _l("Your teacher has to connect this course first. Please check again later."),
-            tone="info",
-        )
-    if exc.status == 403:
-        advice = _l("Teachers: open the class mastery grid from the course overview.")
-    elif exc.status == 404:
-        advice = _l("Go back to My learning targets and choose again.")
-    else:
-        advice = _l("Go back to My learning targets and try again.")
-    return refuse(exc.status, exc.message, advice)
+        ),
+        {
+            403: _l("Teachers: open the class mastery grid from the course overview."),
+            404: _l("Go back to My learning targets and choose again."),
+        },
+        _l("Go back to My learning targets and try again."),
+    )
 
 
 bp.register_error_handler(DomainError, student_refusal)
@@ -543,16 +551,15 @@ family_bp = Blueprint("family", __name__, url_prefix="/s/<handle>/family")
 
 
 def family_refusal(exc: DomainError) -> Response:
-    if isinstance(exc, svc.NotSynced):
-        return refuse(
-            409,
+    return _refusal(
+        exc,
+        (
             _l("The learning targets are not ready yet."),
             _l("The teacher has to connect this course first. Please check again later."),
-            tone="info",
-        )
-    if exc.status == 404:
-        return refuse(404, exc.message, _l("Go back to the list of learning targets."))
-    return refuse(exc.status, exc.message, _l("Open Mastery Pathways again from Canvas."))
+        ),
+        {404: _l("Go back to the list of learning targets.")},
+        _l("Open Mastery Pathways again from Canvas."),
+    )
 
 
 family_bp.register_error_handler(DomainError, family_refusal)
