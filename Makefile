@@ -5,7 +5,7 @@ BIN       := $(VENV)/bin
 STAMP     := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTHON    ?= python3
 
-.PHONY: install demo test lint bench bench-writeback bench-load browser clean
+.PHONY: install demo test lint bench bench-writeback bench-load bench-report browser clean
 
 install: $(STAMP) translations
 
@@ -65,6 +65,11 @@ bench: install
 	$(PY) benchmarks/grid.py
 	$(PY) benchmarks/writeback.py
 	$(PY) benchmarks/evidence_import.py
+	$(PY) benchmarks/report.py
+
+# The progress report's class set (35 students x 12 targets) as print HTML and as PDF; ~1 minute.
+bench-report: install
+	$(PY) benchmarks/report.py
 
 # Write-back vs one PUT per score: 35 x 10 scored at once (0, 2, 6 earlier results per pair) and
 # a simulated semester (30 x 12, 4 scores per pair over 18 weeks, daily batches); ~5-8 minutes.

@@ -160,6 +160,7 @@ def create_sandbox(config: SandboxConfig | None = None, state: SandboxState | No
     from canvas_sandbox.api import (
         accounts_api,
         features_api,
+        grading_periods_api,
         oauth,
         outcomes_api,
         results_api,
@@ -168,7 +169,15 @@ def create_sandbox(config: SandboxConfig | None = None, state: SandboxState | No
         sandbox_admin,
     )
 
-    for module in (outcomes_api, results_api, rubrics_api, roster_api, features_api, accounts_api):
+    for module in (
+        outcomes_api,
+        results_api,
+        rubrics_api,
+        roster_api,
+        features_api,
+        accounts_api,
+        grading_periods_api,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(sandbox_admin.bp)

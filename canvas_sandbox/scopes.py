@@ -61,6 +61,7 @@ ROUTE_SCOPES: dict[str, tuple[str, str]] = {
     "sandbox_roster.user_show": ("GET", "/api/v1/users/:id"),
     "sandbox_roster.course_show": ("GET", "/api/v1/courses/:id"),
     "sandbox_roster.sections": ("GET", "/api/v1/courses/:course_id/sections"),
+    "sandbox_grading_periods.index": ("GET", "/api/v1/courses/:course_id/grading_periods"),
     "sandbox_roster.course_users": ("GET", "/api/v1/courses/:course_id/users"),
     "sandbox_roster.course_enrollments": ("GET", "/api/v1/courses/:course_id/enrollments"),
     "sandbox_roster.search_users": ("GET", "/api/v1/courses/:course_id/search_users"),

@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from canvas_sandbox import new_quizzes, results, roster, rubrics
+from canvas_sandbox import grading_periods, new_quizzes, results, roster, rubrics
 from canvas_sandbox import outcomes as om
 from canvas_sandbox import tokens as tk
 from canvas_sandbox.state import CalculationMethod, ProficiencyRating, SandboxState
@@ -139,6 +139,8 @@ class DemoIds:
     parent_children: list[int] = field(default_factory=list)
     math_parent: int = 0
     math_parent_child: int = 0
+    # Per course: its grading periods (Quarter 1, Quarter 2), in start-date order.
+    grading_periods: dict[int, list[int]] = field(default_factory=dict)
 
 
 def _scale() -> list[ProficiencyRating]:
@@ -287,6 +289,20 @@ def _assess_course(
     return assignment_ids
 
 
+def _quarters(state: SandboxState, course_id: int) -> list[int]:
+    """Two grading periods that split the demo's eight weeks of evidence: the progress report
+    of Quarter 1 shows levels as of its end, Quarter 2's the change since."""
+    # Sundays at 23:59:59 UTC (the term starts on a Monday at 15:00)
+    q1_end = TERM_START + timedelta(weeks=4) - timedelta(hours=15, seconds=1)
+    q2_end = TERM_START + timedelta(weeks=15) - timedelta(hours=15, seconds=1)
+    return [
+        grading_periods.add_grading_period(state, course_id, "Quarter 1", TERM_START, q1_end).id,
+        grading_periods.add_grading_period(
+            state, course_id, "Quarter 2", q1_end + timedelta(seconds=1), q2_end
+        ).id,
+    ]
+
+
 def demo_district(
     state: SandboxState,
     *,
@@ -350,6 +366,8 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
     roster.enroll(state, okafor.id, msec.id, "TeacherEnrollment")
     for student in math_students:
         roster.enroll(state, student, msec.id, "StudentEnrollment")
+
+    periods = {c.id: _quarters(state, c.id) for c in (ela, math)}
 
     ela_outcomes = build_outcomes(state, account.id, ela.id, ELA_OUTCOMES)
     math_outcomes = build_outcomes(state, account.id, math.id, MATH_OUTCOMES)
@@ -438,4 +456,5 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
         parent_children=children,
         math_parent=math_parent.id,
         math_parent_child=math_child,
+        grading_periods=periods,
     )

@@ -51,6 +51,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
 
     from lti_app import cli
     from lti_app.evidence import views as evidence_views
+    from lti_app.grading import report_views
     from lti_app.grading import views as grading_views
     from lti_app.lti import views as lti_views
     from lti_app.maintenance import schedule as maintenance_schedule
@@ -82,6 +83,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     app.register_blueprint(sync_views.bp)
     app.register_blueprint(policy_views.bp)
     app.register_blueprint(grading_views.bp)
+    app.register_blueprint(report_views.bp)
     app.register_blueprint(pathway_views.bp)
     app.register_blueprint(student_views.bp)
     app.register_blueprint(student_views.family_bp)

@@ -3,7 +3,7 @@ words, the growth chart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
@@ -219,11 +219,7 @@ def _build_drill(
     items = ordered(evidence)
     lo, hi, threshold = scale.min_value, scale.max_value, scale.mastery_threshold
     key = (student.canvas_user_id, target.canvas_outcome_id)
-    result: Result
-    if policy.basis is Basis.CANVAS:
-        result = given.get(key) or Result(None, policy.method, 0, explanation="no evidence yet")
-    else:
-        result = current_level(items, policy, lo, hi, threshold)
+    result = level_result(items, key, scale, policy, given)
     used = set(result.used_evidence_ids)
     values = scale.values
     rows = [
@@ -239,6 +235,20 @@ def _build_drill(
     g = growth(items, policy, lo, hi, threshold, now, level=result)
     index = None if result.value is None else level_index(values, result.value)
     return Drill(course, student, target, rows, result, g, index)
+
+
+def level_result(
+    items: Sequence[Evidence],
+    key: tuple[str, str],
+    scale: Scale,
+    policy: Policy,
+    given: Mapping[tuple[str, str], Result],
+) -> Result:
+    """The policy's level of one pair from its evidence (already in Canvas order), or the one
+    computed in the "as Canvas" basis (``given``, from :func:`canvas_parity.basis_levels`)."""
+    if policy.basis is Basis.CANVAS:
+        return given.get(key) or Result(None, policy.method, 0, explanation="no evidence yet")
+    return current_level(items, policy, scale.min_value, scale.max_value, scale.mastery_threshold)
 
 
 def _points(x: float) -> str:

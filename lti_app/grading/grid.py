@@ -264,6 +264,41 @@ def _base_key(
     )
 
 
+def course_roster(
+    db: Session, course_pk: int, canvas_user_id: str | None = None
+) -> tuple[list[tuple[str, str]], list[GridStudent]]:
+    """The course's sections (by name) and students (Canvas's sortable-name order), or only
+    the one student asked for."""
+    sections = sorted(
+        (
+            (sid, name)
+            for sid, name in db.execute(
+                select(CourseSection.canvas_section_id, CourseSection.name).where(
+                    CourseSection.course_pk == course_pk
+                )
+            )
+        ),
+        key=lambda s: (s[1].casefold(), s[0]),
+    )
+    query = (
+        select(
+            CourseStudent.canvas_user_id,
+            CourseStudent.name,
+            CourseStudent.sortable_name,
+            CourseStudent.section_ids,
+        )
+        .where(CourseStudent.course_pk == course_pk)
+        .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
+    )
+    if canvas_user_id is not None:
+        query = query.where(CourseStudent.canvas_user_id == canvas_user_id)
+    students = [
+        GridStudent(uid, name, sortable, tuple(section_ids))
+        for uid, name, sortable, section_ids in db.execute(query)
+    ]
+    return sections, students
+
+
 def _compute_base(
     db: Session,
     course: CanvasCourse,
@@ -271,30 +306,7 @@ def _compute_base(
     policy: Policy,
     mapping: AnyMapping,
 ) -> _Base:
-    sections = sorted(
-        (
-            (sid, name)
-            for sid, name in db.execute(
-                select(CourseSection.canvas_section_id, CourseSection.name).where(
-                    CourseSection.course_pk == course.id
-                )
-            )
-        ),
-        key=lambda s: (s[1].casefold(), s[0]),
-    )
-    students = [
-        GridStudent(uid, name, sortable, tuple(section_ids))
-        for uid, name, sortable, section_ids in db.execute(
-            select(
-                CourseStudent.canvas_user_id,
-                CourseStudent.name,
-                CourseStudent.sortable_name,
-                CourseStudent.section_ids,
-            )
-            .where(CourseStudent.course_pk == course.id)
-            .order_by(CourseStudent.sortable_name, CourseStudent.canvas_user_id)
-        )
-    ]
+    sections, students = course_roster(db, course.id)
     targets = grid_targets(db, course.id)
     known_students = frozenset(st.canvas_user_id for st in students)
     known_targets = frozenset(t.canvas_outcome_id for t in targets)

@@ -5,6 +5,7 @@ from lti_app.models.canvas import (
     CanvasCourse,
     CanvasOAuthState,
     CarrierAssignment,
+    CourseGradingPeriod,
     CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
@@ -22,6 +23,7 @@ from lti_app.models.pathways import DemonstrationEvent as DemonstrationEvent
 from lti_app.models.pathways import MasteryOverride as MasteryOverride
 from lti_app.models.pathways import PathwayLibraryKind as PathwayLibraryKind
 from lti_app.models.pathways import PathwayMenuItem as PathwayMenuItem
+from lti_app.models.report import ReportComment as ReportComment
 from lti_app.models.tenancy import Deployment, Platform
 from lti_app.models.writeback import WritebackItem as WritebackItem
 from lti_app.models.writeback import WritebackLease as WritebackLease
@@ -31,6 +33,7 @@ __all__ = [
     "CanvasCourse",
     "CanvasOAuthState",
     "CarrierAssignment",
+    "CourseGradingPeriod",
     "CourseObserver",
     "CourseOutcome",
     "CourseOutcomeResult",

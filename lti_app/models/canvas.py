@@ -208,6 +208,26 @@ class CourseSection(SyncedRow, Base):
     name: Mapped[str] = mapped_column(String(1024))
 
 
+class CourseGradingPeriod(SyncedRow, Base):
+    """One of the course's Canvas grading periods (docs/canvas.md §12), read in sync: the
+    progress report offers them as its periods."""
+
+    __tablename__ = "course_grading_period"
+    __table_args__ = (
+        UniqueConstraint(
+            "course_pk", "canvas_grading_period_id", name="uq_course_grading_period_course_period"
+        ),
+    )
+
+    canvas_grading_period_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(1024))
+    start_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    close_date: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    weight: Mapped[float | None] = mapped_column(Float)
+    is_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class CourseStudent(SyncedRow, Base):
     """An active student of the course and the sections they are enrolled in."""
 

@@ -21,6 +21,7 @@ from lti_app.models.canvas import (
     CanvasCourse,
     CarrierAssignment,
     CourseAlignment,
+    CourseGradingPeriod,
     CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
@@ -203,6 +204,14 @@ def apply_snapshot(
     )
     for name, model, key, desired in tables:
         summary.tables[name] = _sync_table(db, model, course.id, key, desired)
+    if snapshot.grading_periods is not None:  # None: not read this time, the stored stay
+        summary.tables["grading_periods"] = _sync_table(
+            db,
+            CourseGradingPeriod,
+            course.id,
+            "canvas_grading_period_id",
+            _by_key(snapshot.grading_periods),
+        )
     summary.counts = {
         "outcomes": len(snapshot.outcomes),
         "sections": len(snapshot.sections),

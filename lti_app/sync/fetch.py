@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import fields
 from typing import Any, Protocol
 
 from lti_app.canvas.client.errors import (
@@ -31,6 +32,7 @@ from lti_app.canvas.client.errors import (
 )
 from lti_app.canvas.client.types import (
     Enrollment,
+    GradingPeriod,
     OutcomeGroup,
     OutcomeLink,
     OutcomeResult,
@@ -46,6 +48,7 @@ from lti_app.sync import scale_source
 from lti_app.sync.snapshot import (
     AlignmentRow,
     CourseSnapshot,
+    GradingPeriodRow,
     ObserverRow,
     OutcomeRow,
     RatingRow,
@@ -95,6 +98,7 @@ class CourseReader(Protocol):
     def course(self, course_id: str) -> dict[str, object]: ...
     def root_account_features(self, account_id: str) -> frozenset[str] | None: ...
     def outcome_rollups(self, course_id: str) -> list[Rollup]: ...
+    def grading_periods(self, course_id: str) -> list[GradingPeriod]: ...
 
 
 def _rating(r: Rating) -> RatingRow:
@@ -303,6 +307,19 @@ def _rollups(client: CourseReader, course_id: str) -> list[Rollup] | None:
         return None  # an older key without the rollups scope: the sync goes on without
 
 
+def _grading_periods(client: CourseReader, course_id: str) -> dict[str, GradingPeriodRow] | None:
+    """The course's grading periods for the progress report (docs/canvas.md §12); None when
+    they cannot be read (a key without the scope): the stored ones stay as they are."""
+    try:
+        periods = client.grading_periods(course_id)
+    except OPTIONAL_READ_ERRORS:
+        return None
+    kept = [f.name for f in fields(GradingPeriodRow) if f.name != "canvas_grading_period_id"]
+    return {
+        p.id: GradingPeriodRow(p.id, **{name: getattr(p, name) for name in kept}) for p in periods
+    }
+
+
 def _read_structure(
     client: CourseReader, course_id: str, progress: Progress
 ) -> tuple[Future[Any], ...]:
@@ -335,14 +352,19 @@ def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> Co
     side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mp-rollups")
     try:
         rollups_f = side.submit(_rollups, client, course_id)
-        snapshot = _fetch(client, course_id, progress, rollups_f)
+        periods_f = side.submit(_grading_periods, client, course_id)
+        snapshot = _fetch(client, course_id, progress, rollups_f, periods_f)
     finally:
         side.shutdown(wait=True)  # bounded: the read is bounded by the client's deadline
     return snapshot
 
 
 def _fetch(
-    client: CourseReader, course_id: str, progress: Progress, rollups_f: Future[Any]
+    client: CourseReader,
+    course_id: str,
+    progress: Progress,
+    rollups_f: Future[Any],
+    periods_f: Future[Any],
 ) -> CourseSnapshot:
     (links_f, groups_f, proficiency_f, sections_f, enrollments_f, observers_f, course_f) = (
         _read_structure(client, course_id, progress)
@@ -429,4 +451,5 @@ def _fetch(
         course_name=course_name,
         course_time_zone=course_time_zone,
         observers=observer_rows(observers_f.result(), students),
+        grading_periods=periods_f.result(),
     )

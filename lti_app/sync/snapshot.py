@@ -60,6 +60,17 @@ class SectionRow:
 
 
 @dataclass(frozen=True)
+class GradingPeriodRow:
+    canvas_grading_period_id: str
+    title: str
+    start_date: datetime
+    end_date: datetime
+    close_date: datetime | None = None
+    weight: float | None = None
+    is_closed: bool = False
+
+
+@dataclass(frozen=True)
 class StudentRow:
     canvas_user_id: str
     name: str
@@ -160,6 +171,8 @@ class CourseSnapshot:
     read: ReadNotes = field(default_factory=ReadNotes)
     observers: dict[str, ObserverRow] = field(default_factory=dict)
     """Observers of the course's students, by ``observer_key``."""
+    grading_periods: dict[str, GradingPeriodRow] | None = None
+    """None: not read this time (the stored periods are kept)."""
 
 
 def columns(row: object) -> dict[str, Any]:

@@ -58,6 +58,8 @@ SCOPES = (
     "url:GET|/api/v1/courses/:course_id/outcome_proficiency",
     "url:GET|/api/v1/courses/:course_id/sections",
     "url:GET|/api/v1/courses/:course_id/enrollments",
+    # The progress report's periods (docs/canvas.md §12).
+    "url:GET|/api/v1/courses/:course_id/grading_periods",
     "url:GET|/api/v1/courses/:course_id/outcome_results",
     "url:GET|/api/v1/courses/:course_id/outcome_rollups",
     # How Canvas scores is set by root-account features (docs/canvas.md §6.9).

@@ -12,6 +12,7 @@ from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession
 from lti_app.models.tenancy import Platform
 from lti_app.services import services
+from lti_app.translatable import _l
 from lti_app.web.access import refuse, session_required
 from lti_app.web.home import render_home
 
@@ -31,8 +32,8 @@ def sign_out(row: LaunchSession) -> Response:
     launch_session.end(get_session(), row)
     response = refuse(
         200,
-        "You are signed out of Mastery Pathways.",
-        "Open it again from Canvas whenever you need it.",
+        _l("You are signed out of Mastery Pathways."),
+        _l("Open it again from Canvas whenever you need it."),
         tone="info",
     )
     launch_session.clear_cookie(response, handle)

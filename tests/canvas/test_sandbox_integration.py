@@ -19,7 +19,9 @@ from werkzeug.serving import make_server
 
 import canvas_sandbox.app as sandbox_app
 import canvas_sandbox.config as sandbox_config
+import canvas_sandbox.grading_periods as sandbox_periods
 import canvas_sandbox.results as sandbox_results
+import canvas_sandbox.roster as sandbox_roster
 import canvas_sandbox.seed as sandbox_seed
 import canvas_sandbox.state as sandbox_state
 import canvas_sandbox.tokens as sandbox_tokens
@@ -332,3 +334,29 @@ def test_write_back_path_creates_readable_outcome_results(sandbox: Sandbox) -> N
         first: (outcome_id, 3.0, True),
         second: (outcome_id, 2.0, False),
     }
+
+
+def test_grading_periods_wrapped_pages_followed_to_the_end(sandbox: Sandbox) -> None:
+    """GradingPeriodsController#index: pages are objects ({"grading_periods": [...]}) linked
+    by Link headers; the client reads every page, in start-date order."""
+    ids = sandbox.ids
+    client = teacher_client(sandbox)
+    q1, q2 = client.grading_periods(str(ids.ela_course))
+    assert [q1.id, q2.id] == [str(i) for i in ids.grading_periods[ids.ela_course]]
+    assert (q1.title, q2.title) == ("Quarter 1", "Quarter 2")
+    assert q1.end_date < q2.start_date and q2.is_last and not q1.is_last
+
+    # 105 periods: two pages at per_page=100, read whole (an admin reads any course)
+    course = sandbox_roster.add_course(sandbox.state, ids.account, "Long year", "LONG-1")
+    start = sandbox_seed.TERM_START
+    for week in reversed(range(105)):  # created out of order: Canvas sorts by start date
+        at = start + timedelta(weeks=week)
+        sandbox_periods.add_grading_period(
+            sandbox.state, course.id, f"Week {week + 1}", at, at + timedelta(days=6)
+        )
+    admin = CanvasClient(
+        sandbox.base_url, StaticToken(sandbox_tokens.mint_token(sandbox.state, ids.admin))
+    )
+    periods = admin.grading_periods(str(course.id))
+    assert [p.title for p in periods] == [f"Week {n}" for n in range(1, 106)]
+    assert admin.stats.snapshot()["requests"] == 2

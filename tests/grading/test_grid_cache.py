@@ -146,7 +146,7 @@ def test_accumulated_overrides_are_not_recomputed_on_every_read(
     basis: Basis,
 ) -> None:
     """Every override stays on record; with many pairs overridden, a read after one more
-    override computes that pair's cell alone (issue 20 §2: it used to compute them all)."""
+    override computes that pair's cell alone (issue 20, part 2: it used to compute them all)."""
     grid_model.clear_grid_cache()
     seed_course(app, platform, basis=basis)
     pid = platform_id(app, platform)

@@ -1,7 +1,7 @@
 """The grid's kept cells under a random stream of writes equal a computation without any cache.
 
 The grid keeps each pair's cell with the tool's own evidence records it was computed from
-(issue 20 §2). Here demonstrations are scored and rescored, observations recorded and removed,
+(issue 20, part 2). Here demonstrations are scored and rescored, observations recorded and removed,
 overrides set and cleared, each committed through its own session exactly as another gunicorn
 process would (nothing in this process is told), and after every write the grid is read for
 several policies and compared, cell by cell, with the grid computed from an empty cache and with

@@ -117,6 +117,8 @@ def test_a_spanish_target_page_says_the_calculation_dates_and_forms_in_spanish(
     assert status == 404
     assert "Este curso no tiene esa meta de aprendizaje." in html
     assert "Vuelve a Mis metas de aprendizaje y elige otra vez." in html
+    r = browser.client.post(f"/s/{handle}/sign-out", data={CSRF_FIELD: csrf}, base_url=TOOL_BASE)
+    assert "Cerraste la sesión de Mastery Pathways." in r.get_data(as_text=True)
 
 
 def test_an_english_launch_reads_as_before(pid: int, browser: LtiBrowser) -> None:

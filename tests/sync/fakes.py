@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from lti_app.canvas.client.errors import PermissionDenied, ValidationFailed
 from lti_app.canvas.client.types import (
     Alignment,
     CanvasUser,
     Enrollment,
+    GradingPeriod,
     Linked,
     Outcome,
     OutcomeGroup,
@@ -99,6 +100,13 @@ class FakeCanvas:
         ]
     )
     page_size: int = 2
+    # None: the key lacks the grading periods scope (401 "Insufficient scopes").
+    periods: list[GradingPeriod] | None = field(
+        default_factory=lambda: [
+            GradingPeriod("7", "Quarter 1", T0, T0 + timedelta(weeks=9), is_closed=True),
+            GradingPeriod("8", "Quarter 2", T0 + timedelta(weeks=9), T0 + timedelta(weeks=18)),
+        ]
+    )
     course_name: str = "Algebra I – Period 3"
     # linked.alignments names per asset string (sent when include[]=alignments is asked for)
     alignment_names: dict[str, str] = field(default_factory=dict)
@@ -205,6 +213,12 @@ class FakeCanvas:
         self._call("root_account_features")
         assert account_id == "1"
         return self.flags
+
+    def grading_periods(self, course_id: str) -> list[GradingPeriod]:
+        self._call("grading_periods")
+        if self.periods is None:
+            raise PermissionDenied("Insufficient scopes on access token.", status=401)
+        return list(self.periods)
 
     def outcome_rollups(self, course_id: str) -> list[Rollup]:
         self._call("outcome_rollups")

@@ -39,7 +39,8 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     # Canvas's rollups beside everything (once); the small lists and the root account's
     # features side by side, then the results (hidden ones included), then the roster re-check.
     assert canvas.calls.count("outcome_rollups") == 1
-    calls = [c for c in canvas.calls if c != "outcome_rollups"]
+    assert canvas.calls.count("grading_periods") == 1
+    calls = [c for c in canvas.calls if c not in ("outcome_rollups", "grading_periods")]
     assert sorted(calls[:8]) == [
         "course",
         "course_proficiency",

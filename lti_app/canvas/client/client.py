@@ -51,6 +51,7 @@ from lti_app.canvas.client.types import (
     CanvasUser,
     CriterionSpec,
     Enrollment,
+    GradingPeriod,
     OutcomeGroup,
     OutcomeLink,
     OutcomeResult,
@@ -65,6 +66,7 @@ from lti_app.canvas.client.types import (
     parse_account_course,
     parse_assignment,
     parse_enrollment,
+    parse_grading_periods_page,
     parse_outcome_group,
     parse_outcome_link,
     parse_outcome_results_page,
@@ -792,6 +794,17 @@ class CanvasClient:
                 scope="url:GET|/api/v1/courses/:course_id/sections",
             )
         ]
+
+    def grading_periods(self, course_id: str) -> list[GradingPeriod]:
+        """The course's active grading periods in start-date order (docs/canvas.md §12): each
+        page is an object, ``{"grading_periods": [...], "meta": {...}}``, paged by Link."""
+        periods: list[GradingPeriod] = []
+        for page in self._pages(
+            f"/api/v1/courses/{course_id}/grading_periods",
+            scope="url:GET|/api/v1/courses/:course_id/grading_periods",
+        ):
+            periods.extend(parse_grading_periods_page(page))
+        return periods
 
     def student_enrollments(self, course_id: str) -> list[Enrollment]:
         """Active student enrollments with their user (one per section for multi-section)."""

@@ -167,6 +167,51 @@ def parse_section(data: object) -> Section:
 
 
 @dataclass(frozen=True)
+class GradingPeriod:
+    """One of a course's grading periods (docs/canvas.md §12: ``GradingPeriodSerializer``).
+
+    ``start_date``/``end_date`` bound the period (Canvas counts a submission in the period when
+    its due date falls in ``start_date < due <= end_date``); ``close_date`` is when grading in
+    it closes (Canvas sends ``end_date`` again for periods created before close dates)."""
+
+    id: str
+    title: str
+    start_date: datetime
+    end_date: datetime
+    close_date: datetime | None = None
+    weight: float | None = None
+    is_closed: bool = False
+    is_last: bool = False
+
+
+def parse_grading_period(data: object) -> GradingPeriod:
+    d = _obj(data, "grading period")
+    start = _opt_time(d.get("start_date"), "grading period start")
+    end = _opt_time(d.get("end_date"), "grading period end")
+    if start is None or end is None:
+        raise BadPayload("Canvas sent a grading period without its dates")
+    pid = _id(d.get("id"), "grading period")
+    return GradingPeriod(
+        id=pid,
+        title=_opt_str(d.get("title"), "grading period title") or pid,
+        start_date=start,
+        end_date=end,
+        close_date=_opt_time(d.get("close_date"), "grading period close"),
+        weight=_opt_float(d.get("weight"), "grading period weight"),
+        is_closed=_bool(d.get("is_closed"), "grading period is_closed"),
+        is_last=_bool(d.get("is_last"), "grading period is_last"),
+    )
+
+
+def parse_grading_periods_page(data: object) -> list[GradingPeriod]:
+    """One page of ``GET /api/v1/courses/:id/grading_periods``: wrapped in an object."""
+    d = _obj(data, "grading periods page")
+    if "grading_periods" not in d:
+        raise BadPayload("Canvas sent an unexpected grading periods page")
+    return [parse_grading_period(p) for p in _list(d["grading_periods"], "grading periods")]
+
+
+@dataclass(frozen=True)
 class AccountCourse:
     """A course as an account's course list gives it (docs/canvas.md §11.1)."""
 
