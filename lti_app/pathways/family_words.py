@@ -22,9 +22,9 @@ STATE_TEXT: dict[State, Text] = {
     State.REASSESSED: _l("The student tried again after this one."),
     State.WITHDRAWN: _l("The student stopped this pathway."),
 }
-# ON_TRACK is on_track_text (with its date).
+# Where the student's words are said to the student (ON_TRACK is on_track_text, with its
+# date; NO_EVIDENCE is said alike to both).
 GROWTH_TEXT: dict[GrowthStatus, Text] = {
-    GrowthStatus.NO_EVIDENCE: _l("There is no work scored on this target yet."),
     GrowthStatus.NOT_ENOUGH_EVIDENCE: _l(
         "A little more scored work is needed before there is a level."
     ),

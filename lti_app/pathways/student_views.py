@@ -276,7 +276,8 @@ def _card(
     for_family: bool = False,
 ) -> TargetCard:
     def growth_words(status: GrowthStatus) -> Text:
-        return (family_words.GROWTH_TEXT if for_family else GROWTH_TEXT)[status]
+        said = family_words.GROWTH_TEXT if for_family else GROWTH_TEXT
+        return said.get(status, GROWTH_TEXT[status])
 
     group = " / ".join(outcome.group_path) if outcome else ""
     name = target_name(target.title, outcome.display_name if outcome else None)
