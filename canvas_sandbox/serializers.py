@@ -678,3 +678,12 @@ def course_json(course: Course, root_account_id: int) -> JSON:
         "restrict_enrollments_to_course_dates": False,
         "blueprint": False,
     }
+
+
+# Canvas's default enrollment term (every root account has one; the sandbox has no other).
+DEFAULT_TERM = {"id": 1, "name": "Default Term", "start_at": None, "end_at": None}
+
+
+def course_with_term(data: JSON) -> JSON:
+    """``include[]=term`` on the courses API (CoursesController: the Term model)."""
+    return {**data, "term": dict(DEFAULT_TERM)}

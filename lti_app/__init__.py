@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     services.install(app, services.build(settings))
 
     from lti_app import cli
+    from lti_app.district import setup as district_setup
     from lti_app.evidence import views as evidence_views
     from lti_app.grading import report_views
     from lti_app.grading import views as grading_views
@@ -95,5 +96,6 @@ def create_app(overrides: dict[str, object] | None = None) -> Flask:
     dispatch.init_app(app)
     sync_background.init_app(app)
     maintenance_schedule.init_app(app)
+    district_setup.init_app(app)
     cli.register(app)
     return app

@@ -35,6 +35,7 @@ class Target:
     group_path: Sequence[str] = ("Reading",)
     description: str | None = None
     display_name: str | None = None
+    context_type: str | None = None  # "Account": a district target shared across courses
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,13 @@ def write_course(
     results: Sequence[Result] = (),
     sections: dict[str, str] | None = None,
     observers: Sequence[tuple[str, str]] = (),
+    *,
+    name: str | None = None,
+    account_id: str | None = None,
+    term: tuple[str, str] | None = None,
 ) -> None:
     """One course as a completed sync leaves it (sections by id -> name; observers as
-    (observer id, student id) links)."""
+    (observer id, student id) links; term: id, name)."""
     with app.app_context(), session_scope(app) as db:
         course = CanvasCourse(
             platform_id=platform_id,
@@ -84,6 +89,10 @@ def write_course(
             scale_source="course_proficiency",
             mastery_scale=None,
             last_synced_at=synced_at,
+            name=name,
+            account_id=account_id,
+            term_id=term[0] if term else None,
+            term_name=term[1] if term else None,
         )
         db.add(course)
         db.flush()
@@ -125,6 +134,7 @@ def write_course(
                     ratings=[],
                     calculation_method="decaying_average",
                     calculation_int=65,
+                    context_type=t.context_type,
                 )
             )
         for r in results:

@@ -57,7 +57,10 @@ def course_show(course_ref: str) -> Response:
     course = course_or_404(course_ref)
     require_course_member(course)
     root = om.root_account(state(), course.account_id).id
-    return as_json(ser.course_json(course, root))
+    data = ser.course_json(course, root)
+    if "term" in (arg_list("include") or []):
+        data = ser.course_with_term(data)
+    return as_json(data)
 
 
 @bp.get("/courses/<course_ref>/sections")

@@ -4,11 +4,14 @@ student's pages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from lti_app.grading import drill as drill_model
 from lti_app.languages import local_number
+from lti_app.mastery.calculation import Evidence
 from lti_app.mastery.scales import Scale
 from lti_app.translatable import Text, _l, _ln
 
@@ -60,9 +63,25 @@ def date_text(at: datetime) -> str:
     return f"{at:%Y-%m-%d}"
 
 
+class Plotted(Protocol):
+    """One piece of evidence as a chart draws it (a drill-down row, a learner record's piece)."""
+
+    @property
+    def evidence(self) -> Evidence: ...
+    @property
+    def level_index(self) -> int | None: ...
+    @property
+    def source(self) -> str: ...
+
+
 def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
     """Geometry of the growth chart (inline SVG): every score over time, and the threshold."""
-    items = [row.evidence for row in drill.evidence]
+    return chart_from(drill.evidence, scale, drill.result.value)
+
+
+def chart_from(rows: Sequence[Plotted], scale: Scale, current: float | None) -> Chart | None:
+    """:func:`chart_of` for any evidence rows, oldest first, and the current level."""
+    items = [row.evidence for row in rows]
     if not items:
         return None
     lo, hi = scale.min_value, scale.max_value
@@ -80,7 +99,7 @@ def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
         return round(_TOP + (hi - min(max(v, lo), hi)) / span * inner_h, 1)
 
     points = []
-    for row in drill.evidence:
+    for row in rows:
         e = row.evidence
         colour = scale.levels[row.level_index].color if row.level_index is not None else "#ffffff"
         points.append(
@@ -115,7 +134,7 @@ def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
         last=items[-1].score,
         last_on=date_text(items[-1].at),
         threshold=scale.mastery_threshold,
-        level=fmt(drill.result.value),
+        level=fmt(current),
     )
     return Chart(
         points,
@@ -125,3 +144,55 @@ def chart_of(drill: drill_model.Drill, scale: Scale) -> Chart | None:
         dates,
         summary,
     )
+
+
+BAR_W, BAR_ROW_H = 640, 30
+NO_LEVEL_COLOUR = "#e2e6e9"
+
+
+@dataclass(frozen=True)
+class BarPart:
+    x: float
+    width: float
+    fill: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    y: float
+    label: str
+    parts: list[BarPart]
+
+
+@dataclass(frozen=True)
+class StackedBars:
+    """Horizontal 100 % bars, one per row: how a group of students spreads over the scale."""
+
+    width: int
+    height: int
+    row_height: int
+    bars: list[Bar]
+    summary: str
+
+
+def stacked_bars(
+    rows: Sequence[tuple[str, Sequence[int]]], scale: Scale, no_level: str, summary: str
+) -> StackedBars:
+    """``rows``: (label, students per level lowest first, then with no level). Each bar's
+    parts carry their own words (the SVG ``<title>``); the page's table says it all again."""
+    bars: list[Bar] = []
+    colours = [level.color for level in scale.levels] + [NO_LEVEL_COLOUR]
+    names = [f"{fmt(level.value)} {level.label}" for level in scale.levels] + [no_level]
+    for i, (label, counts) in enumerate(rows):
+        total = sum(counts) or 1
+        x = 0.0
+        parts: list[BarPart] = []
+        for count, colour, name in zip(counts, colours, names, strict=False):
+            if not count:
+                continue
+            width = round(count / total * BAR_W, 2)
+            parts.append(BarPart(round(x, 2), width, colour, f"{label}: {name}: {count}"))
+            x += width
+        bars.append(Bar(i * BAR_ROW_H, label, parts))
+    return StackedBars(BAR_W, max(1, len(rows)) * BAR_ROW_H, BAR_ROW_H - 6, bars, summary)

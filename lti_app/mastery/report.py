@@ -36,6 +36,7 @@ __all__ = [
     "ReportTarget",
     "build_report",
     "csv_rows",
+    "spreadsheet_text",
     "write_csv",
 ]
 
@@ -174,7 +175,7 @@ def csv_rows(report: Mapping[str, Any]) -> Iterator[dict[str, str]]:
             yield {column: row[column] for column in CSV_FIELDS}
 
 
-def _safe(value: str) -> str:
+def spreadsheet_text(value: str) -> str:
     # A name like "=HYPERLINK(...)" must stay text when a teacher opens the file in a spreadsheet.
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
@@ -186,4 +187,4 @@ def write_csv(report: Mapping[str, Any], stream: IO[str]) -> None:
     text = ("name", "sections", "title", "label")
     rows: Iterable[dict[str, str]] = csv_rows(report)
     for row in rows:
-        writer.writerow({k: (_safe(v) if k in text else v) for k, v in row.items()})
+        writer.writerow({k: (spreadsheet_text(v) if k in text else v) for k, v in row.items()})

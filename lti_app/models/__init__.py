@@ -14,6 +14,8 @@ from lti_app.models.canvas import (
     CourseStudent,
     SyncRun,
 )
+from lti_app.models.district import DistrictCell as DistrictCell
+from lti_app.models.district import DistrictLevel as DistrictLevel
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession, LtiUser, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion

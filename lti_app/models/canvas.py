@@ -141,6 +141,11 @@ class CanvasCourse(CourseRow, Base):
     name: Mapped[str | None] = mapped_column(String(1024))
     # Canvas's course time zone (IANA name): times are shown in it when the user's is unknown.
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    # The (sub-)account the course belongs to (a school) and its enrollment term, as the
+    # courses API gives them (include[]=term); the district dashboard groups and filters by them.
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    term_id: Mapped[str | None] = mapped_column(String(64))
+    term_name: Mapped[str | None] = mapped_column(String(255))
 
     @property
     def label(self) -> str:
@@ -175,6 +180,10 @@ class CourseOutcome(SyncedRow, Base):
     ratings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     calculation_method: Mapped[str | None] = mapped_column(String(64))
     calculation_int: Mapped[int | None] = mapped_column(Integer)
+    # Who owns the outcome in Canvas ("Account": the district's own, one target in every
+    # course that links it; "Course": this course's own); None before migration 0016's sync.
+    context_type: Mapped[str | None] = mapped_column(String(16))
+    context_id: Mapped[str | None] = mapped_column(String(64))
 
     course: Mapped[CanvasCourse] = relationship(back_populates="outcomes")
 
@@ -269,6 +278,8 @@ class CourseOutcomeResult(SyncedRow, Base):
             "course_pk", "canvas_result_id", name="uq_course_outcome_result_course_result"
         ),
         Index("ix_course_outcome_result_course_user", "course_pk", "canvas_user_id"),
+        # A learner's evidence across courses (the district record) is read by user.
+        Index("ix_course_outcome_result_user_outcome", "canvas_user_id", "canvas_outcome_id"),
     )
 
     canvas_result_id: Mapped[str] = mapped_column(String(64))

@@ -176,6 +176,13 @@ def apply_snapshot(
         course.name = snapshot.course_name
     if snapshot.course_time_zone is not None and course.time_zone != snapshot.course_time_zone:
         course.time_zone = snapshot.course_time_zone
+    for column, value in (
+        ("account_id", snapshot.course_account_id),
+        ("term_id", snapshot.course_term_id),
+        ("term_name", snapshot.course_term_name),
+    ):
+        if value is not None and getattr(course, column) != value:
+            setattr(course, column, value)
 
     carriers = carrier_assignment_ids(db, platform_id, snapshot.canvas_course_id)
     results: dict[str, dict[str, Any]] = {}

@@ -148,6 +148,8 @@ def outcome_rows(links: list[OutcomeLink], groups: list[OutcomeGroup]) -> dict[s
             ratings=tuple(_rating(r) for r in o.ratings),
             calculation_method=o.calculation_method,
             calculation_int=o.calculation_int,
+            context_type=o.context_type,
+            context_id=o.context_id,
         )
     return rows
 
@@ -450,6 +452,13 @@ def _fetch(
         },
         course_name=course_name,
         course_time_zone=course_time_zone,
+        course_account_id=_text(course.get("account_id")),
+        course_term_id=_text(course.get("term_id")),
+        course_term_name=_text(course.get("term_name")),
         observers=observer_rows(observers_f.result(), students),
         grading_periods=periods_f.result(),
     )
+
+
+def _text(value: object) -> str | None:
+    return str(value) if value else None

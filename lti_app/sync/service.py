@@ -33,6 +33,7 @@ from lti_app.models.canvas import (
 from lti_app.sync import errors
 from lti_app.sync.apply import ApplySummary, apply_snapshot
 from lti_app.sync.fetch import CourseReader, fetch_course
+from lti_app.tasks import hooks
 
 log = logging.getLogger("lti_app.sync")
 
@@ -204,6 +205,9 @@ def execute(
         with session_scope(app) as db:
             now = _now()
             summary = apply_snapshot(db, platform_id, snapshot, synced_at=now, sync_run_id=run_id)
+            # In the same transaction: what is built on the course (the district aggregates)
+            # changes together with it.
+            hooks.course_synced(app, db, platform_id, summary.course_pk)
             run = db.get(SyncRun, run_id)
             assert run is not None
             run.status = SYNC_SUCCEEDED

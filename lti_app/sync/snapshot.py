@@ -51,6 +51,10 @@ class OutcomeRow:
     ratings: tuple[RatingRow, ...] = ()
     calculation_method: str | None = None
     calculation_int: int | None = None
+    # The outcome's owner ("Account" for the district's own, shared by every course that
+    # links it: the district dashboard keys targets by outcome id across courses).
+    context_type: str | None = None
+    context_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,9 @@ class CourseSnapshot:
     """Names of what results were scored on (include[]=alignments), by asset string."""
     course_name: str | None = None
     course_time_zone: str | None = None
+    course_account_id: str | None = None
+    course_term_id: str | None = None
+    course_term_name: str | None = None
     rollups: dict[str, RollupRow] = field(default_factory=dict)
     scale_basis: str = BASIS_ANSWER
     # outcomes_new_decaying_average_calculation: a stored standard_decaying_average runs as such

@@ -2,7 +2,7 @@
 observer launch's role_scope_mentor claim
 
 Revision ID: 0014
-Revises: 0015 (main's head when this branch merged it; assigned 0014)
+Revises: 0016 (main's head when this branch merged it; assigned 0014)
 Create Date: 2026-12-05 04:15:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -117,3 +117,19 @@ def test_the_generated_district_lists_every_course_on_shared_account_outcomes(
         client, f"/api/v1/accounts/{made.account}/courses?{STUDENTS}&per_page=100", auth(made.admin)
     )
     assert listed == sorted(made.courses)
+
+
+def test_a_course_names_its_account_and_with_include_term_its_term(
+    client: FlaskClient, state: SandboxState, ids: DemoIds, auth: Callable[[int], H]
+) -> None:
+    """``GET /api/v1/courses/:id`` (docs/canvas.md §11.3): ``account_id`` and
+    ``enrollment_term_id`` always, the Term object only with ``include[]=term``."""
+    school = _school(state, ids)
+    teacher = auth(ids.teacher)
+    plain = client.get(f"/api/v1/courses/{school['taught']}", headers=teacher).get_json()
+    assert plain["account_id"] == school["school"] and plain["enrollment_term_id"] == 1
+    assert "term" not in plain
+    termed = client.get(
+        f"/api/v1/courses/{school['taught']}?include[]=term", headers=teacher
+    ).get_json()
+    assert termed["term"] == {"id": 1, "name": "Default Term", "start_at": None, "end_at": None}

@@ -28,7 +28,7 @@ from lti_app.mastery.pathways import PathwayKind
 from lti_app.models.writeback import WritebackItem
 from lti_app.writeback import dispatch
 from tests.lti_platform import TOOL_BASE
-from tests.pathways.conftest import AVA, RL, W
+from tests.pathways.conftest import AVA, COURSE, RL, W
 from tests.security.conftest import Roles
 from tests.security.course import Course
 from tests.security.snapshot import database_dump
@@ -109,6 +109,10 @@ QUERY: dict[str, list[str]] = {
     "writeback.page": ["status"],
     "evidence.page": ["target", "section"],
     "evidence.done": ["target", "section"],
+    "district.district": ["term", "csv"],
+    "district.school": ["term", "csv"],
+    "district.course": ["term", "csv"],
+    "district.class_grid": ["csv"],
 }
 FORM: dict[str, list[str]] = {
     "lti.login": LOGIN_FIELDS,
@@ -157,6 +161,8 @@ GET_ONLY = {
     "family.family_targets",
     "family.family_target",
     "writeback.status_json",
+    "district.my_record",
+    "district.record",
 }
 # Valid values, so that a request with one hostile field reaches the code behind the checks.
 VALID_FORM: dict[str, dict[str, Any]] = {
@@ -194,6 +200,8 @@ def path_values(course: Course, item_id: int) -> dict[str, str]:
         "spec": "ff0000-00ff00",
         "filename": "app.css",
         "count": "1",
+        "account_id": "1",
+        "course_id": COURSE,
     }
 
 

@@ -108,6 +108,10 @@ class FakeCanvas:
         ]
     )
     course_name: str = "Algebra I – Period 3"
+    # The course's sub-account and term, as the courses API gives them with include[]=term.
+    account_id: str | None = None
+    term_id: str | None = None
+    term_name: str | None = None
     # linked.alignments names per asset string (sent when include[]=alignments is asked for)
     alignment_names: dict[str, str] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
@@ -138,6 +142,9 @@ class FakeCanvas:
             "name": self.course_name,
             "course_code": "",
             "root_account_id": "1",
+            "account_id": self.account_id,
+            "term_id": self.term_id,
+            "term_name": self.term_name,
         }
 
     def outcome_links(self, course_id: str) -> list[OutcomeLink]:

@@ -700,16 +700,26 @@ class CanvasClient:
         return parse_user(self._get("/api/v1/users/self", scope="url:GET|/api/v1/users/:id"))
 
     def course(self, course_id: str) -> dict[str, object]:
-        data = self._get(f"/api/v1/courses/{course_id}", scope="url:GET|/api/v1/courses/:id")
+        """The course with its term (``include[]=term``: the courses API's Term model, id and
+        name; ``account_id`` is the (sub-)account the course belongs to, docs/canvas.md §11.2)."""
+        data = self._get(
+            f"/api/v1/courses/{course_id}",
+            {"include[]": ["term"]},
+            scope="url:GET|/api/v1/courses/:id",
+        )
         if not isinstance(data, Mapping) or "id" not in data:
             raise BadPayload("Canvas sent an unexpected course.")
-        root = data.get("root_account_id")
+        given = data.get("term")
+        term: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
         return {
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
             "course_code": str(data.get("course_code") or ""),
             "time_zone": str(data.get("time_zone") or ""),
-            "root_account_id": str(root) if isinstance(root, int | str) and root != "" else None,
+            "root_account_id": _opt_text_id(data.get("root_account_id")),
+            "account_id": _opt_text_id(data.get("account_id")),
+            "term_id": _opt_text_id(data.get("enrollment_term_id") or term.get("id")),
+            "term_name": str(term.get("name") or "") or None,
         }
 
     def root_account_features(self, account_id: str) -> frozenset[str] | None:
@@ -1149,3 +1159,8 @@ class CanvasClient:
 def _with_empty_arrays(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Rails array params are `key[]`, not index-keyed (assignment[submission_types][])."""
     return [(re.sub(r"\[\d+\]$", "[]", key), value) for key, value in pairs]
+
+
+def _opt_text_id(value: object) -> str | None:
+    """A Canvas id as text (ids arrive as numbers or strings), None when absent."""
+    return str(value) if isinstance(value, int | str) and value != "" else None

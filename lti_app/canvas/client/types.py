@@ -316,6 +316,10 @@ class Outcome:
     ratings: tuple[Rating, ...] = ()
     calculation_method: str | None = None
     calculation_int: int | None = None
+    context_type: str | None = None
+    """Who owns the outcome ("Account", "Course"; None for global ones): canvas-lms
+    ``Api::V1::Outcome#outcome_json`` sends ``context_type``/``context_id``."""
+    context_id: str | None = None
 
 
 def parse_outcome(data: object) -> Outcome:
@@ -331,6 +335,8 @@ def parse_outcome(data: object) -> Outcome:
         ratings=_ratings(d.get("ratings")),
         calculation_method=_opt_str(d.get("calculation_method"), "calculation method"),
         calculation_int=_opt_int(d.get("calculation_int"), "calculation int"),
+        context_type=_opt_str(d.get("context_type"), "outcome context type"),
+        context_id=_opt_id(d.get("context_id"), "outcome context"),
     )
 
 
