@@ -82,7 +82,14 @@ def add_section(state: SandboxState, course_id: int, name: str) -> Section:
         return section
 
 
-def enroll(state: SandboxState, user_id: int, section_id: int, type_: EnrollmentType) -> Enrollment:
+def enroll(
+    state: SandboxState,
+    user_id: int,
+    section_id: int,
+    type_: EnrollmentType,
+    *,
+    associated_user_id: int | None = None,
+) -> Enrollment:
     with state.lock:
         section = state.sections[section_id]
         enrollment = Enrollment(
@@ -91,6 +98,22 @@ def enroll(state: SandboxState, user_id: int, section_id: int, type_: Enrollment
             section.course_id,
             section_id,
             type_,
+            associated_user_id=associated_user_id,
         )
         state.enrollments[enrollment.id] = enrollment
         return enrollment
+
+
+def observe(state: SandboxState, observer_id: int, student_id: int, course_id: int) -> Enrollment:
+    """Link an observer to a student in a course as Canvas does: an ObserverEnrollment with
+    ``associated_user_id``, in the student's section (canvas-lms
+    ``UserObservationLink#create_linked_enrollment_for``)."""
+    with state.lock:
+        section_id = next(
+            e.section_id
+            for e in sorted(state.enrollments_in(course_id), key=lambda e: e.id)
+            if e.user_id == student_id and e.type == "StudentEnrollment"
+        )
+    return enroll(
+        state, observer_id, section_id, "ObserverEnrollment", associated_user_id=student_id
+    )

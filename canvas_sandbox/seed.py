@@ -133,6 +133,12 @@ class DemoIds:
     # A New Quiz aligned to two ELA outcomes: its results come with "id": null
     # (docs/canvas.md §1.1).
     new_quiz: int = 0
+    # Observers (docs/canvas.md §7.10): a parent of two ELA students, a parent of one Math
+    # student (observer enrollments in that course only).
+    parent: int = 0
+    parent_children: list[int] = field(default_factory=list)
+    math_parent: int = 0
+    math_parent_child: int = 0
     # Per course: its grading periods (Quarter 1, Quarter 2), in start-date order.
     grading_periods: dict[int, list[int]] = field(default_factory=dict)
 
@@ -395,6 +401,23 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
         rng=random.Random(seed + 1),  # noqa: S311 - its own stream: other data stays the same
     )
 
+    # Parents last: every id and result above stays what it was before observers existed.
+    children = [students[1], students[16]]  # one in each section; both have results
+    parent = roster.add_user(
+        state, "Rosa", state.users[children[0]].sortable_name.split(",")[0], rng=rng, sis_prefix="P"
+    )
+    for child in children:
+        roster.observe(state, parent.id, child, ela.id)
+    math_child = math_students[0]
+    math_parent = roster.add_user(
+        state,
+        "Samuel",
+        state.users[math_child].sortable_name.split(",")[0],
+        rng=rng,
+        sis_prefix="P",
+    )
+    roster.observe(state, math_parent.id, math_child, math.id)
+
     secret = hashlib.sha256(f"riverside-api-key-{seed}".encode()).hexdigest()
     key = tk.create_api_key(
         state,
@@ -429,5 +452,9 @@ def _build(state: SandboxState, rng: random.Random, seed: int, api_redirect_uri:
         sections={ela.id: [sec_a.id, sec_b.id], math.id: [msec.id]},
         new_quiz=quiz.id,
         teachers=[rivera.id, okafor.id],
+        parent=parent.id,
+        parent_children=children,
+        math_parent=math_parent.id,
+        math_parent_child=math_child,
         grading_periods=periods,
     )

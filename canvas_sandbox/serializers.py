@@ -49,6 +49,7 @@ _ROLE_NAMES = {
     "StudentEnrollment": "StudentEnrollment",
     "TeacherEnrollment": "TeacherEnrollment",
     "TaEnrollment": "TaEnrollment",
+    "ObserverEnrollment": "ObserverEnrollment",
 }
 
 
@@ -624,6 +625,8 @@ def enrollment_json(
         "user_id": enrollment.user_id,
         "course_id": enrollment.course_id,
         "course_section_id": enrollment.section_id,
+        # Api::V1::User API_ENROLLMENT_JSON_OPTS: on every enrollment, null but for observers
+        "associated_user_id": enrollment.associated_user_id,
         "root_account_id": root_account_id,
         "type": enrollment.type,
         "enrollment_state": enrollment.workflow_state,

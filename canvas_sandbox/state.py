@@ -18,7 +18,9 @@ from typing import Any, Literal
 
 from canvas_sandbox.config import DEFAULT_RESULT_DELAY_MS
 
-EnrollmentType = Literal["StudentEnrollment", "TeacherEnrollment", "TaEnrollment"]
+EnrollmentType = Literal[
+    "StudentEnrollment", "TeacherEnrollment", "TaEnrollment", "ObserverEnrollment"
+]
 
 
 @dataclass
@@ -84,6 +86,9 @@ class Enrollment:
     section_id: int
     type: EnrollmentType
     workflow_state: str = "active"
+    # An ObserverEnrollment's observed student: Canvas gives an observer one enrollment per
+    # student observed in the course, each in that student's section (docs/canvas.md §7.10).
+    associated_user_id: int | None = None
 
 
 # --- Mastery scales and calculation methods (docs/canvas.md §2, §6.6, §6.7) --------------

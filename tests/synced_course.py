@@ -17,6 +17,7 @@ from lti_app.db import session_scope
 from lti_app.mastery.calculation import Basis
 from lti_app.models.canvas import (
     CanvasCourse,
+    CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
     CourseSection,
@@ -73,12 +74,14 @@ def write_course(
     targets: Sequence[Target],
     results: Sequence[Result] = (),
     sections: dict[str, str] | None = None,
+    observers: Sequence[tuple[str, str]] = (),
     *,
     name: str | None = None,
     account_id: str | None = None,
     term: tuple[str, str] | None = None,
 ) -> None:
-    """One course as a completed sync leaves it (sections by id -> name; term: id, name)."""
+    """One course as a completed sync leaves it (sections by id -> name; observers as
+    (observer id, student id) links; term: id, name)."""
     with app.app_context(), session_scope(app) as db:
         course = CanvasCourse(
             platform_id=platform_id,
@@ -93,6 +96,15 @@ def write_course(
         )
         db.add(course)
         db.flush()
+        for observer, student in observers:
+            db.add(
+                CourseObserver(
+                    course_pk=course.id,
+                    link_key=f"{observer}:{student}",
+                    observer_user_id=observer,
+                    student_user_id=student,
+                )
+            )
         for sid, name in (sections or {}).items():
             db.add(CourseSection(course_pk=course.id, canvas_section_id=sid, name=name))
         for s in students:

@@ -27,6 +27,8 @@ _TYPES = {
     "student": "StudentEnrollment",
     "teacher": "TeacherEnrollment",
     "ta": "TaEnrollment",
+    "observer": "ObserverEnrollment",
+    "observerenrollment": "ObserverEnrollment",
     "studentenrollment": "StudentEnrollment",
     "teacherenrollment": "TeacherEnrollment",
     "taenrollment": "TaEnrollment",

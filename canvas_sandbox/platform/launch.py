@@ -31,6 +31,7 @@ LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 MEMBERSHIP = LIS + "membership#"
 INSTRUCTOR = MEMBERSHIP + "Instructor"
 LEARNER = MEMBERSHIP + "Learner"
+MENTOR = MEMBERSHIP + "Mentor"
 TA_SUBROLE = LIS + "membership/Instructor#TeachingAssistant"
 INSTITUTION_INSTRUCTOR = LIS + "institution/person#Instructor"
 INSTITUTION_STUDENT = LIS + "institution/person#Student"
@@ -49,6 +50,8 @@ ENROLLMENT_ROLES = {
     "TeacherEnrollment": [INSTRUCTOR],
     "TaEnrollment": [INSTRUCTOR, TA_SUBROLE],
     "StudentEnrollment": [LEARNER],
+    # Observers: context Mentor only (User#roles has no institution role for observing).
+    "ObserverEnrollment": [MENTOR],
 }
 
 
@@ -425,7 +428,25 @@ def id_token_claims(
         claims["email"] = user.email
     if level == "public":
         claims["picture"] = f"{platform.base_url}/sandbox_static/avatar-50.svg"
+        observees = observee_lti_ids(state, user, course) if course is not None else []
+        if observees:  # add_mentorship_claims!: public tools only, and only when there are any
+            claims[CLAIM + "role_scope_mentor"] = observees
     return claims
+
+
+def observee_lti_ids(state: SandboxState, user: User, course: Course) -> list[str]:
+    """canvas-lms ``JwtMessage#current_observee_list``: the LTI ids of the students this user
+    observes in the course, from their active observer enrollments there."""
+    with state.lock:
+        ids = [
+            e.associated_user_id
+            for e in sorted(state.enrollments_in(course.id), key=lambda e: e.id)
+            if e.user_id == user.id
+            and e.type == "ObserverEnrollment"
+            and e.workflow_state == "active"
+            and e.associated_user_id in state.users
+        ]
+        return [state.users[i].lti_id for i in ids if i is not None]
 
 
 def _root(state: SandboxState, account_id: int) -> int:

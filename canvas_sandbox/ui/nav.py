@@ -143,6 +143,7 @@ def label_for(user: User, enrollment_types: set[str]) -> str:
         ("TeacherEnrollment", "Teacher"),
         ("TaEnrollment", "TA"),
         ("StudentEnrollment", "Student"),
+        ("ObserverEnrollment", "Observer"),
     ):
         if enrollment_type in enrollment_types:
             return label

@@ -16,7 +16,7 @@ from canvas_sandbox.state import (
 )
 from canvas_sandbox.ui import nav
 
-ROLE_ORDER = ("Admin", "Teacher", "TA", "Student", "User")
+ROLE_ORDER = ("Admin", "Teacher", "TA", "Student", "Observer", "User")
 
 
 def switcher_groups(state: SandboxState) -> list[tuple[str, list[User]]]:
@@ -55,13 +55,14 @@ def roster(state: SandboxState, course: Course) -> list[RosterRow]:
             "TeacherEnrollment": "Teacher",
             "TaEnrollment": "TA",
             "StudentEnrollment": "Student",
+            "ObserverEnrollment": "Observer",
         }[enrollment.type]
         if label not in row.roles:
             row.roles.append(label)
         section = state.sections.get(enrollment.section_id)
         if section and section.name not in row.sections:
             row.sections.append(section.name)
-    order = {"Teacher": 0, "TA": 1, "Student": 2}
+    order = {"Teacher": 0, "TA": 1, "Student": 2, "Observer": 3}
     return sorted(
         rows.values(), key=lambda r: (min(order[x] for x in r.roles), r.user.sortable_name)
     )

@@ -20,12 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Request, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from lti_app.db import commit_without_waiting_for_disk
 from lti_app.languages import supported
 from lti_app.lti.roles import classify
-from lti_app.models.launch import LaunchSession
+from lti_app.models.launch import LaunchSession, LtiUser
 from lti_app.models.tenancy import Deployment
 
 COOKIE_PREFIX = "__Host-mp-"
@@ -40,6 +41,10 @@ CONTEXT = "https://purl.imsglobal.org/spec/lti/claim/context"
 ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
 PLACEMENT = "https://www.instructure.com/placement"
 PRESENTATION = "https://purl.imsglobal.org/spec/lti/claim/launch_presentation"
+# Canvas lists the LTI user ids of the students an observer observes in the course (only for
+# tools of privacy level public, and only when there is one): docs/canvas.md §7.10.
+MENTOR_SCOPE = "https://purl.imsglobal.org/spec/lti/claim/role_scope_mentor"
+MENTOR_SCOPE_MAX = 100  # more observed students than any family has: the rest are ignored
 
 
 def _hash(secret: str) -> str:
@@ -66,6 +71,32 @@ def _substituted(value: Any, limit: int = 64) -> str | None:
         return None
     text = str(value)
     return None if not text or text.startswith("$") or len(text) > limit else text
+
+
+def mentor_scope(claims: dict[str, Any]) -> list[str] | None:
+    """The role_scope_mentor claim's LTI user ids, or None when Canvas sent no such claim."""
+    value = claims.get(MENTOR_SCOPE)
+    if not isinstance(value, list):
+        return None
+    return [v[:255] for v in value if isinstance(v, str) and v][:MENTOR_SCOPE_MAX]
+
+
+def remember_lti_user(db: Session, platform_id: int, sub: str, canvas_user_id: str) -> None:
+    """Record which Canvas user this LTI user id is (the latest launch wins)."""
+    row = db.scalar(
+        select(LtiUser).where(LtiUser.platform_id == platform_id, LtiUser.lti_user_id == sub)
+    )
+    now = datetime.now(UTC)
+    if row is None:
+        try:  # a user's first launches in two tabs at once: one row, the other is a no-op
+            with db.begin_nested():
+                db.add(
+                    LtiUser(platform_id=platform_id, lti_user_id=sub, canvas_user_id=canvas_user_id)
+                )
+        except IntegrityError:
+            pass
+    elif row.canvas_user_id != canvas_user_id:
+        row.canvas_user_id, row.seen_at = canvas_user_id, now
 
 
 @dataclass(frozen=True)
@@ -107,9 +138,12 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
         placement=_substituted(claims.get(PLACEMENT)),
         time_zone=known_zone(_substituted((custom or {}).get("canvas_user_time_zone"))),
         locale=supported(presentation.get("locale")),
+        mentor_scope=mentor_scope(claims),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )
+    if row.canvas_user_id is not None:
+        remember_lti_user(db, deployment.platform_id, row.user_sub, row.canvas_user_id)
     db.add(row)  # expired sessions are deleted by the periodic prune (lti_app/maintenance)
     return NewSession(session=row, secret=secret)
 

@@ -2,7 +2,9 @@
 
 Canvas sends institution Instructor to everyone who teaches anywhere, and system User to
 everyone: neither says anything about this course. TAs arrive as Instructor plus the
-TeachingAssistant sub-role. Administrator (institution or system) makes an admin.
+TeachingAssistant sub-role. Administrator (institution or system) makes an admin. Observers
+(parents, guardians: Canvas's ObserverEnrollment) arrive as membership Mentor; the institution
+Mentor role says nothing about this course.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class CourseRole(StrEnum):
     INSTRUCTOR = "instructor"
     TEACHING_ASSISTANT = "ta"
     LEARNER = "learner"
+    OBSERVER = "observer"
     NONE = "none"
 
     @property
@@ -56,6 +59,10 @@ def classify(roles: list[str]) -> LaunchRoles:
         course_role = CourseRole.INSTRUCTOR
     elif "Learner" in names:
         course_role = CourseRole.LEARNER
+    elif "Mentor" in names:
+        # A student who also observes someone in the same course stays a student (their own
+        # pages); observing is checked against Canvas's observer enrollments, never the role.
+        course_role = CourseRole.OBSERVER
     else:
         course_role = CourseRole.NONE
     return LaunchRoles(course_role=course_role, is_admin=bool(_ADMIN_ROLES.intersection(roles)))

@@ -6,6 +6,7 @@ from lti_app.models.canvas import (
     CanvasOAuthState,
     CarrierAssignment,
     CourseGradingPeriod,
+    CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -16,7 +17,7 @@ from lti_app.models.canvas import (
 from lti_app.models.district import DistrictCell as DistrictCell
 from lti_app.models.district import DistrictLevel as DistrictLevel
 from lti_app.models.keys import ToolKey
-from lti_app.models.launch import LaunchSession, OidcLogin
+from lti_app.models.launch import LaunchSession, LtiUser, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion
 from lti_app.models.observation import Observation as Observation
 from lti_app.models.pathways import Demonstration as Demonstration
@@ -35,6 +36,7 @@ __all__ = [
     "CanvasOAuthState",
     "CarrierAssignment",
     "CourseGradingPeriod",
+    "CourseObserver",
     "CourseOutcome",
     "CourseOutcomeResult",
     "CourseRollup",
@@ -42,6 +44,7 @@ __all__ = [
     "CourseStudent",
     "Deployment",
     "LaunchSession",
+    "LtiUser",
     "MasteryPolicy",
     "OidcLogin",
     "Platform",

@@ -253,6 +253,22 @@ class CourseStudent(SyncedRow, Base):
     section_ids: Mapped[list[str]] = mapped_column(JSON)
 
 
+class CourseObserver(SyncedRow, Base):
+    """An observer (parent, guardian) linked to a student of the course: one of Canvas's
+    active ObserverEnrollments with its ``associated_user_id`` (docs/canvas.md §7.10), as read
+    at the last sync. An observer with two children in the course has two rows."""
+
+    __tablename__ = "course_observer"
+    __table_args__ = (
+        UniqueConstraint("course_pk", "link_key", name="uq_course_observer_course_link"),
+        Index("ix_course_observer_course_observer", "course_pk", "observer_user_id"),
+    )
+
+    link_key: Mapped[str] = mapped_column(String(130))  # "<observer id>:<student id>"
+    observer_user_id: Mapped[str] = mapped_column(String(64))
+    student_user_id: Mapped[str] = mapped_column(String(64))
+
+
 class CourseOutcomeResult(SyncedRow, Base):
     """One Canvas outcome result (LearningOutcomeResult) of a student on an outcome."""
 

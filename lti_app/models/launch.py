@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
@@ -52,7 +52,28 @@ class LaunchSession(Base):
     time_zone: Mapped[str | None] = mapped_column(String(64))
     # The page language: from the launch (launch_presentation.locale), then the reader's switch.
     locale: Mapped[str | None] = mapped_column(String(16))
+    # An observer's launch: the LTI user ids in Canvas's role_scope_mentor claim (the students
+    # observed in this course); None when the claim was absent (docs/canvas.md §7.10).
+    mentor_scope: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     deployment: Mapped[Deployment] = relationship()
+
+
+class LtiUser(Base):
+    """A Canvas user's LTI 1.3 id (the ``sub`` of their launches) and Canvas user id, as their
+    latest launch said: how an observer's ``role_scope_mentor`` (LTI ids) names students that
+    the sync knows by Canvas id. Canvas's REST API does not report the LTI 1.3 id."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "lti_user_id", name="uq_lti_user_platform_sub"),
+        Index("ix_lti_user_platform_canvas_user", "platform_id", "canvas_user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform_id: Mapped[int] = mapped_column(ForeignKey("platform.id", ondelete="CASCADE"))
+    lti_user_id: Mapped[str] = mapped_column(String(255))
+    canvas_user_id: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

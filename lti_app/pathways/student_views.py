@@ -8,6 +8,11 @@ the launch's own user id, exactly as the teacher's drill-down computes them.
 
 A refused form is rendered again (4xx: the request's transaction rolls back) with what was typed
 and a message per field; a successful one redirects (post/redirect/get) to the target page.
+
+The same pages, read-only, serve a launch's observer (a parent or guardian) under
+/s/<handle>/family/<student id>/: ``pathways.observers`` says which students Canvas lets them
+see (anyone else is "not found"), the pages say it in their words, and no form is rendered
+(every POST above refuses them: ``CourseContext.from_session`` has no role for an observer).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from lti_app.mastery.scales import Level, Scale
 from lti_app.models.canvas import CourseOutcome, target_name
 from lti_app.models.launch import LaunchSession
 from lti_app.models.pathways import Demonstration
+from lti_app.pathways import family_words
+from lti_app.pathways import observers as family
 from lti_app.pathways import service as svc
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.translatable import Text, _l
@@ -135,21 +142,29 @@ def _student(row: LaunchSession) -> svc.CourseContext:
     return actor
 
 
-def student_refusal(exc: DomainError) -> Response:
+def _refusal(
+    exc: DomainError, not_ready: tuple[Text, Text], advice: dict[int, Text], otherwise: Text
+) -> Response:
+    """The page for a refused request: "not ready yet" before the first sync, else the
+    service's message with the advice for its status."""
     if isinstance(exc, svc.NotSynced):
-        return refuse(
-            409,
+        return refuse(409, *not_ready, tone="info")
+    return refuse(exc.status, exc.message, advice.get(exc.status, otherwise))
+
+
+def student_refusal(exc: DomainError) -> Response:
+    return _refusal(
+        exc,
+        (
             _l("Your learning targets are not ready yet."),
             _l("Your teacher has to connect this course first. Please check again later."),
-            tone="info",
-        )
-    if exc.status == 403:
-        advice = _l("Teachers: open the class mastery grid from the course overview.")
-    elif exc.status == 404:
-        advice = _l("Go back to My learning targets and choose again.")
-    else:
-        advice = _l("Go back to My learning targets and try again.")
-    return refuse(exc.status, exc.message, advice)
+        ),
+        {
+            403: _l("Teachers: open the class mastery grid from the course overview."),
+            404: _l("Go back to My learning targets and choose again."),
+        },
+        _l("Go back to My learning targets and try again."),
+    )
 
 
 bp.register_error_handler(DomainError, student_refusal)
@@ -186,11 +201,16 @@ class TargetCard:
     """How the scores made the level, in a student's words."""
     next_step_text: str = ""
     """What the next score would need to be to reach the next level."""
+    for_family: bool = False
+    """Said to an observer (a parent or guardian) rather than to the student."""
 
     @property
     def state_text(self) -> str:
         current = self.target.current
-        return STATE_TEXT[State(current.state)] if current else ""
+        if current is None:
+            return ""
+        state = State(current.state)
+        return (family_words.STATE_TEXT if self.for_family else STATE_TEXT)[state]
 
 
 def next_text(scale: Scale, keys: tuple[str, ...], level: Level | None) -> str:
@@ -255,7 +275,12 @@ def _card(
     target: svc.StudentTarget,
     outcome: CourseOutcome | None,
     drill: drill_model.Drill | None,
+    for_family: bool = False,
 ) -> TargetCard:
+    def growth_words(status: GrowthStatus) -> Text:
+        said = family_words.GROWTH_TEXT if for_family else GROWTH_TEXT
+        return said.get(status, GROWTH_TEXT[status])
+
     group = " / ".join(outcome.group_path) if outcome else ""
     name = target_name(target.title, outcome.display_name if outcome else None)
     keys = (target.canvas_outcome_id, target.title)
@@ -277,24 +302,25 @@ def _card(
             None,
             None,
             False,
-            GROWTH_TEXT[status],
+            growth_words(status),
             chart_of(drill, scale) if drill is not None else None,
             None,  # no level yet: the goal is proficiency itself
             "",
             None,
             goal,
             show_description,
+            for_family=for_family,
         )
     value = drill.result.value
     g = drill.growth
     nxt = scale.next_level_above(value)
     # growth() dates every ON_TRACK (never a sentence with a blank date).
     if g.status is GrowthStatus.ON_TRACK and g.projected_date is not None:
-        text = on_track_text(g.projected_date)
+        text = (family_words.on_track_text if for_family else on_track_text)(g.projected_date)
     else:
-        text = GROWTH_TEXT[
+        text = growth_words(
             GrowthStatus.NOT_ON_TRACK_YET if g.status is GrowthStatus.ON_TRACK else g.status
-        ]
+        )
     return TargetCard(
         target,
         group,
@@ -311,11 +337,16 @@ def _card(
         goal,
         show_description,
         drill.result.override_reason if drill.result.overridden else None,
+        for_family=for_family,
     )
 
 
 def _cards(
-    db: Session, actor: svc.CourseContext, eff: EffectivePolicy, only: str | None = None
+    db: Session,
+    actor: svc.CourseContext,
+    eff: EffectivePolicy,
+    only: str | None = None,
+    for_family: bool = False,
 ) -> list[TargetCard]:
     outcomes = {o.canvas_outcome_id: o for o in svc.targets(db, actor)}
     language = current_language()
@@ -331,8 +362,11 @@ def _cards(
     cards = []
     for t in mine:
         drill = drills.get(t.canvas_outcome_id)
-        card = _card(shown, t, outcomes.get(t.canvas_outcome_id), drill)
-        cards.append(_explained(card, drill, eff, now) if only is not None else card)
+        card = _card(shown, t, outcomes.get(t.canvas_outcome_id), drill, for_family)
+        # The calculation and next score are said to the student ("your latest score"): an
+        # observer reads the level, its meaning and the growth instead.
+        explain = only is not None and not for_family
+        cards.append(_explained(card, drill, eff, now) if explain else card)
     return cards
 
 
@@ -371,10 +405,13 @@ def landing_page(row: LaunchSession) -> Response | None:
 
 
 def targets_page(row: LaunchSession) -> Response:
+    return _targets_html(row, _student(row))
+
+
+def _targets_html(row: LaunchSession, actor: svc.CourseContext, **family_ctx: Any) -> Response:
     db = get_session()
-    actor = _student(row)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-    cards = _cards(db, actor, eff)
+    cards = _cards(db, actor, eff, for_family=bool(family_ctx))
     groups: list[tuple[str, list[TargetCard]]] = []
     for card in cards:  # already in Canvas's outline order: consecutive groups
         if not groups or groups[-1][0] != card.group:
@@ -383,21 +420,27 @@ def targets_page(row: LaunchSession) -> Response:
     mastered = sum(c.mastered for c in cards)
     html = render_template(
         "student_targets.html",
-        **_page(row, eff, groups=groups, cards=cards, mastered=mastered),
+        **_page(row, eff, groups=groups, cards=cards, mastered=mastered, **family_ctx),
     )
     return Response(html, mimetype="text/html")
 
 
 def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) -> Response:
+    return _target_html(row, _student(row), oid, status, **ctx)
+
+
+def _target_html(
+    row: LaunchSession, actor: svc.CourseContext, oid: str, status: int = 200, **ctx: Any
+) -> Response:
     db = get_session()
-    actor = _student(row)
     eff = effective_policy(db, actor.platform_id, actor.canvas_course_id)
-    found = _cards(db, actor, eff, only=oid)
+    for_family = "observed" in ctx
+    found = _cards(db, actor, eff, only=oid, for_family=for_family)
     if not found:
-        return student_refusal(svc.NotFound(_l("This course has no such learning target.")))
+        raise svc.NotFound(_l("This course has no such learning target."))
     card = found[0]
     current = card.target.current
-    can_choose = current is None or not rules.is_open(State(current.state))
+    can_choose = not for_family and (current is None or not rules.is_open(State(current.state)))
     ctx.setdefault("errors", {})
     ctx.setdefault("typed", {})
     html = render_template(
@@ -408,7 +451,8 @@ def _target_page(row: LaunchSession, oid: str, status: int = 200, **ctx: Any) ->
             c=card,
             t=card.target,
             current=current,
-            actions={a.value for a in card.target.actions},
+            # An observer only reads: no action, so no form.
+            actions=set() if for_family else {a.value for a in card.target.actions},
             can_choose=can_choose,
             feedback=_feedback(card.target.history),
             # The launch's own student only (the id comes from the launch, never the URL).
@@ -506,3 +550,68 @@ def act(row: LaunchSession, oid: str, demo_id: int, action: str) -> Response:
             row, oid, status=exc.status, errors=errors, typed=typed, form_action=action
         )
     return _after(row, oid, what)
+
+
+# --------------------------------------------------------------------------------------------
+# The same pages for an observer (parent or guardian), read-only
+# --------------------------------------------------------------------------------------------
+
+family_bp = Blueprint("family", __name__, url_prefix="/s/<handle>/family")
+
+
+def family_refusal(exc: DomainError) -> Response:
+    return _refusal(
+        exc,
+        (
+            _l("The learning targets are not ready yet."),
+            _l("The teacher has to connect this course first. Please check again later."),
+        ),
+        {404: _l("Go back to the list of learning targets.")},
+        _l("Open Mastery Pathways again from Canvas."),
+    )
+
+
+family_bp.register_error_handler(DomainError, family_refusal)
+
+
+def _family_ctx(
+    student: family.ObservedStudent, students: list[family.ObservedStudent]
+) -> dict[str, Any]:
+    return {"observed": student, "observed_all": students}
+
+
+def family_page(row: LaunchSession, student_id: str | None = None) -> Response:
+    """The first (or the named) observed student's learning targets; a kind page when the
+    observer observes nobody in this course."""
+    db = get_session()
+    students = family.observed_students(db, row)
+    if not students:
+        html = render_template("family_none.html", s=row, csrf_field=CSRF_FIELD)
+        return Response(html, mimetype="text/html")
+    actor, student, students = family.observed_context(
+        db, row, student_id or students[0].canvas_user_id
+    )
+    return _targets_html(row, actor, **_family_ctx(student, students))
+
+
+def family_landing(row: LaunchSession) -> Response | None:
+    """An observer's launch lands here (registered in create_app); before the course's first
+    sync the landing page stays."""
+    try:
+        return family_page(row)
+    except DomainError:
+        return None
+
+
+@family_bp.get("/", defaults={"student_id": None})
+@family_bp.get("/<student_id>/")
+@session_required()
+def family_targets(row: LaunchSession, student_id: str | None) -> Response:
+    return family_page(row, student_id)
+
+
+@family_bp.get("/<student_id>/targets/<oid>")
+@session_required()
+def family_target(row: LaunchSession, student_id: str, oid: str) -> Response:
+    actor, student, students = family.observed_context(get_session(), row, student_id)
+    return _target_html(row, actor, oid, **_family_ctx(student, students))

@@ -22,6 +22,7 @@ from lti_app.models.canvas import (
     CarrierAssignment,
     CourseAlignment,
     CourseGradingPeriod,
+    CourseObserver,
     CourseOutcome,
     CourseOutcomeResult,
     CourseRollup,
@@ -204,6 +205,9 @@ def apply_snapshot(
             {k: {"rollup_key": k, **columns(v)} for k, v in snapshot.rollups.items()},
         ),
         ("alignments", CourseAlignment, "alignment", _by_key(snapshot.alignments)),
+        # Who may see which student: a link Canvas no longer reports is deleted, and with it
+        # the observer's access to that student.
+        ("observers", CourseObserver, "link_key", _by_key(snapshot.observers)),
     )
     for name, model, key, desired in tables:
         summary.tables[name] = _sync_table(db, model, course.id, key, desired)
@@ -222,6 +226,7 @@ def apply_snapshot(
         "results": len(results),
         "carrier_results": sum(1 for v in results.values() if v["from_carrier"]),
         "rollups": len(snapshot.rollups),
+        "observers": len(snapshot.observers),
     }
     summary.read = {
         **snapshot.read.as_json(),

@@ -49,12 +49,14 @@ from lti_app.sync.snapshot import (
     AlignmentRow,
     CourseSnapshot,
     GradingPeriodRow,
+    ObserverRow,
     OutcomeRow,
     RatingRow,
     ReadNotes,
     ResultRow,
     SectionRow,
     StudentRow,
+    observer_key,
 )
 
 Progress = Callable[[int, str], None]
@@ -84,6 +86,7 @@ class CourseReader(Protocol):
     def course_proficiency(self, course_id: str) -> Proficiency | None: ...
     def sections(self, course_id: str) -> list[Section]: ...
     def student_enrollments(self, course_id: str) -> list[Enrollment]: ...
+    def observer_enrollments(self, course_id: str) -> list[Enrollment]: ...
     def outcome_results_pages(
         self,
         course_id: str,
@@ -178,6 +181,22 @@ def student_rows(enrollments: list[Enrollment]) -> dict[str, StudentRow]:
             login_id=user.login_id if user else None,
             section_ids=tuple(sorted(sections[user_id])),
         )
+    return rows
+
+
+def observer_rows(enrollments: list[Enrollment], students: Iterable[str]) -> dict[str, ObserverRow]:
+    """Active observer enrollments that observe one of ``students`` (an observer enrolled
+    without a student, or observing someone who left, gives nobody to see)."""
+    active = set(students)
+    rows: dict[str, ObserverRow] = {}
+    for e in enrollments:
+        student = e.associated_user_id
+        if e.type != "ObserverEnrollment" or e.enrollment_state != "active":
+            continue
+        if student is None or student not in active or student == e.user_id:
+            continue
+        key = observer_key(e.user_id, student)
+        rows[key] = ObserverRow(link_key=key, observer_user_id=e.user_id, student_user_id=student)
     return rows
 
 
@@ -315,6 +334,7 @@ def _read_structure(
             pool.submit(client.course_proficiency, course_id),
             pool.submit(client.sections, course_id),
             pool.submit(client.student_enrollments, course_id),
+            pool.submit(client.observer_enrollments, course_id),
             # its name and time zone, for the pages; its root account's features
             pool.submit(_course_and_flags, client, course_id),
         )
@@ -348,8 +368,8 @@ def _fetch(
     rollups_f: Future[Any],
     periods_f: Future[Any],
 ) -> CourseSnapshot:
-    links_f, groups_f, proficiency_f, sections_f, enrollments_f, course_f = _read_structure(
-        client, course_id, progress
+    (links_f, groups_f, proficiency_f, sections_f, enrollments_f, observers_f, course_f) = (
+        _read_structure(client, course_id, progress)
     )
     links: list[OutcomeLink] = links_f.result()
     proficiency: Proficiency | None = proficiency_f.result()
@@ -435,6 +455,7 @@ def _fetch(
         course_account_id=_text(course.get("account_id")),
         course_term_id=_text(course.get("term_id")),
         course_term_name=_text(course.get("term_name")),
+        observers=observer_rows(observers_f.result(), students),
         grading_periods=periods_f.result(),
     )
 

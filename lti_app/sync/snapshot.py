@@ -84,6 +84,19 @@ class StudentRow:
 
 
 @dataclass(frozen=True)
+class ObserverRow:
+    """An observer linked to a student of the course (an active ObserverEnrollment)."""
+
+    link_key: str
+    observer_user_id: str
+    student_user_id: str
+
+
+def observer_key(observer_user_id: str, student_user_id: str) -> str:
+    return f"{observer_user_id}:{student_user_id}"
+
+
+@dataclass(frozen=True)
 class ResultRow:
     canvas_result_id: str
     canvas_user_id: str
@@ -163,6 +176,8 @@ class CourseSnapshot:
     new_decaying_average: bool = False
     decaying_basis: str = BASIS_ANSWER
     read: ReadNotes = field(default_factory=ReadNotes)
+    observers: dict[str, ObserverRow] = field(default_factory=dict)
+    """Observers of the course's students, by ``observer_key``."""
     grading_periods: dict[str, GradingPeriodRow] | None = None
     """None: not read this time (the stored periods are kept)."""
 

@@ -17,6 +17,7 @@ ROLE_LABELS = {
     CourseRole.INSTRUCTOR: _l("Teacher"),
     CourseRole.TEACHING_ASSISTANT: _l("Teaching assistant"),
     CourseRole.LEARNER: _l("Student"),
+    CourseRole.OBSERVER: _l("Parent or guardian"),
     CourseRole.NONE: _l("Guest"),
 }
 
@@ -67,6 +68,8 @@ def render_home(session: LaunchSession, secret: str | None = None) -> Response:
         view = "teacher"
     elif role is CourseRole.LEARNER:
         view = "student"
+    elif role is CourseRole.OBSERVER:
+        view = "observer"
     elif session.is_admin:
         view = "admin"
     else:

@@ -120,6 +120,11 @@ def test_reads_the_seeded_course_completely(sandbox: Sandbox) -> None:
     assert data["scale"] is not None and data["scale"].mastery_points == 3.0
     assert data["sections"] == sorted(str(s) for s in ids.ela_sections)
     assert data["students"] == sorted(str(s) for s in ids.students)
+    # The parent's two links, each naming its student (docs/canvas.md §7.10).
+    observers = client.observer_enrollments(course)
+    assert sorted((e.user_id, e.associated_user_id) for e in observers) == sorted(
+        (str(ids.parent), str(c)) for c in ids.parent_children
+    )
     assert set(data["results"]) == expected_result_ids(sandbox, include_hidden=False)
     assert len(data["results"]) > 100  # more than one page at per_page=100
 

@@ -32,7 +32,17 @@ CASES = [
     ("short names", ["Instructor"], CourseRole.INSTRUCTOR, False),
     ("short learner", ["Learner"], CourseRole.LEARNER, False),
     ("short TA", ["TeachingAssistant"], CourseRole.TEACHING_ASSISTANT, False),
-    ("observer", [LIS + "membership#Mentor"], CourseRole.NONE, False),
+    ("observer", [LIS + "membership#Mentor", SYSTEM_USER], CourseRole.OBSERVER, False),
+    ("short observer", ["Mentor"], CourseRole.OBSERVER, False),
+    # Canvas's institution Mentor (an observer somewhere) says nothing about this course.
+    ("institution mentor only", [LIS + "institution/person#Mentor"], CourseRole.NONE, False),
+    ("student who observes too", [LEARNER, LIS + "membership#Mentor"], CourseRole.LEARNER, False),
+    (
+        "teacher who observes too",
+        [INSTRUCTOR, LIS + "membership#Mentor"],
+        CourseRole.INSTRUCTOR,
+        False,
+    ),
     ("designer", [LIS + "membership#ContentDeveloper"], CourseRole.NONE, False),
     ("unknown", [LIS + "unknown/unknown#Helper"], CourseRole.NONE, False),
     ("empty string", [""], CourseRole.NONE, False),

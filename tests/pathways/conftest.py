@@ -19,6 +19,8 @@ COURSE = "101"  # the FakePlatform launch's $Canvas.course.id
 OTHER_COURSE = "202"
 AVA, BEN = "812", "813"  # Ava is the FakePlatform launch's $Canvas.user.id
 TEACHER = "900"
+CARA = "814"
+PARENT, OTHER_PARENT = "950", "951"  # observers: Ava's and Ben's parent; Cara's
 RL, W = "97", "98"
 
 
@@ -28,9 +30,13 @@ def db_url(backend_url: str) -> str:
 
 
 def seed_course(
-    app: Flask, platform_id: int, course_id: str = COURSE, students: tuple[str, ...] = (AVA, BEN)
+    app: Flask,
+    platform_id: int,
+    course_id: str = COURSE,
+    students: tuple[str, ...] = (AVA, BEN),
+    observers: tuple[tuple[str, str], ...] = (),
 ) -> None:
-    names = {AVA: "Ava Jones", BEN: "Ben Ortiz"}
+    names = {AVA: "Ava Jones", BEN: "Ben Ortiz", CARA: "Cara Diaz"}
     write_course(
         app,
         platform_id,
@@ -41,6 +47,7 @@ def seed_course(
             Target(oid, title, description="Determine a central idea of a text.")
             for oid, title in ((RL, "RL.7.2 Central idea"), (W, "W.7.1 Argument"))
         ],
+        observers=observers,
     )
 
 

@@ -19,8 +19,8 @@ from lti_app.lti.launch_session import CSRF_FIELD
 from lti_app.mastery.pathways import Role
 from lti_app.pathways import service as svc
 from tests.conftest import LtiBrowser
-from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, SYSTEM_USER
-from tests.pathways.conftest import AVA, BEN, COURSE, RL, W, seed_course
+from tests.lti_platform import ADMIN, INSTRUCTOR, LEARNER, LIS, SYSTEM_USER
+from tests.pathways.conftest import AVA, BEN, COURSE, PARENT, RL, W, seed_course
 from tests.synced_course import platform_id_of
 
 CUSTOM = "https://purl.imsglobal.org/spec/lti/claim/custom"
@@ -28,6 +28,7 @@ ROLES = {
     "teacher": [INSTRUCTOR],
     "student": [LEARNER],
     "admin": [ADMIN, SYSTEM_USER],
+    "observer": [LIS + "membership#Mentor", SYSTEM_USER],
 }
 
 
@@ -46,7 +47,7 @@ class Course:
 
 def seed(app: Flask, platform: Any) -> Course:
     pid = platform_id_of(app, platform)
-    seed_course(app, pid)
+    seed_course(app, pid, observers=((PARENT, AVA),))  # Ava's parent, an observer
     with app.app_context(), session_scope(app) as db:
         ava = svc.CourseContext(pid, COURSE, AVA, Role.STUDENT)
         ben = svc.CourseContext(pid, COURSE, BEN, Role.STUDENT)
@@ -71,7 +72,7 @@ def as_user(user_id: str) -> Callable[[dict[str, Any]], None]:
 
 def launch(browser: LtiBrowser, role: str) -> Launched:
     """A real RS256 launch; the session handle and CSRF token from the landing page."""
-    user = "900" if role == "teacher" else AVA
+    user = {"teacher": "900", "observer": PARENT}.get(role, AVA)
     response = browser.launch(roles=ROLES[role], mutate=as_user(user))
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html

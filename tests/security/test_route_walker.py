@@ -34,7 +34,7 @@ from tests.security.course import Course
 from tests.security.snapshot import database_dump
 from tests.security.test_hostile_values import mastery_form
 
-ROLES = ("anonymous", "student", "teacher", "admin")
+ROLES = ("anonymous", "student", "teacher", "admin", "observer")
 EXAMPLES = 6  # per role: 6 x 46 route-methods = 276 random requests
 
 HOSTILE = [
@@ -163,6 +163,8 @@ GET_ONLY = {
     "student.targets",
     "student.target",
     "student.done",
+    "family.family_targets",
+    "family.family_target",
     "writeback.status_json",
     "district.my_record",
     "district.record",
@@ -194,6 +196,7 @@ def path_values(course: Course, item_id: int) -> dict[str, str]:
     return {
         "oid": RL,
         "uid": AVA,
+        "student_id": AVA,
         "demo_id": str(course.demos["proposal"]),
         "item_id": str(item_id),
         "action": "withdraw",

@@ -90,6 +90,8 @@ class FakeCanvas:
             ]
         ]
     )
+    # Canvas's active ObserverEnrollments of the course (associated_user_id: the student)
+    observers: list[Enrollment] = field(default_factory=list)
     results: list[OutcomeResult] = field(
         default_factory=lambda: [
             result("4711", "812", "97"),
@@ -167,6 +169,10 @@ class FakeCanvas:
         if len(self.rosters) > 1:
             self.rosters.pop(0)
         return list(roster)
+
+    def observer_enrollments(self, course_id: str) -> list[Enrollment]:
+        self._call("observer_enrollments")
+        return list(self.observers)
 
     def outcome_results_pages(
         self,

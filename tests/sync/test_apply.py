@@ -117,6 +117,7 @@ def test_first_apply_inserts_everything(sync_app: Flask, platform_id: int) -> No
         "results": 3,
         "carrier_results": 0,
         "rollups": 1,
+        "observers": 0,
     }
     assert summary["read"]["scale_basis"] == "root_account_flag"
     assert summary["read"]["rollups_read"] is True

@@ -41,16 +41,17 @@ def test_fetch_reads_each_list_once_and_builds_paths_and_sections() -> None:
     assert canvas.calls.count("outcome_rollups") == 1
     assert canvas.calls.count("grading_periods") == 1
     calls = [c for c in canvas.calls if c not in ("outcome_rollups", "grading_periods")]
-    assert sorted(calls[:7]) == [
+    assert sorted(calls[:8]) == [
         "course",
         "course_proficiency",
+        "observer_enrollments",
         "outcome_groups",
         "outcome_links",
         "root_account_features",
         "sections",
         "student_enrollments",
     ]
-    assert calls[7:] == ["outcome_results", "student_enrollments"]
+    assert calls[8:] == ["outcome_results", "student_enrollments"]
     assert canvas.hidden_asked == [True]
     assert steps == sorted(steps)
     assert snap.scale_source == SCALE_COURSE

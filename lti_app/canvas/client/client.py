@@ -818,11 +818,19 @@ class CanvasClient:
 
     def student_enrollments(self, course_id: str) -> list[Enrollment]:
         """Active student enrollments with their user (one per section for multi-section)."""
+        return self._enrollments(course_id, "StudentEnrollment")
+
+    def observer_enrollments(self, course_id: str) -> list[Enrollment]:
+        """Active observer enrollments: one per observed student, ``associated_user_id`` naming
+        them (canvas-lms EnrollmentsApiController#index, docs/canvas.md §7.10)."""
+        return self._enrollments(course_id, "ObserverEnrollment")
+
+    def _enrollments(self, course_id: str, kind: str) -> list[Enrollment]:
         return [
             parse_enrollment(e)
             for e in self._list(
                 f"/api/v1/courses/{course_id}/enrollments",
-                {"type[]": ["StudentEnrollment"], "state[]": ["active"]},
+                {"type[]": [kind], "state[]": ["active"]},
                 scope="url:GET|/api/v1/courses/:course_id/enrollments",
             )
         ]

@@ -239,6 +239,9 @@ class Enrollment:
     type: str
     enrollment_state: str
     user: CanvasUser | None = None
+    associated_user_id: str | None = None
+    """An ObserverEnrollment's observed student (null on every other type, and on an observer
+    enrolled without a student)."""
 
 
 def parse_enrollment(data: object) -> Enrollment:
@@ -253,6 +256,7 @@ def parse_enrollment(data: object) -> Enrollment:
             d.get("enrollment_state", d.get("workflow_state")), "enrollment state"
         ),
         user=None if user is None else parse_user(user),
+        associated_user_id=_opt_id(d.get("associated_user_id"), "enrollment associated user"),
     )
 
 
