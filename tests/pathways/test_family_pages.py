@@ -257,7 +257,9 @@ def test_the_family_pages_speak_spanish_when_canvas_says_so(pid: int, browser: L
     assert status == 404 and "Ese estudiante no está entre los estudiantes que usted sigue." in page
 
 
-def test_a_parent_prints_their_childs_report_and_no_one_elses(pid: int, browser: LtiBrowser) -> None:
+def test_a_parent_prints_their_childs_report_and_no_one_elses(
+    pid: int, browser: LtiBrowser
+) -> None:
     handle, _csrf, _ = launch(browser)
     status, html = get(browser, f"/s/{handle}/report/print?student={AVA}")
     assert status == 200 and "Ava Jones" in html
