@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,10 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A private schema in the `test` database, dropped afterwards."""
+@contextmanager
+def private_postgres_schema() -> Iterator[str]:
+    """A private schema in the `test` database (its URL), dropped afterwards; skips the test
+    with the reason when PostgreSQL is not reachable."""
     if _PG_SKIP:
         pytest.skip(_PG_SKIP)
     schema = "t_" + uuid.uuid4().hex[:12]
@@ -60,6 +62,12 @@ def postgres_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'drop schema "{schema}" cascade'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with private_postgres_schema() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

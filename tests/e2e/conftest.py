@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, private_postgres_schema
 from tests.e2e.harness import Stack, start_stack
 
 __all__ = ["CHROMIUM"]
@@ -60,6 +60,19 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
     finally:
         stop()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def stack_database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """For a module's sandbox stack: SQLite (None: the harness's own file), then PostgreSQL (a
+    private schema of `test`; skipped with the reason when PostgreSQL is not reachable)."""
+    if request.param == "sqlite":
+        yield None
+    else:
+        with private_postgres_schema() as url:
+            yield url
 
 
 Profiles = Callable[[str], Any]

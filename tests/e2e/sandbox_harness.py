@@ -1,6 +1,7 @@
 """The real tool and the Canvas sandbox on two loopback ports, wired as `make demo` wires them.
 
-The tool is the real app (`create_app`, testing settings, a temporary SQLite database) at
+The tool is the real app (`create_app`, testing settings, a temporary SQLite database or the
+given one) at
 http://127.0.0.1:<p1>; the sandbox (`create_sandbox`, the seeded demo district) at
 http://localhost:<p2>. The sandbox installs the tool from its developer key JSON URL over
 loopback, and the tool gets the platform with `flask platform add`, as in the demo.
@@ -47,7 +48,9 @@ class SandboxStack:
         return f"{self.sandbox_base}/courses/{course_id}/external_tools/{self.installed.key.id}"
 
 
-def start_sandbox_stack(tmp: Path) -> tuple[SandboxStack, Callable[[], None]]:
+def start_sandbox_stack(
+    tmp: Path, database_url: str | None = None
+) -> tuple[SandboxStack, Callable[[], None]]:
     tool_server = ServerThread("127.0.0.1")
     sandbox_server = ServerThread("127.0.0.1")
     tool_base = f"http://127.0.0.1:{tool_server.port}"
@@ -55,7 +58,7 @@ def start_sandbox_stack(tmp: Path) -> tuple[SandboxStack, Callable[[], None]]:
     tool_app = create_app(
         {
             "app_env": "testing",
-            "database_url": f"sqlite:///{tmp / 'sandbox-e2e.sqlite3'}",
+            "database_url": database_url or f"sqlite:///{tmp / 'sandbox-e2e.sqlite3'}",
             "public_base_url": tool_base,
             "secret_key": "sandbox-e2e-secret-key-" + "x" * 32,
             "instance_path": str(tmp / "instance"),

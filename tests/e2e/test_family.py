@@ -21,8 +21,12 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
-def family_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
-    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("family"))
+def family_stack(
+    tmp_path_factory: pytest.TempPathFactory, stack_database_url: str | None
+) -> Iterator[SandboxStack]:
+    """On SQLite, then on PostgreSQL (issue 18: both databases end to end)."""
+    tmp = tmp_path_factory.mktemp("family")
+    stack, stop = start_sandbox_stack(tmp, stack_database_url)
     try:
         sync_course(stack, stack.ids.ela_course)
         yield stack

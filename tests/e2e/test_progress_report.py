@@ -28,8 +28,13 @@ pytestmark = pytest.mark.timeout(180)
 
 
 @pytest.fixture(scope="module")
-def synced_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
-    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("progress-report"))
+def synced_stack(
+    tmp_path_factory: pytest.TempPathFactory, stack_database_url: str | None
+) -> Iterator[SandboxStack]:
+    """On SQLite, then on PostgreSQL (issue 18: both databases end to end)."""
+    stack, stop = start_sandbox_stack(
+        tmp_path_factory.mktemp("progress-report"), stack_database_url
+    )
     try:
         sync_course(stack, stack.ids.ela_course)  # grading periods arrive with the sync
         yield stack

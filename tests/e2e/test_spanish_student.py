@@ -23,8 +23,13 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture(scope="module")
-def es_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
-    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("spanish-student"))
+def es_stack(
+    tmp_path_factory: pytest.TempPathFactory, stack_database_url: str | None
+) -> Iterator[SandboxStack]:
+    """On SQLite, then on PostgreSQL (issue 18: both databases end to end)."""
+    stack, stop = start_sandbox_stack(
+        tmp_path_factory.mktemp("spanish-student"), stack_database_url
+    )
     try:
         sync_course(stack, stack.ids.ela_course)
         yield stack
