@@ -24,6 +24,7 @@ from lti_app.mastery.calculation import Evidence, current_level, ordered
 from lti_app.mastery.growth import Growth, growth
 from lti_app.models.canvas import CanvasCourse, CourseStudent
 from lti_app.models.launch import LaunchSession
+from lti_app.pathways import observers
 from lti_app.policies.store import EffectivePolicy
 
 
@@ -64,7 +65,9 @@ def may_view_record(db: Session, viewer: LaunchSession, canvas_user_id: str) -> 
       learner the tenant has synced;
     * a teacher or TA of the launched course, for a student in that course *now* (the last
       sync's roster), not a former one;
-    * observers: added here when the observer role lands (an observer of that learner).
+    * an observer (parent or guardian) of the learner in the launched course, as the course's
+      synced observer enrollments and the launch's role_scope_mentor claim say
+      (lti_app/pathways/observers.py).
     """
     platform_id = viewer.deployment.platform_id
     if viewer.canvas_user_id is not None and viewer.canvas_user_id == canvas_user_id:
@@ -73,7 +76,7 @@ def may_view_record(db: Session, viewer: LaunchSession, canvas_user_id: str) -> 
         return _known(db, platform_id, canvas_user_id)
     if CourseRole(viewer.course_role).is_teacher and viewer.canvas_course_id:
         return _in_course(db, platform_id, viewer.canvas_course_id, canvas_user_id)
-    return False
+    return observers.observes(db, viewer, canvas_user_id)
 
 
 @dataclass(frozen=True)

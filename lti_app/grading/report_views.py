@@ -2,9 +2,10 @@
 student's report, the print view (one student per page) and its PDF.
 
 Who may read which student's report is decided in one place, :func:`may_read`: a teacher of
-the course any student on its roster, a student only themselves. Anyone else, and any other
-student id, gets 404 (the same answer as an id that does not exist). The observer page links
-to :func:`student_report` (``report.student_report`` with ``uid``) and extends ``may_read``.
+the course any student on its roster, a student only themselves, an observer (parent) the
+students Canvas links them to (lti_app/pathways/observers.py). Anyone else, and any other
+student id, gets 404 (the same answer as an id that does not exist). The family page links to
+:func:`student_report` (``report.student_report`` with ``uid``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lti_app.lti.roles import CourseRole
 from lti_app.mastery.district_text import localized_scale
 from lti_app.models.key_columns import StudentTarget
 from lti_app.models.launch import LaunchSession
+from lti_app.pathways import observers
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, refuse_not_synced, session_required
 
@@ -48,6 +50,8 @@ def may_read(row: LaunchSession, canvas_user_id: str) -> bool:
         return False
     if is_teacher(row):
         return True
+    if CourseRole(row.course_role) is CourseRole.OBSERVER:
+        return observers.observes(get_session(), row, canvas_user_id)
     return (
         CourseRole(row.course_role) is CourseRole.LEARNER
         and row.canvas_user_id is not None

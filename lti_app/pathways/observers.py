@@ -84,6 +84,16 @@ def observed_students(db: Session, row: LaunchSession) -> list[ObservedStudent]:
     return [ObservedStudent(r.canvas_user_id, r.name) for r in rows if r.canvas_user_id in allowed]
 
 
+def observes(db: Session, row: LaunchSession, student_id: str) -> bool:
+    """Whether this launch is an observer's who may see ``student_id`` (the rule above)."""
+    if CourseRole(row.course_role) is not CourseRole.OBSERVER or not row.canvas_user_id:
+        return False
+    try:
+        return any(s.canvas_user_id == student_id for s in observed_students(db, row))
+    except NotSynced:
+        return False
+
+
 def observed_context(
     db: Session, row: LaunchSession, student_id: str
 ) -> tuple[CourseContext, ObservedStudent, list[ObservedStudent]]:

@@ -156,6 +156,12 @@ def test_no_student_page_or_teacher_page_opens_and_no_action_is_taken(
         if endpoint == "district.my_record":  # the reader's own record (their own id): empty
             assert "Ava Jones" not in get(browser, path_of(rule, handle))[1]
             continue
+        if endpoint in ("report.student_report", "district.record"):
+            # The observed child's progress report and record across courses: theirs only
+            # (Cara is another parent's child).
+            assert get(browser, path_of(rule, handle))[0] == 200, endpoint
+            assert get(browser, path_of(rule, handle).replace(AVA, CARA))[0] == 404, endpoint
+            continue
         status, _ = get(browser, path_of(rule, handle))
         if status < 400:
             opened.append((endpoint, status))
@@ -249,3 +255,15 @@ def test_the_family_pages_speak_spanish_when_canvas_says_so(pid: int, browser: L
     assert status == 200 and "Comentarios e intentos" in page and "El maestro escribió:" in page
     status, page = get(browser, f"/s/{handle}/family/{CARA}/")
     assert status == 404 and "Ese estudiante no está entre los estudiantes que usted sigue." in page
+
+
+def test_a_parent_prints_their_childs_report_and_no_one_elses(
+    pid: int, browser: LtiBrowser
+) -> None:
+    handle, _csrf, _ = launch(browser)
+    status, html = get(browser, f"/s/{handle}/report/print?student={AVA}")
+    assert status == 200 and "Ava Jones" in html
+    assert get(browser, f"/s/{handle}/report/print?student={CARA}")[0] == 404
+    assert get(browser, f"/s/{handle}/report/print")[0] == 404  # no report of the parent's own
+    pdf = browser.client.get(f"/s/{handle}/report/report.pdf?student={BEN}", base_url=TOOL_BASE)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
