@@ -33,8 +33,7 @@ def _in_course(db: Session, platform_id: int, canvas_course_id: str, canvas_user
         db.scalar(
             select(
                 exists().where(
-                    CanvasCourse.platform_id == platform_id,
-                    CanvasCourse.canvas_course_id == canvas_course_id,
+                    CanvasCourse.in_course(platform_id, canvas_course_id),
                     CanvasCourse.last_synced_at.is_not(None),
                     CourseStudent.course_pk == CanvasCourse.id,
                     CourseStudent.canvas_user_id == canvas_user_id,

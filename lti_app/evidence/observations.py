@@ -206,8 +206,7 @@ def _recorded(db: Session, scope: Scope) -> set[tuple[str, str, date, float]]:
                 Observation.observed_on,
                 Observation.level,
             ).where(
-                Observation.platform_id == scope.platform_id,
-                Observation.canvas_course_id == scope.canvas_course_id,
+                Observation.in_course(scope.platform_id, scope.canvas_course_id),
             )
         )
     }
@@ -323,8 +322,7 @@ def observed_days(
         db.scalars(
             select(Observation)
             .where(
-                Observation.platform_id == platform_id,
-                Observation.canvas_course_id == canvas_course_id,
+                Observation.in_course(platform_id, canvas_course_id),
                 Observation.canvas_user_id == canvas_user_id,
                 Observation.canvas_outcome_id == outcome_id,
             )

@@ -45,8 +45,7 @@ def sent_overrides(
 ) -> frozenset[str]:
     keys = db.scalars(
         select(WritebackItem.idempotency_key).where(
-            WritebackItem.platform_id == platform_id,
-            WritebackItem.canvas_course_id == canvas_course_id,
+            WritebackItem.in_course(platform_id, canvas_course_id),
             WritebackItem.canvas_user_id == canvas_user_id,
             WritebackItem.canvas_outcome_id == outcome_id,
             WritebackItem.idempotency_key.like("override:%"),

@@ -230,8 +230,7 @@ def comments(
     query = select(
         ReportComment.canvas_user_id, ReportComment.canvas_outcome_id, ReportComment.text
     ).where(
-        ReportComment.platform_id == platform_id,
-        ReportComment.canvas_course_id == canvas_course_id,
+        ReportComment.in_course(platform_id, canvas_course_id),
         ReportComment.period == period,
     )
     if canvas_user_id is not None:

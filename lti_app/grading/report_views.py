@@ -29,7 +29,7 @@ from lti_app.models.key_columns import StudentTarget
 from lti_app.models.launch import LaunchSession
 from lti_app.pathways import observers
 from lti_app.policies.store import EffectivePolicy, effective_policy
-from lti_app.web.access import refuse, session_required
+from lti_app.web.access import refuse, refuse_not_synced, session_required
 
 bp = Blueprint("report", __name__, url_prefix="/s/<handle>/report")
 
@@ -136,12 +136,7 @@ def _context(
             section=section or None,
         )
     except course_mastery.CourseNotSynced:
-        return refuse(
-            409,
-            gettext("This course has not been synced from Canvas yet."),
-            gettext("Your teacher has to connect and sync the course first."),
-            tone="info",
-        )
+        return refuse_not_synced(gettext("Your teacher has to connect and sync the course first."))
     except (model.UnknownPeriod, model.UnknownStudent):
         return _not_found()
     return {

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
-from lti_app.models.key_columns import CourseRow, SyncedRow, TenantRow
+from lti_app.models.key_columns import CourseRow, SyncedRow, TenantRow, course_unique
 
 SYNC_QUEUED = "queued"
 SYNC_RUNNING = "running"
@@ -119,11 +119,7 @@ class CanvasCourse(CourseRow, Base):
     """A synced Canvas course of one tenant, with its mastery scale."""
 
     __tablename__ = "canvas_course"
-    __table_args__ = (
-        UniqueConstraint(
-            "platform_id", "canvas_course_id", name="uq_canvas_course_platform_course"
-        ),
-    )
+    __table_args__ = (course_unique("uq_canvas_course_platform_course"),)
 
     # "course_proficiency" (account-level mastery scales on) or "outcome_ratings" (off), as
     # read or inferred at the last sync (lti_app.sync.scale_source).
@@ -326,19 +322,8 @@ class CarrierAssignment(CourseRow, Base):
 
     __tablename__ = "carrier_assignment"
     __table_args__ = (
-        UniqueConstraint(
-            "platform_id",
-            "canvas_course_id",
-            "canvas_assignment_id",
-            name="uq_carrier_assignment_platform_course_assignment",
-        ),
-        UniqueConstraint(
-            "platform_id",
-            "canvas_course_id",
-            "kind",
-            "round",
-            name="uq_carrier_assignment_platform_course_kind_round",
-        ),
+        course_unique("uq_carrier_assignment_platform_course_assignment", "canvas_assignment_id"),
+        course_unique("uq_carrier_assignment_platform_course_kind_round", "kind", "round"),
     )
 
     kind: Mapped[str] = mapped_column(String(32))
@@ -386,8 +371,7 @@ def synced_course(db: Session, platform_id: int, canvas_course_id: str) -> Canva
     """The platform's course (tenant-scoped) if a sync has completed for it, else None."""
     course = db.scalars(
         select(CanvasCourse).where(
-            CanvasCourse.platform_id == platform_id,
-            CanvasCourse.canvas_course_id == canvas_course_id,
+            CanvasCourse.in_course(platform_id, canvas_course_id),
         )
     ).one_or_none()
     return course if course is not None and course.last_synced_at is not None else None

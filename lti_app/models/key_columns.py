@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, mapped_column
 
 # Mixin columns would otherwise come after the model's own: these keep every table's columns
@@ -29,6 +29,11 @@ class CourseRow(TenantRow):
     """A row about one Canvas course of the tenant."""
 
     canvas_course_id: Mapped[str] = mapped_column(String(64), sort_order=_COURSE)
+
+    @classmethod
+    def in_course(cls, platform_id: int, canvas_course_id: str) -> ColumnElement[bool]:
+        """The filter for the rows of one course of one platform (a query's tenant scope)."""
+        return and_(cls.platform_id == platform_id, cls.canvas_course_id == canvas_course_id)
 
 
 class StudentTarget(TypedDict):
@@ -54,6 +59,16 @@ class StudentTargetRow(CourseRow):
             canvas_user_id=self.canvas_user_id,
             canvas_outcome_id=self.canvas_outcome_id,
         )
+
+
+def course_unique(name: str, *columns: str) -> UniqueConstraint:
+    """At most one row of a course per value of ``columns`` (none: one row a course)."""
+    return UniqueConstraint("platform_id", "canvas_course_id", *columns, name=name)
+
+
+def student_target_unique(name: str, *columns: str) -> UniqueConstraint:
+    """At most one :class:`StudentTargetRow` per student and target per value of ``columns``."""
+    return course_unique(name, "canvas_user_id", "canvas_outcome_id", *columns)
 
 
 def course_student_index(name: str) -> Index:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
-from lti_app.models.key_columns import TenantRow
+from lti_app.models.key_columns import TenantRow, course_unique
 
 
 class ProficiencyScale(TenantRow, Base):
@@ -64,9 +64,7 @@ class MasteryPolicy(TenantRow, Base):
 
     __tablename__ = "mastery_policy"
     __table_args__ = (
-        UniqueConstraint(
-            "platform_id", "canvas_course_id", name="uq_mastery_policy_platform_course"
-        ),
+        course_unique("uq_mastery_policy_platform_course"),
         # NULLs are distinct in unique constraints: this index makes the district default
         # (canvas_course_id IS NULL) unique per platform on both SQLite and PostgreSQL.
         Index(

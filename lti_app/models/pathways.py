@@ -31,6 +31,8 @@ from lti_app.models.key_columns import (
     StudentTargetRow,
     TenantRow,
     course_student_index,
+    course_unique,
+    student_target_unique,
 )
 
 
@@ -58,13 +60,7 @@ class PathwayMenuItem(CourseRow, Base):
 
     __tablename__ = "pathway_menu_item"
     __table_args__ = (
-        UniqueConstraint(
-            "platform_id",
-            "canvas_course_id",
-            "canvas_outcome_id",
-            "kind",
-            name="uq_pathway_menu_item_target_kind",
-        ),
+        course_unique("uq_pathway_menu_item_target_kind", "canvas_outcome_id", "kind"),
     )
 
     canvas_outcome_id: Mapped[str] = mapped_column(String(64))
@@ -90,14 +86,7 @@ class Demonstration(StudentTargetRow, Base):
         # At most one open demonstration per student and target, even for two requests at
         # once (a double click): ``open_slot`` is 1 while open and NULL once closed, and NULLs
         # never collide in a unique constraint (SQLite and PostgreSQL alike).
-        UniqueConstraint(
-            "platform_id",
-            "canvas_course_id",
-            "canvas_user_id",
-            "canvas_outcome_id",
-            "open_slot",
-            name="uq_demonstration_one_open_per_target",
-        ),
+        student_target_unique("uq_demonstration_one_open_per_target", "open_slot"),
     )
 
     # The menu item may be edited or removed later: kind and title are kept as chosen.

@@ -10,26 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text, UniqueConstraint
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
-from lti_app.models.key_columns import StudentTargetRow
+from lti_app.models.key_columns import StudentTargetRow, student_target_unique
 
 
 class ReportComment(StudentTargetRow, Base):
     __tablename__ = "report_comment"
-    __table_args__ = (
-        UniqueConstraint(
-            "platform_id",
-            "canvas_course_id",
-            "canvas_user_id",
-            "canvas_outcome_id",
-            "period",
-            name="uq_report_comment_student_target_period",
-        ),
-    )
+    __table_args__ = (student_target_unique("uq_report_comment_student_target_period", "period"),)
 
     period: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
-from lti_app.models.key_columns import StudentTargetRow
+from lti_app.models.key_columns import StudentTargetRow, student_target_unique
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -31,15 +31,7 @@ class WritebackItem(StudentTargetRow, Base):
     __table_args__ = (
         UniqueConstraint("platform_id", "idempotency_key", name="uq_writeback_item_key"),
         # One result per student, target and carrier round: the round is Canvas's result slot.
-        UniqueConstraint(
-            "platform_id",
-            "canvas_course_id",
-            "canvas_user_id",
-            "canvas_outcome_id",
-            "kind",
-            "round",
-            name="uq_writeback_item_slot",
-        ),
+        student_target_unique("uq_writeback_item_slot", "kind", "round"),
         Index("ix_writeback_item_due", "status", "next_attempt_at"),
         Index("ix_writeback_item_course", "platform_id", "canvas_course_id", "status"),
     )

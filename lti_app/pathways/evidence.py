@@ -106,8 +106,7 @@ def clear_override(db: Session, actor: CourseContext, override_id: int) -> Maste
     row = db.scalars(
         select(MasteryOverride).where(
             MasteryOverride.id == override_id,
-            MasteryOverride.platform_id == actor.platform_id,
-            MasteryOverride.canvas_course_id == actor.canvas_course_id,
+            MasteryOverride.in_course(actor.platform_id, actor.canvas_course_id),
         )
     ).one_or_none()
     if row is None:

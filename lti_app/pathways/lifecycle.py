@@ -29,8 +29,7 @@ def _load(
 ) -> Demonstration:
     query = select(Demonstration).where(
         Demonstration.id == demonstration_id,
-        Demonstration.platform_id == actor.platform_id,
-        Demonstration.canvas_course_id == actor.canvas_course_id,
+        Demonstration.in_course(actor.platform_id, actor.canvas_course_id),
     )
     if not actor.is_teacher:
         query = query.where(Demonstration.canvas_user_id == actor.canvas_user_id)
@@ -105,8 +104,7 @@ def _attempts_used(db: Session, actor: CourseContext, canvas_outcome_id: str, ki
     return (
         db.scalar(
             select(func.count(Demonstration.id)).where(
-                Demonstration.platform_id == actor.platform_id,
-                Demonstration.canvas_course_id == actor.canvas_course_id,
+                Demonstration.in_course(actor.platform_id, actor.canvas_course_id),
                 Demonstration.canvas_user_id == actor.canvas_user_id,
                 Demonstration.canvas_outcome_id == canvas_outcome_id,
                 Demonstration.kind == kind,
@@ -123,8 +121,7 @@ def _open_demonstration(
     open_states = [s.value for s in State if rules.is_open(s)]
     return db.scalars(
         select(Demonstration).where(
-            Demonstration.platform_id == actor.platform_id,
-            Demonstration.canvas_course_id == actor.canvas_course_id,
+            Demonstration.in_course(actor.platform_id, actor.canvas_course_id),
             Demonstration.canvas_user_id == canvas_user_id,
             Demonstration.canvas_outcome_id == canvas_outcome_id,
             Demonstration.state.in_(open_states),

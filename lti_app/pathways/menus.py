@@ -52,8 +52,7 @@ def _saved_menu(db: Session, actor: CourseContext, canvas_outcome_id: str) -> li
         db.scalars(
             select(PathwayMenuItem)
             .where(
-                PathwayMenuItem.platform_id == actor.platform_id,
-                PathwayMenuItem.canvas_course_id == actor.canvas_course_id,
+                PathwayMenuItem.in_course(actor.platform_id, actor.canvas_course_id),
                 PathwayMenuItem.canvas_outcome_id == canvas_outcome_id,
             )
             .order_by(PathwayMenuItem.position, PathwayMenuItem.id)

@@ -80,8 +80,7 @@ def review_queue(db: Session, actor: CourseContext) -> ReviewQueue:
         i.id: i.due_at
         for i in db.scalars(
             select(PathwayMenuItem).where(
-                PathwayMenuItem.platform_id == actor.platform_id,
-                PathwayMenuItem.canvas_course_id == actor.canvas_course_id,
+                PathwayMenuItem.in_course(actor.platform_id, actor.canvas_course_id),
                 PathwayMenuItem.due_at.is_not(None),
             )
         )
@@ -90,8 +89,7 @@ def review_queue(db: Session, actor: CourseContext) -> ReviewQueue:
     rows = db.scalars(
         select(Demonstration)
         .where(
-            Demonstration.platform_id == actor.platform_id,
-            Demonstration.canvas_course_id == actor.canvas_course_id,
+            Demonstration.in_course(actor.platform_id, actor.canvas_course_id),
             Demonstration.state.in_(list(_QUEUE_STATES)),
         )
         .order_by(Demonstration.updated_at, Demonstration.id)
@@ -113,8 +111,7 @@ def queue_counts(db: Session, platform_id: int, canvas_course_id: str) -> dict[s
     rows = db.execute(
         select(Demonstration.state, func.count(Demonstration.id))
         .where(
-            Demonstration.platform_id == platform_id,
-            Demonstration.canvas_course_id == canvas_course_id,
+            Demonstration.in_course(platform_id, canvas_course_id),
             Demonstration.state.in_(list(_QUEUE_STATES)),
         )
         .group_by(Demonstration.state)
@@ -150,8 +147,7 @@ def choice_analytics(db: Session, actor: CourseContext) -> list[TargetChoices]:
     kind_titles = {k.kind: k.title for k in library(db, actor.platform_id)}
     demos = db.scalars(
         select(Demonstration).where(
-            Demonstration.platform_id == actor.platform_id,
-            Demonstration.canvas_course_id == actor.canvas_course_id,
+            Demonstration.in_course(actor.platform_id, actor.canvas_course_id),
             Demonstration.state != State.WITHDRAWN.value,
         )
     ).all()

@@ -41,8 +41,7 @@ def student_view(db: Session, actor: CourseContext) -> list[StudentTarget]:
     mine = db.scalars(
         select(Demonstration)
         .where(
-            Demonstration.platform_id == actor.platform_id,
-            Demonstration.canvas_course_id == actor.canvas_course_id,
+            Demonstration.in_course(actor.platform_id, actor.canvas_course_id),
             Demonstration.canvas_user_id == actor.canvas_user_id,
         )
         .order_by(Demonstration.id.desc())
@@ -55,8 +54,7 @@ def student_view(db: Session, actor: CourseContext) -> list[StudentTarget]:
     for item in db.scalars(
         select(PathwayMenuItem)
         .where(
-            PathwayMenuItem.platform_id == actor.platform_id,
-            PathwayMenuItem.canvas_course_id == actor.canvas_course_id,
+            PathwayMenuItem.in_course(actor.platform_id, actor.canvas_course_id),
         )
         .order_by(PathwayMenuItem.position, PathwayMenuItem.id)
     ):

@@ -32,7 +32,7 @@ from lti_app.policies.store import (
     save_scale,
     set_policy,
 )
-from lti_app.web.access import refuse, session_required
+from lti_app.web.access import refuse, refuse_not_synced, session_required
 
 bp = Blueprint("mastery", __name__, url_prefix="/s/<handle>")
 
@@ -249,12 +249,7 @@ def export(row: LaunchSession, fmt: str) -> Response:
     try:
         data = course_mastery.load(db, platform_id, row.canvas_course_id)
     except course_mastery.CourseNotSynced:
-        return refuse(
-            409,
-            gettext("This course has not been synced from Canvas yet."),
-            gettext("Sync the course first, then download the export."),
-            tone="info",
-        )
+        return refuse_not_synced(gettext("Sync the course first, then download the export."))
     name = f"mastery-course-{row.canvas_course_id}"
     section = request.args.get("section", "")
     if section:

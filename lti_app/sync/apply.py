@@ -74,8 +74,7 @@ def carrier_assignment_ids(db: Session, platform_id: int, canvas_course_id: str)
         assignment_id
         for assignment_id in db.scalars(
             select(CarrierAssignment.canvas_assignment_id).where(
-                CarrierAssignment.platform_id == platform_id,
-                CarrierAssignment.canvas_course_id == canvas_course_id,
+                CarrierAssignment.in_course(platform_id, canvas_course_id),
             )
         )
         if assignment_id is not None
@@ -138,8 +137,7 @@ def apply_snapshot(
     course = db.scalar(
         select(CanvasCourse)
         .where(
-            CanvasCourse.platform_id == platform_id,
-            CanvasCourse.canvas_course_id == snapshot.canvas_course_id,
+            CanvasCourse.in_course(platform_id, snapshot.canvas_course_id),
         )
         # Two syncs of one course never interleave their writes (PostgreSQL; SQLite has one
         # writer anyway).

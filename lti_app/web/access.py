@@ -23,6 +23,12 @@ def refuse(status: int, title: str, advice: str, tone: str = "error") -> Respons
     return Response(html, status=status, mimetype="text/html")
 
 
+def refuse_not_synced(advice: str) -> Response:
+    """The page reads the synced course, and the course has no sync yet (409, said as
+    information: nothing is wrong, the teacher's sync comes first)."""
+    return refuse(409, _l("This course has not been synced from Canvas yet."), advice, tone="info")
+
+
 def session_required(
     *, admin: bool = False, unless: Callable[[LaunchSession], Response | None] | None = None
 ) -> Callable[[Callable[..., Response]], Any]:

@@ -36,8 +36,9 @@ def _zone() -> ZoneInfo:
                 name = known_zone(
                     db.scalar(
                         select(CanvasCourse.time_zone).where(
-                            CanvasCourse.platform_id == session.deployment.platform_id,
-                            CanvasCourse.canvas_course_id == session.canvas_course_id,
+                            CanvasCourse.in_course(
+                                session.deployment.platform_id, session.canvas_course_id
+                            ),
                         )
                     )
                 )

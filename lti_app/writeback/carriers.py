@@ -436,8 +436,7 @@ class CarrierKeeper:
     def _row(self, kind: str, round_: int) -> tuple[int, bool]:
         """The carrier's row, created (committed) before Canvas is asked for anything."""
         query = select(CarrierAssignment.id).where(
-            CarrierAssignment.platform_id == self.platform_id,
-            CarrierAssignment.canvas_course_id == self.course_id,
+            CarrierAssignment.in_course(self.platform_id, self.course_id),
             CarrierAssignment.kind == kind,
             CarrierAssignment.round == round_,
         )

@@ -77,8 +77,7 @@ def register(app: Flask) -> None:
             due = set(
                 db.scalars(
                     select(WritebackItem.id).where(
-                        WritebackItem.platform_id == platform_id,
-                        WritebackItem.canvas_course_id == course_id,
+                        WritebackItem.in_course(platform_id, course_id),
                         WritebackItem.status == PENDING,
                         WritebackItem.next_attempt_at <= datetime.now(UTC),
                     )

@@ -104,8 +104,7 @@ class Ledger:
                     WritebackItem.carrier_id,
                     WritebackItem.written_at,
                 ).where(
-                    WritebackItem.platform_id == self.platform_id,
-                    WritebackItem.canvas_course_id == self.course_id,
+                    WritebackItem.in_course(self.platform_id, self.course_id),
                     WritebackItem.canvas_user_id.in_(users),
                     WritebackItem.carrier_id.is_not(None),
                     WritebackItem.written_at.is_not(None),
@@ -118,8 +117,7 @@ class Ledger:
             found = db.scalars(
                 select(WritebackItem.canvas_user_id)
                 .where(
-                    WritebackItem.platform_id == self.platform_id,
-                    WritebackItem.canvas_course_id == self.course_id,
+                    WritebackItem.in_course(self.platform_id, self.course_id),
                     WritebackItem.canvas_user_id.in_(users),
                     WritebackItem.written_at.is_not(None),
                 )
@@ -141,8 +139,7 @@ class Ledger:
                         func.min(WritebackItem.id),
                     )
                     .where(
-                        WritebackItem.platform_id == self.platform_id,
-                        WritebackItem.canvas_course_id == self.course_id,
+                        WritebackItem.in_course(self.platform_id, self.course_id),
                         WritebackItem.status == PENDING,
                         WritebackItem.next_attempt_at > now,
                     )
@@ -152,8 +149,7 @@ class Ledger:
             found = db.scalars(
                 select(WritebackItem)
                 .where(
-                    WritebackItem.platform_id == self.platform_id,
-                    WritebackItem.canvas_course_id == self.course_id,
+                    WritebackItem.in_course(self.platform_id, self.course_id),
                     WritebackItem.status == PENDING,
                     WritebackItem.next_attempt_at <= now,
                 )
@@ -214,8 +210,7 @@ class Ledger:
                     CarrierAssignment.round,
                     CarrierAssignment.canvas_assignment_id,
                 ).where(
-                    CarrierAssignment.platform_id == self.platform_id,
-                    CarrierAssignment.canvas_course_id == self.course_id,
+                    CarrierAssignment.in_course(self.platform_id, self.course_id),
                     CarrierAssignment.kind == KIND_DEMONSTRATION,
                 )
             ).all()

@@ -139,8 +139,7 @@ def enqueue_results(
                 func.max(WritebackItem.round),
             )
             .where(
-                WritebackItem.platform_id == platform_id,
-                WritebackItem.canvas_course_id == course_id,
+                WritebackItem.in_course(platform_id, course_id),
                 WritebackItem.canvas_user_id.in_(users[at : at + _CHUNK]),
                 WritebackItem.kind == KIND_DEMONSTRATION,
             )
@@ -200,8 +199,7 @@ def retry(
     query = (
         update(WritebackItem)
         .where(
-            WritebackItem.platform_id == platform_id,
-            WritebackItem.canvas_course_id == canvas_course_id,
+            WritebackItem.in_course(platform_id, canvas_course_id),
             WritebackItem.status == FAILED,
         )
         .values(status=PENDING, attempts=0, next_attempt_at=_now(), last_error=None)
@@ -239,17 +237,14 @@ class CourseStatus:
 
 
 def course_status(db: Session, platform_id: int, canvas_course_id: str) -> CourseStatus:
-    scope = (
-        WritebackItem.platform_id == platform_id,
-        WritebackItem.canvas_course_id == canvas_course_id,
-    )
+    scope = WritebackItem.in_course(platform_id, canvas_course_id)
     counts = dict(
         db.execute(
-            select(WritebackItem.status, func.count()).where(*scope).group_by(WritebackItem.status)
+            select(WritebackItem.status, func.count()).where(scope).group_by(WritebackItem.status)
         ).all()
     )
     oldest = db.scalar(
-        select(func.min(WritebackItem.created_at)).where(*scope, WritebackItem.status == PENDING)
+        select(func.min(WritebackItem.created_at)).where(scope, WritebackItem.status == PENDING)
     )
     batch_total = batch_done = 0
     if oldest is not None:
@@ -259,7 +254,7 @@ def course_status(db: Session, platform_id: int, canvas_course_id: str) -> Cours
         batch_done = int(
             db.scalar(
                 select(func.count()).where(
-                    *scope, WritebackItem.status != PENDING, WritebackItem.updated_at >= oldest
+                    scope, WritebackItem.status != PENDING, WritebackItem.updated_at >= oldest
                 )
             )
             or 0
@@ -280,8 +275,7 @@ def course_items(db: Session, platform_id: int, canvas_course_id: str) -> list[W
         db.scalars(
             select(WritebackItem)
             .where(
-                WritebackItem.platform_id == platform_id,
-                WritebackItem.canvas_course_id == canvas_course_id,
+                WritebackItem.in_course(platform_id, canvas_course_id),
             )
             .order_by(WritebackItem.created_at.desc(), WritebackItem.id.desc())
         )
@@ -293,8 +287,7 @@ def carrier_repairs(db: Session, platform_id: int, canvas_course_id: str) -> lis
     rows = db.execute(
         select(CarrierAssignment.name, CarrierAssignment.repair_note)
         .where(
-            CarrierAssignment.platform_id == platform_id,
-            CarrierAssignment.canvas_course_id == canvas_course_id,
+            CarrierAssignment.in_course(platform_id, canvas_course_id),
             CarrierAssignment.repair_note.is_not(None),
         )
         .order_by(CarrierAssignment.round)

@@ -136,8 +136,7 @@ def retry_one(row: LaunchSession, item_id: int) -> Response:
     found = db.scalar(
         select(WritebackItem.id).where(
             WritebackItem.id == item_id,
-            WritebackItem.platform_id == actor.platform_id,
-            WritebackItem.canvas_course_id == actor.canvas_course_id,
+            WritebackItem.in_course(actor.platform_id, actor.canvas_course_id),
         )
     )
     if found is None:
