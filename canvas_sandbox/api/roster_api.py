@@ -23,6 +23,9 @@ from canvas_sandbox.state import Enrollment, Section, User
 
 bp = Blueprint("sandbox_roster", __name__, url_prefix="/api/v1")
 
+# The enrollment type filters: CoursesController#users takes enrollment_type[] as "student",
+# "teacher", "ta", "observer"; EnrollmentsApiController#index takes type[] as the class names
+# ("ObserverEnrollment", ...). Both read the same enrollments.
 _TYPES = {
     "student": "StudentEnrollment",
     "teacher": "TeacherEnrollment",
