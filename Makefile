@@ -49,8 +49,10 @@ demo: install
 worker: install
 	$(BIN)/celery -A lti_app.tasks.worker worker -B --loglevel=INFO
 
+# One worker per core, each test file on one worker (a file's module-scoped servers, databases
+# and Redis database stay its own); `.venv/bin/pytest path` alone runs serially.
 test: install browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -17,7 +17,7 @@ evidence.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -85,12 +85,17 @@ class CourseData:
 
 
 def tool_records(
-    db: Session, platform_id: int, canvas_course_id: str, canvas_user_id: str | None = None
+    db: Session,
+    platform_id: int,
+    canvas_course_id: str,
+    canvas_user_id: str | None = None,
+    pairs: Collection[tuple[str, str]] | None = None,
 ) -> dict[tuple[str, str], tuple[OwnRecord, ...]]:
-    """The tool's own evidence rows per (canvas_user_id, outcome id), for the whole course or
-    for one student, in one query: scored demonstrations, then observations, then the
-    overrides in force, each oldest first (the order :func:`tool_evidence` gives them). Equal
-    records make equal evidence, so they also tell whether a pair's evidence changed."""
+    """The tool's own evidence rows per (canvas_user_id, outcome id), for the whole course, for
+    one student or for some ``pairs``, in one query: scored demonstrations, then observations,
+    then the overrides in force, each oldest first (the order :func:`tool_evidence` gives
+    them). Equal records make equal evidence, so they also tell whether a pair's evidence
+    changed."""
     sources = (
         pathways_service.scored_rows(platform_id, canvas_course_id, canvas_user_id),
         observation_rows(platform_id, canvas_course_id, canvas_user_id),
@@ -113,8 +118,15 @@ def tool_records(
         both.c.at,
         both.c.reason,
     ).order_by(both.c.rank, both.c.at, both.c.id)
+    if pairs is not None:  # their students and targets here, the pairs themselves below
+        query = query.where(
+            both.c.canvas_user_id.in_(sorted({uid for uid, _ in pairs})),
+            both.c.canvas_outcome_id.in_(sorted({oid for _, oid in pairs})),
+        )
     out: dict[tuple[str, str], list[OwnRecord]] = defaultdict(list)
     for rank, row_id, uid, oid, level, at, reason in db.execute(query):
+        if pairs is not None and (uid, oid) not in pairs:
+            continue
         if level is not None and at is not None:  # left out by the query; the types allow it
             out[(uid, oid)].append((_KINDS[rank], row_id, level, at, reason))
     return {pair: tuple(records) for pair, records in out.items()}

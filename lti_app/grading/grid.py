@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from lti_app.grading import canvas_parity
+from lti_app.grading import canvas_parity, own_records
 from lti_app.grading.canvas_parity import bytewise, epoch_of, whole_second
-from lti_app.grading.course_mastery import course_row, tool_records
+from lti_app.grading.course_mastery import course_row
 from lti_app.mastery.calculation import (
     Basis,
     Evidence,
@@ -154,14 +154,15 @@ def grid(
 
     The Canvas side (roster, targets, every Canvas-only cell) is computed once per sync and
     policy (see :func:`_base_key`) and kept in a small per-process cache. The tool's own
-    evidence (demonstrations, observations, overrides) is read fresh on every request, in one
-    query; a pair's cell with it is kept beside the Canvas side together with the records it
-    was computed from, and computed again only when a fresh read finds them changed. So a
+    evidence (demonstrations, observations, overrides) is as fresh as a full read on every
+    request, re-reading only the pairs changed since (``own_records``); a pair's cell with it
+    is kept beside the Canvas side together with the records it was computed from, and
+    computed again only when the records it is given differ. So a
     teacher's override recomputes one cell, whichever process stored it, and no pair's cell is
     ever older than the records just read.
     """
     course = course_row(db, platform_id, canvas_course_id)
-    records = tool_records(db, platform_id, canvas_course_id)
+    records = own_records.course_records(db, platform_id, canvas_course_id)
     key = _base_key(db, course, scale, policy, mapping)
     with _GRID_LOCK:
         base = _GRID_CACHE.get(key)
@@ -243,6 +244,7 @@ _GRID_LOCK = threading.Lock()
 def clear_grid_cache() -> None:
     with _GRID_LOCK:
         _GRID_CACHE.clear()
+    own_records.forget_all()
 
 
 def _base_key(

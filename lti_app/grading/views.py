@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from statistics import fmean
 from typing import Any
+from urllib.parse import quote_plus
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
 from flask_babel import gettext, lazy_gettext
@@ -267,6 +268,29 @@ def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
     return rows
 
 
+def _record_cells(handle: str, groups: list[Group], section: str) -> Markup:
+    """The footer's "Record evidence on <target>" link per open target, worded and routed
+    once per page (40 targets: no url_for or gettext per cell)."""
+    placeholder = "__target__"
+    href = url_for("evidence.page", handle=handle, target=placeholder, section=section or None)
+    record = escape(gettext("Record"))
+    on_target = escape(gettext("evidence on %(target)s"))  # Markup: % escapes the target
+    html: list[str] = []
+    for group in groups:
+        if group.closed:
+            html.append('<td class="gsum"></td>')
+            continue
+        for t in group.targets:
+            link = escape(href.replace(placeholder, quote_plus(t.canvas_outcome_id)))
+            hidden = on_target % {"target": t.full}
+            html.append(
+                f'<td><a href="{link}">{record}<span class="visually-hidden"> {hidden}</span>'
+                "</a></td>"
+            )
+    # Safe: every piece of text in it was escaped above.
+    return Markup("".join(html))  # noqa: S704
+
+
 def _sort(rows: list[Row], how: str) -> None:
     # Students without a figure go last whichever way the figure is sorted.
     if how == "name":
@@ -341,6 +365,7 @@ def grid(row: LaunchSession) -> Response:
         closed=sorted(closed),
         toggle=toggle,
         rows=rows,
+        record_cells=_record_cells(row.id, groups, section),
         ntargets=len(data.targets),
         fmt=charts.fmt,
         method_name=_method_text(eff),

@@ -16,6 +16,8 @@ from lti_app.models.canvas import (
 )
 from lti_app.models.district import DistrictCell as DistrictCell
 from lti_app.models.district import DistrictLevel as DistrictLevel
+from lti_app.models.evidence_version import OwnEvidencePairVersion as OwnEvidencePairVersion
+from lti_app.models.evidence_version import OwnEvidenceVersion as OwnEvidenceVersion
 from lti_app.models.keys import ToolKey
 from lti_app.models.launch import LaunchSession, LtiUser, OidcLogin
 from lti_app.models.mastery import MasteryPolicy, ProficiencyScale, ProficiencyScaleVersion

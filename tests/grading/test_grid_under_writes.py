@@ -1,11 +1,13 @@
 """The grid's kept cells under a random stream of writes equal a computation without any cache.
 
-The grid keeps each pair's cell with the tool's own evidence records it was computed from
-(issue 20, part 2). Here demonstrations are scored and rescored, observations recorded and removed,
-overrides set and cleared, each committed through its own session exactly as another gunicorn
-process would (nothing in this process is told), and after every write the grid is read for
-several policies and compared, cell by cell, with the grid computed from an empty cache and with
-the export's levels. The times fall in the same few seconds as the Canvas results, so the order
+The grid keeps each pair's cell with the tool's own evidence records it was computed from, and
+the course's records themselves, re-reading only the pairs stamped since (issue 20, part 2).
+Here demonstrations are scored and rescored, observations recorded and removed, overrides set
+and cleared, each committed through its own session exactly as another gunicorn process would
+(nothing in this process is told), by INSERT, UPDATE and DELETE statements rather than the unit
+of work (stamped too, ``lti_app.models.evidence_version``); after every write the grid is read
+for several policies and compared, cell by cell, with the grid computed from empty caches and
+with the export's levels. The times fall in the same few seconds as the Canvas results, so the order
 of ties between Canvas's and the tool's evidence is exercised too.
 """
 
@@ -21,7 +23,7 @@ from flask import Flask
 from sqlalchemy import delete, insert, select, update
 
 from lti_app.db import session_scope
-from lti_app.grading import course_mastery
+from lti_app.grading import course_mastery, own_records
 from lti_app.grading import grid as grid_model
 from lti_app.mastery.calculation import Basis, Method, OverrideRule, Policy
 from lti_app.models.canvas import CanvasCourse, CourseRollup
@@ -196,6 +198,7 @@ def test_kept_cells_equal_a_fresh_computation_after_every_write(
                     kept = grid_model.grid(db, pid, COURSE, base.scale, policy, base.mapping, T0)
                     with monkeypatch.context() as m:
                         m.setattr(grid_model, "_GRID_CACHE", OrderedDict())
+                        m.setattr(own_records, "_KEPT", OrderedDict())  # a full read
                         fresh = grid_model.grid(
                             db, pid, COURSE, base.scale, policy, base.mapping, T0
                         )

@@ -1,0 +1,206 @@
+"""Which pairs' own evidence changed, and in what order: a version per course and, per
+(student, target), the course version of its last change.
+
+Every flush that adds, changes or deletes a demonstration, observation or override bumps its
+course's version and stamps each changed pair with it, in the writer's own transaction
+(session events on the unit of work and on INSERT, UPDATE and DELETE statements: no writer
+can forget it). The bump is an upsert of the
+course's one row, so it holds that row's lock until commit: versions are given out in commit
+order, and a reader that sees version V sees every pair stamped V or lower. The class grid
+uses it to re-read only the pairs changed since the version it last read
+(``grading.own_records``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Index, Integer, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
+
+from lti_app.db import Base
+from lti_app.models.key_columns import (
+    CourseRow,
+    StudentTargetRow,
+    course_unique,
+    student_target_unique,
+)
+from lti_app.models.observation import Observation
+from lti_app.models.pathways import Demonstration, MasteryOverride
+
+#: The tables whose rows are the tool's own evidence.
+EVIDENCE_MODELS = (Demonstration, Observation, MasteryOverride)
+
+_PENDING = "own_evidence_changed"
+"""``session.info`` key: the pairs a flush is about to write, collected before it."""
+_BUMPED = "own_evidence_bumped"
+"""``session.info`` key: the version each course got in the current transaction."""
+
+_STAMPS_PER_STATEMENT = 500  # 5 parameters a pair: well under SQLite's and psycopg's limits
+
+Course = tuple[int, str]
+Pair = tuple[str, str]
+
+
+class OwnEvidenceVersion(CourseRow, Base):
+    """One row a course: how many evidence-changing transactions it has had."""
+
+    __tablename__ = "own_evidence_version"
+    __table_args__ = (course_unique("uq_own_evidence_version_course"),)
+
+    version: Mapped[int] = mapped_column(Integer)
+
+
+class OwnEvidencePairVersion(StudentTargetRow, Base):
+    """One row a (student, target) whose evidence ever changed: the course version of its
+    last change."""
+
+    __tablename__ = "own_evidence_pair_version"
+    __table_args__ = (
+        student_target_unique("uq_own_evidence_pair_version"),
+        Index("ix_own_evidence_pair_version_since", "platform_id", "canvas_course_id", "version"),
+    )
+
+    version: Mapped[int] = mapped_column(Integer)
+
+
+def course_version(db: Session, platform_id: int, canvas_course_id: str) -> int:
+    """The course's evidence version (0: never changed since versions were kept)."""
+    found = db.scalar(
+        select(OwnEvidenceVersion.version).where(
+            OwnEvidenceVersion.in_course(platform_id, canvas_course_id)
+        )
+    )
+    return int(found or 0)
+
+
+def changed_since(db: Session, platform_id: int, canvas_course_id: str, version: int) -> set[Pair]:
+    """The pairs stamped after ``version``."""
+    rows = db.execute(
+        select(
+            OwnEvidencePairVersion.canvas_user_id, OwnEvidencePairVersion.canvas_outcome_id
+        ).where(
+            OwnEvidencePairVersion.in_course(platform_id, canvas_course_id),
+            OwnEvidencePairVersion.version > version,
+        )
+    )
+    return {(uid, oid) for uid, oid in rows}
+
+
+def _insert(db: Session, model: type[Base]) -> Any:
+    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
+@event.listens_for(Session, "before_flush")
+def _collect(db: Session, _context: Any, _instances: Any) -> None:
+    """Note the pairs this flush changes (their keys are still loaded before it)."""
+    changed: dict[Course, set[Pair]] = db.info.setdefault(_PENDING, defaultdict(set))
+    edited = [row for row in db.dirty if db.is_modified(row)]
+    for row in (*db.new, *edited, *db.deleted):
+        if isinstance(row, EVIDENCE_MODELS):
+            changed[(row.platform_id, row.canvas_course_id)].add(
+                (row.canvas_user_id, row.canvas_outcome_id)
+            )
+
+
+@event.listens_for(Session, "after_flush")
+def _stamp_flushed(db: Session, _context: Any) -> None:
+    stamp(db, db.info.pop(_PENDING, None) or {})
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(db: Session, transaction: Any) -> None:
+    """A transaction's versions are its own (and a rolled-back flush changed nothing)."""
+    if transaction.parent is None:
+        db.info.pop(_PENDING, None)
+        db.info.pop(_BUMPED, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _stamp_statement(state: ORMExecuteState) -> Any:
+    """An INSERT, UPDATE or DELETE statement on an evidence table (not the unit of work):
+    the rows it names or matches are stamped after it runs, in its transaction."""
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return None
+    mapper = state.bind_mapper
+    model = mapper.class_ if mapper is not None else None
+    if model not in EVIDENCE_MODELS:
+        return None
+    assert model is not None
+    keys = (
+        model.platform_id,
+        model.canvas_course_id,
+        model.canvas_user_id,
+        model.canvas_outcome_id,
+    )
+    changed: dict[Course, set[Pair]] = defaultdict(set)
+    statement: Any = state.statement
+    if state.is_insert:
+        given: Any = state.parameters
+        rows: list[Mapping[str, Any]] = [given] if isinstance(given, dict) else list(given or [])
+        if not rows:
+            rows = [dict(statement.compile().params)]
+        for row in rows:
+            try:
+                pid, course, uid, oid = (row[k.key] for k in keys)
+            except KeyError:
+                raise TypeError(
+                    f"An insert into {model.__tablename__} must give its key columns as "
+                    "parameters (one dict a row), so the pairs it changes are stamped."
+                ) from None
+            changed[(pid, course)].add((uid, oid))
+    else:
+        # The rows it will match, read first in the same transaction (a moved key column is
+        # not supported: no writer changes which student or target a row is about).
+        where = statement.whereclause
+        found = select(*keys) if where is None else select(*keys).where(where)
+        for pid, course, uid, oid in state.session.execute(found):
+            changed[(pid, course)].add((uid, oid))
+    result = state.invoke_statement()
+    stamp(state.session, changed)
+    return result
+
+
+def stamp(db: Session, changed: Mapping[Course, Iterable[Pair]]) -> None:
+    """Bump each changed course's version (once a transaction) and stamp its changed pairs
+    with it, courses in one order (two writers never wait on each other's courses crosswise)."""
+    bumped: dict[Course, int] = db.info.setdefault(_BUMPED, {})
+    for (platform_id, course_id), pairs in sorted(changed.items()):
+        version = bumped.get((platform_id, course_id))
+        if version is None:
+            bump = _insert(db, OwnEvidenceVersion).values(
+                platform_id=platform_id, canvas_course_id=course_id, version=1
+            )
+            bump = bump.on_conflict_do_update(
+                index_elements=["platform_id", "canvas_course_id"],
+                set_={"version": OwnEvidenceVersion.version + 1},
+            ).returning(OwnEvidenceVersion.version)
+            version = bumped[(platform_id, course_id)] = db.connection().execute(bump).scalar_one()
+        ordered = sorted(set(pairs))
+        for start in range(0, len(ordered), _STAMPS_PER_STATEMENT):
+            stamp = _insert(db, OwnEvidencePairVersion).values(
+                [
+                    {
+                        "platform_id": platform_id,
+                        "canvas_course_id": course_id,
+                        "canvas_user_id": uid,
+                        "canvas_outcome_id": oid,
+                        "version": version,
+                    }
+                    for uid, oid in ordered[start : start + _STAMPS_PER_STATEMENT]
+                ]
+            )
+            stamp = stamp.on_conflict_do_update(
+                index_elements=[
+                    "platform_id",
+                    "canvas_course_id",
+                    "canvas_user_id",
+                    "canvas_outcome_id",
+                ],
+                set_={"version": stamp.excluded.version},
+            )
+            db.connection().execute(stamp)
