@@ -16,6 +16,7 @@ from typing import Any
 
 from canvas_sandbox import outcomes as outcome_model
 from canvas_sandbox.state import (
+    Account,
     Assignment,
     Course,
     Enrollment,
@@ -687,3 +688,21 @@ DEFAULT_TERM = {"id": 1, "name": "Default Term", "start_at": None, "end_at": Non
 def course_with_term(data: JSON) -> JSON:
     """``include[]=term`` on the courses API (CoursesController: the Term model)."""
     return {**data, "term": dict(DEFAULT_TERM)}
+
+
+def account_json(account: Account, root_account_id: int) -> JSON:
+    """Api::V1::Account#account_json without includes: what ``include[]=account`` on the
+    courses API nests as ``account`` (Api::V1::Course#course_json, for any reader of the
+    course)."""
+    return {
+        "id": account.id,
+        "name": account.name,
+        "parent_account_id": account.parent_account_id,
+        "root_account_id": None if account.id == root_account_id else root_account_id,
+        "workflow_state": "active",
+        "uuid": account.lti_guid or f"sandbox-account-{account.id}",
+        "default_storage_quota_mb": 500,
+        "default_user_storage_quota_mb": 50,
+        "default_group_storage_quota_mb": 50,
+        "default_time_zone": "America/Los_Angeles",
+    }

@@ -79,6 +79,7 @@ def write_course(
     name: str | None = None,
     account_id: str | None = None,
     term: tuple[str, str] | None = None,
+    account_name: str | None = None,
 ) -> None:
     """One course as a completed sync leaves it (sections by id -> name; observers as
     (observer id, student id) links; term: id, name)."""
@@ -91,6 +92,7 @@ def write_course(
             last_synced_at=synced_at,
             name=name,
             account_id=account_id,
+            account_name=account_name,
             term_id=term[0] if term else None,
             term_name=term[1] if term else None,
         )

@@ -61,8 +61,11 @@ def course_show(course_ref: str) -> Response:
     require_course_member(course)
     root = om.root_account(state(), course.account_id).id
     data = ser.course_json(course, root)
-    if "term" in (arg_list("include") or []):
+    includes = arg_list("include") or []
+    if "term" in includes:
         data = ser.course_with_term(data)
+    if "account" in includes:
+        data["account"] = ser.account_json(state().accounts[course.account_id], root)
     return as_json(data)
 
 

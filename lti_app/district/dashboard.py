@@ -270,6 +270,21 @@ def terms(db: Session, platform_id: int) -> list[tuple[str, str]]:
     return sorted(((str(t), str(n or t)) for t, n in rows), key=lambda x: x[1].casefold())
 
 
+def school_names(db: Session, platform_id: int) -> dict[str, str]:
+    """Each school's (sub-account's) name as Canvas gave it with its courses (a course synced
+    before names were read has none: its school is named by its id)."""
+    rows = db.execute(
+        select(CanvasCourse.account_id, func.max(CanvasCourse.account_name))
+        .where(
+            CanvasCourse.platform_id == platform_id,
+            CanvasCourse.account_id.is_not(None),
+            CanvasCourse.account_name.is_not(None),
+        )
+        .group_by(CanvasCourse.account_id)
+    ).all()
+    return {str(account): str(name) for account, name in rows if name}
+
+
 def school_known(db: Session, platform_id: int, account_id: str) -> bool:
     return (
         db.scalar(

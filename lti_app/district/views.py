@@ -105,8 +105,11 @@ def _term(platform_id: int) -> tuple[str | None, list[tuple[str, str]]]:
     return chosen, terms
 
 
-def school_name(account_id: str) -> str:
-    return str(_("School (Canvas sub-account %(id)s)", id=account_id))
+def school_name(platform_id: int, account_id: str, names: dict[str, str] | None = None) -> str:
+    """The school's name in Canvas, or its sub-account id where no sync has read the name."""
+    if names is None:
+        names = dash.school_names(get_session(), platform_id)
+    return names.get(account_id) or str(_("School (Canvas sub-account %(id)s)", id=account_id))
 
 
 def _page(template: str, row: LaunchSession, scale: Scale, **ctx: Any) -> Response:
@@ -173,8 +176,10 @@ def district(row: LaunchSession) -> Response:
     term, _terms = _term(platform_id)
     scope = dash.Scope(term_id=term)
     groups = dash.group_rows(get_session(), platform_id, scope, "account")
+    names = dash.school_names(get_session(), platform_id)
     for g in groups:
-        g.name = school_name(g.key)
+        g.name = school_name(platform_id, g.key, names)
+    groups.sort(key=lambda g: (g.name.casefold(), g.key))
     return _view(
         row,
         scope=scope,
@@ -198,7 +203,7 @@ def school(row: LaunchSession, account_id: str) -> Response:
     term, _terms = _term(platform_id)
     scope = dash.Scope(term_id=term, account_id=account_id)
     groups = dash.group_rows(get_session(), platform_id, scope, "course")
-    name = school_name(account_id)
+    name = school_name(platform_id, account_id)
     return _view(
         row,
         scope=scope,
@@ -248,7 +253,7 @@ def course(row: LaunchSession, course_id: str) -> Response:
     if school_id:
         crumbs.append(
             (
-                school_name(school_id),
+                school_name(platform_id, school_id),
                 url_for("district.school", handle=row.id, account_id=school_id, term=term),
             )
         )
@@ -291,7 +296,7 @@ def class_grid(row: LaunchSession, course_id: str) -> Response:
     if found.account_id:
         crumbs.append(
             (
-                school_name(found.account_id),
+                school_name(platform_id, found.account_id),
                 url_for("district.school", handle=row.id, account_id=found.account_id),
             )
         )

@@ -137,9 +137,11 @@ class CanvasCourse(CourseRow, Base):
     name: Mapped[str | None] = mapped_column(String(1024))
     # Canvas's course time zone (IANA name): times are shown in it when the user's is unknown.
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    # The (sub-)account the course belongs to (a school) and its enrollment term, as the
-    # courses API gives them (include[]=term); the district dashboard groups and filters by them.
+    # The (sub-)account the course belongs to (a school) with its name, and its enrollment
+    # term, as the courses API gives them (include[]=term, account); the district dashboard
+    # groups, names and filters by them.
     account_id: Mapped[str | None] = mapped_column(String(64))
+    account_name: Mapped[str | None] = mapped_column(String(255))
     term_id: Mapped[str | None] = mapped_column(String(64))
     term_name: Mapped[str | None] = mapped_column(String(255))
 

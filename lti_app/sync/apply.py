@@ -176,6 +176,7 @@ def apply_snapshot(
         course.time_zone = snapshot.course_time_zone
     for column, value in (
         ("account_id", snapshot.course_account_id),
+        ("account_name", snapshot.course_account_name),
         ("term_id", snapshot.course_term_id),
         ("term_name", snapshot.course_term_name),
     ):

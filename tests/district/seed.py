@@ -57,6 +57,7 @@ def seed_district(app: Flask, platform: FakePlatform) -> int:
         results=[Result("11", "812", "501", 4.0, at(1))],
         name="Science 7",
         account_id="3",
+        account_name="Lincoln Middle School",
         term=("1", "Fall 2026"),
     )
     with app.app_context(), session_scope(app) as db:

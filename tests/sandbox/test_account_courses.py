@@ -133,3 +133,22 @@ def test_a_course_names_its_account_and_with_include_term_its_term(
         f"/api/v1/courses/{school['taught']}?include[]=term", headers=teacher
     ).get_json()
     assert termed["term"] == {"id": 1, "name": "Default Term", "start_at": None, "end_at": None}
+    assert "account" not in termed
+
+
+def test_include_account_nests_the_courses_account_for_any_reader(
+    client: FlaskClient, state: SandboxState, ids: DemoIds, auth: Callable[[int], H]
+) -> None:
+    """``include[]=account`` (canvas-lms Api::V1::Course#course_json): the Account model of the
+    course's (sub-)account, for a teacher as for an admin: how the tool names a school."""
+    school = _school(state, ids)
+    got = client.get(
+        f"/api/v1/courses/{school['taught']}?include[]=term&include[]=account",
+        headers=auth(ids.teacher),
+    ).get_json()
+    account = got["account"]
+    assert account["id"] == school["school"] == got["account_id"]
+    assert account["name"] == state.accounts[school["school"]].name
+    assert account["parent_account_id"] == state.accounts[school["school"]].parent_account_id
+    assert account["root_account_id"] == got["root_account_id"]
+    assert account["workflow_state"] == "active" and "term" in got

@@ -110,6 +110,7 @@ class FakeCanvas:
     course_name: str = "Algebra I – Period 3"
     # The course's sub-account and term, as the courses API gives them with include[]=term.
     account_id: str | None = None
+    account_name: str | None = None
     term_id: str | None = None
     term_name: str | None = None
     # linked.alignments names per asset string (sent when include[]=alignments is asked for)
@@ -143,6 +144,7 @@ class FakeCanvas:
             "course_code": "",
             "root_account_id": "1",
             "account_id": self.account_id,
+            "account_name": self.account_name,
             "term_id": self.term_id,
             "term_name": self.term_name,
         }

@@ -103,6 +103,15 @@ def test_syncs_every_course_of_the_account_and_its_schools(
     assert f"[{len(courses)}/{len(courses)}] course " in result.output
     assert re.search(r"Done in [\d.]+s: \d+ synced, 0 failed, 0 not started", result.output)
     assert_all_synced(app, sb, courses)
+    with session_scope(app) as db:  # each course's school, named as Canvas names it
+        schools = {
+            (c.account_id, c.account_name)
+            for c in db.scalars(select(CanvasCourse))
+            if c.account_id != str(sb.ids.account)
+        }
+    assert schools == {
+        (str(a.id), a.name) for a in sb.state.accounts.values() if a.name == "Hillside Middle"
+    }
     # One pacing budget for the token: the courses synced side by side were never throttled.
     assert sb.stats()["throttled"] == 0
     assert "0 throttled." in result.output

@@ -701,16 +701,20 @@ class CanvasClient:
 
     def course(self, course_id: str) -> dict[str, object]:
         """The course with its term (``include[]=term``: the courses API's Term model, id and
-        name; ``account_id`` is the (sub-)account the course belongs to, docs/canvas.md §11.2)."""
+        name; ``account_id`` is the (sub-)account the course belongs to, docs/canvas.md §11.2)
+        and that account's name (``include[]=account``: Api::V1::Course#course_json nests the
+        Account model for any reader of the course, canvas-lms lib/api/v1/course.rb)."""
         data = self._get(
             f"/api/v1/courses/{course_id}",
-            {"include[]": ["term"]},
+            {"include[]": ["term", "account"]},
             scope="url:GET|/api/v1/courses/:id",
         )
         if not isinstance(data, Mapping) or "id" not in data:
             raise BadPayload("Canvas sent an unexpected course.")
         given = data.get("term")
         term: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        nested = data.get("account")
+        account: Mapping[str, Any] = nested if isinstance(nested, Mapping) else {}
         return {
             "id": str(data["id"]),
             "name": str(data.get("name") or ""),
@@ -720,6 +724,7 @@ class CanvasClient:
             "account_id": _opt_text_id(data.get("account_id")),
             "term_id": _opt_text_id(data.get("enrollment_term_id") or term.get("id")),
             "term_name": str(term.get("name") or "") or None,
+            "account_name": str(account.get("name") or "") or None,
         }
 
     def root_account_features(self, account_id: str) -> frozenset[str] | None:
