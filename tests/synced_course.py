@@ -80,6 +80,7 @@ def write_course(
     account_id: str | None = None,
     term: tuple[str, str] | None = None,
     account_name: str | None = None,
+    account_parent_id: str | None = None,
 ) -> None:
     """One course as a completed sync leaves it (sections by id -> name; observers as
     (observer id, student id) links; term: id, name)."""
@@ -93,6 +94,7 @@ def write_course(
             name=name,
             account_id=account_id,
             account_name=account_name,
+            account_parent_id=account_parent_id,
             term_id=term[0] if term else None,
             term_name=term[1] if term else None,
         )

@@ -265,6 +265,7 @@ def openid_configuration(
                 "$Canvas.root_account.id",
                 "$Canvas.course.sectionIds",
                 "$Canvas.user.loginId",
+                "$Canvas.user.isRootAccountAdmin",
                 "$Person.address.timezone",
             ],
             CANVAS + "account_name": account.name,

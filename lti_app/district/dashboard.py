@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from lti_app.models.canvas import (
@@ -35,6 +35,8 @@ class Scope:
     account_id: str | None = None
     course_pk: int | None = None
     section_id: str | None = None
+    schools: frozenset[str] | None = None
+    """A school admin's reach (:func:`schools_in_reach`); None: every school."""
 
     @property
     def whole_district(self) -> bool:
@@ -132,6 +134,8 @@ def _scoped(query: Any, platform_id: int, scope: Scope) -> Any:
         query = query.where(c.course_pk == scope.course_pk)
     if scope.section_id is not None:
         query = query.where(c.canvas_section_id == scope.section_id)
+    if scope.schools is not None:
+        query = query.where(c.account_id.in_(sorted(scope.schools)))
     return query
 
 
@@ -184,7 +188,8 @@ def _pair_lead(scope: Scope) -> Lead | None:
         return None
     if scope.course_pk is not None:
         return Lead.COURSE
-    if scope.account_id is not None:
+    if scope.account_id is not None or scope.schools is not None:
+        # A reach of several schools counts a student in two of them once in each.
         return Lead.SCHOOL_TERM if scope.term_id is not None else Lead.SCHOOL
     return Lead.TERM
 
@@ -283,6 +288,23 @@ def school_names(db: Session, platform_id: int) -> dict[str, str]:
         .group_by(CanvasCourse.account_id)
     ).all()
     return {str(account): str(name) for account, name in rows if name}
+
+
+def schools_in_reach(db: Session, platform_id: int, account_id: str) -> frozenset[str]:
+    """The schools an admin of the (sub-)account ``account_id`` sees: that account itself and
+    every account directly under it that has synced courses (a region's schools)."""
+    rows = db.scalars(
+        select(CanvasCourse.account_id)
+        .where(
+            CanvasCourse.platform_id == platform_id,
+            or_(
+                CanvasCourse.account_id == account_id,
+                CanvasCourse.account_parent_id == account_id,
+            ),
+        )
+        .distinct()
+    )
+    return frozenset(str(a) for a in rows if a)
 
 
 def school_known(db: Session, platform_id: int, account_id: str) -> bool:

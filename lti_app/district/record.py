@@ -16,7 +16,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from lti_app.district.aggregate import canvas_evidence, district_policy
-from lti_app.district.dashboard import account_targets
+from lti_app.district.dashboard import account_targets, schools_in_reach
 from lti_app.grading.course_mastery import tool_evidence
 from lti_app.grading.grid import level_index
 from lti_app.lti.roles import CourseRole
@@ -43,18 +43,18 @@ def _in_course(db: Session, platform_id: int, canvas_course_id: str, canvas_user
     )
 
 
-def _known(db: Session, platform_id: int, canvas_user_id: str) -> bool:
-    return bool(
-        db.scalar(
-            select(
-                exists().where(
-                    CanvasCourse.platform_id == platform_id,
-                    CourseStudent.course_pk == CanvasCourse.id,
-                    CourseStudent.canvas_user_id == canvas_user_id,
-                )
-            )
-        )
-    )
+def _known(
+    db: Session, platform_id: int, canvas_user_id: str, schools: frozenset[str] | None = None
+) -> bool:
+    """A student of a synced course of the tenant (of one of ``schools``, when given)."""
+    where = [
+        CanvasCourse.platform_id == platform_id,
+        CourseStudent.course_pk == CanvasCourse.id,
+        CourseStudent.canvas_user_id == canvas_user_id,
+    ]
+    if schools is not None:
+        where.append(CanvasCourse.account_id.in_(sorted(schools)))
+    return bool(db.scalar(select(exists().where(*where))))
 
 
 def may_view_record(db: Session, viewer: LaunchSession, canvas_user_id: str) -> bool:
@@ -62,7 +62,8 @@ def may_view_record(db: Session, viewer: LaunchSession, canvas_user_id: str) -> 
 
     * the learner themself;
     * an administrator (institution or system role in the launch) of the tenant, for a
-      learner the tenant has synced;
+      learner the tenant has synced, and a school (sub-account) admin only for a learner in a
+      course of their schools (``dashboard.schools_in_reach``);
     * a teacher or TA of the launched course, for a student in that course *now* (the last
       sync's roster), not a former one;
     * an observer (parent or guardian) of the learner in the launched course, as the course's
@@ -73,7 +74,10 @@ def may_view_record(db: Session, viewer: LaunchSession, canvas_user_id: str) -> 
     if viewer.canvas_user_id is not None and viewer.canvas_user_id == canvas_user_id:
         return True
     if viewer.is_admin:
-        return _known(db, platform_id, canvas_user_id)
+        if viewer.admin_account_id is None:
+            return _known(db, platform_id, canvas_user_id)
+        reach = schools_in_reach(db, platform_id, viewer.admin_account_id)
+        return _known(db, platform_id, canvas_user_id, reach)
     if CourseRole(viewer.course_role).is_teacher and viewer.canvas_course_id:
         return _in_course(db, platform_id, viewer.canvas_course_id, canvas_user_id)
     return observers.observes(db, viewer, canvas_user_id)

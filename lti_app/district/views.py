@@ -105,6 +105,26 @@ def _term(platform_id: int) -> tuple[str | None, list[tuple[str, str]]]:
     return chosen, terms
 
 
+def _reach(row: LaunchSession) -> frozenset[str] | None:
+    """The schools this admin sees (a school admin's launch account and those under it);
+    None: the whole district."""
+    if row.admin_account_id is None:
+        return None
+    return dash.schools_in_reach(get_session(), row.deployment.platform_id, row.admin_account_id)
+
+
+def _in_reach(row: LaunchSession, account_id: str | None) -> None:
+    """A school (or a course of a school) outside the admin's reach does not exist for them."""
+    reach = _reach(row)
+    if reach is not None and account_id not in reach:
+        abort(404)
+
+
+def _top_crumb(row: LaunchSession, term: str | None) -> tuple[str, str | None]:
+    label = _("District") if row.admin_account_id is None else _("Your schools")
+    return label, url_for("district.district", handle=row.id, term=term)
+
+
 def school_name(platform_id: int, account_id: str, names: dict[str, str] | None = None) -> str:
     """The school's name in Canvas, or its sub-account id where no sync has read the name."""
     if names is None:
@@ -174,7 +194,11 @@ def _view(
 def district(row: LaunchSession) -> Response:
     platform_id = row.deployment.platform_id
     term, _terms = _term(platform_id)
-    scope = dash.Scope(term_id=term)
+    reach = _reach(row)
+    if reach is not None and len(reach) == 1:  # a school's admin: their school is the top
+        (only,) = reach
+        return _school(row, only)
+    scope = dash.Scope(term_id=term, schools=reach)
     groups = dash.group_rows(get_session(), platform_id, scope, "account")
     names = dash.school_names(get_session(), platform_id)
     for g in groups:
@@ -183,8 +207,8 @@ def district(row: LaunchSession) -> Response:
     return _view(
         row,
         scope=scope,
-        title=_("The district"),
-        breadcrumbs=[(_("District"), None)],
+        title=_("The district") if reach is None else _("Your schools"),
+        breadcrumbs=[(_("District") if reach is None else _("Your schools"), None)],
         groups=groups,
         group_title=_("School"),
         group_heading=_("By school"),
@@ -197,9 +221,14 @@ def district(row: LaunchSession) -> Response:
 @bp.get("/district/school/<account_id>")
 @session_required(admin=True)
 def school(row: LaunchSession, account_id: str) -> Response:
-    platform_id = row.deployment.platform_id
-    if not dash.school_known(get_session(), platform_id, account_id):
+    if not dash.school_known(get_session(), row.deployment.platform_id, account_id):
         abort(404)
+    _in_reach(row, account_id)
+    return _school(row, account_id)
+
+
+def _school(row: LaunchSession, account_id: str) -> Response:
+    platform_id = row.deployment.platform_id
     term, _terms = _term(platform_id)
     scope = dash.Scope(term_id=term, account_id=account_id)
     groups = dash.group_rows(get_session(), platform_id, scope, "course")
@@ -209,7 +238,7 @@ def school(row: LaunchSession, account_id: str) -> Response:
         scope=scope,
         title=name,
         breadcrumbs=[
-            (_("District"), url_for("district.district", handle=row.id, term=term)),
+            _top_crumb(row, term),
             (name, None),
         ],
         groups=groups,
@@ -231,6 +260,7 @@ def _course(row: LaunchSession, course_id: str) -> Any:
     course = synced_course(get_session(), row.deployment.platform_id, course_id)
     if course is None:
         abort(404)
+    _in_reach(row, course.account_id)
     return course
 
 
@@ -247,9 +277,7 @@ def course(row: LaunchSession, course_id: str) -> Response:
             g.name = _("No section")
     name = found.name or _("course %(id)s", id=found.canvas_course_id)
     school_id = found.account_id or ""
-    crumbs: list[tuple[str, str | None]] = [
-        (_("District"), url_for("district.district", handle=row.id, term=term))
-    ]
+    crumbs: list[tuple[str, str | None]] = [_top_crumb(row, term)]
     if school_id:
         crumbs.append(
             (
@@ -290,9 +318,7 @@ def class_grid(row: LaunchSession, course_id: str) -> Response:
     if request.args.get("csv") == "grid":
         return _csv(table, f"class-grid-{found.canvas_course_id}")
     name = found.name or _("course %(id)s", id=found.canvas_course_id)
-    crumbs: list[tuple[str, str | None]] = [
-        (_("District"), url_for("district.district", handle=row.id))
-    ]
+    crumbs: list[tuple[str, str | None]] = [_top_crumb(row, None)]
     if found.account_id:
         crumbs.append(
             (

@@ -81,6 +81,17 @@ def mentor_scope(claims: dict[str, Any]) -> list[str] | None:
     return [v[:255] for v in value if isinstance(v, str) and v][:MENTOR_SCOPE_MAX]
 
 
+def admin_scope(is_admin: bool, custom: dict[str, Any]) -> str | None:
+    """The account an administrator's district pages keep to: the launch's account unless
+    Canvas says they are a root account admin ($Canvas.user.isRootAccountAdmin). A deployment
+    registered before these fields were asked for sends neither: whole district, as before."""
+    if not is_admin or str(custom.get("canvas_root_account_admin")).lower() == "true":
+        return None
+    if _substituted(custom.get("canvas_root_account_admin")) is None:
+        return None  # the field was not asked for (an older registration)
+    return _substituted(custom.get("canvas_account_id")) or ""
+
+
 def remember_lti_user(db: Session, platform_id: int, sub: str, canvas_user_id: str) -> None:
     """Record which Canvas user this LTI user id is (the latest launch wins)."""
     row = db.scalar(
@@ -139,6 +150,7 @@ def create(db: Session, deployment: Deployment, claims: dict[str, Any], ttl: int
         time_zone=known_zone(_substituted((custom or {}).get("canvas_user_time_zone"))),
         locale=supported(presentation.get("locale")),
         mentor_scope=mentor_scope(claims),
+        admin_account_id=admin_scope(launch_roles.is_admin, custom or {}),
         created_at=now,
         expires_at=now + timedelta(seconds=ttl),
     )

@@ -20,6 +20,10 @@ CUSTOM_FIELDS = {
     "canvas_roles": "$Canvas.membership.roles",
     # The user's own time zone: pages show times in it (else in the course's).
     "canvas_user_time_zone": "$Person.address.timezone",
+    # An administrator's reach on the district pages: a sub-account (school) admin sees the
+    # launch's account and the schools under it, a root account admin the whole district.
+    "canvas_account_id": "$Canvas.account.id",
+    "canvas_root_account_admin": "$Canvas.user.isRootAccountAdmin",
 }
 DEFAULT_ENABLED = "https://canvas.instructure.com/lti/course_navigation/default_enabled"
 # (placement, link text, launch query)

@@ -137,11 +137,12 @@ class CanvasCourse(CourseRow, Base):
     name: Mapped[str | None] = mapped_column(String(1024))
     # Canvas's course time zone (IANA name): times are shown in it when the user's is unknown.
     time_zone: Mapped[str | None] = mapped_column(String(64))
-    # The (sub-)account the course belongs to (a school) with its name, and its enrollment
-    # term, as the courses API gives them (include[]=term, account); the district dashboard
-    # groups, names and filters by them.
+    # The (sub-)account the course belongs to (a school) with its name and parent, and its
+    # enrollment term, as the courses API gives them (include[]=term, account); the district
+    # dashboard groups, names, filters and keeps a school admin to their schools by them.
     account_id: Mapped[str | None] = mapped_column(String(64))
     account_name: Mapped[str | None] = mapped_column(String(255))
+    account_parent_id: Mapped[str | None] = mapped_column(String(64))
     term_id: Mapped[str | None] = mapped_column(String(64))
     term_name: Mapped[str | None] = mapped_column(String(255))
 

@@ -55,6 +55,10 @@ class LaunchSession(Base):
     # An observer's launch: the LTI user ids in Canvas's role_scope_mentor claim (the students
     # observed in this course); None when the claim was absent (docs/canvas.md §7.10).
     mentor_scope: Mapped[list[str] | None] = mapped_column(JSON)
+    # An administrator's reach on the district pages: the Canvas (sub-)account a school
+    # admin's launch was in (they see it and the schools under it); None for a root account
+    # admin (the whole district) and for everyone else (``admin_scope``).
+    admin_account_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

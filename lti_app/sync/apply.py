@@ -177,6 +177,7 @@ def apply_snapshot(
     for column, value in (
         ("account_id", snapshot.course_account_id),
         ("account_name", snapshot.course_account_name),
+        ("account_parent_id", snapshot.course_account_parent_id),
         ("term_id", snapshot.course_term_id),
         ("term_name", snapshot.course_term_name),
     ):

@@ -454,6 +454,7 @@ def _fetch(
         course_time_zone=course_time_zone,
         course_account_id=_text(course.get("account_id")),
         course_account_name=_text(course.get("account_name")),
+        course_account_parent_id=_text(course.get("account_parent_id")),
         course_term_id=_text(course.get("term_id")),
         course_term_name=_text(course.get("term_name")),
         observers=observer_rows(observers_f.result(), students),

@@ -169,6 +169,7 @@ class CourseSnapshot:
     course_time_zone: str | None = None
     course_account_id: str | None = None
     course_account_name: str | None = None
+    course_account_parent_id: str | None = None
     course_term_id: str | None = None
     course_term_name: str | None = None
     rollups: dict[str, RollupRow] = field(default_factory=dict)

@@ -44,6 +44,7 @@ def seed_district(app: Flask, platform: FakePlatform) -> int:
         ],
         name="ELA 7",
         account_id="2",
+        account_parent_id="1",
         term=("1", "Fall 2026"),
     )
     write_course(
@@ -58,6 +59,7 @@ def seed_district(app: Flask, platform: FakePlatform) -> int:
         name="Science 7",
         account_id="3",
         account_name="Lincoln Middle School",
+        account_parent_id="1",
         term=("1", "Fall 2026"),
     )
     with app.app_context(), session_scope(app) as db:

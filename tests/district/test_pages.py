@@ -29,10 +29,15 @@ def seeded(app: Flask, platform: FakePlatform) -> Flask:
     return app
 
 
-def as_user(uid: str, course: str | None = "101") -> Any:
+def as_user(uid: str, course: str | None = "101", account: tuple[str, str] | None = None) -> Any:
+    """``account``: ($Canvas.account.id, $Canvas.user.isRootAccountAdmin) as Canvas
+    substitutes them (None: a registration that did not ask for them)."""
+
     def mutate(claims: dict[str, Any]) -> None:
         custom = claims["https://purl.imsglobal.org/spec/lti/claim/custom"]
         custom["canvas_user_id"] = uid
+        if account is not None:
+            custom["canvas_account_id"], custom["canvas_root_account_admin"] = account
         if course is None:  # account navigation: no course, no context
             del custom["canvas_course_id"]
             del claims["https://purl.imsglobal.org/spec/lti/claim/context"]
@@ -40,8 +45,14 @@ def as_user(uid: str, course: str | None = "101") -> Any:
     return mutate
 
 
-def session(browser: LtiBrowser, roles: list[str], uid: str, course: str | None = "101") -> str:
-    response = browser.launch(roles=roles, mutate=as_user(uid, course))
+def session(
+    browser: LtiBrowser,
+    roles: list[str],
+    uid: str,
+    course: str | None = "101",
+    account: tuple[str, str] | None = None,
+) -> str:
+    response = browser.launch(roles=roles, mutate=as_user(uid, course, account))
     page = response.get_data(as_text=True)
     assert response.status_code == 200, page
     handle: str = re.findall(r'action="/s/([A-Za-z0-9_-]+)/sign-out"', page)[0]
@@ -182,3 +193,49 @@ def test_the_teacher_drill_down_links_to_the_student_record(
     assert status == 200, page
     assert f'href="/s/{handle}/record/812"' in page
     assert "Ava Jones across all courses" in page
+
+
+def test_a_school_admin_sees_only_their_school_and_its_learners(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    """A sub-account (school) admin's launch: their school is the top of the dashboard, and
+    every other school, course, grid and learner is not found (issue 19)."""
+    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("3", "false"))
+    status, page = get(browser, f"/s/{handle}/district")
+    assert status == 200, page
+    assert "<h1>Lincoln Middle School</h1>" in page
+    targets, courses = tables(page)
+    assert [r[0] for r in courses[1:]] == ["Science 7"]
+    assert targets[1][-3:] == ["2", "50%", "0%"]  # Ava and Dee, not ELA 7's students
+    assert "ELA 7" not in page and "sub-account 2" not in page
+    assert get(browser, f"/s/{handle}/district/school/3")[0] == 200
+    assert get(browser, f"/s/{handle}/district/course/102/grid")[0] == 200
+    for elsewhere in ("/district/school/2", "/district/course/101", "/district/course/101/grid"):
+        assert get(browser, f"/s/{handle}{elsewhere}")[0] == 404, elsewhere
+    assert get(browser, f"/s/{handle}/record/815")[0] == 200  # in Science 7
+    assert get(browser, f"/s/{handle}/record/812")[0] == 200  # in both schools
+    assert get(browser, f"/s/{handle}/record/813")[0] == 404  # only in ELA 7
+
+
+def test_a_region_admin_sees_the_schools_under_their_account(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("1", "false"))
+    status, page = get(browser, f"/s/{handle}/district")
+    assert status == 200, page
+    assert "<h1>Your schools</h1>" in page
+    schools = tables(page)[1]
+    assert [r[0] for r in schools[1:]] == ["Lincoln Middle School", "School (Canvas sub-account 2)"]
+    # An admin of an account with no synced school under it sees no school at all.
+    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("77", "false"))
+    status, page = get(browser, f"/s/{handle}/district")
+    assert status == 200 and f"/s/{handle}/district/school/" not in page, page
+    assert get(browser, f"/s/{handle}/district/school/3")[0] == 404
+    assert get(browser, f"/s/{handle}/record/812")[0] == 404
+
+
+def test_a_root_account_admin_sees_the_whole_district(seeded: Flask, browser: LtiBrowser) -> None:
+    handle = session(browser, [ADMIN, SYSTEM_USER], "1", course=None, account=("3", "true"))
+    status, page = get(browser, f"/s/{handle}/district")
+    assert status == 200 and "<h1>The district</h1>" in page
+    assert get(browser, f"/s/{handle}/district/course/101/grid")[0] == 200

@@ -241,6 +241,8 @@ def test_post_registers_the_tool(app: Flask, canvas: FakeCanvas) -> None:
         "canvas_api_base": "$Canvas.api.baseUrl",
         "canvas_roles": "$Canvas.membership.roles",
         "canvas_user_time_zone": "$Person.address.timezone",
+        "canvas_account_id": "$Canvas.account.id",
+        "canvas_root_account_admin": "$Canvas.user.isRootAccountAdmin",
     }
     assert tool["https://canvas.instructure.com/lti/privacy_level"] == "public"
     assert {"sub", "iss", "name"} <= set(tool["claims"])

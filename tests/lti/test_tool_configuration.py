@@ -102,6 +102,8 @@ def test_custom_fields(config: dict[str, Any]) -> None:
     assert fields["canvas_api_base"] == "$Canvas.api.baseUrl"
     assert fields["canvas_roles"] == "$Canvas.membership.roles"
     assert fields["canvas_user_time_zone"] == "$Person.address.timezone"
+    assert fields["canvas_account_id"] == "$Canvas.account.id"
+    assert fields["canvas_root_account_admin"] == "$Canvas.user.isRootAccountAdmin"
     assert all(isinstance(v, str) and v.startswith("$") for v in fields.values())
 
 

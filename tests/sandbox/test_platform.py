@@ -363,6 +363,9 @@ def test_teacher_launch_claims_are_canvas_shaped(
         "canvas_api_base": BASE,
         "canvas_roles": "TeacherEnrollment",
         "canvas_user_time_zone": "America/Los_Angeles",
+        # The course's account; a teacher is no root account admin.
+        "canvas_account_id": str(course.account_id),
+        "canvas_root_account_admin": "false",
     }
     assert claims["https://www.instructure.com/placement"] == "course_navigation"
     assert claims[CLAIM + "tool_platform"] == {

@@ -725,6 +725,7 @@ class CanvasClient:
             "term_id": _opt_text_id(data.get("enrollment_term_id") or term.get("id")),
             "term_name": str(term.get("name") or "") or None,
             "account_name": str(account.get("name") or "") or None,
+            "account_parent_id": _opt_text_id(account.get("parent_account_id")),
         }
 
     def root_account_features(self, account_id: str) -> frozenset[str] | None:

@@ -1,5 +1,5 @@
-"""course account name: the name of the (sub-)account a course belongs to, so the district
-dashboard names each school as Canvas does
+"""course account name and parent, admin scope: the district dashboard names each school as
+Canvas does and keeps a school (sub-account) admin to their schools
 
 Revision ID: 0018
 Revises: 0017
@@ -20,8 +20,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("canvas_course") as batch:
         batch.add_column(sa.Column("account_name", sa.String(255), nullable=True))
+        batch.add_column(sa.Column("account_parent_id", sa.String(64), nullable=True))
+    with op.batch_alter_table("launch_session") as batch:
+        batch.add_column(sa.Column("admin_account_id", sa.String(64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("launch_session") as batch:
+        batch.drop_column("admin_account_id")
     with op.batch_alter_table("canvas_course") as batch:
+        batch.drop_column("account_parent_id")
         batch.drop_column("account_name")
