@@ -12,6 +12,7 @@ no session (a cookie-less browser loads it too) and is cached for good.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -203,69 +204,111 @@ def _canvas_shows(cell: GridCell | None) -> str:
     return f' <span class="canvas-shows">{canvas_shows_text(True, cell.canvas_shows)}</span>'
 
 
+ROWS_KEPT = 20_000
+_KEPT_ROWS: dict[tuple[Any, ...], tuple[tuple[GridCell | None, ...], Row]] = {}
+"""Rendered rows by student and page wording, with the cells they were rendered from."""
+
+
 def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
     """Each row's cells as one pre-rendered string (1,400 cells a page: f-strings, not Jinja).
 
-    Everything from Canvas (ids, labels) is escaped once, before it goes into a cell.
+    Everything from Canvas (ids, labels) is escaped once, before it goes into a cell. A row
+    is rendered again only when one of its cells is a different object: the grid keeps its
+    cells between requests (frozen values, replaced when they change), and the kept row holds
+    the cells it was rendered from, so an identical object means identical content.
     """
     cells = grid.cells
     labels = [str(escape(level.short_label)) for level in scale.levels]
     # Worded once per page, not per cell.
     no_evidence, too_little = escape(gettext("no evidence")), escape(gettext("too little evidence"))
     override_mark = _override_mark()
-    oids = {t.canvas_outcome_id: str(escape(t.canvas_outcome_id)) for t in grid.targets}
+    order = [t.canvas_outcome_id for g in groups for t in g.targets]
+    page = (
+        current_language(),
+        tuple(labels),
+        no_evidence,
+        too_little,
+        override_mark,
+        tuple(g.closed for g in groups),
+        tuple(order),
+    )
+    words = _Words(labels, no_evidence, too_little, override_mark)
     rows: list[Row] = []
     for s in grid.students:
         uid = s.canvas_user_id
-        href_base = f"grid/{escape(uid)}/"
-        html: list[str] = []
-        levels: list[float] = []
-        changes: list[float] = []
-        mastered = 0
-        for group in groups:
-            got = 0
-            for t in group.targets:
-                oid = t.canvas_outcome_id
-                cell = cells.get((uid, oid))
-                if cell is not None:
-                    if cell.level is not None:
-                        levels.append(cell.level)
-                    if cell.change is not None:
-                        changes.append(cell.change)
-                    got += cell.mastered
-                if group.closed:
-                    continue
-                href = href_base + oids[oid]
-                canvas = _canvas_shows(cell)
-                if cell is None or cell.level_index is None:
-                    empty = cell is None or cell.evidence_count == 0
-                    why = no_evidence if empty else too_little
-                    html.append(
-                        f'<td class="lvn"><a href="{href}"><span aria-hidden="true">&#8211;'
-                        f'</span><span class="visually-hidden">{why}</span></a>{canvas}</td>'
-                    )
-                else:
-                    i = cell.level_index
-                    mark = override_mark if cell.overridden else ""
-                    html.append(
-                        f'<td class="lv{i}"><a href="{href}">{cell.level:g} {labels[i]}{mark}'
-                        f"</a>{canvas}</td>"
-                    )
-            mastered += got
-            if group.closed:
-                of = escape(gettext("%(got)s of %(count)s", got=got, count=len(group.targets)))
-                html.append(f'<td class="gsum">{of}</td>')
-        rows.append(
-            Row(
-                s,
-                # Safe: every piece of text in it was escaped above.
-                Markup("".join(html)),  # noqa: S704
-                mastered,
-                fmean(levels) if levels else None,
-                fmean(changes) if changes else None,
-            )
-        )
+        now = tuple(cells.get((uid, oid)) for oid in order)
+        key = (grid.course.id, uid, page)
+        kept = _KEPT_ROWS.get(key)
+        if kept is not None and kept[1].student == s and all(map(operator.is_, kept[0], now)):
+            rows.append(kept[1])
+            continue
+        row = _row(s, groups, now, words)
+        if len(_KEPT_ROWS) >= ROWS_KEPT:
+            _KEPT_ROWS.clear()
+        _KEPT_ROWS[key] = (now, row)
+        rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class _Words:
+    labels: list[str]
+    no_evidence: str
+    too_little: str
+    override_mark: str
+
+
+def _row(
+    s: GridStudent, groups: list[Group], row_cells: tuple[GridCell | None, ...], words: _Words
+) -> Row:
+    """One student's row; ``row_cells`` in the groups' target order."""
+    href_base = f"grid/{escape(s.canvas_user_id)}/"
+    html: list[str] = []
+    levels: list[float] = []
+    changes: list[float] = []
+    mastered = 0
+    position = 0
+    for group in groups:
+        got = 0
+        for t in group.targets:
+            cell = row_cells[position]
+            position += 1
+            if cell is not None:
+                if cell.level is not None:
+                    levels.append(cell.level)
+                if cell.change is not None:
+                    changes.append(cell.change)
+                got += cell.mastered
+            if group.closed:
+                continue
+            href = href_base + str(escape(t.canvas_outcome_id))
+            canvas = _canvas_shows(cell)
+            if cell is None or cell.level_index is None:
+                empty = cell is None or cell.evidence_count == 0
+                why = words.no_evidence if empty else words.too_little
+                html.append(
+                    f'<td class="lvn"><a href="{href}"><span aria-hidden="true">&#8211;'
+                    f'</span><span class="visually-hidden">{why}</span></a>{canvas}</td>'
+                )
+            else:
+                i = cell.level_index
+                mark = words.override_mark if cell.overridden else ""
+                html.append(
+                    f'<td class="lv{i}"><a href="{href}">{cell.level:g} {words.labels[i]}{mark}'
+                    f"</a>{canvas}</td>"
+                )
+        mastered += got
+        if group.closed:
+            of = escape(gettext("%(got)s of %(count)s", got=got, count=len(group.targets)))
+            html.append(f'<td class="gsum">{of}</td>')
+    return Row(
+        s,
+        # Safe: every piece of text in it was escaped above.
+        Markup("".join(html)),  # noqa: S704
+        mastered,
+        fmean(levels) if levels else None,
+        fmean(changes) if changes else None,
+    )
 
 
 def _record_cells(handle: str, groups: list[Group], section: str) -> Markup:

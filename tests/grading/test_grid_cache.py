@@ -194,3 +194,38 @@ def test_accumulated_overrides_are_not_recomputed_on_every_read(
     final = cells(get(browser, f"/s/{handle}/grid")[1])
     assert own_computations == []
     assert final == {**after, ("813", "98"): "lvn "}
+
+
+def test_only_a_changed_students_row_is_rendered_again(
+    seeded: Flask, browser: LtiBrowser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are kept with the cell objects they were rendered from: after an override only
+    that student's row is rendered again; another language or folded group renders anew."""
+    from lti_app.grading import views as grid_views
+
+    rendered: list[str] = []
+    real: Callable[..., Any] = grid_views._row
+
+    def counting(student: Any, *args: Any) -> Any:
+        rendered.append(student.canvas_user_id)
+        return real(student, *args)
+
+    monkeypatch.setattr(grid_views, "_row", counting)
+    grid_views._KEPT_ROWS.clear()
+    handle, csrf = launch(browser, [INSTRUCTOR])
+    first = cells(get(browser, f"/s/{handle}/grid")[1])
+    assert sorted(rendered) == ["812", "813", "814"]
+    rendered.clear()
+    assert cells(get(browser, f"/s/{handle}/grid?sort=level_desc")[1]) == first
+    assert rendered == []
+    response = browser.client.post(
+        f"/s/{handle}/grid/814/98/override",
+        data={CSRF_FIELD: csrf, "action": "set", "level": "4", "reason": "Portfolio"},
+        base_url=TOOL_BASE,
+    )
+    assert response.status_code == 303
+    after = cells(get(browser, f"/s/{handle}/grid")[1])
+    assert rendered == ["814"] and after[("814", "98")].startswith("lv8 4 ")
+    rendered.clear()
+    get(browser, f"/s/{handle}/grid?closed=0")
+    assert sorted(rendered) == ["812", "813", "814"]
