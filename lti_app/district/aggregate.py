@@ -20,9 +20,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from flask import Flask
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from lti_app.db import session_scope
 from lti_app.grading.course_mastery import tool_evidence
 from lti_app.grading.grid import level_index
 from lti_app.mastery.calculation import Basis, Evidence
@@ -35,10 +37,12 @@ from lti_app.models.canvas import (
     canvas_id_key,
 )
 from lti_app.models.district import LEAD_KEYS, DistrictCell, DistrictLevel
+from lti_app.models.evidence_version import OwnEvidencePairVersion, OwnEvidenceVersion
 from lti_app.policies.store import EffectivePolicy, effective_policy
 
 ACCOUNT = "Account"
 CHUNK = 400  # students per pass (keeps IN lists well below parameter limits)
+COURSES_PER_PASS = 200  # courses whose evidence changed, per run of the periodic refresh
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,56 @@ def refresh_all(db: Session, platform_id: int, now: datetime | None = None) -> i
     )
     refresh_students(db, platform_id, users, now)
     return len(users)
+
+
+def refresh_changed_evidence(app: Flask) -> int:
+    """The students whose own evidence (demonstrations, observations, overrides) changed since
+    the aggregates last counted it, each course's in its own transaction (the periodic job
+    ``district.setup.TASK_EVIDENCE``: a teacher's override reaches the dashboard within a
+    minute, not at the next sync). Returns how many students were refreshed.
+
+    Each course's evidence version (``models.evidence_version``) is given out in commit order,
+    so every pair stamped up to the version read here is committed and read; the course's
+    ``district_version`` then moves up to it, never down (two runs at once redo work, no
+    harm)."""
+    with session_scope(app) as db:
+        pending = db.execute(
+            select(
+                OwnEvidenceVersion.id,
+                OwnEvidenceVersion.platform_id,
+                OwnEvidenceVersion.canvas_course_id,
+                OwnEvidenceVersion.version,
+                OwnEvidenceVersion.district_version,
+            )
+            .where(OwnEvidenceVersion.version > OwnEvidenceVersion.district_version)
+            .order_by(OwnEvidenceVersion.id)
+            .limit(COURSES_PER_PASS)
+        ).all()
+    refreshed = 0
+    for row_id, platform_id, course_id, version, counted in pending:
+        with session_scope(app) as db:
+            users = set(
+                db.scalars(
+                    select(OwnEvidencePairVersion.canvas_user_id)
+                    .where(
+                        OwnEvidencePairVersion.in_course(platform_id, course_id),
+                        OwnEvidencePairVersion.version > counted,
+                        OwnEvidencePairVersion.version <= version,
+                    )
+                    .distinct()
+                )
+            )
+            refresh_students(db, platform_id, users)
+            db.execute(
+                update(OwnEvidenceVersion)
+                .where(
+                    OwnEvidenceVersion.id == row_id,
+                    OwnEvidenceVersion.district_version < version,
+                )
+                .values(district_version=version)
+            )
+            refreshed += len(users)
+    return refreshed
 
 
 def refresh_students(

@@ -4,6 +4,8 @@ after-sync hook, so the sync never imports this layer), the pages, and
 
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -12,16 +14,38 @@ from sqlalchemy.orm import Session
 from lti_app.db import session_scope
 from lti_app.district import aggregate, views
 from lti_app.models.tenancy import Platform
-from lti_app.tasks import hooks
+from lti_app.tasks import hooks, jobs, timer
+
+log = logging.getLogger("lti_app.district")
+
+
+TASK_EVIDENCE = "mastery_pathways.district.refresh_changed_evidence"
+EVIDENCE_SECONDS = 60.0
+"""How often the aggregates take in the tool's own evidence changed since the last pass."""
 
 
 def refresh_after_sync(db: Session, platform_id: int, course_pk: int) -> None:
     aggregate.refresh_course(db, platform_id, course_pk)
 
 
+def _refresh_evidence(app: Flask) -> int:
+    count = aggregate.refresh_changed_evidence(app)
+    if count:
+        log.info("district_evidence_refreshed students=%s", count)
+    return count
+
+
 def init_app(app: Flask) -> None:
     hooks.on_course_synced(app, refresh_after_sync)
     app.register_blueprint(views.bp)
+    # A queued pass older than one interval is dropped: the next one does the same work.
+    jobs.register(
+        app,
+        jobs.Job(
+            TASK_EVIDENCE, _refresh_evidence, every=EVIDENCE_SECONDS, expires=EVIDENCE_SECONDS
+        ),
+    )
+    timer.run_from_first_request(app, TASK_EVIDENCE)
 
     @app.cli.group("district")
     def district_group() -> None:

@@ -28,10 +28,4 @@ def init_app(app: Flask) -> None:
     every = services.settings.prune_seconds
     # A queued prune older than one interval is dropped: the next one does the same work.
     jobs.register(app, jobs.Job(TASK_PRUNE, _run, every=every, expires=every))
-    if app.testing:
-        return
-
-    @app.before_request
-    def _start() -> None:
-        if app.extensions.get(timer.EXTENSION) is None:
-            timer.run_periodically(app, TASK_PRUNE)
+    timer.run_from_first_request(app, TASK_PRUNE)

@@ -46,12 +46,14 @@ Pair = tuple[str, str]
 
 
 class OwnEvidenceVersion(CourseRow, Base):
-    """One row a course: how many evidence-changing transactions it has had."""
+    """One row a course: how many evidence-changing transactions it has had, and up to which
+    of them the district aggregates count (``district.aggregate.refresh_changed_evidence``)."""
 
     __tablename__ = "own_evidence_version"
     __table_args__ = (course_unique("uq_own_evidence_version_course"),)
 
     version: Mapped[int] = mapped_column(Integer)
+    district_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OwnEvidencePairVersion(StudentTargetRow, Base):

@@ -77,3 +77,18 @@ def stop(app: Flask) -> None:
         timer.stop.set()
         timer._wake.set()
         timer.thread.join(timeout=5)
+
+
+def run_from_first_request(app: Flask, name: str) -> None:
+    """Run a registered periodic job on the app's timer from the app's first request on (a
+    CLI command or a test app starts no thread); under Celery, beat runs it instead. Each job
+    starts on its own: one already running does not stand for another."""
+    if app.testing:
+        return
+    started = threading.Event()
+
+    @app.before_request
+    def _start() -> None:
+        if not started.is_set():
+            started.set()
+            run_periodically(app, name)  # adding a job twice (two first requests) is harmless

@@ -1,5 +1,6 @@
 """own evidence versions: a version per course and the version of each pair's last change, so
-the class grid re-reads only the pairs a write changed
+the class grid re-reads only the pairs a write changed and the district aggregates refresh the
+students whose evidence changed
 
 Revision ID: 0017
 Revises: 0014
@@ -37,7 +38,11 @@ def _keyed(name: str, *columns: sa.Column[object], unique: tuple[str, ...]) -> N
 
 
 def upgrade() -> None:
-    _keyed("own_evidence_version", unique=("platform_id", "canvas_course_id"))
+    _keyed(
+        "own_evidence_version",
+        sa.Column("district_version", sa.Integer(), server_default="0", nullable=False),
+        unique=("platform_id", "canvas_course_id"),
+    )
     _keyed(
         "own_evidence_pair_version",
         sa.Column("canvas_user_id", sa.String(length=64), nullable=False),

@@ -3,6 +3,8 @@ student and account target across courses, refreshed by each re-sync, and per te
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 from sqlalchemy import select
 
@@ -208,3 +210,50 @@ def test_one_school_two_courses_and_two_sections_still_count_a_student_once(
         assert sections == {"45": (1, 2), "46": (2, 4)}
         in_course = dash.target_rows(db, platform_id, dash.Scope(course_pk=course_pk), LEVELS)
         assert [r.students for r in in_course] == [2, 2]
+
+
+def test_the_tools_own_evidence_reaches_the_aggregates_without_a_sync(
+    sync_app: Flask, platform_id: int
+) -> None:
+    """A teacher's override is stamped with its course's next evidence version; the periodic
+    refresh takes in exactly the students stamped since its last pass (issue 19)."""
+    from datetime import UTC, datetime
+
+    from lti_app.district.aggregate import refresh_changed_evidence
+    from lti_app.models.pathways import MasteryOverride
+
+    two_courses(sync_app, platform_id)
+    assert refresh_changed_evidence(sync_app) == 0  # nothing of the tool's own yet
+    with session_scope(sync_app) as db:
+        db.add(
+            MasteryOverride(
+                platform_id=platform_id,
+                canvas_course_id="12",
+                canvas_user_id="813",
+                canvas_outcome_id="502",
+                level=1.0,
+                reason="Reassessed in conference",
+                teacher_canvas_user_id="1",
+                created_at=datetime(2026, 11, 2, tzinfo=UTC),
+            )
+        )
+    with session_scope(sync_app) as db:
+        assert levels(db, platform_id).get(("813", "502")) == (None, False)  # not counted yet
+    assert refresh_changed_evidence(sync_app) == 1  # Alan alone
+    with session_scope(sync_app) as db:
+        assert levels(db, platform_id)[("813", "502")] == (1.0, False)
+        assert levels(db, platform_id)[("813", "501")] == (4.0, True)  # his other target kept
+    assert refresh_changed_evidence(sync_app) == 0  # counted: nothing more to do
+
+
+def test_the_evidence_refresh_is_on_celery_beat(sqlite_url: str, tmp_path: Path) -> None:
+    from lti_app.district.setup import TASK_EVIDENCE
+    from lti_app.tasks.celery_app import make_celery
+    from tests.conftest import close_app, make_app
+
+    app = make_app(sqlite_url, tmp_path, celery_broker_url="memory://")
+    try:
+        schedule = make_celery(app).conf.beat_schedule[TASK_EVIDENCE]
+        assert schedule == {"task": TASK_EVIDENCE, "schedule": 60.0, "options": {"expires": 60.0}}
+    finally:
+        close_app(app)
