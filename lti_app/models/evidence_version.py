@@ -101,7 +101,8 @@ def _insert(db: Session, model: type[Base]) -> Any:
 def _collect(db: Session, _context: Any, _instances: Any) -> None:
     """Note the pairs this flush changes (their keys are still loaded before it)."""
     changed: dict[Course, set[Pair]] = db.info.setdefault(_PENDING, defaultdict(set))
-    edited = [row for row in db.dirty if db.is_modified(row)]
+    # Only evidence rows are looked at (a sync flushes thousands of others).
+    edited = (r for r in db.dirty if isinstance(r, EVIDENCE_MODELS) and db.is_modified(r))
     for row in (*db.new, *edited, *db.deleted):
         if isinstance(row, EVIDENCE_MODELS):
             changed[(row.platform_id, row.canvas_course_id)].add(
