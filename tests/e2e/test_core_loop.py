@@ -7,31 +7,26 @@ student sees the new level and the feedback. axe-core checks every page on the w
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.e2e.browser_pages import chromium_page, synced_sandbox
 from tests.e2e.conftest import (
     BLOCK_THIRD_PARTY,
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
     block_all_cookies_for,
 )
 from tests.e2e.core_loop_flows import (
     SCREENSHOTS,
-    WIDE,
     check_page,
     open_in_frame,
     open_student_target,
     session_base,
-    sync_course,
     tool_frame,
 )
-from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
+from tests.e2e.sandbox_harness import SandboxStack
 from tests.e2e.test_sandbox_launch import open_account_tool, open_tool_tab, pick_user
 
 pytestmark = pytest.mark.timeout(90)
@@ -40,49 +35,13 @@ pytestmark = pytest.mark.timeout(90)
 @pytest.fixture(scope="module")
 def loop_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
     """The demo stack with the ELA course synced into the tool (as the teacher's sync does)."""
-    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("core-loop"))
-    try:
-        sync_course(stack, stack.ids.ela_course)
-        yield stack
-    finally:
-        stop()
-
-
-def _page(driver: Any, tmp: pytest.TempPathFactory, prefs: dict[str, Any]) -> Iterator[Any]:
-    user_data: Path = tmp.mktemp("core-loop-chromium")
-    (user_data / "Default").mkdir()
-    (user_data / "Default" / "Preferences").write_text(json.dumps(prefs))
-    context = driver.chromium.launch_persistent_context(
-        str(user_data),
-        executable_path="/usr/bin/chromium",
-        headless=True,
-        args=CHROMIUM_ARGS,
-        timeout=TIMEOUT_MS * 3,
-        viewport=WIDE,
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    context.set_default_navigation_timeout(TIMEOUT_MS)
-    errors: list[str] = []
-    page = context.new_page()
-    page.on(
-        "console",
-        lambda m: (
-            errors.append(m.text)
-            if m.type == "error" and "Content Security Policy" in m.text
-            else None
-        ),
-    )
-    page.csp_errors = errors
-    try:
-        yield page
-    finally:
-        context.close()
+    yield from synced_sandbox(tmp_path_factory, "core-loop")
 
 
 @pytest.fixture
 def page(playwright_driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """Chromium's default cookie policy (third-party blocked, partitioned cookies kept)."""
-    yield from _page(playwright_driver, tmp_path_factory, BLOCK_THIRD_PARTY)
+    yield from chromium_page(playwright_driver, tmp_path_factory, BLOCK_THIRD_PARTY)
 
 
 @pytest.fixture
@@ -92,7 +51,7 @@ def cookieless_page(
     """No cookie at all for the tool (as Safari in Canvas's frame): Platform Storage launch,
     then the session's secret carried by session_nav.js."""
     prefs = block_all_cookies_for(loop_stack.tool_base)
-    yield from _page(playwright_driver, tmp_path_factory, prefs)
+    yield from chromium_page(playwright_driver, tmp_path_factory, prefs)
 
 
 def test_student_chooses_and_submits_teacher_scores_student_sees_the_new_level(

@@ -17,14 +17,12 @@ from sqlalchemy import delete, select
 from lti_app.db import session_scope
 from lti_app.models.observation import Observation
 from lti_app.models.writeback import WritebackItem
-from tests.e2e.conftest import BLOCK_THIRD_PARTY, block_all_cookies_for
+from tests.e2e.browser_pages import COOKIE_MODES, cookie_mode_page, synced_sandbox
 from tests.e2e.core_loop_flows import (
     check_page,
     open_student_target,
-    sync_course,
 )
-from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
-from tests.e2e.test_core_loop import _page
+from tests.e2e.sandbox_harness import SandboxStack
 from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
 
 pytestmark = pytest.mark.timeout(120)
@@ -32,29 +30,17 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture(scope="module")
 def ev_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
-    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("quick-evidence"))
-    try:
-        sync_course(stack, stack.ids.ela_course)
-        yield stack
-    finally:
-        stop()
+    yield from synced_sandbox(tmp_path_factory, "quick-evidence")
 
 
-@pytest.fixture(params=["third_party_blocked", "no_cookies"])
+@pytest.fixture(params=COOKIE_MODES)
 def ev_page(
     request: pytest.FixtureRequest,
     playwright_driver: Any,
     tmp_path_factory: pytest.TempPathFactory,
     ev_stack: SandboxStack,
 ) -> Iterator[Any]:
-    prefs = (
-        BLOCK_THIRD_PARTY
-        if request.param == "third_party_blocked"
-        else block_all_cookies_for(ev_stack.tool_base)
-    )
-    for page in _page(playwright_driver, tmp_path_factory, prefs):
-        page.no_cookies = request.param == "no_cookies"
-        yield page
+    yield from cookie_mode_page(request.param, playwright_driver, tmp_path_factory, ev_stack)
 
 
 def observations(stack: SandboxStack) -> list[tuple[str, str, float, str | None]]:

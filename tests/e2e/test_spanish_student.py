@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import BLOCK_THIRD_PARTY, block_all_cookies_for
-from tests.e2e.core_loop_flows import check_page, sync_course, tool_frame
-from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
-from tests.e2e.test_core_loop import _page
+from tests.e2e.browser_pages import COOKIE_MODES, cookie_mode_page, synced_sandbox
+from tests.e2e.core_loop_flows import check_page, tool_frame
+from tests.e2e.sandbox_harness import SandboxStack
 from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,30 +26,18 @@ def es_stack(
     tmp_path_factory: pytest.TempPathFactory, stack_database_url: str | None
 ) -> Iterator[SandboxStack]:
     """On SQLite, then on PostgreSQL (issue 18: both databases end to end)."""
-    stack, stop = start_sandbox_stack(
-        tmp_path_factory.mktemp("spanish-student"), stack_database_url
-    )
-    try:
-        sync_course(stack, stack.ids.ela_course)
-        yield stack
-    finally:
-        stop()
+    yield from synced_sandbox(tmp_path_factory, "spanish-student", stack_database_url)
 
 
-@pytest.fixture(params=["third_party_blocked", "no_cookies"])
+@pytest.fixture(params=COOKIE_MODES)
 def es_page(
     request: pytest.FixtureRequest,
     playwright_driver: Any,
     tmp_path_factory: pytest.TempPathFactory,
     es_stack: SandboxStack,
 ) -> Iterator[Any]:
-    prefs = (
-        BLOCK_THIRD_PARTY
-        if request.param == "third_party_blocked"
-        else block_all_cookies_for(es_stack.tool_base)
-    )
-    for page in _page(playwright_driver, tmp_path_factory, prefs):
-        page.pictures = request.param == "third_party_blocked"  # one set of screenshots
+    for page in cookie_mode_page(request.param, playwright_driver, tmp_path_factory, es_stack):
+        page.pictures = not page.no_cookies  # one set of screenshots
         # The stack is shared: each run hands in work on a target of its own.
         page.target = "RL.7.2" if page.pictures else "RL.7.3"
         yield page

@@ -16,18 +16,16 @@ from sqlalchemy import delete, select, update
 from lti_app.db import session_scope
 from lti_app.models.tenancy import Platform
 from lti_app.models.writeback import DELIVERED, FAILED, PENDING, WritebackItem
-from tests.e2e.conftest import BLOCK_THIRD_PARTY, block_all_cookies_for
+from tests.e2e.browser_pages import COOKIE_MODES, cookie_mode_page, synced_sandbox
 from tests.e2e.core_loop_flows import (
     SMALLEST,
     WIDE,
     check_page,
-    sync_course,
     tool_frame,
     wait_in_frame,
 )
-from tests.e2e.sandbox_harness import SandboxStack, start_sandbox_stack
+from tests.e2e.sandbox_harness import SandboxStack
 from tests.e2e.test_accessibility import blocking_violations
-from tests.e2e.test_core_loop import _page
 from tests.e2e.test_sandbox_launch import open_tool_tab, pick_user
 
 pytestmark = pytest.mark.timeout(90)
@@ -37,29 +35,17 @@ REASON = "Canvas refused to let the tool grade in this course."
 
 @pytest.fixture(scope="module")
 def wb_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxStack]:
-    stack, stop = start_sandbox_stack(tmp_path_factory.mktemp("writeback-page"))
-    try:
-        sync_course(stack, stack.ids.ela_course)
-        yield stack
-    finally:
-        stop()
+    yield from synced_sandbox(tmp_path_factory, "writeback-page")
 
 
-@pytest.fixture(params=["third_party_blocked", "no_cookies"])
+@pytest.fixture(params=COOKIE_MODES)
 def wb_page(
     request: pytest.FixtureRequest,
     playwright_driver: Any,
     tmp_path_factory: pytest.TempPathFactory,
     wb_stack: SandboxStack,
 ) -> Iterator[Any]:
-    prefs = (
-        BLOCK_THIRD_PARTY
-        if request.param == "third_party_blocked"
-        else block_all_cookies_for(wb_stack.tool_base)
-    )
-    for page in _page(playwright_driver, tmp_path_factory, prefs):
-        page.no_cookies = request.param == "no_cookies"
-        yield page
+    yield from cookie_mode_page(request.param, playwright_driver, tmp_path_factory, wb_stack)
 
 
 def seed_items(stack: SandboxStack) -> dict[str, list[int]]:
