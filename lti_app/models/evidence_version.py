@@ -1,12 +1,12 @@
 """Which pairs' own evidence changed, and in what order: a version per course and, per
 (student, target), the course version of its last change.
 
-Every flush that adds, changes or deletes a demonstration, observation or override bumps its
-course's version and stamps each changed pair with it, in the writer's own transaction
-(session events on the unit of work and on INSERT, UPDATE and DELETE statements: no writer
-can forget it). The bump is an upsert of the
-course's one row, so it holds that row's lock until commit: versions are given out in commit
-order, and a reader that sees version V sees every pair stamped V or lower. The class grid
+Every transaction that adds, changes or deletes a demonstration, observation or override bumps
+its course's version and stamps each changed pair with it, as the last statements before its
+commit (session events on the unit of work and on INSERT, UPDATE and DELETE statements: no
+writer can forget it). The bump is an upsert of the course's one row, so it holds that row's
+lock until the commit ends: versions are given out in commit order, and a reader that sees
+version V sees every pair stamped V or lower. The class grid
 uses it to re-read only the pairs changed since the version it last read
 (``grading.own_records``).
 """
@@ -35,9 +35,7 @@ from lti_app.models.pathways import Demonstration, MasteryOverride
 EVIDENCE_MODELS = (Demonstration, Observation, MasteryOverride)
 
 _PENDING = "own_evidence_changed"
-"""``session.info`` key: the pairs a flush is about to write, collected before it."""
-_BUMPED = "own_evidence_bumped"
-"""``session.info`` key: the version each course got in the current transaction."""
+"""``session.info`` key: the pairs the transaction changed, stamped at its commit."""
 
 _STAMPS_PER_STATEMENT = 500  # 5 parameters a pair: well under SQLite's and psycopg's limits
 
@@ -110,29 +108,32 @@ def _collect(db: Session, _context: Any, _instances: Any) -> None:
             )
 
 
-@event.listens_for(Session, "after_flush")
-def _stamp_flushed(db: Session, _context: Any) -> None:
+@event.listens_for(Session, "before_commit")
+def _stamp_at_commit(db: Session) -> None:
+    """Stamp what the transaction changed as its last statements: the course's version row is
+    locked from here to the end of the commit only, so writers of one course queue for the
+    commit alone, not for each other's whole transactions."""
+    db.flush()  # the commit's own flush comes after this hook: its pairs must be noted first
     stamp(db, db.info.pop(_PENDING, None) or {})
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget(db: Session, transaction: Any) -> None:
-    """A transaction's versions are its own (and a rolled-back flush changed nothing)."""
+    """A rolled-back transaction changed nothing."""
     if transaction.parent is None:
         db.info.pop(_PENDING, None)
-        db.info.pop(_BUMPED, None)
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _stamp_statement(state: ORMExecuteState) -> Any:
-    """An INSERT, UPDATE or DELETE statement on an evidence table (not the unit of work):
-    the rows it names or matches are stamped after it runs, in its transaction."""
+def _note_statement(state: ORMExecuteState) -> None:
+    """An INSERT, UPDATE or DELETE statement on an evidence table (not the unit of work): the
+    pairs of the rows it names or will match are noted for the commit's stamp."""
     if not (state.is_insert or state.is_update or state.is_delete):
-        return None
+        return
     mapper = state.bind_mapper
     model = mapper.class_ if mapper is not None else None
     if model not in EVIDENCE_MODELS:
-        return None
+        return
     assert model is not None
     keys = (
         model.platform_id,
@@ -140,7 +141,7 @@ def _stamp_statement(state: ORMExecuteState) -> Any:
         model.canvas_user_id,
         model.canvas_outcome_id,
     )
-    changed: dict[Course, set[Pair]] = defaultdict(set)
+    changed: dict[Course, set[Pair]] = state.session.info.setdefault(_PENDING, defaultdict(set))
     statement: Any = state.statement
     if state.is_insert:
         given: Any = state.parameters
@@ -163,26 +164,20 @@ def _stamp_statement(state: ORMExecuteState) -> Any:
         found = select(*keys) if where is None else select(*keys).where(where)
         for pid, course, uid, oid in state.session.execute(found):
             changed[(pid, course)].add((uid, oid))
-    result = state.invoke_statement()
-    stamp(state.session, changed)
-    return result
 
 
 def stamp(db: Session, changed: Mapping[Course, Iterable[Pair]]) -> None:
-    """Bump each changed course's version (once a transaction) and stamp its changed pairs
-    with it, courses in one order (two writers never wait on each other's courses crosswise)."""
-    bumped: dict[Course, int] = db.info.setdefault(_BUMPED, {})
+    """Bump each changed course's version and stamp its changed pairs with it, courses in one
+    order (two writers never wait on each other's courses crosswise)."""
     for (platform_id, course_id), pairs in sorted(changed.items()):
-        version = bumped.get((platform_id, course_id))
-        if version is None:
-            bump = _insert(db, OwnEvidenceVersion).values(
-                platform_id=platform_id, canvas_course_id=course_id, version=1
-            )
-            bump = bump.on_conflict_do_update(
-                index_elements=["platform_id", "canvas_course_id"],
-                set_={"version": OwnEvidenceVersion.version + 1},
-            ).returning(OwnEvidenceVersion.version)
-            version = bumped[(platform_id, course_id)] = db.connection().execute(bump).scalar_one()
+        bump = _insert(db, OwnEvidenceVersion).values(
+            platform_id=platform_id, canvas_course_id=course_id, version=1
+        )
+        bump = bump.on_conflict_do_update(
+            index_elements=["platform_id", "canvas_course_id"],
+            set_={"version": OwnEvidenceVersion.version + 1},
+        ).returning(OwnEvidenceVersion.version)
+        version = db.connection().execute(bump).scalar_one()
         ordered = sorted(set(pairs))
         for start in range(0, len(ordered), _STAMPS_PER_STATEMENT):
             stamp = _insert(db, OwnEvidencePairVersion).values(
