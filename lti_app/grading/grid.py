@@ -7,6 +7,7 @@ import math
 import threading
 from bisect import bisect_right
 from collections import OrderedDict, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -174,11 +175,42 @@ def grid(
             _GRID_CACHE[key] = base
             while len(_GRID_CACHE) > GRID_CACHE_SIZE:
                 _GRID_CACHE.popitem(last=False)
-    cells = dict(base.cells)
-    for pair, own in records.items():
-        if pair[0] in base.known_students and pair[1] in base.known_targets:
-            cells[pair] = _own_cell(base, pair, own, scale, policy, mapping)
+    last = base.merged[0]
+    if last is not None and last[0] is records:
+        cells = last[1]  # nothing changed since the last request: the same cells
+    else:
+        cells = _merge(base, records, last, scale, policy, mapping)
+        base.merged[0] = (records, cells)
     return Grid(course, base.sections, base.students, base.targets, cells)
+
+
+def _merge(
+    base: _Base,
+    records: own_records.Records,
+    last: tuple[own_records.Records, dict[Key, GridCell]] | None,
+    scale: Scale,
+    policy: Policy,
+    mapping: AnyMapping,
+) -> dict[Key, GridCell]:
+    """Every cell: the Canvas side with the tool's own evidence merged in. From the last merge
+    when there is one: kept records are the same objects (``own_records``), so only pairs
+    whose records object changed, or which lost their records, are looked at again."""
+    known = base.known_students, base.known_targets
+    if last is None:
+        cells = dict(base.cells)
+        changed: Iterable[tuple[Key, tuple[OwnRecord, ...]]] = records.items()
+    else:
+        before, cells = last[0], dict(last[1])
+        changed = [(p, own) for p, own in records.items() if before.get(p) is not own]
+        for pair in before.keys() - records.keys():  # its records are gone: Canvas's alone
+            if pair in base.cells:
+                cells[pair] = base.cells[pair]
+            else:
+                cells.pop(pair, None)
+    for pair, own in changed:
+        if pair[0] in known[0] and pair[1] in known[1]:
+            cells[pair] = _own_cell(base, pair, own, scale, policy, mapping)
+    return cells
 
 
 def _own_cell(
@@ -234,6 +266,11 @@ class _Base:
     own_cells: dict[Key, tuple[tuple[OwnRecord, ...], GridCell]] = field(default_factory=dict)
     """Cells of pairs with the tool's own evidence, each with the records it was computed from
     (:func:`_own_cell`); at most one per known pair, and dropped with the base (LRU)."""
+    merged: list[tuple[own_records.Records, dict[Key, GridCell]] | None] = field(
+        default_factory=lambda: [None]
+    )
+    """The last merge (:func:`_merge`): the records it took and the cells it gave (the only
+    field written after the base is made; one tuple, swapped whole)."""
 
 
 GRID_CACHE_SIZE = 16

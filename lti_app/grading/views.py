@@ -236,7 +236,7 @@ def _rows(grid: Grid, scale: Scale, groups: list[Group]) -> list[Row]:
     rows: list[Row] = []
     for s in grid.students:
         uid = s.canvas_user_id
-        now = tuple(cells.get((uid, oid)) for oid in order)
+        now = tuple([cells.get((uid, oid)) for oid in order])
         key = (grid.course.id, uid, page)
         kept = _KEPT_ROWS.get(key)
         if kept is not None and kept[1].student == s and all(map(operator.is_, kept[0], now)):
