@@ -37,7 +37,7 @@ from lti_app.models.canvas import (
     canvas_id_key,
 )
 from lti_app.models.district import LEAD_KEYS, DistrictCell, DistrictLevel
-from lti_app.models.evidence_version import OwnEvidenceVersion, changed_since
+from lti_app.models.evidence_version import OwnEvidenceVersion, changes_since
 from lti_app.policies.store import EffectivePolicy, effective_policy
 
 ACCOUNT = "Account"
@@ -125,7 +125,8 @@ def refresh_changed_evidence(app: Flask) -> int:
     for row_id, platform_id, course_id, version, counted in pending:
         with session_scope(app) as db:
             # Pairs stamped after ``version`` too: refreshed now and again next pass.
-            users = {uid for uid, _ in changed_since(db, platform_id, course_id, counted)}
+            _now, pairs = changes_since(db, platform_id, course_id, counted)
+            users = {uid for uid, _ in pairs}
             refresh_students(db, platform_id, users)
             db.execute(
                 update(OwnEvidenceVersion)

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Index, Integer, event, select
+from sqlalchemy import Index, Integer, and_, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
@@ -77,17 +77,27 @@ def course_version(db: Session, platform_id: int, canvas_course_id: str) -> int:
     return int(found or 0)
 
 
-def changed_since(db: Session, platform_id: int, canvas_course_id: str, version: int) -> set[Pair]:
-    """The pairs stamped after ``version``."""
+def changes_since(
+    db: Session, platform_id: int, canvas_course_id: str, version: int
+) -> tuple[int, set[Pair]]:
+    """The course's version now and the pairs stamped after ``version``, in one statement
+    (one snapshot: every pair stamped up to the version it gives is among them)."""
+    v, p = OwnEvidenceVersion, OwnEvidencePairVersion
     rows = db.execute(
-        select(
-            OwnEvidencePairVersion.canvas_user_id, OwnEvidencePairVersion.canvas_outcome_id
-        ).where(
-            OwnEvidencePairVersion.in_course(platform_id, canvas_course_id),
-            OwnEvidencePairVersion.version > version,
+        select(v.version, p.canvas_user_id, p.canvas_outcome_id)
+        .outerjoin(
+            p,
+            and_(
+                p.platform_id == v.platform_id,
+                p.canvas_course_id == v.canvas_course_id,
+                p.version > version,
+            ),
         )
-    )
-    return {(uid, oid) for uid, oid in rows}
+        .where(v.in_course(platform_id, canvas_course_id))
+    ).all()
+    if not rows:
+        return 0, set()
+    return int(rows[0][0]), {(uid, oid) for _, uid, oid in rows if uid is not None}
 
 
 def _insert(db: Session, model: type[Base]) -> Any:

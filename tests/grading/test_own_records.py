@@ -15,7 +15,7 @@ from lti_app.db import session_scope
 from lti_app.grading import course_mastery, own_records
 from lti_app.models.evidence_version import (
     OwnEvidencePairVersion,
-    changed_since,
+    changes_since,
     course_version,
 )
 from lti_app.models.observation import Observation
@@ -102,8 +102,12 @@ def test_each_transaction_bumps_the_course_once_and_stamps_what_it_changed(
             row.reason = row.reason
     assert stamps(app, pid) == (base + 2, final)
     with session_scope(app) as db:
-        assert changed_since(db, pid, COURSE, base + 1) == {("812", "97"), ("813", "98")}
-        assert changed_since(db, pid, COURSE, base + 2) == set()
+        assert changes_since(db, pid, COURSE, base + 1) == (
+            base + 2,
+            {("812", "97"), ("813", "98")},
+        )
+        assert changes_since(db, pid, COURSE, base + 2) == (base + 2, set())
+        assert changes_since(db, pid, "no-such-course", 0) == (0, set())
 
 
 def test_a_statement_without_its_key_columns_is_refused(app: Flask, pid: int) -> None:
