@@ -190,7 +190,7 @@ def stamp(db: Session, changed: Mapping[Course, Iterable[Pair]]) -> None:
         version = db.connection().execute(bump).scalar_one()
         ordered = sorted(set(pairs))
         for start in range(0, len(ordered), _STAMPS_PER_STATEMENT):
-            stamp = _insert(db, OwnEvidencePairVersion).values(
+            upsert = _insert(db, OwnEvidencePairVersion).values(
                 [
                     {
                         "platform_id": platform_id,
@@ -202,13 +202,13 @@ def stamp(db: Session, changed: Mapping[Course, Iterable[Pair]]) -> None:
                     for uid, oid in ordered[start : start + _STAMPS_PER_STATEMENT]
                 ]
             )
-            stamp = stamp.on_conflict_do_update(
+            upsert = upsert.on_conflict_do_update(
                 index_elements=[
                     "platform_id",
                     "canvas_course_id",
                     "canvas_user_id",
                     "canvas_outcome_id",
                 ],
-                set_={"version": stamp.excluded.version},
+                set_={"version": upsert.excluded.version},
             )
-            db.connection().execute(stamp)
+            db.connection().execute(upsert)
