@@ -41,6 +41,29 @@ def _postgres_available() -> str | None:
 _PG_SKIP = _postgres_available()
 
 
+# The folders whose files take longest (browsers, real servers and workers, five roles on two
+# databases) go first: `make test` hands whole files to its workers in this order, so the run
+# does not end with one long file on one worker while the other waits.
+SLOW_FIRST = (
+    "tests/e2e/",
+    "tests/security/",
+    "tests/writeback/",
+    "tests/sandbox/",
+    "tests/sync/",
+    "tests/test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next(
+            (i for i, prefix in enumerate(SLOW_FIRST) if item.nodeid.startswith(prefix)),
+            len(SLOW_FIRST),
+        )
+
+    items.sort(key=rank)  # stable: a file's own tests keep their order
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
