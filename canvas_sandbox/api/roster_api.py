@@ -64,7 +64,7 @@ def course_show(course_ref: str) -> Response:
     includes = arg_list("include") or []
     if "term" in includes:
         data = ser.course_with_term(data)
-    if "account" in includes:
+    if "account" in includes:  # lib/api/v1/course.rb course_json: account_json(course.account)
         data["account"] = ser.account_json(state().accounts[course.account_id], root)
     return as_json(data)
 

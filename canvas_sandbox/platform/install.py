@@ -255,6 +255,8 @@ def openid_configuration(
                     "placements": ["assignment_selection", "link_selection"],
                 },
             ],
+            # lti_platform_configuration: variables = Lti::VariableExpander.expansion_keys; here
+            # the ones the sandbox substitutes (platform/launch.py, substitutions).
             "variables": [
                 "$Canvas.course.id",
                 "$Canvas.user.id",

@@ -274,17 +274,19 @@ SANDBOX_TIME_ZONE = "America/Los_Angeles"
 
 def substitutions(
     platform: Platform, state: SandboxState, user: User, where: LaunchContext
-) -> dict[str, str]:
+) -> dict[str, str | bool]:
     """The variable expansions available in this launch; anything else goes back literally."""
     account = state.accounts[where.account_id]
     root_id = _root(state, where.account_id)
     given, family = _split_name(user)
-    values = {
+    values: dict[str, str | bool] = {
         "$Canvas.api.baseUrl": platform.base_url,
         "$Canvas.api.domain": platform.domain,
         "$Canvas.user.id": str(user.id),
         "$Canvas.user.loginId": user.login_id,
-        "$Canvas.user.isRootAccountAdmin": str(root_id in user.account_admin_of).lower(),
+        # lib/lti/variable_expander.rb, register_expansion "Canvas.user.isRootAccountAdmin":
+        # @current_user.roles(@root_account).include?("root_admin"), a boolean, not a string.
+        "$Canvas.user.isRootAccountAdmin": root_id in user.account_admin_of,
         "$Canvas.account.id": str(account.id),
         "$Canvas.account.name": account.name,
         "$Canvas.root_account.id": str(root_id),
@@ -325,7 +327,11 @@ def substitutions(
     return values
 
 
-def expand_custom(fields: dict[str, str], available: dict[str, str]) -> dict[str, str]:
+def expand_custom(
+    fields: dict[str, str], available: dict[str, str | bool]
+) -> dict[str, str | bool]:
+    """Each custom field's value expanded when it names an available variable, else as it is
+    (Canvas sends unknown variables back literally)."""
     return {name: available.get(value, value) for name, value in fields.items()}
 
 

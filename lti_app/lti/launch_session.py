@@ -84,7 +84,8 @@ def mentor_scope(claims: dict[str, Any]) -> list[str] | None:
 def admin_scope(is_admin: bool, custom: dict[str, Any]) -> str | None:
     """The account an administrator's district pages keep to: the launch's account unless
     Canvas says they are a root account admin ($Canvas.user.isRootAccountAdmin). A deployment
-    registered before these fields were asked for sends neither: whole district, as before."""
+    registered before these fields were asked for sends neither: whole district, as before.
+    Canvas's expander gives the flag as a JSON boolean; a string "true" is read alike."""
     if not is_admin or str(custom.get("canvas_root_account_admin")).lower() == "true":
         return None
     if _substituted(custom.get("canvas_root_account_admin")) is None:

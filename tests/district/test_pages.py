@@ -29,7 +29,7 @@ def seeded(app: Flask, platform: FakePlatform) -> Flask:
     return app
 
 
-def as_user(uid: str, course: str | None = "101", account: tuple[str, str] | None = None) -> Any:
+def as_user(uid: str, course: str | None = "101", account: tuple[str, bool] | None = None) -> Any:
     """``account``: ($Canvas.account.id, $Canvas.user.isRootAccountAdmin) as Canvas
     substitutes them (None: a registration that did not ask for them)."""
 
@@ -50,7 +50,7 @@ def session(
     roles: list[str],
     uid: str,
     course: str | None = "101",
-    account: tuple[str, str] | None = None,
+    account: tuple[str, bool] | None = None,
 ) -> str:
     response = browser.launch(roles=roles, mutate=as_user(uid, course, account))
     page = response.get_data(as_text=True)
@@ -200,7 +200,7 @@ def test_a_school_admin_sees_only_their_school_and_its_learners(
 ) -> None:
     """A sub-account (school) admin's launch: their school is the top of the dashboard, and
     every other school, course, grid and learner is not found (issue 19)."""
-    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("3", "false"))
+    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("3", False))
     status, page = get(browser, f"/s/{handle}/district")
     assert status == 200, page
     assert "<h1>Lincoln Middle School</h1>" in page
@@ -220,14 +220,14 @@ def test_a_school_admin_sees_only_their_school_and_its_learners(
 def test_a_region_admin_sees_the_schools_under_their_account(
     seeded: Flask, browser: LtiBrowser
 ) -> None:
-    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("1", "false"))
+    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("1", False))
     status, page = get(browser, f"/s/{handle}/district")
     assert status == 200, page
     assert "<h1>Your schools</h1>" in page
     schools = tables(page)[1]
     assert [r[0] for r in schools[1:]] == ["Lincoln Middle School", "School (Canvas sub-account 2)"]
     # An admin of an account with no synced school under it sees no school at all.
-    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("77", "false"))
+    handle = session(browser, [ADMIN, SYSTEM_USER], "9", course=None, account=("77", False))
     status, page = get(browser, f"/s/{handle}/district")
     assert status == 200 and f"/s/{handle}/district/school/" not in page, page
     assert get(browser, f"/s/{handle}/district/school/3")[0] == 404
@@ -235,7 +235,7 @@ def test_a_region_admin_sees_the_schools_under_their_account(
 
 
 def test_a_root_account_admin_sees_the_whole_district(seeded: Flask, browser: LtiBrowser) -> None:
-    handle = session(browser, [ADMIN, SYSTEM_USER], "1", course=None, account=("3", "true"))
+    handle = session(browser, [ADMIN, SYSTEM_USER], "1", course=None, account=("3", True))
     status, page = get(browser, f"/s/{handle}/district")
     assert status == 200 and "<h1>The district</h1>" in page
     assert get(browser, f"/s/{handle}/district/course/101/grid")[0] == 200

@@ -365,7 +365,7 @@ def test_teacher_launch_claims_are_canvas_shaped(
         "canvas_user_time_zone": "America/Los_Angeles",
         # The course's account; a teacher is no root account admin.
         "canvas_account_id": str(course.account_id),
-        "canvas_root_account_admin": "false",
+        "canvas_root_account_admin": False,  # a JSON boolean, as Canvas's expander gives it
     }
     assert claims["https://www.instructure.com/placement"] == "course_navigation"
     assert claims[CLAIM + "tool_platform"] == {
