@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, g
 from sqlalchemy import MetaData, create_engine, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -116,6 +117,14 @@ def commit_without_waiting_for_disk(session: Session) -> None:
     keep the full wait. (SQLite in WAL mode with synchronous=NORMAL never waits at commit.)"""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+def insert_or_update(session: Session, model: type[Base]) -> Any:
+    """An INSERT of ``model`` that can say ON CONFLICT DO NOTHING / DO UPDATE: one statement
+    where a read, then an insert or an update, would cost a round trip each. PostgreSQL and
+    SQLite spell it alike, but SQLAlchemy builds it per dialect."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
 
 
 def get_session() -> Session:

@@ -45,6 +45,7 @@ from lti_app.models.launch import LaunchSession
 from lti_app.pathways import service as pathways_service
 from lti_app.policies.store import EffectivePolicy, effective_policy
 from lti_app.web.access import refuse, session_required
+from lti_app.web.local_time import note_course_zone
 from lti_app.writeback.dispatch import kick_after_response
 
 bp = Blueprint("grid", __name__)
@@ -362,6 +363,7 @@ def grid(row: LaunchSession) -> Response:
         )
     except course_mastery.CourseNotSynced:
         return _not_synced(row)
+    note_course_zone(data.course.time_zone)
 
     section = request.args.get("section", "")
     if section not in {sid for sid, _ in data.sections}:
@@ -462,6 +464,7 @@ def _drill_page(
             gettext("That student or learning target is not part of this course."),
             gettext("Go back to the class mastery grid and choose a cell there."),
         )
+    note_course_zone(drill.course.time_zone)
     in_force = next(
         (r.evidence for r in reversed(drill.evidence) if r.evidence.kind is SourceKind.OVERRIDE),
         None,

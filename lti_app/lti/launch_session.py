@@ -20,10 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Request, Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from lti_app.db import commit_without_waiting_for_disk
+from lti_app.db import commit_without_waiting_for_disk, insert_or_update
 from lti_app.languages import supported
 from lti_app.lti.roles import classify
 from lti_app.models.launch import LaunchSession, LtiUser
@@ -94,21 +93,26 @@ def admin_scope(is_admin: bool, custom: dict[str, Any]) -> str | None:
 
 
 def remember_lti_user(db: Session, platform_id: int, sub: str, canvas_user_id: str) -> None:
-    """Record which Canvas user this LTI user id is (the latest launch wins)."""
-    row = db.scalar(
-        select(LtiUser).where(LtiUser.platform_id == platform_id, LtiUser.lti_user_id == sub)
+    """Record which Canvas user this LTI user id is (the latest launch wins).
+
+    One statement whether the user is new, known or changed, and a user's first launches in
+    two tabs at once make one row (the second finds the first's)."""
+    insert = insert_or_update(db, LtiUser).values(
+        platform_id=platform_id,
+        lti_user_id=sub,
+        canvas_user_id=canvas_user_id,
+        seen_at=datetime.now(UTC),
     )
-    now = datetime.now(UTC)
-    if row is None:
-        try:  # a user's first launches in two tabs at once: one row, the other is a no-op
-            with db.begin_nested():
-                db.add(
-                    LtiUser(platform_id=platform_id, lti_user_id=sub, canvas_user_id=canvas_user_id)
-                )
-        except IntegrityError:
-            pass
-    elif row.canvas_user_id != canvas_user_id:
-        row.canvas_user_id, row.seen_at = canvas_user_id, now
+    db.execute(
+        insert.on_conflict_do_update(
+            index_elements=["platform_id", "lti_user_id"],
+            set_={
+                "canvas_user_id": insert.excluded.canvas_user_id,
+                "seen_at": insert.excluded.seen_at,
+            },
+            where=LtiUser.canvas_user_id != insert.excluded.canvas_user_id,
+        )
+    )
 
 
 @dataclass(frozen=True)

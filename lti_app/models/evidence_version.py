@@ -18,10 +18,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import Index, Integer, and_, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
-from lti_app.db import Base
+from lti_app.db import Base, insert_or_update
 from lti_app.models.key_columns import (
     CourseRow,
     StudentTargetRow,
@@ -100,11 +99,6 @@ def changes_since(
     return int(rows[0][0]), {(uid, oid) for _, uid, oid in rows if uid is not None}
 
 
-def _insert(db: Session, model: type[Base]) -> Any:
-    dialect = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
-
-
 @event.listens_for(Session, "before_flush")
 def _collect(db: Session, _context: Any, _instances: Any) -> None:
     """Note the pairs this flush changes (their keys are still loaded before it)."""
@@ -180,7 +174,7 @@ def stamp(db: Session, changed: Mapping[Course, Iterable[Pair]]) -> None:
     """Bump each changed course's version and stamp its changed pairs with it, courses in one
     order (two writers never wait on each other's courses crosswise)."""
     for (platform_id, course_id), pairs in sorted(changed.items()):
-        bump = _insert(db, OwnEvidenceVersion).values(
+        bump = insert_or_update(db, OwnEvidenceVersion).values(
             platform_id=platform_id, canvas_course_id=course_id, version=1
         )
         bump = bump.on_conflict_do_update(
@@ -190,7 +184,7 @@ def stamp(db: Session, changed: Mapping[Course, Iterable[Pair]]) -> None:
         version = db.connection().execute(bump).scalar_one()
         ordered = sorted(set(pairs))
         for start in range(0, len(ordered), _STAMPS_PER_STATEMENT):
-            upsert = _insert(db, OwnEvidencePairVersion).values(
+            upsert = insert_or_update(db, OwnEvidencePairVersion).values(
                 [
                     {
                         "platform_id": platform_id,

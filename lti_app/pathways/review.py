@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from lti_app.context import CourseContext
@@ -103,6 +103,18 @@ def review_queue(db: Session, actor: CourseContext) -> ReviewQueue:
         )
         getattr(queue, _QUEUE_STATES[demo.state]).append(item)
     return queue
+
+
+def waiting_count(platform_id: int, canvas_course_id: str) -> ScalarSelect[int]:
+    """Items waiting in the review queues, as a subquery for a one-statement summary."""
+    return (
+        select(func.count(Demonstration.id))
+        .where(
+            Demonstration.in_course(platform_id, canvas_course_id),
+            Demonstration.state.in_(list(_QUEUE_STATES)),
+        )
+        .scalar_subquery()
+    )
 
 
 def queue_counts(db: Session, platform_id: int, canvas_course_id: str) -> dict[str, int]:

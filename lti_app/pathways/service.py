@@ -60,7 +60,13 @@ from lti_app.pathways.lifecycle import (
     withdraw,
 )
 from lti_app.pathways.menus import MenuEntry, MenuRow, copy_menu, effective_menu, save_menu
-from lti_app.pathways.review import choice_analytics, queue_counts, review_queue, roster_names
+from lti_app.pathways.review import (
+    choice_analytics,
+    queue_counts,
+    review_queue,
+    roster_names,
+    waiting_count,
+)
 from lti_app.pathways.student import StudentTarget, student_view, teacher_feedback
 from lti_app.pathways.targets import (
     ENTRY_TEXT_LIMITS,
@@ -112,5 +118,6 @@ __all__ = [
     "submit",
     "targets",
     "teacher_feedback",
+    "waiting_count",
     "withdraw",
 ]

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from lti_app.mastery.calculation import Basis, Method, OverrideRule, Policy
 from lti_app.mastery.mapping import (
@@ -320,11 +320,19 @@ def effective_policy(
     ``canvas_course_id`` None asks for the district level (district default, else built in).
     """
     _check_course_id(canvas_course_id)
+    # The course's row and the district's in one read (every teacher page asks for this);
+    # each is unique, so at most two rows come back.
+    scope: ColumnElement[bool] = MasteryPolicy.canvas_course_id.is_(None)
     if canvas_course_id is not None:
-        row = _policy_row(db, platform_id, canvas_course_id)
-        if row is not None:
+        scope = or_(scope, MasteryPolicy.canvas_course_id == canvas_course_id)
+    rows = db.scalars(
+        select(MasteryPolicy)
+        .where(MasteryPolicy.platform_id == platform_id, scope)
+        .options(joinedload(MasteryPolicy.scale_version))
+    ).all()
+    for row in rows:
+        if row.canvas_course_id is not None:
             return _from_row(row, "course")
-    row = _policy_row(db, platform_id, None)
-    if row is not None:
-        return _from_row(row, "district")
+    if rows:
+        return _from_row(rows[0], "district")
     return builtin_default()

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.canvas.client.errors import ReconnectRequired, TokenInvalid
@@ -86,6 +86,18 @@ def _newest_run(
 
 def active_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
     return _newest_run(db, platform_id, canvas_course_id, SyncRun.status.in_(SYNC_ACTIVE))
+
+
+def latest_status(platform_id: int, canvas_course_id: str) -> ScalarSelect[str]:
+    """The status of the course's most recent run (NULL: none yet), as a subquery for a
+    one-statement summary."""
+    return (
+        select(SyncRun.status)
+        .where(SyncRun.platform_id == platform_id, SyncRun.canvas_course_id == canvas_course_id)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def latest_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:

@@ -30,7 +30,9 @@ def _zone() -> ZoneInfo:
     session = g.get("launch_session")
     if session is not None:
         name = session.time_zone
-        if name is None and session.canvas_course_id:
+        if name is None and "mp_course_zone" in g:
+            name = known_zone(g.mp_course_zone)
+        elif name is None and session.canvas_course_id:
             db = get_session()
             with db.no_autoflush:  # during a launch: a read before its first write
                 name = known_zone(
@@ -45,6 +47,13 @@ def _zone() -> ZoneInfo:
     zone = ZoneInfo(name or "UTC")
     g.mp_zone = zone
     return zone
+
+
+def note_course_zone(name: str | None) -> None:
+    """The session's course's zone (None: the course has none), from a page that read the
+    course anyway: the dates on the page then need no read of their own."""
+    if has_request_context():
+        g.mp_course_zone = name
 
 
 def local(value: datetime | str | None, with_time: bool = True) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.mastery.mapping import MappingError
@@ -234,6 +234,17 @@ class CourseStatus:
     @property
     def batch_percent(self) -> int:
         return 100 if not self.batch_total else int(100 * self.batch_done / self.batch_total)
+
+
+def count_in_state(platform_id: int, canvas_course_id: str, status: str) -> ScalarSelect[int]:
+    """The course's items in ``status``, as a subquery for a one-statement summary."""
+    return (
+        select(func.count())
+        .where(
+            WritebackItem.in_course(platform_id, canvas_course_id), WritebackItem.status == status
+        )
+        .scalar_subquery()
+    )
 
 
 def course_status(db: Session, platform_id: int, canvas_course_id: str) -> CourseStatus:

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
+from sqlalchemy import event
 
 from lti_app.db import session_scope
-from lti_app.models.canvas import CanvasApiToken
+from lti_app.models.canvas import SYNC_FAILED, SYNC_RUNNING, CanvasApiToken, SyncRun
 from lti_app.models.writeback import FAILED, PENDING
 from tests.conftest import LtiBrowser
 from tests.lti_platform import INSTRUCTOR, FakePlatform
@@ -102,6 +103,35 @@ def test_counts_are_the_launched_courses_only(
     text = landing(browser)
     assert "Sent to Canvas (none failed)" in text
     assert next_step(text).startswith("Nothing is waiting for you.")
+
+
+def test_a_sync_under_way_is_said_and_the_status_is_one_read(
+    app: Flask, browser: LtiBrowser, platform: FakePlatform
+) -> None:
+    pid = platform_id_of(app, platform)
+    connect(app, pid, "812")
+    with app.app_context(), session_scope(app) as db:
+        # An earlier run finished; the newest one is under way.
+        db.add(
+            SyncRun(platform_id=pid, canvas_course_id="101", requested_by="812", status=SYNC_FAILED)
+        )
+        db.add(
+            SyncRun(
+                platform_id=pid, canvas_course_id="101", requested_by="812", status=SYNC_RUNNING
+            )
+        )
+    statements: list[str] = []
+    event.listen(
+        app.extensions["db_engine"],
+        "before_cursor_execute",
+        lambda _c, _cur, sql, *_: statements.append(sql),
+    )
+    text = landing(browser)
+    assert next_step(text).startswith("The course is syncing from Canvas now.")
+    # Token, sync, review queue and write-back counts: one statement, not a round trip each.
+    status = [s for s in statements if "sync_run" in s or "writeback_item" in s]
+    assert len(status) == 1
+    assert all(t in status[0] for t in ("canvas_api_token", "demonstration", "time_zone"))
 
 
 def test_pages_have_the_tools_favicon(app: Flask, browser: LtiBrowser) -> None:
