@@ -38,6 +38,8 @@ def served() -> Iterator[tuple[str, SandboxState, DemoIds]]:
         thread.join(timeout=5)
 
 
+# The sandbox serves plain HTTP on loopback; canvasapi warns about any http:// base URL.
+@pytest.mark.filterwarnings("ignore:Canvas may respond unexpectedly:UserWarning")
 def test_canvasapi_end_to_end(served: tuple[str, SandboxState, DemoIds]) -> None:
     base, state, ids = served
     canvas = Canvas(base, mint_token(state, ids.teacher))
