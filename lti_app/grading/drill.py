@@ -39,6 +39,7 @@ from lti_app.models.canvas import (
     CourseOutcomeResult,
     CourseStudent,
 )
+from lti_app.translatable import Text, _l
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,10 +252,6 @@ def level_result(
     return current_level(items, policy, scale.min_value, scale.max_value, scale.mastery_threshold)
 
 
-def _points(x: float) -> str:
-    return f"{x:g}"
-
-
 def _canvas_path(
     course_id: str, origin: tuple[str | None, str | None, float | None, float | None] | None
 ) -> str | None:
@@ -270,26 +267,33 @@ def _source(
     origin: tuple[str | None, str | None, float | None, float | None] | None,
     names: dict[str, str | None],
     observed: date | None = None,
-) -> str:
+) -> Text:
+    """Where a piece of evidence came from, in words the page says in the reader's language."""
     if e.kind is SourceKind.OVERRIDE:
-        return "Teacher override"
+        return _l("Teacher override")
     if e.kind is SourceKind.OBSERVATION:
-        day = f" on {observed.isoformat()}" if observed else ""
-        return f"Observed by the teacher{day}"
+        if observed:
+            return _l("Observed by the teacher on %(day)s", day=observed)
+        return _l("Observed by the teacher")
     if e.kind is SourceKind.DEMONSTRATION:
-        return "Demonstration scored by the teacher"
+        return _l("Demonstration scored by the teacher")
     if origin is None:
-        return "Canvas"
+        return _l("Canvas")
     assignment, alignment, score, possible = origin
     name = names.get(alignment) if alignment else None
     if name:
-        where = f"{name} (Canvas)"
+        where = _l("%(name)s (Canvas)", name=name)
     elif assignment:
-        where = f"Canvas assignment {assignment}"
+        where = _l("Canvas assignment %(assignment)s", assignment=assignment)
     elif alignment:
-        where = f"Canvas ({alignment})"
+        where = _l("Canvas (%(alignment)s)", alignment=alignment)
     else:
-        where = "Canvas"
+        where = _l("Canvas")
     if score is not None and possible:
-        return f"{where}: {_points(score)} of {_points(possible)} points"
+        return _l(
+            "%(where)s: %(score)s of %(possible)s points",
+            where=where,
+            score=score,
+            possible=possible,
+        )
     return where

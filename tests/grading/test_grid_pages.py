@@ -169,6 +169,32 @@ def test_drilldown_explains_the_calculation(seeded: Flask, browser: LtiBrowser) 
     assert html.count("<circle ") == 2
 
 
+def test_drilldown_says_where_evidence_came_from_in_the_readers_language(
+    seeded: Flask, browser: LtiBrowser
+) -> None:
+    handle, csrf = launch(browser, [INSTRUCTOR])
+    browser.client.post(
+        f"/s/{handle}/language",
+        data={"csrf_token": csrf, "language": "es", "next": f"/s/{handle}/grid"},
+        base_url=TOOL_BASE,
+        headers={"Origin": TOOL_BASE},
+    )
+    saved = browser.client.post(
+        f"/s/{handle}/grid/812/97/override",
+        data={"csrf_token": csrf, "action": "set", "level": "3.5", "reason": "Conferencia"},
+        base_url=TOOL_BASE,
+        headers={"Origin": TOOL_BASE},
+    )
+    assert saved.status_code == 303
+    status, html = get(browser, f"/s/{handle}/grid/812/97")
+    assert status == 200 and '<html lang="es">' in html
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Tarea de Canvas 53: 2 de 4 puntos" in text
+    assert "Tarea de Canvas 53: 3 de 4 puntos" in text
+    assert "Ajuste del docente" in text
+    assert "Canvas assignment" not in text and "Teacher override" not in text
+
+
 def test_drilldown_hands_the_session_on_without_cookies(seeded: Flask, browser: LtiBrowser) -> None:
     """A browser that refuses the tool's cookie keeps its session on the drill-down too (the
     page hands the secret to session_nav.js; a template variable named g once hid it)."""
