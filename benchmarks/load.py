@@ -410,6 +410,9 @@ def counts(url: str, since: datetime) -> dict[str, int]:
         "overrides": "select count(*) from mastery_override where created_at >= :t",
         "oidc_login_rows": "select count(*) from oidc_login",
         "launch_session_rows": "select count(*) from launch_session",
+        # Every benchmark launch is a new LTI user (FakePlatform's sub is a fresh uuid), and
+        # users are never pruned: this counts the launches so far.
+        "lti_user_rows": "select count(*) from lti_user",
     }
     with engine.connect() as conn:
         out = {k: int(conn.execute(text(q), {"t": since}).scalar_one()) for k, q in queries.items()}
@@ -720,6 +723,7 @@ def soak(
                     "t_s": round(time.time() - start),
                     "oidc_login": rows["oidc_login_rows"],
                     "launch_session": rows["launch_session_rows"],
+                    "launches_so_far": rows["lti_user_rows"],
                     "loadavg": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
                 }
             )
@@ -733,6 +737,16 @@ def soak(
         stop.set()
         sampler.join(timeout=60)
     launches = sum(1 for s in report.samples if s[0] == "launch_rt" and s[1] == 200)
+    if sizes:
+        half = sizes[len(sizes) // 2 :]
+        print(
+            f"    soak: {launches} launches; rows at most {max(x['oidc_login'] for x in sizes)} "
+            f"oidc_login / {max(x['launch_session'] for x in sizes)} launch_session (second "
+            f"half: at most {max(x['oidc_login'] for x in half)} / "
+            f"{max(x['launch_session'] for x in half)}); without pruning both would be "
+            f"{launches}",
+            flush=True,
+        )
     return {"seconds": args.soak, "launches": launches, "sizes": sizes}
 
 
