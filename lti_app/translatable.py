@@ -53,6 +53,20 @@ class Text(str):
     def __reduce__(self) -> tuple[Any, ...]:
         return (Text, (self.msgid, self.values, self.plural, self.num))
 
+    def to_json(self) -> dict[str, Any]:
+        """The message and its values for a JSON column, to be said again later in whoever
+        reads it's language. Values must be plain strings or numbers."""
+        for key, value in self.values.items():
+            if isinstance(value, Text) or not isinstance(value, str | int | float):
+                raise TypeError(f"{key}={value!r}: only plain strings and numbers are kept")
+        return {"msgid": self.msgid, "values": self.values, "plural": self.plural, "num": self.num}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Text:
+        return cls(
+            data["msgid"], dict(data.get("values") or {}), data.get("plural"), data.get("num")
+        )
+
 
 def _l(message: str, **values: Value) -> Text:
     """Mark ``message`` (``%(name)s`` placeholders for ``values``) for translation where shown."""

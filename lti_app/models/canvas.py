@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from lti_app.db import Base
 from lti_app.models._types import UTCDateTime, utcnow
 from lti_app.models.key_columns import CourseRow, SyncedRow, TenantRow, course_unique
+from lti_app.translatable import Text as Message
 
 SYNC_QUEUED = "queued"
 SYNC_RUNNING = "running"
@@ -107,12 +108,42 @@ class SyncRun(CourseRow, Base):
     request_count: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(32))
     error_message: Mapped[str | None] = mapped_column(Text)
+    # The step and the error as messages (lti_app/translatable.py), said again in each
+    # reader's language; step and error_message keep the English (CLI, logs, older rows).
+    step_message: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Touched on every progress step: a run whose heartbeat stops was left by a dead process.
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    @property
+    def step_text(self) -> str:
+        return Message.from_json(self.step_message) if self.step_message else self.step
+
+    @property
+    def error_text(self) -> str | None:
+        return Message.from_json(self.error_detail) if self.error_detail else self.error_message
+
+    def set_step(self, step: str) -> None:
+        self.step, self.step_message = step_columns(step).values()
+
+    def set_error(self, message: str) -> None:
+        self.error_message, self.error_detail = error_columns(message).values()
+
+
+def step_columns(step: str) -> dict[str, Any]:
+    """The columns that record a run's step: its English and, for a message, the message."""
+    message = step.to_json() if isinstance(step, Message) else None
+    return {"step": str(step)[:255], "step_message": message}
+
+
+def error_columns(message: str) -> dict[str, Any]:
+    """The columns that record why a run failed, as :func:`step_columns` does for a step."""
+    detail = message.to_json() if isinstance(message, Message) else None
+    return {"error_message": str(message), "error_detail": detail}
 
 
 class CanvasCourse(CourseRow, Base):

@@ -58,6 +58,7 @@ from lti_app.sync.snapshot import (
     StudentRow,
     observer_key,
 )
+from lti_app.translatable import _l
 
 Progress = Callable[[int, str], None]
 # How many times the results are read when the roster moves underneath.
@@ -236,7 +237,9 @@ def _read_sequential(
         for result in page.results:
             # A result shifted onto the next page is seen twice; keyed by id, once.
             results[result.id] = result_row(result)
-        progress(_progress_for(pages), f"Reading outcome results ({len(results)})")
+        progress(
+            _progress_for(pages), _l("Reading outcome results (%(count)s)", count=len(results))
+        )
     return results
 
 
@@ -277,7 +280,9 @@ def read_results(
             _, pending = wait(pending, timeout=PROGRESS_EVERY)
             with lock:
                 done_pages, count = pages[0], len(results)
-            progress(_progress_for(done_pages), f"Reading outcome results ({count})")
+            progress(
+                _progress_for(done_pages), _l("Reading outcome results (%(count)s)", count=count)
+            )
     try:
         for future in futures:
             future.result()
@@ -342,13 +347,20 @@ def _read_structure(
         while pending:  # bounded: each call is bounded by the client's deadline
             _, pending = wait(pending, timeout=PROGRESS_EVERY)
             done = len(futures) - len(pending)
-            progress(2 + 5 * done, f"Reading course structure ({done} of {len(futures)})")
+            progress(
+                2 + 5 * done,
+                _l(
+                    "Reading course structure (%(done)s of %(total)s)",
+                    done=done,
+                    total=len(futures),
+                ),
+            )
     return futures
 
 
 def fetch_course(client: CourseReader, course_id: str, progress: Progress) -> CourseSnapshot:
     """Everything the tool keeps about one course, read into memory (nothing is written)."""
-    progress(2, "Reading learning targets, scale, sections, students and Canvas's rollups")
+    progress(2, _l("Reading learning targets, scale, sections, students and Canvas's rollups"))
     # Canvas's rollups are only needed at the end: read them beside everything else (one
     # request; the client keeps at most three in flight per token).
     side = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mp-rollups")
@@ -383,10 +395,10 @@ def _fetch(
     results: dict[str, ResultRow] = {}
     names: dict[str, AlignmentRow] = {}
     for _attempt in range(RESULT_PASSES):
-        progress(40, "Reading outcome results")
+        progress(40, _l("Reading outcome results"))
         names = {}
         results = read_results(client, course_id, sorted(students), progress, names)
-        progress(92, "Checking the roster did not change")
+        progress(92, _l("Checking the roster did not change"))
         after = student_rows(client.student_enrollments(course_id))
         changed = after.keys() != students.keys()
         students = after

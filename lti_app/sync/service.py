@@ -29,11 +29,14 @@ from lti_app.models.canvas import (
     SYNC_SUCCEEDED,
     CanvasApiToken,
     SyncRun,
+    error_columns,
+    step_columns,
 )
 from lti_app.sync import errors
 from lti_app.sync.apply import ApplySummary, apply_snapshot
 from lti_app.sync.fetch import CourseReader, fetch_course
 from lti_app.tasks import hooks
+from lti_app.translatable import _l
 
 log = logging.getLogger("lti_app.sync")
 
@@ -64,7 +67,7 @@ def reap_stale(
         .values(
             status=SYNC_FAILED,
             error_code=errors.INTERRUPTED,
-            error_message="The sync was interrupted (the tool restarted). Sync again.",
+            **error_columns(_l("The sync was interrupted (the tool restarted). Sync again.")),
             finished_at=now,
         )
     )
@@ -124,7 +127,7 @@ def create_run(
             requested_by=requested_by,
             status=SYNC_QUEUED,
             progress=0,
-            step="Waiting to start",
+            **step_columns(_l("Waiting to start")),
             request_count=0,
             heartbeat_at=_now(),
         )
@@ -174,7 +177,7 @@ class _Reporter:
                 .where(SyncRun.id == self._run_id, SyncRun.status == SYNC_RUNNING)
                 .values(
                     progress=max(0, min(99, percent)),
-                    step=step[:255],
+                    **step_columns(step),
                     request_count=self._requests(),
                     heartbeat_at=_now(),
                 )
@@ -201,7 +204,7 @@ def execute(
             return Outcome(run_id, ok=False, error_code="not_queued")
         run.status = SYNC_RUNNING
         run.started_at = run.heartbeat_at = _now()
-        run.step = "Connecting to Canvas"
+        run.set_step(_l("Connecting to Canvas"))
         platform_id, course_id, requested_by = (
             run.platform_id,
             run.canvas_course_id,
@@ -213,7 +216,7 @@ def execute(
         client = make_client()
         reporter = _Reporter(app, run_id, lambda: _request_count(client), listener)
         snapshot = fetch_course(client, course_id, reporter)
-        reporter(95, "Saving")
+        reporter(95, _l("Saving"))
         with session_scope(app) as db:
             now = _now()
             summary = apply_snapshot(db, platform_id, snapshot, synced_at=now, sync_run_id=run_id)
@@ -224,7 +227,7 @@ def execute(
             assert run is not None
             run.status = SYNC_SUCCEEDED
             run.progress = 100
-            run.step = "Done"
+            run.set_step(_l("Done"))
             run.request_count = _request_count(client)
             run.summary = summary.as_json()
             run.finished_at = run.heartbeat_at = now
@@ -265,7 +268,7 @@ def execute(
             if run is not None:
                 run.status = SYNC_FAILED
                 run.error_code = failure.code
-                run.error_message = failure.message
+                run.set_error(failure.message)
                 run.request_count = _request_count(client)
                 run.finished_at = run.heartbeat_at = _now()
         return Outcome(

@@ -41,6 +41,7 @@ from lti_app.sync import read_report, service
 from lti_app.sync.background import start_user_sync
 from lti_app.urls import origin_of
 from lti_app.web.access import session_required
+from lti_app.web.i18n import say
 
 log = logging.getLogger("lti_app.canvas")
 
@@ -138,10 +139,10 @@ def _status(row: LaunchSession) -> dict[str, Any]:
             "status": latest.status,
             "active": latest.status in SYNC_ACTIVE,
             "progress": latest.progress,
-            "step": latest.step,
+            "step": say(latest.step_text),
             "requests": latest.request_count,
             "error_code": latest.error_code,
-            "error_message": latest.error_message,
+            "error_message": say(latest.error_text),
             "finished_at": latest.finished_at.isoformat() if latest.finished_at else None,
             "summary": latest.summary,
         }
