@@ -289,10 +289,15 @@ def client_main(spec: ClientSpec, ready: Any, results: Any) -> None:
     lock = threading.Lock()
     tickets = iter(range(10**9))
     if spec.rate:
-        targets = [(_open_loop, (spec, i, report, lock, tickets)) for i in range(spec.threads)]
+        threads = [
+            threading.Thread(target=_open_loop, args=(spec, i, report, lock, tickets), daemon=True)
+            for i in range(spec.threads)
+        ]
     else:
-        targets = [(_closed_loop, (spec, i, report, lock)) for i in range(spec.threads)]
-    threads = [threading.Thread(target=t, args=a, daemon=True) for t, a in targets]
+        threads = [
+            threading.Thread(target=_closed_loop, args=(spec, i, report, lock), daemon=True)
+            for i in range(spec.threads)
+        ]
     for t in threads:
         t.start()
     for t in threads:

@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from _report import write_result
 
@@ -269,15 +269,15 @@ def pandas_prep(df: pd.DataFrame) -> Sorted:
 
 
 def pd_highest(s: Sorted, p: Params) -> np.ndarray:
-    return s.g["score"].max().to_numpy()
+    return cast("np.ndarray", s.g["score"].max().to_numpy())
 
 
 def pd_latest(s: Sorted, p: Params) -> np.ndarray:
-    return s.g["score"].last().to_numpy()
+    return cast("np.ndarray", s.g["score"].last().to_numpy())
 
 
 def pd_average(s: Sorted, p: Params) -> np.ndarray:
-    return s.g["score"].mean().to_numpy()
+    return cast("np.ndarray", s.g["score"].mean().to_numpy())
 
 
 def pd_decaying_average(s: Sorted, p: Params) -> np.ndarray:
@@ -285,9 +285,9 @@ def pd_decaying_average(s: Sorted, p: Params) -> np.ndarray:
 
     c = parameter(Method.DECAYING_AVERAGE)
     assert c is not None
-    last = s.g["score"].last().to_numpy()
+    last: np.ndarray = s.g["score"].last().to_numpy()
     older = s.df[s.pos < s.size[s.gid] - 1]
-    older_mean = older.groupby(s.by)["score"].mean().reindex(s.index).to_numpy()
+    older_mean: np.ndarray = older.groupby(s.by)["score"].mean().reindex(s.index).to_numpy()
     weighted = last * (0.01 * c) + older_mean * (0.01 * (100 - c))
     return np.where(s.size == 1, last, weighted)
 
@@ -297,8 +297,8 @@ def pd_standard_decaying_average(s: Sorted, p: Params) -> np.ndarray:
     c = parameter(Method.STANDARD_DECAYING_AVERAGE)
     assert c is not None
     w, keep = 0.01 * c, 0.01 * (100 - c)
-    score = s.df["score"].to_numpy()
-    d = score[s.pos == 0].copy()  # one first row per group, in group order
+    score: np.ndarray = s.df["score"].to_numpy()
+    d: np.ndarray = score[s.pos == 0].copy()  # one first row per group, in group order
     for k in range(1, int(s.size.max())):
         at = s.pos == k
         gid = s.gid[at]
@@ -318,21 +318,22 @@ def pd_n_mastery(s: Sorted, p: Params) -> np.ndarray:
         .groupby(s.by)[["kept", "kept_score"]]
         .sum()
     )
-    count = agg["kept"].to_numpy()
-    mean = agg["kept_score"].to_numpy() / np.maximum(count, 1)
+    count: np.ndarray = agg["kept"].to_numpy()
+    kept_sum: np.ndarray = agg["kept_score"].to_numpy()
+    mean = kept_sum / np.maximum(count, 1)
     return np.where((s.size < n) | (count < n) | (count == 0), np.nan, mean)
 
 
 def pd_power_law(s: Sorted, p: Params) -> np.ndarray:
     import numpy as np
 
-    score = s.df["score"].to_numpy()
+    score: np.ndarray = s.df["score"].to_numpy()
     k = s.size.astype(float)
-    low = s.g["score"].min().to_numpy()
+    low: np.ndarray = s.g["score"].min().to_numpy()
     shift = np.where(low > 0, 0.0, 1.0 - np.minimum(p.low, low))
     x = np.log(s.pos + 1.0)
     y = np.log(score + shift[s.gid])
-    sums = (
+    sums: np.ndarray = (
         s.df[s.by]
         .assign(x=x, xx=x * x, y=y, xy=x * y)
         .groupby(s.by)[["x", "xx", "y", "xy"]]
@@ -344,7 +345,7 @@ def pd_power_law(s: Sorted, p: Params) -> np.ndarray:
         b = (k * sxy - sx * sy) / (k * sxx - sx * sx)
         ln_a = (sy - b * sx) / k
         predicted = np.exp(ln_a + b * np.log(k)) - shift
-    first = s.g["score"].first().to_numpy()
+    first: np.ndarray = s.g["score"].first().to_numpy()
     return np.clip(np.where(s.size == 1, first, predicted), p.low, p.high)
 
 
@@ -357,13 +358,14 @@ def pd_mode(s: Sorted, p: Params) -> np.ndarray:
         .reset_index(name="n")
         .sort_values([*s.by, "n", "score"])
     )
-    return counts.groupby(s.by)["score"].last().to_numpy()
+    return cast("np.ndarray", counts.groupby(s.by)["score"].last().to_numpy())
 
 
 def pd_recent_mean(s: Sorted, p: Params) -> np.ndarray:
     n = parameter(Method.RECENT_MEAN)
     assert n is not None
-    return s.df[s.pos >= s.size[s.gid] - n].groupby(s.by)["score"].mean().to_numpy()
+    recent = s.df[s.pos >= s.size[s.gid] - n]
+    return cast("np.ndarray", recent.groupby(s.by)["score"].mean().to_numpy())
 
 
 PANDAS: dict[Method, Callable[[Sorted, Params], np.ndarray]] = {
