@@ -54,8 +54,8 @@ class Text(str):
         return (Text, (self.msgid, self.values, self.plural, self.num))
 
     def to_json(self) -> dict[str, Any]:
-        """The message and its values for a JSON column, to be said again later in whoever
-        reads it's language. Values must be plain strings or numbers."""
+        """The message and its values for a JSON column, to be said again later in the
+        language of whoever reads it. Values must be plain strings or numbers."""
         for key, value in self.values.items():
             if isinstance(value, Text) or not isinstance(value, str | int | float):
                 raise TypeError(f"{key}={value!r}: only plain strings and numbers are kept")
