@@ -44,8 +44,14 @@ Pair = tuple[str, str]
 COURSE_SCALE = "course_proficiency"  # lti_app.sync.snapshot.SCALE_COURSE, as stored
 
 
-def scorings(db: Session, course: CanvasCourse) -> dict[str, CanvasScoring]:
-    """What Canvas's rollup uses for each outcome of the course (as read at the last sync)."""
+def scorings(
+    db: Session, course: CanvasCourse, canvas_outcome_id: str | None = None
+) -> dict[str, CanvasScoring]:
+    """What Canvas's rollup uses for each outcome of the course (or the one asked for), as
+    read at the last sync."""
+    outcomes = select(CourseOutcome).where(CourseOutcome.course_pk == course.id)
+    if canvas_outcome_id is not None:
+        outcomes = outcomes.where(CourseOutcome.canvas_outcome_id == canvas_outcome_id)
     scale = None
     if course.scale_source == COURSE_SCALE and course.mastery_scale:
         scale = [(float(r["points"]), r.get("mastery")) for r in course.mastery_scale]
@@ -58,7 +64,7 @@ def scorings(db: Session, course: CanvasCourse) -> dict[str, CanvasScoring]:
             course_scale=scale,
             new_decaying_average=course.new_decaying_average,
         )
-        for o in db.scalars(select(CourseOutcome).where(CourseOutcome.course_pk == course.id))
+        for o in db.scalars(outcomes)
     }
 
 
@@ -152,7 +158,7 @@ def canvas_scores(
     canvas_outcome_id: str | None = None,
 ) -> dict[Pair, float | None]:
     """The tool's Canvas-method score per pair (two decimals, None where Canvas shows none)."""
-    scoring = scorings(db, course)
+    scoring = scorings(db, course, canvas_outcome_id)
     rows = canvas_results(
         db,
         course.id,
@@ -168,7 +174,11 @@ def canvas_scores(
 
 
 def stored_rollups(
-    db: Session, course_pk: int, *, canvas_user_id: str | None = None
+    db: Session,
+    course_pk: int,
+    *,
+    canvas_user_id: str | None = None,
+    canvas_outcome_id: str | None = None,
 ) -> dict[Pair, float | None]:
     """Canvas's own scores as read at the last sync."""
     query = select(
@@ -176,6 +186,8 @@ def stored_rollups(
     ).where(CourseRollup.course_pk == course_pk)
     if canvas_user_id is not None:
         query = query.where(CourseRollup.canvas_user_id == canvas_user_id)
+    if canvas_outcome_id is not None:
+        query = query.where(CourseRollup.canvas_outcome_id == canvas_outcome_id)
     return {(u, o): s for u, o, s in db.execute(query).all()}
 
 
@@ -191,17 +203,19 @@ def canvas_shows(
 
 
 def differences(
-    db: Session, course: CanvasCourse, *, canvas_user_id: str | None = None
+    db: Session,
+    course: CanvasCourse,
+    *,
+    canvas_user_id: str | None = None,
+    canvas_outcome_id: str | None = None,
 ) -> dict[Pair, float | None]:
-    """:func:`canvas_shows` for the course (or one student); empty when the last sync stored
-    no Canvas scores (an older sync, or an API key without the rollups scope)."""
+    """:func:`canvas_shows` for the course (or one student, or one pair); empty when the last
+    sync stored no Canvas scores (an older sync, or an API key without the rollups scope)."""
     read = db.scalar(select(CourseRollup.id).where(CourseRollup.course_pk == course.id).limit(1))
     if read is None:
         return {}
-    return canvas_shows(
-        canvas_scores(db, course, canvas_user_id=canvas_user_id),
-        stored_rollups(db, course.id, canvas_user_id=canvas_user_id),
-    )
+    only = {"canvas_user_id": canvas_user_id, "canvas_outcome_id": canvas_outcome_id}
+    return canvas_shows(canvas_scores(db, course, **only), stored_rollups(db, course.id, **only))
 
 
 def basis_levels(
@@ -230,7 +244,8 @@ def basis_levels(
         if (canvas_user_id is None or p[0] == canvas_user_id)
         and (canvas_outcome_id is None or p[1] == canvas_outcome_id)
     }
-    return basis_levels_from(rows, scorings(db, course), wanted, policy, mapping, explain=explain)
+    scoring = scorings(db, course, canvas_outcome_id)
+    return basis_levels_from(rows, scoring, wanted, policy, mapping, explain=explain)
 
 
 def basis_levels_from(

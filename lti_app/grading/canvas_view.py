@@ -77,7 +77,7 @@ def canvas_view(
         rows = canvas_parity.canvas_results(
             db, course.id, with_carriers=False, canvas_user_id=uid, canvas_outcome_id=oid
         ).get((uid, oid), [])
-        scoring = canvas_parity.scorings(db, course).get(oid)
+        scoring = canvas_parity.scorings(db, course, oid).get(oid)
         if scoring is not None:
             found = scoring
 

@@ -142,7 +142,9 @@ def drilldown(
     drill = _build_drill(
         course, student, target, items, scale, policy, now, origin, given, names, observed
     )
-    differ = canvas_parity.differences(db, course, canvas_user_id=canvas_user_id)
+    differ = canvas_parity.differences(
+        db, course, canvas_user_id=canvas_user_id, canvas_outcome_id=canvas_outcome_id
+    )
     if key in differ:
         drill = replace(drill, canvas_differs=True, canvas_shows=differ[key])
     return drill
