@@ -122,7 +122,7 @@ def test_a_teacher_records_evidence_and_the_student_sees_it(
     frame.get_by_role("link", name="Back to the class mastery grid").click()
     frame.locator(f'a[href="grid/{student}/{oid}"]').click()
     frame.get_by_role("heading", name="Evidence, oldest first").wait_for()
-    assert "Observed by the teacher on 2026-11-20: “Led the lab discussion”" in (
+    assert "Observed by the teacher on November 20, 2026: “Led the lab discussion”" in (
         frame.locator("table").inner_text().replace("\t", " ")
     )
     pick_user(page, stack, student)

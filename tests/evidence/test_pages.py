@@ -110,7 +110,9 @@ def test_record_for_a_section_counts_once_everywhere_and_is_owed_to_canvas(
     ava_report = report["students"][0]["targets"][0]
     assert (ava_report["level"], ava_report["evidence_count"]) == (3.15, 3)
     drill = get(browser, f"/s/{handle}/grid/812/97")[1]
-    assert f"Observed by the teacher on {day}: “Explained the central idea in conference”" in drill
+    on = obs.observed_on  # the day in the reader's words: "December 3, 2026"
+    said = f"Observed by the teacher on {on:%B} {on.day}, {on.year}"
+    assert f"{said}: “Explained the central idea in conference”" in drill
     # the student sees it, with the note and the day observed
     student, _ = launch(browser, [LEARNER])
     mine = get(browser, f"/s/{student}/me/targets/97")[1]
