@@ -93,3 +93,14 @@ def launch(browser: LtiBrowser, roles: list[str]) -> tuple[str, str]:
 def get(browser: LtiBrowser, path: str) -> tuple[int, str]:
     response = browser.client.get(path, base_url=TOOL_BASE)
     return response.status_code, response.get_data(as_text=True)
+
+
+def read_in_spanish(browser: LtiBrowser, handle: str, csrf: str) -> None:
+    """The session's language switch, as the page's Español button posts it."""
+    switched = browser.client.post(
+        f"/s/{handle}/language",
+        data={CSRF_FIELD: csrf, "language": "es", "next": f"/s/{handle}/"},
+        base_url=TOOL_BASE,
+        headers={"Origin": TOOL_BASE},
+    )
+    assert switched.status_code == 303

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasCourse, CourseAlignment
 from tests.conftest import LtiBrowser
-from tests.grading.seed import get, launch, seed_course
+from tests.grading.seed import get, launch, read_in_spanish, seed_course
 from tests.lti_platform import INSTRUCTOR, LEARNER, TA, TOOL_BASE, FakePlatform
 
 
@@ -173,12 +173,7 @@ def test_drilldown_says_where_evidence_came_from_in_the_readers_language(
     seeded: Flask, browser: LtiBrowser
 ) -> None:
     handle, csrf = launch(browser, [INSTRUCTOR])
-    browser.client.post(
-        f"/s/{handle}/language",
-        data={"csrf_token": csrf, "language": "es", "next": f"/s/{handle}/grid"},
-        base_url=TOOL_BASE,
-        headers={"Origin": TOOL_BASE},
-    )
+    read_in_spanish(browser, handle, csrf)
     saved = browser.client.post(
         f"/s/{handle}/grid/812/97/override",
         data={"csrf_token": csrf, "action": "set", "level": "3.5", "reason": "Conferencia"},

@@ -17,7 +17,7 @@ from lti_app.db import session_scope
 from lti_app.models.canvas import CanvasCourse, CourseGradingPeriod
 from lti_app.models.report import ReportComment
 from tests.conftest import LtiBrowser
-from tests.grading.seed import T0, get, launch, seed_course
+from tests.grading.seed import T0, get, launch, read_in_spanish, seed_course
 from tests.lti_platform import INSTRUCTOR, LEARNER, TOOL_BASE, FakePlatform
 
 
@@ -195,12 +195,7 @@ def test_class_set_prints_one_student_per_page(seeded: Flask, browser: LtiBrowse
 
 def test_the_report_in_spanish(seeded: Flask, browser: LtiBrowser) -> None:
     handle, csrf = launch(browser, [INSTRUCTOR])
-    browser.client.post(
-        f"/s/{handle}/language",
-        data={"csrf_token": csrf, "language": "es", "next": f"/s/{handle}/report"},
-        base_url=TOOL_BASE,
-        headers={"Origin": TOOL_BASE},
-    )
+    read_in_spanish(browser, handle, csrf)
     status, html = get(browser, f"/s/{handle}/report/print?period=gp:32")
     assert status == 200 and '<html lang="es">' in html
     assert "Informe de progreso" in html and "sube 0,65" in html  # numbers per locale

@@ -4,6 +4,8 @@ and logs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 
@@ -13,7 +15,7 @@ from lti_app.models.canvas import SYNC_FAILED, SYNC_RUNNING, SyncRun
 from lti_app.sync import errors
 from lti_app.translatable import Text, _l
 from tests.conftest import LtiBrowser
-from tests.grading.seed import get, launch
+from tests.grading.seed import get, launch, read_in_spanish
 from tests.lti_platform import INSTRUCTOR, TOOL_BASE, FakePlatform
 from tests.pathways.conftest import platform_id_of
 
@@ -36,14 +38,11 @@ def add_run(app: Flask, pid: int, status: str) -> None:
         db.add(run)
 
 
-def in_spanish(browser: LtiBrowser, handle: str, csrf: str) -> None:
-    switched = browser.client.post(
-        f"/s/{handle}/language",
-        data={"csrf_token": csrf, "language": "es", "next": f"/s/{handle}/canvas"},
-        base_url=TOOL_BASE,
-        headers={"Origin": TOOL_BASE},
-    )
-    assert switched.status_code == 303
+def feed(browser: LtiBrowser, handle: str) -> dict[str, Any]:
+    """The newest run as the page's status feed gives it."""
+    response = browser.client.get(f"/s/{handle}/canvas/status.json", base_url=TOOL_BASE)
+    run: dict[str, Any] = response.get_json()["run"]
+    return run
 
 
 def test_the_step_of_a_running_sync_in_each_readers_language(
@@ -54,11 +53,10 @@ def test_the_step_of_a_running_sync_in_each_readers_language(
     status, html = get(browser, f"/s/{handle}/canvas")
     assert status == 200 and "Reading outcome results (12500)" in html
 
-    in_spanish(browser, handle, csrf)
+    read_in_spanish(browser, handle, csrf)
     status, html = get(browser, f"/s/{handle}/canvas")
     assert status == 200 and "Leyendo los resultados de aprendizaje (12500)" in html
-    feed = browser.client.get(f"/s/{handle}/canvas/status.json", base_url=TOOL_BASE).get_json()
-    assert feed["run"]["step"] == "Leyendo los resultados de aprendizaje (12500)"
+    assert feed(browser, handle)["step"] == "Leyendo los resultados de aprendizaje (12500)"
     with app.app_context(), session_scope(app) as db:
         [run] = db.query(SyncRun).all()
         assert run.step == "Reading outcome results (12500)"  # the row keeps the English
@@ -73,13 +71,12 @@ def test_why_a_sync_failed_in_each_readers_language(
     assert status == 200
     assert "Canvas refused access to this course&#39;s outcome data. Missing: url:GET|" in html
 
-    in_spanish(browser, handle, csrf)
+    read_in_spanish(browser, handle, csrf)
     status, html = get(browser, f"/s/{handle}/canvas")
     assert (
         "Canvas denegó el acceso a los datos de resultados de este curso. Falta: url:GET|" in html
     )
-    feed = browser.client.get(f"/s/{handle}/canvas/status.json", base_url=TOOL_BASE).get_json()
-    assert feed["run"]["error_message"].startswith("Canvas denegó el acceso")
+    assert feed(browser, handle)["error_message"].startswith("Canvas denegó el acceso")
 
 
 def test_an_older_run_without_a_message_shows_its_english() -> None:
