@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import ColumnElement, ScalarSelect, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, Select, select, update
 from sqlalchemy.orm import Session
 
 from lti_app.canvas.client.errors import ReconnectRequired, TokenInvalid
@@ -74,17 +74,23 @@ def reap_stale(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _newest_first(what: Any, platform_id: int, canvas_course_id: str) -> Select[Any]:
+    """``what`` of the course's runs, the most recent first."""
+    return (
+        select(what)
+        .where(SyncRun.platform_id == platform_id, SyncRun.canvas_course_id == canvas_course_id)
+        .order_by(SyncRun.id.desc())
+    )
+
+
 def _newest_run(
     db: Session, platform_id: int, canvas_course_id: str, *status: ColumnElement[bool]
 ) -> SyncRun | None:
     """The course's most recent run (of those matching ``status``, when given)."""
-    return db.scalar(
-        select(SyncRun)
-        .where(SyncRun.platform_id == platform_id, SyncRun.canvas_course_id == canvas_course_id)
-        .where(*status)
-        .order_by(SyncRun.id.desc())
-        .limit(1)
+    newest: SyncRun | None = db.scalar(
+        _newest_first(SyncRun, platform_id, canvas_course_id).where(*status).limit(1)
     )
+    return newest
 
 
 def active_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
@@ -94,13 +100,7 @@ def active_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun 
 def latest_status(platform_id: int, canvas_course_id: str) -> ScalarSelect[str]:
     """The status of the course's most recent run (NULL: none yet), as a subquery for a
     one-statement summary."""
-    return (
-        select(SyncRun.status)
-        .where(SyncRun.platform_id == platform_id, SyncRun.canvas_course_id == canvas_course_id)
-        .order_by(SyncRun.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    return _newest_first(SyncRun.status, platform_id, canvas_course_id).limit(1).scalar_subquery()
 
 
 def latest_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun | None:
