@@ -5,7 +5,8 @@ report each as it finishes.
 A course that fails is named with its reason and the others go on; once Canvas rejects the
 token every later course would fail the same way, so nothing more is queued and the rest are
 reported as not started. A worker that dies leaves its run "running" until the reaper fails it
-as interrupted; the next run (with ``since``) does only what did not succeed.
+as interrupted; the next run (with ``since``) does only what did not succeed. A course still
+waiting in the queue is kept alive by this loop, however long the syncs ahead of it take.
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ def sync_account(
     pending = deque(c for c in courses if c.id not in skip)
     running: dict[int, AccountCourse] = {}
     deadline = time.monotonic() + max_seconds
+    # This loop is alive and waiting on its queued runs: their heartbeats are touched well
+    # within ``stale_after``, so only a run whose worker died goes stale.
+    touch_every = min(60.0, stale_after.total_seconds() / 4)
+    touched = 0.0
     while pending or running:
         while pending and len(running) < max(1, window) and report.stopped_because is None:
             course = pending[0]
@@ -153,6 +158,9 @@ def sync_account(
             break
         time.sleep(poll_seconds)
         with session_scope(app) as db:
+            if time.monotonic() - touched >= touch_every:
+                service.keep_queued_alive(db, list(running))
+                touched = time.monotonic()
             service.reap_stale(db, stale_after=stale_after)
             finished = list(
                 db.scalars(

@@ -7,6 +7,7 @@ completes the rest without duplicating anything."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -245,6 +246,36 @@ def test_a_token_that_expires_stops_the_run_and_a_new_token_completes_it(
         assert again.exit_code == 0, again.output
         assert f"{len(ok)} already synced since --since" in again.output
         assert_all_synced(fault_app, sb, courses)
+
+
+def test_courses_waiting_behind_long_syncs_are_not_taken_for_dead(
+    fault_app: Flask, district: tuple[RunningSandbox, list[int]]
+) -> None:
+    """Two workers, four courses in flight: the two queued behind two slow syncs wait longer
+    than ``stale_after`` with the heartbeat of when they were queued, and the account loop,
+    which waits for them, keeps them alive."""
+    sb, courses = district
+    slow = {str(c) for c in courses[:2]}
+    real = jobs.registered(fault_app)[account.TASK_COURSE].run
+
+    def slow_first(app: Flask, run_id: int, platform_id: int) -> object:
+        with session_scope(app) as db:
+            run = db.get(SyncRun, run_id)
+            assert run is not None
+            course = run.canvas_course_id
+        if course in slow:
+            time.sleep(3.0)  # both workers busy: the next courses wait in the queue
+        return real(app, run_id, platform_id)
+
+    jobs.register(fault_app, jobs.Job(account.TASK_COURSE, slow_first))
+    with fault_app.app_context():
+        platform_id, _ = platform_for(sb.url)
+    account.store_token(fault_app, platform_id, sb.url, sb.token(sb.ids.admin))
+    report = account_run.sync_account(
+        fault_app, platform_id, str(sb.ids.account), stale_after=timedelta(seconds=2)
+    )
+    assert report.failed == [] and len(report.done) == len(courses)
+    assert_all_synced(fault_app, sb, courses)
 
 
 def test_a_killed_worker_s_course_is_reported_and_done_by_the_next_run(
