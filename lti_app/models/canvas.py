@@ -128,22 +128,27 @@ class SyncRun(CourseRow, Base):
         return Message.from_json(self.error_detail) if self.error_detail else self.error_message
 
     def set_step(self, step: str) -> None:
-        self.step, self.step_message = step_columns(step).values()
+        for column, value in step_columns(step).items():
+            setattr(self, column, value)
 
     def set_error(self, message: str) -> None:
-        self.error_message, self.error_detail = error_columns(message).values()
+        for column, value in error_columns(message).items():
+            setattr(self, column, value)
+
+
+def _kept(text: str) -> dict[str, Any] | None:
+    return text.to_json() if isinstance(text, Message) else None
 
 
 def step_columns(step: str) -> dict[str, Any]:
-    """The columns that record a run's step: its English and, for a message, the message."""
-    message = step.to_json() if isinstance(step, Message) else None
-    return {"step": str(step)[:255], "step_message": message}
+    """The columns that record a run's step: its English and, for a message, the message
+    (for an UPDATE statement; ``SyncRun.set_step`` on a loaded row)."""
+    return {"step": str(step)[:255], "step_message": _kept(step)}
 
 
 def error_columns(message: str) -> dict[str, Any]:
     """The columns that record why a run failed, as :func:`step_columns` does for a step."""
-    detail = message.to_json() if isinstance(message, Message) else None
-    return {"error_message": str(message), "error_detail": detail}
+    return {"error_message": str(message), "error_detail": _kept(message)}
 
 
 class CanvasCourse(CourseRow, Base):

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, func, select
 from sqlalchemy.orm import Session
 
 from lti_app.context import CourseContext
@@ -105,14 +105,19 @@ def review_queue(db: Session, actor: CourseContext) -> ReviewQueue:
     return queue
 
 
+def _waiting(platform_id: int, canvas_course_id: str) -> ColumnElement[bool]:
+    """The course's demonstrations waiting in one of the review queues."""
+    return and_(
+        Demonstration.in_course(platform_id, canvas_course_id),
+        Demonstration.state.in_(list(_QUEUE_STATES)),
+    )
+
+
 def waiting_count(platform_id: int, canvas_course_id: str) -> ScalarSelect[int]:
     """Items waiting in the review queues, as a subquery for a one-statement summary."""
     return (
         select(func.count(Demonstration.id))
-        .where(
-            Demonstration.in_course(platform_id, canvas_course_id),
-            Demonstration.state.in_(list(_QUEUE_STATES)),
-        )
+        .where(_waiting(platform_id, canvas_course_id))
         .scalar_subquery()
     )
 
@@ -122,10 +127,7 @@ def queue_counts(db: Session, platform_id: int, canvas_course_id: str) -> dict[s
     counts = dict.fromkeys(_QUEUE_STATES.values(), 0)
     rows = db.execute(
         select(Demonstration.state, func.count(Demonstration.id))
-        .where(
-            Demonstration.in_course(platform_id, canvas_course_id),
-            Demonstration.state.in_(list(_QUEUE_STATES)),
-        )
+        .where(_waiting(platform_id, canvas_course_id))
         .group_by(Demonstration.state)
     )
     for state, count in rows:

@@ -97,14 +97,14 @@ def active_run(db: Session, platform_id: int, canvas_course_id: str) -> SyncRun 
     return _newest_run(db, platform_id, canvas_course_id, SyncRun.status.in_(SYNC_ACTIVE))
 
 
-def keep_queued_alive(db: Session, run_ids: list[int], now: datetime | None = None) -> None:
+def keep_queued_alive(db: Session, run_ids: list[int]) -> None:
     """Touch the heartbeat of those runs still waiting in the queue: whoever queued them is
     alive and waiting too, and a run waiting behind long syncs must not look dead."""
     if run_ids:
         db.execute(
             update(SyncRun)
             .where(SyncRun.id.in_(run_ids), SyncRun.status == SYNC_QUEUED)
-            .values(heartbeat_at=now or _now())
+            .values(heartbeat_at=_now())
         )
 
 
